@@ -1,0 +1,3 @@
+"""Daybook: activity-analytics warehouse, semantic layer and metrics API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,62 @@
+"""The ``daybook`` console script (contract section 5).
+
+Sub-commands live in the modules that do the work and are imported only when
+invoked, so ``daybook metrics`` does not pay for importing dbt or Flask.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# command name -> "module:attribute" of a click command
+COMMANDS: dict[str, str] = {
+    "demo": "daybook.demo:demo",
+    "generate": "daybook.generate.cli:generate",
+    "load": "daybook.load.cli:load",
+    "build": "daybook.build:build",
+    "refresh": "daybook.refresh:refresh",
+    "check": "daybook.quality.cli:check",
+    "metrics": "daybook.semantic.cli:metrics",
+    "sql": "daybook.semantic.cli:sql",
+    "token": "daybook.tokens.cli:token",
+    "serve": "api.serve:serve",
+    "bench": "daybook.bench.cli:bench",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports each sub-command's module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._available(name))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    @staticmethod
+    def _available(name: str) -> bool:
+        module_name = COMMANDS[name].split(":")[0]
+        try:
+            return importlib.util.find_spec(module_name) is not None
+        except ModuleNotFoundError:
+            return False
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="daybook")
+def main() -> None:
+    """Daybook: activity-analytics warehouse, semantic layer and metrics API.
+
+    The warehouse is chosen by DAYBOOK_DATABASE_URL (default: an embedded
+    DuckDB file at .daybook/daybook.duckdb).
+    """
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Where the warehouse is, read once from the environment.
+
+Every command and the API resolve the warehouse the same way, from
+``DAYBOOK_DATABASE_URL`` (contract section 5), so a data engineer points the
+whole product at another database with one variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+DEFAULT_DUCKDB_PATH = Path(".daybook") / "daybook.duckdb"
+Backend = Literal["duckdb", "postgres"]
+
+
+class ConfigError(ValueError):
+    """The configured warehouse URL cannot be understood."""
+
+
+def project_dir() -> Path:
+    """The checkout holding ``dbt_project.yml``, ``semantic/`` and ``expectations/``."""
+    override = os.environ.get("DAYBOOK_PROJECT_DIR")
+    return Path(override).resolve() if override else Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """A parsed warehouse location: an embedded DuckDB file or a PostgreSQL database."""
+
+    url: str
+    backend: Backend
+    duckdb_path: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "postgres"
+    password: str = ""
+    dbname: str = "postgres"
+
+    @property
+    def state_dir(self) -> Path:
+        """A private folder for this warehouse's dbt artifacts, tokens and snapshots."""
+        if self.backend == "duckdb":
+            assert self.duckdb_path is not None
+            return self.duckdb_path.parent / f"{self.duckdb_path.stem}.state"
+        base = Path(os.environ.get("DAYBOOK_STATE_DIR", ".daybook")).resolve()
+        return base / f"pg-{self.host}-{self.port}-{self.dbname}"
+
+    @property
+    def pg_conninfo(self) -> str:
+        """libpq keyword/value connection string (PostgreSQL only)."""
+        parts = {
+            "host": self.host,
+            "port": str(self.port),
+            "user": self.user,
+            "dbname": self.dbname,
+        }
+        if self.password:
+            parts["password"] = self.password
+        return " ".join(f"{key}={value}" for key, value in parts.items())
+
+    @property
+    def dialect(self) -> str:
+        """The sqlglot dialect name of this backend."""
+        return self.backend
+
+
+def parse_database_url(url: str) -> Warehouse:
+    """Parse ``duckdb:///abs/path.duckdb``, ``duckdb://rel/path.duckdb`` or ``postgresql://...``.
+
+    Everything after ``duckdb://`` is the file path, so the contract's
+    ``duckdb:///path/to/file.duckdb`` is the absolute path ``/path/to/file.duckdb``
+    and ``duckdb://.daybook/x.duckdb`` is relative to the working directory.
+    """
+    if url.startswith("duckdb://"):
+        raw_path = url[len("duckdb://") :]
+        if not raw_path:
+            raise ConfigError(f"DAYBOOK_DATABASE_URL {url!r} names no DuckDB file")
+        if raw_path.startswith("/"):
+            raw_path = "/" + raw_path.lstrip("/")
+        return Warehouse(url=url, backend="duckdb", duckdb_path=Path(raw_path).resolve())
+    parts = urlsplit(url)
+    if parts.scheme in {"postgresql", "postgres", "postgresql+psycopg"}:
+        dbname = unquote(parts.path.lstrip("/")) or "postgres"
+        return Warehouse(
+            url=url,
+            backend="postgres",
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            dbname=dbname,
+        )
+    raise ConfigError(
+        f"DAYBOOK_DATABASE_URL {url!r} is not supported: use duckdb:///path/to/file.duckdb "
+        "or postgresql://user@host:port/dbname"
+    )
+
+
+def warehouse_from_env() -> Warehouse:
+    """The warehouse named by ``DAYBOOK_DATABASE_URL``, or the embedded DuckDB default."""
+    url = os.environ.get("DAYBOOK_DATABASE_URL") or f"duckdb://{DEFAULT_DUCKDB_PATH}"
+    return parse_database_url(url)

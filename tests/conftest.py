@@ -1,0 +1,155 @@
+"""Shared fixtures: one fresh warehouse per backend, built once per test session.
+
+Every warehouse, semantic-layer and API test runs on DuckDB and on PostgreSQL
+through the ``backend`` parameter. PostgreSQL tests skip only when no server
+is reachable, and fail instead when ``DAYBOOK_REQUIRE_POSTGRES=1`` (CI).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from daybook.config import Warehouse, parse_database_url
+from daybook.warehouse import connection
+
+PG_ADMIN_URL = os.environ.get("DAYBOOK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ("duckdb", "postgres")
+
+
+def postgres_available() -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(parse_database_url(PG_ADMIN_URL).pg_conninfo, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def _require_postgres() -> None:
+    if postgres_available():
+        return
+    message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}"
+    if os.environ.get("DAYBOOK_REQUIRE_POSTGRES") == "1":
+        pytest.fail(message + " and DAYBOOK_REQUIRE_POSTGRES=1", pytrace=False)
+    pytest.skip(message)
+
+
+def create_postgres_database(prefix: str = "daybook_test") -> Warehouse:
+    """A new, empty PostgreSQL database; drop it with ``drop_postgres_database``."""
+    import psycopg
+
+    admin = parse_database_url(PG_ADMIN_URL)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin.pg_conninfo, autocommit=True) as con:
+        con.execute(f'create database "{name}"')
+    return parse_database_url(
+        f"postgresql://{admin.user}@{admin.host}:{admin.port}/{name}"
+    )
+
+
+def drop_postgres_database(warehouse: Warehouse) -> None:
+    import psycopg
+
+    admin = parse_database_url(PG_ADMIN_URL)
+    with psycopg.connect(admin.pg_conninfo, autocommit=True) as con:
+        con.execute(f'drop database if exists "{warehouse.dbname}" with (force)')
+
+
+@pytest.fixture
+def make_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """Factory for empty warehouses of a backend; PostgreSQL databases are dropped afterwards."""
+    created: list[Warehouse] = []
+
+    def make(backend: str) -> Warehouse:
+        if backend == "duckdb":
+            folder = tmp_path_factory.mktemp("duckdb")
+            warehouse = parse_database_url(f"duckdb://{folder / 'warehouse.duckdb'}")
+        else:
+            _require_postgres()
+            warehouse = create_postgres_database()
+            created.append(warehouse)
+        return warehouse
+
+    yield make
+    for warehouse in created:
+        drop_postgres_database(warehouse)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Runs a test once on DuckDB and once on PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture
+def empty_warehouse(backend: str, make_warehouse) -> Warehouse:
+    """A fresh, empty warehouse of the parametrised backend."""
+    return make_warehouse(backend)
+
+
+def read_table(warehouse: Warehouse, sql: str) -> list[dict]:
+    """Rows of a query as dicts, for comparing with the reference computation."""
+    with connection(warehouse, read_only=True) as con:
+        cursor = con.cursor()
+        cursor.execute(sql)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+@dataclass
+class BuiltWarehouse:
+    """A warehouse generated, loaded and built once per session, shared read-only by tests."""
+
+    warehouse: Warehouse
+    raw_dir: Path
+
+    def raw_rows(self, table: str) -> list[dict]:
+        return read_table(self.warehouse, f"select * from raw.{table}")
+
+
+def _build_sample(backend: str, tmp: Path) -> BuiltWarehouse:
+    from daybook.build import run_build
+    from daybook.generate import generate_dataset
+    from daybook.load import load_files
+
+    if backend == "duckdb":
+        warehouse = parse_database_url(f"duckdb://{tmp / 'warehouse.duckdb'}")
+    else:
+        _require_postgres()
+        warehouse = create_postgres_database("daybook_session")
+    files = generate_dataset(tmp / "raw", heartbeats=20_000, seed=7, file_format="parquet")
+    for table in ("clients", "users", "devices", "heartbeats"):
+        load_files(warehouse, table, files[table])
+    result = run_build(warehouse)
+    assert result.success, result.summary()
+    return BuiltWarehouse(warehouse=warehouse, raw_dir=tmp / "raw")
+
+
+@pytest.fixture(scope="session")
+def built_warehouses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """Lazily built sample warehouses keyed by backend, dropped at the end of the session."""
+    cache: dict[str, BuiltWarehouse] = {}
+
+    class Lazy(dict):
+        def __missing__(self, backend: str) -> BuiltWarehouse:
+            cache[backend] = _build_sample(backend, tmp_path_factory.mktemp(f"built-{backend}"))
+            self[backend] = cache[backend]
+            return cache[backend]
+
+    yield Lazy()
+    for built in cache.values():
+        if built.warehouse.backend == "postgres":
+            drop_postgres_database(built.warehouse)
+
+
+@pytest.fixture
+def built(backend: str, built_warehouses: dict) -> BuiltWarehouse:
+    """The session's generated-loaded-built sample warehouse on the parametrised backend."""
+    return built_warehouses[backend]
