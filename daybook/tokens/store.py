@@ -1,0 +1,222 @@
+"""Where API tokens live: beside the warehouse, never inside a DuckDB file.
+
+The API holds a DuckDB warehouse open read-only, and DuckDB lets one writing
+process lock a file against every other, so tokens for a DuckDB warehouse live
+in a small SQLite file in the warehouse's ``state_dir`` (WAL mode: the CLI can
+create or revoke while API workers read). For PostgreSQL they live in the
+warehouse itself, table ``daybook_auth.api_tokens``, outside dbt's schemas.
+
+Nothing caches a token: every request looks its token up by id (one primary-key
+read), so a revocation takes effect on the next request in every worker.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from daybook.config import Warehouse
+from daybook.tokens.format import hash_token, is_token_id, matches, new_token, token_id_of
+
+_COLUMNS = "token_id, token_hash, label, all_clients, client_ids, created_at, revoked_at"
+
+
+class TokenError(ValueError):
+    """A token command cannot be carried out (unknown token, bad client list)."""
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """One token as stored, without its secret."""
+
+    token_id: str
+    label: str
+    all_clients: bool
+    client_ids: tuple[str, ...]
+    created_at: str
+    revoked_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def allows(self, client_id: str) -> bool:
+        """Whether this token may read ``client_id``'s data."""
+        return self.active and (self.all_clients or client_id in self.client_ids)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _record(row: Sequence[Any]) -> tuple[TokenRecord, str]:
+    token_id, token_hash, label, all_clients, client_ids, created_at, revoked_at = row
+    record = TokenRecord(
+        token_id=token_id,
+        label=label or "",
+        all_clients=bool(all_clients),
+        client_ids=tuple(json.loads(client_ids)),
+        created_at=created_at,
+        revoked_at=revoked_at,
+    )
+    return record, token_hash
+
+
+class TokenStore:
+    """Create, list, revoke and check tokens; subclasses say how to reach the table."""
+
+    table = "api_tokens"
+    placeholder = "?"
+
+    def _connection(self) -> AbstractContextManager[Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def ensure_schema(self) -> None:
+        """Create the token table when missing (idempotent)."""
+        with self._connection() as con:
+            con.execute(
+                f"create table if not exists {self.table} ("
+                " token_id text primary key, token_hash text not null,"
+                " label text not null default '', all_clients boolean not null,"
+                " client_ids text not null, created_at text not null, revoked_at text)"
+            )
+
+    def create(
+        self, client_ids: Sequence[str] | None, *, label: str = ""
+    ) -> tuple[TokenRecord, str]:
+        """Store a new token for the given clients (None: all clients); returns it once."""
+        if client_ids is not None and not client_ids:
+            raise TokenError("a token needs at least one client, or all clients")
+        self.ensure_schema()
+        token_id, token = new_token()
+        ids = sorted(set(client_ids or ()))
+        record = TokenRecord(token_id, label, client_ids is None, tuple(ids), _now(), None)
+        p = self.placeholder
+        with self._connection() as con:
+            con.execute(
+                f"insert into {self.table} ({_COLUMNS}) values ({', '.join([p] * 7)})",
+                (
+                    token_id,
+                    hash_token(token),
+                    label,
+                    record.all_clients,
+                    json.dumps(ids),
+                    record.created_at,
+                    None,
+                ),
+            )
+        return record, token
+
+    def list(self) -> list[TokenRecord]:
+        """Every token, oldest first, without secrets."""
+        self.ensure_schema()
+        with self._connection() as con:
+            rows = con.execute(
+                f"select {_COLUMNS} from {self.table} order by created_at, token_id"
+            ).fetchall()
+        return [_record(row)[0] for row in rows]
+
+    def revoke(self, token_or_id: str) -> TokenRecord:
+        """Revoke by full token or by id; revoking twice keeps the first revocation time."""
+        self.ensure_schema()
+        token_id = token_id_of(token_or_id)
+        if token_id is None and not is_token_id(token_or_id):
+            raise TokenError(f"{token_or_id!r} is neither a Daybook token nor a token id")
+        found = self._find(token_id or token_or_id)
+        if found is None or (token_id is not None and not matches(token_or_id, found[1])):
+            raise TokenError(f"no such token: {token_id or token_or_id}")
+        record = found[0]
+        if record.revoked_at is None:
+            p = self.placeholder
+            with self._connection() as con:
+                con.execute(
+                    f"update {self.table} set revoked_at = {p}"
+                    f" where token_id = {p} and revoked_at is null",
+                    (_now(), record.token_id),
+                )
+            record = self._find(record.token_id)[0]  # type: ignore[index]
+        return record
+
+    def authenticate(self, token: str) -> TokenRecord | None:
+        """The active token record for a presented token, or None (unknown, revoked, malformed)."""
+        token_id = token_id_of(token)
+        found = self._find(token_id) if token_id else None
+        if not matches(token, found[1] if found else None):
+            return None
+        assert found is not None
+        return found[0] if found[0].active else None
+
+    def _find(self, token_id: str) -> tuple[TokenRecord, str] | None:
+        with self._connection() as con:
+            row = con.execute(
+                f"select {_COLUMNS} from {self.table} where token_id = {self.placeholder}",
+                (token_id,),
+            ).fetchone()
+        return _record(row) if row else None
+
+
+class SqliteTokenStore(TokenStore):
+    """Tokens of a DuckDB warehouse: a SQLite file in WAL mode, one connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._schema_ready = False
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            con.execute("pragma journal_mode=wal")
+            con.execute("pragma busy_timeout=10000")
+            self._local.con = con
+        yield con
+
+    def ensure_schema(self) -> None:
+        if not self._schema_ready:
+            super().ensure_schema()
+            self._schema_ready = True
+
+
+class PostgresTokenStore(TokenStore):
+    """Tokens of a PostgreSQL warehouse: ``daybook_auth.api_tokens`` in the warehouse itself."""
+
+    table = "daybook_auth.api_tokens"
+    placeholder = "%s"
+
+    def __init__(self, connect: Callable[[], AbstractContextManager[Any]]) -> None:
+        self._connect = connect
+
+    def _connection(self) -> AbstractContextManager[Any]:
+        return self._connect()
+
+    def ensure_schema(self) -> None:
+        with self._connection() as con:
+            con.execute("create schema if not exists daybook_auth")
+        super().ensure_schema()
+
+    def _find(self, token_id: str) -> tuple[TokenRecord, str] | None:
+        import psycopg
+
+        try:
+            return super()._find(token_id)
+        except psycopg.errors.UndefinedTable:
+            return None  # no token was ever created in this warehouse
+
+
+def open_token_store(warehouse: Warehouse) -> TokenStore:
+    """The token store of a warehouse, for the CLI (PostgreSQL: a connection per operation)."""
+    if warehouse.backend == "duckdb":
+        return SqliteTokenStore(warehouse.state_dir / "tokens.sqlite3")
+    import psycopg
+
+    return PostgresTokenStore(lambda: psycopg.connect(warehouse.pg_conninfo, autocommit=True))
