@@ -1,0 +1,218 @@
+"""Snapshot publishing and switching on DuckDB, proved on a small hand-made build database.
+
+The build database here holds the serving tables with a ``version`` column
+that each "build" sets for every row, so a reader can tell whether one answer
+mixed two builds (it must never).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from daybook.config import Warehouse, parse_database_url
+from daybook.serving import (
+    SERVING_TABLES,
+    ServingError,
+    SnapshotReader,
+    collect_garbage,
+    current_snapshot,
+    freshness,
+    publish_snapshot,
+    serving_dir,
+)
+
+BASE_RECEIVED = datetime(2026, 3, 1, 12, 0, 0)
+
+
+def fake_build(warehouse: Warehouse, version: int, rows: int = 200) -> datetime:
+    """(Re)write every serving table and raw heartbeats as build number ``version``."""
+    assert warehouse.duckdb_path is not None
+    newest = BASE_RECEIVED + timedelta(minutes=5 * version)
+    con = duckdb.connect(str(warehouse.duckdb_path))
+    try:
+        con.execute("create schema if not exists raw")
+        con.execute(
+            "create or replace table raw.heartbeats as select "
+            "?::timestamp - to_minutes(i::bigint) as received_at_utc from range(?) t(i)",
+            [newest, rows],
+        )
+        for name in SERVING_TABLES:
+            con.execute(
+                f"create or replace table main.{name} as select "
+                "'c' || (i % 3) as client_id, 'u' || (i % 7) as user_id, "
+                "'d' || (i % 5) as device_id, date '2026-01-01' + (i % 90)::int as activity_date, "
+                "date '2026-01-01' + i::int as date_day, ?::int as version "
+                "from range(?) t(i)",
+                [version, rows],
+            )
+    finally:
+        con.close()
+    return newest.replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def duck(tmp_path: Path) -> Warehouse:
+    return parse_database_url(f"duckdb://{tmp_path / 'build.duckdb'}")
+
+
+def test_publish_copies_serving_tables_sorted_with_freshness(duck: Warehouse) -> None:
+    newest = fake_build(duck, version=1)
+    path = publish_snapshot(duck)
+
+    snapshot = current_snapshot(duck)
+    assert snapshot is not None and snapshot.path == path and path.exists()
+    assert snapshot.newest_received_at == newest
+    assert freshness(duck) == newest
+    with duckdb.connect(str(path), read_only=True) as con:
+        for name in SERVING_TABLES:
+            assert con.execute(f"select count(*) from {name}").fetchone() == (200,)
+        users = con.execute(
+            "select client_id, user_id, activity_date from fct_user_activity_daily"
+        ).fetchall()
+        assert users == sorted(users), "snapshot rows are clustered by (client, user, day)"
+        meta = con.execute("select newest_received_at_utc from daybook_snapshot").fetchone()
+        assert meta == (newest.replace(tzinfo=None),)
+
+
+def test_publish_refuses_an_unbuilt_warehouse_and_leaves_nothing(duck: Warehouse) -> None:
+    duckdb.connect(str(duck.duckdb_path)).close()
+    with pytest.raises(ServingError, match="fct_activity_daily"):
+        publish_snapshot(duck)
+    assert current_snapshot(duck) is None
+    assert list(serving_dir(duck).glob("snapshot-*")) == []
+
+
+def test_reader_switches_on_the_next_query_and_in_flight_queries_finish(duck: Warehouse) -> None:
+    fake_build(duck, version=1)
+    publish_snapshot(duck)
+    reader = SnapshotReader(duck)
+    query = "select min(version), max(version) from fct_user_activity_daily"
+    with reader.connection() as pinned:
+        assert pinned.execute(query).fetchone() == (1, 1)
+        fake_build(duck, version=2)
+        publish_snapshot(duck)
+        # the pinned cursor keeps reading the snapshot it started on
+        assert pinned.execute(query).fetchone() == (1, 1)
+    with reader.connection() as con:
+        assert con.execute(query).fetchone() == (2, 2)
+    assert reader.thread_snapshot() == current_snapshot(duck)
+    reader.close()
+
+
+def test_reader_without_a_snapshot_says_what_to_run(duck: Warehouse) -> None:
+    reader = SnapshotReader(duck)
+    with pytest.raises(ServingError, match="daybook build"), reader.connection():
+        pass
+
+
+def test_concurrent_readers_never_fail_nor_mix_builds(duck: Warehouse) -> None:
+    fake_build(duck, version=0)
+    publish_snapshot(duck, grace_seconds=0)
+    reader = SnapshotReader(duck)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    seen: list[set[int]] = []
+
+    def read_forever() -> None:
+        versions: set[int] = set()
+        try:
+            while not stop.is_set():
+                with reader.connection() as con:
+                    low, high, count = con.execute(
+                        "select min(version), max(version), count(*) from fct_device_activity_daily"
+                    ).fetchone()
+                assert low == high and count == 200, (low, high, count)
+                versions.add(low)
+        except BaseException as error:  # reported to the main thread
+            errors.append(error)
+        seen.append(versions)
+
+    threads = [threading.Thread(target=read_forever) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for version in range(1, 6):
+        fake_build(duck, version=version)
+        publish_snapshot(duck, grace_seconds=0)
+        time.sleep(0.05)
+    time.sleep(0.1)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    reader.close()
+    assert errors == []
+    assert all(5 in versions for versions in seen), seen
+    assert len(set().union(*seen)) >= 2, "readers saw the switch happen"
+
+
+def _read_in_other_process(url: str, rounds: int, queue: multiprocessing.Queue) -> None:
+    reader = SnapshotReader(parse_database_url(url))
+    versions = []
+    try:
+        for _ in range(rounds):
+            with reader.connection() as con:
+                low, high = con.execute(
+                    "select min(version), max(version) from fct_activity_daily"
+                ).fetchone()
+            if low != high:
+                raise AssertionError(f"mixed builds {low} and {high}")
+            versions.append(low)
+            time.sleep(0.01)
+        queue.put(("ok", versions))
+    except Exception as error:
+        queue.put(("error", repr(error)))
+
+
+def test_another_process_reads_while_this_one_builds_and_publishes(duck: Warehouse) -> None:
+    """The point of snapshots: the writer's lock on the build file never blocks the API."""
+    fake_build(duck, version=1)
+    publish_snapshot(duck)
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_read_in_other_process, args=(duck.url, 150, queue))
+    process.start()
+    writer = duckdb.connect(str(duck.duckdb_path))  # hold the build file's write lock throughout
+    try:
+        for version in range(2, 5):
+            time.sleep(0.2)
+            fake_build(duck, version=version)
+            publish_snapshot(duck)
+    finally:
+        writer.close()
+    status, payload = queue.get(timeout=60)
+    process.join(timeout=30)
+    assert status == "ok", payload
+    assert payload[0] == 1 and payload[-1] == 4
+    assert payload == sorted(payload)
+
+
+def test_garbage_collection_keeps_the_newest_and_spares_open_readers(duck: Warehouse) -> None:
+    fake_build(duck, version=1)
+    publish_snapshot(duck)
+    reader = SnapshotReader(duck)
+    with reader.connection() as old:
+        first = reader.thread_snapshot()
+        assert first is not None
+        for version in range(2, 6):
+            fake_build(duck, version=version)
+            publish_snapshot(duck, keep=2, grace_seconds=3600)
+        files = sorted(serving_dir(duck).glob("snapshot-*.duckdb"))
+        assert len(files) == 5, "within the grace period nothing is deleted"
+        past = time.time() - 7200
+        for path in files[:-1]:
+            os.utime(path, (past, past))
+        removed = collect_garbage(duck, keep=2, grace_seconds=3600)
+        assert len(removed) == 3 and first.path in removed
+        assert sorted(serving_dir(duck).glob("snapshot-*.duckdb")) == files[-2:]
+        # a connection opened before the delete keeps reading the unlinked file
+        assert old.execute("select max(version) from fct_activity_daily").fetchone() == (1,)
+    with reader.connection() as con:
+        assert con.execute("select max(version) from fct_activity_daily").fetchone() == (5,)
+    reader.close()
