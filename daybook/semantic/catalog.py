@@ -1,0 +1,88 @@
+"""The loaded catalogue of entities and metrics, and the compile cache in front of the compiler."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlglot.errors import UnsupportedError
+
+from daybook.semantic.compiler import GRANULARITIES, metric_query, render
+from daybook.semantic.definitions import Entity, Metric
+from daybook.semantic.dialects import get_dialect
+from daybook.semantic.errors import SemanticError
+from daybook.semantic.query import CompiledQuery
+
+CacheKey = tuple[str, str, str, str]
+
+
+@dataclass
+class Catalog:
+    """Validated entities and metrics (YAML order), with compiled queries cached per key.
+
+    A request costs one dictionary lookup after the first compile of its
+    (metric, entity, granularity, dialect); the catalogue is immutable once
+    loaded, so the cache never needs invalidating (reload = new catalogue).
+    """
+
+    entities: dict[str, Entity]
+    metrics: dict[str, Metric]
+    sources: dict[str, Path] = field(default_factory=dict)  # "metric:x"/"entity:y" -> file
+    _cache: dict[CacheKey, CompiledQuery] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def metrics_for(self, entity: str) -> list[Metric]:
+        """Metrics that may be asked about ``entity``, in YAML order."""
+        return [metric for metric in self.metrics.values() if entity in metric.entities]
+
+    def compile(self, *, metric: str, entity: str, granularity: str, dialect: str) -> CompiledQuery:
+        """The compiled query for this key, compiled on first use and cached."""
+        key = (metric, entity, granularity, dialect)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        compiled = self._compile(metric, entity, granularity, dialect)
+        with self._lock:
+            return self._cache.setdefault(key, compiled)
+
+    def _compile(
+        self, metric_name: str, entity_name: str, granularity: str, dialect_name: str
+    ) -> CompiledQuery:
+        metric = self.metrics.get(metric_name)
+        if metric is None:
+            raise SemanticError(
+                f"Unknown metric: {metric_name}. Valid values: {', '.join(self.metrics)}"
+            )
+        entity = self.entities.get(entity_name)
+        if entity is None:
+            raise SemanticError(
+                f"Unknown entity: {entity_name}. Valid values: {', '.join(self.entities)}"
+            )
+        if entity_name not in metric.entities:
+            valid = ", ".join(m.name for m in self.metrics_for(entity_name))
+            raise SemanticError(
+                f"Metric {metric_name} is not defined for entity {entity_name}. "
+                f"Valid values: {valid}"
+            )
+        if granularity not in GRANULARITIES:
+            raise SemanticError(
+                f"Unknown granularity: {granularity}. Valid values: {', '.join(GRANULARITIES)}"
+            )
+        dialect = get_dialect(dialect_name)
+        tree = metric_query(metric, entity, granularity, dialect)
+        try:
+            sql, order = render(tree, dialect)
+        except (UnsupportedError, ValueError) as error:
+            raise SemanticError(
+                f"Metric {metric_name} cannot be compiled for {dialect_name}: {error}"
+            ) from None
+        return CompiledQuery(
+            metric=metric_name,
+            entity=entity_name,
+            granularity=granularity,
+            dialect=dialect,
+            sql=sql,
+            parameter_order=order,
+            tree=tree,
+        )

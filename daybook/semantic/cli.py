@@ -1,0 +1,78 @@
+"""``daybook metrics`` and ``daybook sql``: the semantic catalogue from the command line.
+
+Both load the catalogue the way the API does (``DAYBOOK_SEMANTIC_DIR``,
+``DAYBOOK_DBT_MANIFEST``), so what they print is what the API serves. Errors
+are one line on stderr and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import click
+
+from daybook.semantic.catalog import Catalog
+from daybook.semantic.compiler import GRANULARITIES
+from daybook.semantic.dialects import DIALECTS
+from daybook.semantic.errors import SemanticError
+from daybook.semantic.loader import load_catalog
+
+
+def _catalog() -> Catalog:
+    try:
+        return load_catalog()
+    except SemanticError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _default_dialect() -> str:
+    """The configured warehouse's dialect, so ``daybook sql`` matches what the API runs."""
+    from daybook.config import ConfigError, warehouse_from_env
+
+    try:
+        return warehouse_from_env().dialect
+    except ConfigError:
+        return "duckdb"
+
+
+@click.command()
+def metrics() -> None:
+    """List metrics: name, label, entities, description."""
+    catalog = _catalog()
+    rows = [("NAME", "LABEL", "ENTITIES", "DESCRIPTION")]
+    rows += [
+        (m.name, m.label, ",".join(m.entities), " ".join(m.description.split()))
+        for m in catalog.metrics.values()
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        click.echo("  ".join([*(cell.ljust(width) for cell, width in zip(row, widths)), row[3]]))
+
+
+@click.command()
+@click.option("--metric", "metric_name", required=True, help="Metric name (see `daybook metrics`).")
+@click.option("--entity", required=True, help="Entity the metric is asked about: user or device.")
+@click.option(
+    "--granularity",
+    default="daily",
+    show_default=True,
+    help=f"Bucket size: {', '.join(GRANULARITIES)}.",
+)
+@click.option(
+    "--dialect",
+    default=None,
+    help=f"SQL dialect: {', '.join(DIALECTS)} (default: the configured warehouse's).",
+)
+def sql(metric_name: str, entity: str, granularity: str, dialect: str | None) -> None:
+    """Print the compiled, formatted SQL of a metric request."""
+    dialect = dialect or _default_dialect()
+    try:
+        query = _catalog().compile(
+            metric=metric_name, entity=entity, granularity=granularity, dialect=dialect
+        )
+    except SemanticError as error:
+        raise click.ClickException(str(error)) from None
+    style = query.dialect.param_style
+    click.echo(
+        f"-- {metric_name} per {entity}, {granularity}, {dialect}; "
+        f"bound parameters ({style}): {', '.join(query.parameter_order)}"
+    )
+    click.echo(query.pretty_sql() + ";")

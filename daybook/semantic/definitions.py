@@ -1,0 +1,100 @@
+"""The YAML format of ``semantic/``: pydantic models for entities and metrics.
+
+Every key is declared here with ``extra="forbid"``, so a typo in a key is an
+error at start-up rather than a silently ignored setting. Cross-file rules
+(duplicate names, unknown entities, columns against the dbt manifest) live in
+``loader.py``; this module checks one file's shape.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
+from sqlglot import exp
+
+from daybook.semantic.expressions import parse_expression, referenced_columns
+
+Aggregation = Literal["sum", "count", "count_distinct", "min", "max", "average"]
+AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
+# Metric names appear in URLs and CLI flags: lowercase words joined by hyphens.
+MetricName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=64)]
+EntityName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+# Identifiers reach SQL, so they are plain names only (no quoting, no schema).
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class Entity(BaseModel):
+    """Something a metric is asked about (a user, a device): its mart, key and tenant key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: EntityName
+    label: Text
+    model: Identifier
+    key: Identifier
+    tenant_key: Identifier
+    description: str = ""
+
+
+class Metric(BaseModel):
+    """One metric: what to aggregate, how, from which mart, for which entities."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: MetricName
+    label: Text
+    description: Text
+    model: Identifier
+    time_column: Identifier
+    aggregation: Aggregation
+    expression: Text
+    entities: tuple[EntityName, ...] = Field(min_length=1)
+
+    _tree: exp.Expression = PrivateAttr()
+
+    @field_validator("aggregation", mode="before")
+    @classmethod
+    def _known_aggregation(cls, value: object) -> object:
+        if isinstance(value, str) and value not in AGGREGATIONS:
+            raise ValueError(
+                f"unsupported aggregation {value!r}; expected one of: {', '.join(AGGREGATIONS)}"
+            )
+        return value
+
+    @field_validator("entities")
+    @classmethod
+    def _no_repeated_entity(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"lists an entity twice: {', '.join(value)}")
+        return value
+
+    @field_validator("expression")
+    @classmethod
+    def _valid_expression(cls, value: str, info: ValidationInfo) -> str:
+        parse_expression(value, allow_star=info.data.get("aggregation") == "count")
+        return value
+
+    def model_post_init(self, context: object, /) -> None:
+        """Keep the parsed expression: its tree is reused by every compile."""
+        self._tree = parse_expression(self.expression, allow_star=self.aggregation == "count")
+
+    @property
+    def expression_tree(self) -> exp.Expression:
+        """The parsed expression (a fresh copy: callers may embed it in a larger tree)."""
+        return self._tree.copy()
+
+    @property
+    def columns(self) -> list[str]:
+        """Columns of ``model`` this metric reads besides the entity keys."""
+        return [self.time_column, *referenced_columns(self._tree)]
+
+
+class SemanticFile(BaseModel):
+    """One YAML file: any number of entities and metrics."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entities: list[Entity] = Field(default_factory=list)
+    metrics: list[Metric] = Field(default_factory=list)

@@ -1,0 +1,82 @@
+"""Metric expressions: the small SQL a YAML file may carry, parsed and checked by sqlglot.
+
+An expression is a column or simple arithmetic over columns (``a + b``,
+``CASE WHEN ... THEN ... END``). Anything else (functions, sub-queries,
+aggregates, string tricks) is refused at load time, so what reaches a warehouse
+is only ever column identifiers from validated YAML combined by whitelisted
+operators, and the result stays an integer on every dialect.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+# Node types an expression may contain. Division and modulo are left out on
+# purpose: they break the integer result (and ``%`` clashes with psycopg markers).
+ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
+    exp.Column,
+    exp.Identifier,
+    exp.Literal,
+    exp.Null,
+    exp.Boolean,
+    exp.Paren,
+    exp.Neg,
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Case,
+    exp.If,
+    exp.Coalesce,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.Is,
+)
+SAFE_STRING = re.compile(r"^[A-Za-z0-9 _.\-]*$")
+DESCRIPTION = "a column, integer literals, + - *, parentheses, CASE, COALESCE and comparisons"
+
+
+def parse_expression(text: str, *, allow_star: bool = False) -> exp.Expression:
+    """Parse and whitelist-check one metric expression; raise ``ValueError`` saying why not.
+
+    ``allow_star`` admits a bare ``*``, meaningful only for ``count`` (rows).
+    """
+    text = text.strip()
+    if allow_star and text == "*":
+        return exp.Star()
+    try:
+        tree = sqlglot.parse_one(text)
+    except ParseError as error:
+        first = error.errors[0]["description"] if error.errors else str(error)
+        raise ValueError(f"cannot parse {text!r}: {first}") from None
+    for node in tree.walk():
+        if not isinstance(node, ALLOWED_NODES):
+            kind = node.key.upper()
+            raise ValueError(f"{text!r} uses {kind}, not allowed: use only {DESCRIPTION}")
+        if isinstance(node, exp.Column) and node.table:
+            raise ValueError(f"{text!r}: qualify no column with a table ({node.sql()})")
+        if isinstance(node, exp.Literal) and node.is_string and not SAFE_STRING.match(node.this):
+            raise ValueError(
+                f"{text!r}: string literals may hold only letters, digits, space _ . -"
+            )
+        if isinstance(node, exp.Literal) and node.is_number and not node.this.isdigit():
+            raise ValueError(f"{text!r}: numeric literals must be whole numbers")
+    return tree
+
+
+def referenced_columns(tree: exp.Expression) -> list[str]:
+    """Column names an expression reads, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for column in tree.find_all(exp.Column):
+        seen.setdefault(column.name, None)
+    return list(seen)

@@ -1,0 +1,189 @@
+"""Reading ``semantic/*.yml`` into a validated ``Catalog``, failing early with file and key.
+
+The API and CLI call ``load_catalog`` at start-up, so a broken definition
+stops the process with a message like
+``semantic/metrics/core.yml: metrics[1] (user-count).aggregation: unsupported aggregation 'median'``
+instead of a wrong number later.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from daybook.config import project_dir
+from daybook.semantic.catalog import Catalog
+from daybook.semantic.definitions import Entity, Metric, SemanticFile
+from daybook.semantic.errors import SemanticError
+from daybook.semantic.manifest import default_manifest_path, documented_models
+
+ENV_SEMANTIC_DIR = "DAYBOOK_SEMANTIC_DIR"
+
+
+def default_semantic_dir() -> Path:
+    """``DAYBOOK_SEMANTIC_DIR`` if set, else ``semantic/`` in the project checkout."""
+    override = os.environ.get(ENV_SEMANTIC_DIR)
+    return Path(override) if override else project_dir() / "semantic"
+
+
+def load_catalog(semantic_dir: Path | None = None, manifest_path: Path | None = None) -> Catalog:
+    """Load and validate every ``*.yml``/``*.yaml`` under ``semantic_dir`` (sorted by path).
+
+    With a dbt manifest (given, or found by ``default_manifest_path``), every
+    model and column a definition names must be a documented column of a dbt
+    model. Raises ``SemanticError`` naming the file and key of the first
+    problem file's problems.
+    """
+    folder = Path(semantic_dir) if semantic_dir is not None else default_semantic_dir()
+    if not folder.is_dir():
+        raise SemanticError(f"{folder}: semantic directory not found")
+    files = sorted(
+        (p for p in folder.rglob("*") if p.suffix in {".yml", ".yaml"} and p.is_file()),
+        key=lambda p: p.relative_to(folder).as_posix(),
+    )
+    if not files:
+        raise SemanticError(f"{folder}: no .yml files with entities or metrics")
+
+    entities: dict[str, Entity] = {}
+    metrics: dict[str, Metric] = {}
+    sources: dict[str, Path] = {}
+    metric_keys: dict[str, str] = {}
+    for path in files:
+        parsed = _parse_file(path)
+        for index, entity in enumerate(parsed.entities):
+            key = f"entities[{index}] ({entity.name}).name"
+            if entity.name in entities:
+                raise SemanticError(
+                    f"{path}: {key}: duplicate entity {entity.name!r} "
+                    f"(first defined in {sources['entity:' + entity.name]})"
+                )
+            entities[entity.name] = entity
+            sources["entity:" + entity.name] = path
+        for index, metric in enumerate(parsed.metrics):
+            key = f"metrics[{index}] ({metric.name})"
+            if metric.name in metrics:
+                raise SemanticError(
+                    f"{path}: {key}.name: duplicate metric {metric.name!r} "
+                    f"(first defined in {sources['metric:' + metric.name]})"
+                )
+            metrics[metric.name] = metric
+            sources["metric:" + metric.name] = path
+            metric_keys[metric.name] = key
+
+    for name, metric in metrics.items():
+        for entity_name in metric.entities:
+            if entity_name not in entities:
+                raise SemanticError(
+                    f"{sources['metric:' + name]}: {metric_keys[name]}.entities: unknown entity "
+                    f"{entity_name!r}{_suggest(entity_name, entities)}; "
+                    f"defined: {', '.join(entities) or 'none'}"
+                )
+
+    manifest = manifest_path if manifest_path is not None else default_manifest_path()
+    if manifest is not None:
+        _check_against_manifest(
+            documented_models(manifest), manifest, entities, metrics, sources, metric_keys
+        )
+    return Catalog(entities=entities, metrics=metrics, sources=sources)
+
+
+def _parse_file(path: Path) -> SemanticFile:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise SemanticError(f"{path}: invalid YAML{where}: {problem}") from None
+    if data is None:
+        return SemanticFile()
+    if not isinstance(data, dict):
+        raise SemanticError(f"{path}: expected a mapping with 'entities' and/or 'metrics' keys")
+    try:
+        return SemanticFile.model_validate(data)
+    except ValidationError as error:
+        problems = [_describe(problem, data) for problem in error.errors()]
+        raise SemanticError("\n".join(f"{path}: {problem}" for problem in problems)) from None
+
+
+def _describe(problem: dict[str, Any], data: dict[str, Any]) -> str:
+    """``metrics[1] (user-count).aggregation: <why>`` for one pydantic error."""
+    loc = problem["loc"]
+    parts: list[str] = []
+    node: Any = data
+    for step in loc:
+        if isinstance(step, int):
+            parts[-1] += f"[{step}]"
+            node = node[step] if isinstance(node, list) and step < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("name"), str):
+                parts[-1] += f" ({node['name']})"
+        else:
+            parts.append(str(step))
+            node = node.get(step) if isinstance(node, dict) else None
+    key = ".".join(parts) or "(top level)"
+    kind = problem["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc)
+        return (
+            f"{key}: unknown key{_suggest(str(loc[-1]), allowed)} (allowed: {', '.join(allowed)})"
+        )
+    if kind == "missing":
+        return f"{key}: required key is missing"
+    message = problem["msg"].removeprefix("Value error, ")
+    return f"{key}: {message}"
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    section = loc[0] if len(loc) > 2 else None
+    model = {"entities": Entity, "metrics": Metric}.get(str(section), SemanticFile)
+    return list(model.model_fields)
+
+
+def _suggest(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f" {word!r} (did you mean {close[0]!r}?)" if close else f" {word!r}"
+
+
+def _check_against_manifest(
+    models: dict[str, frozenset[str]],
+    manifest: Path,
+    entities: dict[str, Entity],
+    metrics: dict[str, Metric],
+    sources: dict[str, Path],
+    metric_keys: dict[str, str],
+) -> None:
+    """Every model and column named must be a documented column of a model in the manifest."""
+
+    def need(path: Path, key: str, model: str, columns: Iterable[tuple[str, str]]) -> None:
+        if model not in models:
+            raise SemanticError(
+                f"{path}: {key}.model: unknown model{_suggest(model, models)}: not a model in {manifest}"
+            )
+        for field_name, column in columns:
+            if column.lower() not in models[model]:
+                raise SemanticError(
+                    f"{path}: {key}.{field_name}: unknown column{_suggest(column, models[model])} "
+                    f"of model {model!r} (not a documented column in {manifest})"
+                )
+
+    for index, (name, entity) in enumerate(entities.items()):
+        need(
+            sources["entity:" + name],
+            f"entities ({name})",
+            entity.model,
+            [("key", entity.key), ("tenant_key", entity.tenant_key)],
+        )
+        del index
+    for name, metric in metrics.items():
+        columns = [("time_column", metric.time_column)]
+        columns += [("expression", column) for column in metric.columns[1:]]
+        for entity_name in metric.entities:
+            entity = entities[entity_name]
+            columns += [("entities", entity.key), ("entities", entity.tenant_key)]
+        need(sources["metric:" + name], metric_keys[name], metric.model, columns)
