@@ -1,0 +1,77 @@
+"""The Flask application factory: settings, catalogue, warehouse reader, tokens, routes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask_openapi3 import Info, OpenAPI
+
+from api.activity import activity_blueprint
+from api.data import PostgresReader, Reader, open_reader
+from api.docs import install_docs
+from api.errors import register_error_handlers, validation_error_response
+from api.health import health_blueprint
+from api.logs import configure_logging, install_request_logging
+from api.models import ErrorResponse
+from api.settings import Settings
+from daybook.tokens import PostgresTokenStore, TokenStore, open_token_store
+
+
+@dataclass
+class Services:
+    """Per-process resources the views use, at ``app.extensions["daybook"]``."""
+
+    settings: Settings
+    catalog: Any
+    reader: Reader
+    tokens: TokenStore
+
+
+def _token_store(settings: Settings, reader: Reader) -> TokenStore:
+    if isinstance(reader, PostgresReader):
+        return PostgresTokenStore(reader.connection)
+    store = open_token_store(settings.warehouse)
+    store.ensure_schema()
+    return store
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
+    """Build the API. ``config`` keys: see :meth:`Settings.from_config`; tests may also
+    pass ``catalog``, ``reader`` or ``token_store`` objects to use instead of opening them."""
+    config = dict(config or {})
+    settings = Settings.from_config(config)
+    configure_logging()
+    catalog = config.get("catalog")
+    if catalog is None:
+        from daybook.semantic import load_catalog
+
+        catalog = load_catalog(
+            semantic_dir=settings.semantic_dir, manifest_path=settings.manifest_path
+        )
+    reader = config.get("reader") or open_reader(settings.warehouse, max_size=settings.pool_size)
+    tokens = config.get("token_store") or _token_store(settings, reader)
+
+    app = OpenAPI(
+        __name__,
+        info=Info(
+            title="Daybook API",
+            version="2",
+            description="Activity time series per user and per device, by client.",
+        ),
+        security_schemes={"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        validation_error_status=400,
+        validation_error_model=ErrorResponse,
+        validation_error_callback=validation_error_response,
+        doc_prefix="/v2",
+        doc_url="/openapi.json",
+    )
+    app.json.sort_keys = False  # keep the documented key order: metric, label, period, data
+    app.extensions["daybook"] = Services(settings, catalog, reader, tokens)
+    install_request_logging(app)
+    register_error_handlers(app)
+    app.register_api(health_blueprint())
+    app.register_api(activity_blueprint(catalog, settings.max_range_days))
+    install_docs(app)
+    return app

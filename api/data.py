@@ -1,0 +1,151 @@
+"""All warehouse reads of the API, behind one small interface.
+
+Kept in one module so that serving from a switched snapshot later changes
+only this file. PostgreSQL: a psycopg 3 connection pool of read-only,
+autocommit connections (psycopg prepares statements it sees repeatedly).
+DuckDB: one read-only connection per process, opened on first use, and one
+cursor per thread (``con.cursor()``), as DuckDB's Python API requires for
+concurrent use. Request values only ever travel as bound parameters.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, Protocol
+
+from sqlglot import exp
+
+from daybook.config import Warehouse
+
+CLIENT_MODEL = "dim_clients"
+CLIENT_KEY = "client_id"
+
+
+class Reader(Protocol):
+    """What the API needs from a warehouse connection."""
+
+    dialect: str
+
+    def fetch_all(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> list[tuple]: ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class DuckDBReader:
+    """One read-only DuckDB connection per process, a cursor per thread."""
+
+    dialect = "duckdb"
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        assert warehouse.duckdb_path is not None
+        self._path = str(warehouse.duckdb_path)
+        self._lock = threading.Lock()
+        self._connection: Any = None
+        self._cursors: list[Any] = []
+        self._local = threading.local()
+
+    def _cursor(self) -> Any:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            with self._lock:
+                if self._connection is None:
+                    import duckdb
+
+                    self._connection = duckdb.connect(self._path, read_only=True)
+                cursor = self._connection.cursor()
+                self._cursors.append(cursor)
+            self._local.cursor = cursor
+        return cursor
+
+    def fetch_all(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> list[tuple]:
+        return self._cursor().execute(sql, parameters).fetchall()
+
+    def ping(self) -> None:
+        self.fetch_all("select 1", [])
+
+    def close(self) -> None:
+        """Close every thread's cursor, then the connection (at worker exit)."""
+        with self._lock:
+            for cursor in self._cursors:
+                cursor.close()
+            self._cursors.clear()
+            self._local = threading.local()
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+
+class PostgresReader:
+    """A pool of read-only, autocommit psycopg connections."""
+
+    dialect = "postgres"
+
+    def __init__(self, warehouse: Warehouse, *, max_size: int = 8) -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.pool = ConnectionPool(
+            warehouse.pg_conninfo,
+            min_size=1,
+            max_size=max(1, max_size),
+            timeout=10,
+            name="daybook-api",
+            kwargs={"autocommit": True, "options": "-c default_transaction_read_only=on"},
+            open=True,
+        )
+
+    def fetch_all(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> list[tuple]:
+        with self.pool.connection() as con:
+            return con.execute(sql, parameters).fetchall()
+
+    def ping(self) -> None:
+        self.fetch_all("select 1", [])
+
+    def connection(self) -> AbstractContextManager[Any]:
+        """A pooled connection (the token store reads through it too)."""
+        return self.pool.connection()
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def open_reader(warehouse: Warehouse, *, max_size: int = 8) -> Reader:
+    """The reader of a warehouse's backend."""
+    if warehouse.backend == "duckdb":
+        return DuckDBReader(warehouse)
+    return PostgresReader(warehouse, max_size=max_size)
+
+
+@lru_cache(maxsize=64)
+def existence_sql(model: str, key: str, tenant_key: str, dialect: str) -> str:
+    """One round trip: does the client exist, and the entity under that client?
+
+    Parameters, in order: client id, entity id, client id. Identifiers come from
+    the validated YAML catalogue and are quoted by sqlglot.
+    """
+
+    def count(table: str, *conditions: exp.Expression) -> exp.Expression:
+        query = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table))
+        return query.where(exp.and_(*conditions)).subquery()
+
+    client = count(CLIENT_MODEL, exp.column(CLIENT_KEY, quoted=True).eq(exp.Placeholder()))
+    entity = count(
+        model,
+        exp.column(key, quoted=True).eq(exp.Placeholder()),
+        exp.column(tenant_key, quoted=True).eq(exp.Placeholder()),
+    )
+    return exp.select(client.as_("client_rows"), entity.as_("entity_rows")).sql(dialect=dialect)
+
+
+def as_day(value: date | datetime | str) -> date:
+    """A bucket start as a date, whatever the driver returned."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])

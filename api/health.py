@@ -1,0 +1,32 @@
+"""Liveness and readiness probes, without authentication."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from flask_openapi3 import APIBlueprint
+
+from api.errors import ApiError
+
+log = logging.getLogger("daybook.api")
+
+
+def health_blueprint() -> APIBlueprint:
+    # Probes are for orchestrators, not API users: kept out of the OpenAPI document.
+    blueprint = APIBlueprint("health", __name__, doc_ui=False)
+
+    @blueprint.get("/healthz", summary="The process is alive")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @blueprint.get("/readyz", summary="The warehouse answers a query")
+    def readyz() -> dict:
+        try:
+            current_app.extensions["daybook"].reader.ping()
+        except Exception as error:  # any driver error means not ready; the log says which
+            log.warning("warehouse not reachable", extra={"fields": {"error": repr(error)}})
+            raise ApiError(503, "not_ready", "The warehouse is not reachable") from None
+        return {"status": "ready"}
+
+    return blueprint

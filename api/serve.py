@@ -1,0 +1,83 @@
+"""``daybook serve``: the API under gunicorn, started programmatically.
+
+Defaults suit a small machine: one worker process per core (each holds its
+own read-only DuckDB connection or PostgreSQL pool) and a few threads per
+worker (``gthread``), since a request mostly waits on the warehouse. The app
+is built in each worker after the fork (no preload), so no connection is
+shared across processes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+from gunicorn.app.base import BaseApplication
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class DaybookServer(BaseApplication):
+    """A gunicorn application whose WSGI app is ``create_app(config)``."""
+
+    def __init__(self, options: dict[str, Any], app_config: dict[str, Any] | None = None):
+        self.options = options
+        self.app_config = app_config or {}
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from api.app import create_app
+
+        return create_app(self.app_config)
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "keepalive": 5,
+        "accesslog": None,  # the app logs one JSON line per request itself
+        "errorlog": "-",
+        "preload_app": False,
+        "proc_name": "daybook-api",
+        "worker_exit": _close_warehouse,
+    }
+
+
+def _close_warehouse(server: Any, worker: Any) -> None:
+    """Close the worker's warehouse connections before its interpreter exits."""
+    services = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("daybook")
+    if services is not None:
+        services.reader.close()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Processes [default: one per core]."
+)
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=4, show_default=True, help="Per worker."
+)
+def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+    """Serve the API with gunicorn on the warehouse named by DAYBOOK_DATABASE_URL."""
+    workers = workers or default_workers()
+    click.echo(
+        f"Serving Daybook API on http://{host}:{port} ({workers} workers x {threads} threads); "
+        f"docs at http://{host}:{port}/v2/docs",
+        err=True,
+    )
+    DaybookServer(gunicorn_options(host, port, workers, threads), {"pool_size": threads}).run()

@@ -1,0 +1,49 @@
+"""What an API process is configured with: the factory's dict, else the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from daybook.config import ConfigError, Warehouse, parse_database_url, warehouse_from_env
+
+DEFAULT_MAX_RANGE_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Settings:
+    """API settings; ``max_range_days`` is the contract's configurable 90-day limit."""
+
+    warehouse: Warehouse
+    semantic_dir: Path | None = None
+    manifest_path: Path | None = None
+    max_range_days: int = DEFAULT_MAX_RANGE_DAYS
+    pool_size: int = 8
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> Settings:
+        """Keys (any case): warehouse (Warehouse or URL), semantic_dir, manifest_path,
+        max_range_days (else ``DAYBOOK_MAX_RANGE_DAYS``, else 90), pool_size."""
+        values = {key.lower(): value for key, value in (config or {}).items()}
+        warehouse = values.get("warehouse") or warehouse_from_env()
+        if isinstance(warehouse, str):
+            warehouse = parse_database_url(warehouse)
+        limit = values.get("max_range_days") or os.environ.get("DAYBOOK_MAX_RANGE_DAYS") or 90
+        try:
+            max_range_days = int(limit)
+        except (TypeError, ValueError):
+            raise ConfigError(f"max range days must be a whole number, got {limit!r}") from None
+        if max_range_days < 1:
+            raise ConfigError(f"max range days must be at least 1, got {max_range_days}")
+        semantic_dir = values.get("semantic_dir") or os.environ.get("DAYBOOK_SEMANTIC_DIR")
+        manifest_path = values.get("manifest_path")
+        return cls(
+            warehouse=warehouse,
+            semantic_dir=Path(semantic_dir) if semantic_dir else None,
+            manifest_path=Path(manifest_path) if manifest_path else None,
+            max_range_days=max_range_days,
+            pool_size=int(values.get("pool_size") or os.environ.get("DAYBOOK_POOL_SIZE") or 8),
+        )

@@ -1,0 +1,528 @@
+/*
+ * Daybook activity page. Plain JavaScript, no build step: it calls the public /v2 API with
+ * the bearer token like any other client, and draws with the vendored uPlot.
+ *
+ * Flow: token -> GET /v2/clients + GET /v2/metrics -> pick a client -> GET its users or
+ * devices (searchable) -> GET .../activity for the chosen one (and the previous period when
+ * comparing) -> GET .../top-users|top-devices and one series each for the sparkline grid.
+ * Any API error is shown with the API's own message; the chart is cleared, never left stale.
+ */
+(function () {
+  "use strict";
+
+  const TOKEN_KEY = "daybook.token";
+  const DAY_MS = 86400000;
+  const COLORS = { current: "#0b4fb3", previous: "#b34700", spark: "#0b4fb3", sparkFill: "rgba(11,79,179,0.12)" };
+  const ENTITY = {
+    user: { plural: "users", idKey: "user_id", list: "users", top: "top-users", path: "users",
+            name: (row) => row.display_name || row.email || row.user_id,
+            detail: (row) => row.email || "" },
+    device: { plural: "devices", idKey: "device_id", list: "devices", top: "top-devices", path: "devices",
+              name: (row) => row.hostname || row.device_id,
+              detail: (row) => row.platform || "" },
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const state = {
+    token: "",
+    clients: [],
+    metrics: [],
+    chart: null,
+    sparks: [],
+    generation: 0,
+    datesTouched: false,
+    searchTimer: 0,
+  };
+
+  // ---- the API -----------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, code, message, details) {
+      super(message);
+      this.status = status;
+      this.code = code;
+      this.details = details || {};
+    }
+  }
+
+  async function api(path, params) {
+    const url = new URL(path, window.location.origin);
+    for (const [key, value] of Object.entries(params || {})) {
+      if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
+    }
+    const headers = { Accept: "application/json" };
+    if (state.token) headers.Authorization = "Bearer " + state.token;
+    let response;
+    try {
+      response = await fetch(url, { headers });
+    } catch (error) {
+      throw new ApiError(0, "network_error", "The API could not be reached (" + error.message + ").");
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (error) {
+      body = null;
+    }
+    if (!response.ok) {
+      const err = body && body.error;
+      throw new ApiError(
+        response.status,
+        (err && err.code) || "http_" + response.status,
+        (err && err.message) || "The API answered " + response.status + " " + response.statusText + ".",
+        err && err.details,
+      );
+    }
+    return body;
+  }
+
+  const seg = encodeURIComponent;
+  const seriesPath = (entity, clientId, id) =>
+    "/v2/clients/" + seg(clientId) + "/analytics/" + ENTITY[entity].path + "/" + seg(id) + "/activity";
+
+  // ---- dates -------------------------------------------------------------------------
+
+  function parseDay(text) {
+    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text || "");
+    return match ? Date.UTC(+match[1], +match[2] - 1, +match[3]) : NaN;
+  }
+  function formatDay(ms) {
+    return new Date(ms).toISOString().slice(0, 10);
+  }
+  const addDays = (text, days) => formatDay(parseDay(text) + days * DAY_MS);
+  const dayCount = (start, end) => Math.round((parseDay(end) - parseDay(start)) / DAY_MS) + 1;
+
+  /** The period of the same length that ends the day before ``start``. */
+  function previousPeriod(start, end) {
+    const length = dayCount(start, end);
+    const prevEnd = addDays(start, -1);
+    return { start: addDays(prevEnd, -(length - 1)), end: prevEnd };
+  }
+
+  // ---- messages ----------------------------------------------------------------------
+
+  function setStatus(text) {
+    $("status").textContent = text;
+  }
+
+  function showError(error) {
+    const box = $("error");
+    box.replaceChildren();
+    const message = document.createElement("span");
+    message.className = "message";
+    message.textContent = error.message;
+    box.append(message);
+    if (error.code) {
+      const code = document.createElement("span");
+      code.className = "code";
+      code.textContent = "(" + (error.status ? error.status + " " : "") + error.code + ")";
+      box.append(code);
+    }
+    box.hidden = false;
+    document.body.dataset.state = "error";
+  }
+
+  function clearError() {
+    $("error").hidden = true;
+    $("error").replaceChildren();
+  }
+
+  // ---- token -------------------------------------------------------------------------
+
+  /** A token passed as #token=... (never sent to the server) wins over local storage. */
+  function initialToken() {
+    const fragment = new URLSearchParams(window.location.hash.replace(/^#\??/, ""));
+    const fromFragment = fragment.get("token");
+    if (fromFragment) {
+      saveToken(fromFragment);
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+      return fromFragment;
+    }
+    try {
+      return window.localStorage.getItem(TOKEN_KEY) || "";
+    } catch (error) {
+      return "";
+    }
+  }
+
+  function saveToken(token) {
+    try {
+      if (token) window.localStorage.setItem(TOKEN_KEY, token);
+      else window.localStorage.removeItem(TOKEN_KEY);
+    } catch (error) {
+      /* storage disabled: the token lives in the field only */
+    }
+  }
+
+  // ---- directory: clients, metrics, users and devices --------------------------------
+
+  function option(value, text) {
+    const element = document.createElement("option");
+    element.value = value;
+    element.textContent = text;
+    return element;
+  }
+
+  const entityKind = () => document.querySelector("input[name=entity]:checked").value;
+  const currentClient = () => state.clients.find((c) => c.client_id === $("client").value);
+
+  async function loadDirectory() {
+    clearError();
+    setStatus("Loading clients and metrics…");
+    document.body.dataset.state = "loading";
+    try {
+      const [clients, metrics] = await Promise.all([api("/v2/clients"), api("/v2/metrics")]);
+      state.clients = clients.data;
+      state.metrics = metrics.data;
+    } catch (error) {
+      state.clients = [];
+      state.metrics = [];
+      $("client").replaceChildren();
+      $("entity").replaceChildren();
+      $("metric").replaceChildren();
+      setStatus("");
+      showError(error);
+      return;
+    }
+    $("client").replaceChildren(
+      ...state.clients.map((c) => option(c.client_id, c.name + " (" + c.timezone + ")")),
+    );
+    setStatus(state.clients.length ? "" : "This token is granted no clients.");
+    fillMetrics();
+    await onClientChange();
+  }
+
+  function fillMetrics() {
+    const kind = entityKind();
+    const previous = $("metric").value;
+    const usable = state.metrics.filter((m) => m.entities.includes(kind));
+    $("metric").replaceChildren(...usable.map((m) => option(m.name, m.label + " (" + m.name + ")")));
+    if (usable.some((m) => m.name === previous)) $("metric").value = previous;
+    describeMetric();
+  }
+
+  function describeMetric() {
+    const metric = state.metrics.find((m) => m.name === $("metric").value);
+    $("metric-description").textContent = metric ? metric.description || "" : "";
+  }
+
+  async function onClientChange() {
+    const client = currentClient();
+    if (!client) return;
+    if (!state.datesTouched || !$("end-date").value) {
+      const end = client.last_activity_date || formatDay(Date.now());
+      $("end-date").value = end;
+      $("start-date").value = addDays(end, -29);
+    }
+    await loadEntities();
+    document.body.dataset.state = "ready";
+  }
+
+  async function loadEntities() {
+    const client = currentClient();
+    if (!client) return;
+    const kind = entityKind();
+    const spec = ENTITY[kind];
+    const select = $("entity");
+    const previous = select.value;
+    const search = $("entity-search").value.trim();
+    $("entity-search-label").textContent = "Search " + spec.plural;
+    $("entity-label").textContent = kind === "user" ? "User" : "Device";
+    try {
+      const page = await api("/v2/clients/" + seg(client.client_id) + "/" + spec.list, {
+        search,
+        limit: 200,
+      });
+      select.replaceChildren(
+        ...page.data.map((row) => {
+          const detail = spec.detail(row);
+          return option(row[spec.idKey], spec.name(row) + (detail ? " — " + detail : ""));
+        }),
+      );
+      if (page.data.some((row) => row[spec.idKey] === previous)) select.value = previous;
+      else if (page.data.length) select.selectedIndex = 0;
+      $("entity-count").textContent =
+        page.data.length + " of " + page.total + " " + spec.plural + (search ? " matching “" + search + "”" : "");
+    } catch (error) {
+      select.replaceChildren();
+      $("entity-count").textContent = "";
+      showError(error);
+    }
+  }
+
+  // ---- the main chart ----------------------------------------------------------------
+
+  const toSeconds = (day) => parseDay(day) / 1000;
+
+  function chartWidth(element) {
+    return Math.max(240, Math.floor(element.clientWidth || element.parentElement.clientWidth || 600));
+  }
+
+  function destroyChart() {
+    if (state.chart) state.chart.destroy();
+    state.chart = null;
+    $("chart").replaceChildren();
+    $("chart").dataset.points = "0";
+    $("data-table").tBodies[0].replaceChildren();
+  }
+
+  function drawChart(current, previous, context) {
+    destroyChart();
+    const xs = current.data.map((point) => toSeconds(point.date));
+    const ys = current.data.map((point) => point.value);
+    const data = [xs, ys];
+    const series = [
+      { label: "Bucket", value: (u, v) => (v == null ? "—" : formatDay(v * 1000)) },
+      { label: current.label, stroke: COLORS.current, width: 2, points: { show: true, size: 6 } },
+    ];
+    if (previous) {
+      // Bucket i of the previous period is drawn over bucket i of the current one.
+      data.push(xs.map((_, i) => (i < previous.data.length ? previous.data[i].value : null)));
+      series.push({
+        label: "Previous period (" + previous.period.start + " to " + previous.period.end + ")",
+        stroke: COLORS.previous,
+        width: 2,
+        dash: [6, 4],
+        points: { show: true, size: 5 },
+      });
+    }
+    const element = $("chart");
+    const options = {
+      width: chartWidth(element),
+      height: 320,
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+      scales: {
+        x: { time: true },
+        // Zero is always on the axis, so idle days sit visibly on the floor.
+        y: { range: (u, min, max) => [0, max > 0 ? Math.ceil(max * 1.1) : 1] },
+      },
+      axes: [{ stroke: "#1a1a1a" }, { stroke: "#1a1a1a" }],
+      series,
+    };
+    state.chart = new uPlot(options, data, element);
+    element.dataset.points = String(xs.length);
+    element.dataset.overlay = previous ? "true" : "false";
+    fillTable(current, previous);
+    summarise(current, context);
+  }
+
+  function fillTable(current, previous) {
+    const rows = current.data.map((point, i) => {
+      const row = document.createElement("tr");
+      const prev = previous && i < previous.data.length ? previous.data[i] : null;
+      for (const text of [point.date, String(point.value), prev ? prev.value + " (" + prev.date + ")" : "—"]) {
+        const cell = document.createElement("td");
+        cell.textContent = text;
+        row.append(cell);
+      }
+      return row;
+    });
+    $("data-table").tBodies[0].replaceChildren(...rows);
+    $("data-caption").textContent = current.label + ", " + current.period.start + " to " + current.period.end;
+  }
+
+  function summarise(current, context) {
+    const total = current.data.reduce((sum, p) => sum + p.value, 0);
+    const idle = current.data.filter((p) => p.value === 0).length;
+    $("chart-title").textContent = current.label + " for " + context.name;
+    $("chart-summary").textContent =
+      context.granularity + ", " + current.period.start + " to " + current.period.end + ": " +
+      current.data.length + " points, total " + total + ", " + idle + " with no activity.";
+  }
+
+  async function showSeries(event) {
+    if (event) event.preventDefault();
+    const client = currentClient();
+    const kind = entityKind();
+    const entityId = $("entity").value;
+    if (!client || !entityId) {
+      showError(new ApiError(0, "", "Choose a client and a " + kind + " first."));
+      return;
+    }
+    const generation = ++state.generation;
+    const params = {
+      metric: $("metric").value,
+      granularity: $("granularity").value,
+      start_date: $("start-date").value,
+      end_date: $("end-date").value,
+    };
+    const name = $("entity").selectedOptions[0] ? $("entity").selectedOptions[0].textContent : entityId;
+    clearError();
+    setStatus("Loading…");
+    document.body.dataset.state = "loading";
+    $("show").disabled = true;
+    try {
+      const path = seriesPath(kind, client.client_id, entityId);
+      const current = await api(path, params);
+      let previous = null;
+      if ($("compare").checked) {
+        const period = previousPeriod(params.start_date, params.end_date);
+        previous = await api(path, { ...params, start_date: period.start, end_date: period.end });
+      }
+      if (generation !== state.generation) return;
+      drawChart(current, previous, { name, granularity: params.granularity });
+      setStatus("");
+      document.body.dataset.state = "ready";
+      drawSparklines(client, kind, params, entityId, generation);
+    } catch (error) {
+      if (generation !== state.generation) return;
+      destroyChart();
+      clearSparklines();
+      $("chart-summary").textContent = "No chart: the API refused the request.";
+      setStatus("");
+      showError(error);
+    } finally {
+      $("show").disabled = false;
+    }
+  }
+
+  // ---- the sparkline grid ------------------------------------------------------------
+
+  function clearSparklines() {
+    for (const chart of state.sparks) chart.destroy();
+    state.sparks = [];
+    $("sparklines").replaceChildren();
+  }
+
+  async function drawSparklines(client, kind, params, selectedId, generation) {
+    const spec = ENTITY[kind];
+    $("sparklines-title").textContent = "Most active " + spec.plural;
+    let top;
+    try {
+      top = await api("/v2/clients/" + seg(client.client_id) + "/analytics/" + spec.top, {
+        start_date: params.start_date,
+        end_date: params.end_date,
+        limit: 12,
+      });
+    } catch (error) {
+      if (generation === state.generation) showError(error);
+      return;
+    }
+    if (generation !== state.generation) return;
+    clearSparklines();
+    const cards = top.data.map((row) => {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "sparkline";
+      button.dataset.id = row[spec.idKey];
+      button.setAttribute("aria-pressed", String(row[spec.idKey] === selectedId));
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = spec.name(row);
+      const total = document.createElement("span");
+      total.className = "total";
+      total.textContent = "Total activity " + row.total_activity;
+      const spark = document.createElement("span");
+      spark.className = "spark";
+      spark.setAttribute("aria-hidden", "true");
+      button.append(name, total, spark);
+      button.setAttribute("aria-label", "Chart " + spec.name(row) + ", total activity " + row.total_activity);
+      button.addEventListener("click", () => chooseEntity(row, kind));
+      item.append(button);
+      return { item, spark, row };
+    });
+    $("sparklines").replaceChildren(...cards.map((card) => card.item));
+    if (!cards.length) {
+      const empty = document.createElement("li");
+      empty.textContent = "No activity in this range.";
+      $("sparklines").append(empty);
+    }
+    await Promise.all(
+      cards.map(async (card) => {
+        let series;
+        try {
+          series = await api(seriesPath(kind, client.client_id, card.row[spec.idKey]), params);
+        } catch (error) {
+          card.spark.textContent = error.message;
+          return;
+        }
+        if (generation !== state.generation) return;
+        const xs = series.data.map((p) => toSeconds(p.date));
+        const chart = new uPlot(
+          {
+            width: Math.max(160, card.spark.parentElement.clientWidth - 16),
+            height: 40,
+            legend: { show: false },
+            cursor: { show: false },
+            scales: { x: { time: false }, y: { range: (u, min, max) => [0, max > 0 ? max : 1] } },
+            axes: [{ show: false }, { show: false }],
+            series: [{}, { stroke: COLORS.spark, fill: COLORS.sparkFill, width: 1.5, points: { show: false } }],
+          },
+          [xs, series.data.map((p) => p.value)],
+          card.spark,
+        );
+        card.spark.dataset.points = String(xs.length);
+        state.sparks.push(chart);
+      }),
+    );
+  }
+
+  async function chooseEntity(row, kind) {
+    const spec = ENTITY[kind];
+    const select = $("entity");
+    const id = row[spec.idKey];
+    if (![...select.options].some((o) => o.value === id)) {
+      select.prepend(option(id, spec.name(row)));
+    }
+    select.value = id;
+    await showSeries();
+    $("chart-section").focus();
+  }
+
+  // ---- wiring ------------------------------------------------------------------------
+
+  function resize() {
+    if (state.chart) state.chart.setSize({ width: chartWidth($("chart")), height: 320 });
+  }
+
+  function init() {
+    state.token = initialToken();
+    $("token").value = state.token;
+
+    $("token-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      state.token = $("token").value.trim();
+      saveToken(state.token);
+      loadDirectory();
+    });
+    $("token-forget").addEventListener("click", () => {
+      state.token = "";
+      $("token").value = "";
+      saveToken("");
+    });
+    $("client").addEventListener("change", () => {
+      $("entity-search").value = "";
+      onClientChange();
+    });
+    for (const radio of document.querySelectorAll("input[name=entity]")) {
+      radio.addEventListener("change", () => {
+        $("entity-search").value = "";
+        fillMetrics();
+        loadEntities();
+      });
+    }
+    $("entity-search").addEventListener("input", () => {
+      window.clearTimeout(state.searchTimer);
+      state.searchTimer = window.setTimeout(loadEntities, 250);
+    });
+    $("metric").addEventListener("change", describeMetric);
+    for (const id of ["start-date", "end-date"]) {
+      $(id).addEventListener("change", () => {
+        state.datesTouched = true;
+      });
+    }
+    $("query-form").addEventListener("submit", showSeries);
+    if (typeof ResizeObserver === "function") new ResizeObserver(resize).observe($("chart-section"));
+    else window.addEventListener("resize", resize);
+
+    window.daybook = { state, previousPeriod };
+    if (state.token) loadDirectory();
+    else {
+      setStatus("Enter an API token to begin.");
+      document.body.dataset.state = "ready";
+    }
+  }
+
+  init();
+})();
