@@ -1,0 +1,72 @@
+"""``daybook check``: run the data-quality suites and fail on error-severity findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from daybook.config import ConfigError, warehouse_from_env
+from daybook.quality.report import CheckReport
+from daybook.quality.runner import DEFAULT_DOCS_DIR
+from daybook.quality.suites import SuiteFileError
+
+
+def render(report: CheckReport, console: Console) -> None:
+    """The short table the command prints: one line per suite, then the verdict."""
+    table = Table(title="Data quality")
+    table.add_column("suite")
+    table.add_column("passed", justify="right")
+    table.add_column("failed", justify="right")
+    table.add_column("worst finding")
+    for summary in report.suites():
+        worst = "-"
+        if summary.worst is not None:
+            style = "red" if summary.worst.severity == "error" else "yellow"
+            worst = f"[{style}]{summary.worst.severity}[/]: {summary.worst.summary()}"
+        failed = f"[red]{summary.failed}[/]" if summary.failed else "0"
+        table.add_row(summary.suite, str(summary.passed), failed, worst)
+    console.print(table)
+    reasons = report.warning_counts_by_reason()
+    if reasons:
+        listed = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
+        console.print(f"Raw rows flagged by quarantine reason (warnings): {listed}")
+    for finding in report.errors:
+        console.print(f"[red]error[/] {finding.suite}: {finding.summary()}")
+    if report.docs_index is not None:
+        console.print(f"Data Docs: {report.docs_index}")
+    verdict = "[green]passed[/]" if report.ok else f"[red]failed: {len(report.errors)} errors[/]"
+    console.print(
+        f"Check {verdict} ({len(report.warnings)} warnings, {report.seconds:.1f} s)",
+        highlight=False,
+    )
+
+
+@click.command()
+@click.option(
+    "--docs-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DOCS_DIR,
+    show_default=True,
+    help="Where to write the Great Expectations Data Docs (HTML); rebuilt on every run.",
+)
+def check(docs_dir: Path) -> None:
+    """Run the Great Expectations suites in expectations/ against the warehouse.
+
+    Exits 1 when an error-severity expectation fails (a broken mart), 2 when
+    the check cannot run; warnings (invalid raw rows, quarantined by dbt) are
+    reported without failing.
+    """
+    from daybook.quality.runner import run_checks
+
+    console = Console()
+    try:
+        warehouse = warehouse_from_env()
+        report = run_checks(warehouse, docs_dir=docs_dir)
+    except (ConfigError, SuiteFileError) as exc:
+        raise click.ClickException(str(exc)) from None
+    render(report, console)
+    if not report.ok:
+        raise SystemExit(1)

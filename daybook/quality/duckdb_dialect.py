@@ -1,0 +1,58 @@
+"""A DuckDB SQLAlchemy dialect whose query results survive the end of a transaction.
+
+Why this exists: Great Expectations 1.x runs each metric query as
+``with engine.connect() as c: result = c.execute(q)`` and reads ``result``
+*after* the block has closed the connection. Closing rolls back the
+transaction that duckdb-engine opened (``do_begin`` calls ``BEGIN``), and in
+DuckDB a rollback discards the connection's pending result, so every fetch
+came back empty and GX failed every metric with ``IndexError: list index out
+of range`` (issue 5). PostgreSQL is unaffected because psycopg buffers results
+on the client.
+
+The fix keeps duckdb-engine and changes one thing: every SQLAlchemy cursor
+runs on its own DuckDB cursor (``connection.cursor()``, a child connection to
+the same database), so its result belongs to that cursor and is untouched by
+the parent's ``ROLLBACK``. Results still stream from DuckDB; nothing is
+buffered in Python beyond what the caller fetches. The dialect registers as
+``duckdb+daybook://`` and keeps the name ``duckdb``, so GX treats it exactly
+as plain duckdb-engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from duckdb_engine import ConnectionWrapper, CursorWrapper, Dialect
+from sqlalchemy.dialects import registry
+
+DRIVER = "daybook"
+
+
+class _OwnResultCursor(CursorWrapper):
+    """A duckdb-engine cursor over a child DuckDB cursor that it really closes."""
+
+    def close(self) -> None:
+        self._CursorWrapper__c.close()  # type: ignore[attr-defined]
+
+
+class _ChildCursorConnection(ConnectionWrapper):
+    """A duckdb-engine connection that hands out one child DuckDB cursor per SQLAlchemy cursor."""
+
+    def cursor(self) -> _OwnResultCursor:
+        duckdb_connection = self._ConnectionWrapper__c  # type: ignore[attr-defined]
+        return _OwnResultCursor(duckdb_connection.cursor(), self)
+
+
+class DaybookDuckDBDialect(Dialect):
+    """duckdb-engine with per-cursor results (see the module docstring)."""
+
+    supports_statement_cache = False
+
+    def connect(self, *cargs: Any, **cparams: Any) -> _ChildCursorConnection:
+        wrapper = super().connect(*cargs, **cparams)
+        return _ChildCursorConnection(wrapper._ConnectionWrapper__c)  # type: ignore[attr-defined]
+
+
+def register() -> None:
+    """Make ``duckdb+daybook://`` URLs resolve to this dialect (idempotent)."""
+    registry.register(f"duckdb.{DRIVER}", __name__, DaybookDuckDBDialect.__name__)

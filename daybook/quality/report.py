@@ -1,0 +1,125 @@
+"""What a check run found, in a form the CLI, ``daybook demo`` and tests can read.
+
+Great Expectations' own result objects are rich but deep; the report keeps
+one flat ``Finding`` per expectation with the Daybook severity, the number of
+offending rows (or the observed value) and a short, SQL-free detail line.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from daybook.quality.suites import Severity
+
+_SEVERITY_RANK = {"error": 2, "warning": 1}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The outcome of one expectation."""
+
+    suite: str
+    batch: str
+    name: str
+    expectation_type: str
+    description: str
+    severity: Severity
+    success: bool
+    reason: str | None = None
+    # rows that broke the expectation (map expectations), else None
+    unexpected_count: int | None = None
+    # the aggregate GX observed (row counts, proportions), else None
+    observed_value: Any = None
+    # a few offending values, for people reading the table
+    sample: tuple[Any, ...] = ()
+    # set when the expectation could not be evaluated at all (e.g. a missing relation)
+    error_message: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return not self.success
+
+    def summary(self) -> str:
+        """One line: what broke and how much, never SQL or a traceback."""
+        if self.success:
+            return f"{self.name}: ok"
+        if self.error_message:
+            return f"{self.name}: could not be evaluated ({self.error_message})"
+        if self.unexpected_count is not None:
+            sample = f", e.g. {', '.join(map(str, self.sample[:3]))}" if self.sample else ""
+            return f"{self.name}: {self.unexpected_count} rows{sample}"
+        return f"{self.name}: observed {self.observed_value}"
+
+
+@dataclass(frozen=True)
+class SuiteSummary:
+    suite: str
+    passed: int
+    failed: int
+    worst: Finding | None
+
+
+@dataclass
+class CheckReport:
+    """All findings of one ``run_checks`` call."""
+
+    findings: list[Finding] = field(default_factory=list)
+    docs_index: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> list[Finding]:
+        """Failed error-severity expectations: these fail ``daybook check``."""
+        return [f for f in self.findings if f.failed and f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.failed and f.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when no error-severity expectation failed (warnings are allowed)."""
+        return not self.errors
+
+    def finding(self, suite: str, name: str) -> Finding:
+        """The finding of expectation ``name`` in ``suite`` (KeyError when absent)."""
+        for item in self.findings:
+            if item.suite == suite and item.name == name:
+                return item
+        raise KeyError(f"no expectation {name!r} in suite {suite!r}")
+
+    def failed_names(self, suite: str | None = None) -> set[str]:
+        return {f.name for f in self.findings if f.failed and suite in (None, f.suite)}
+
+    def warning_counts_by_reason(self) -> dict[str, int]:
+        """Offending raw rows per quarantine reason, summed over failed warnings."""
+        counts: Counter[str] = Counter()
+        for item in self.warnings:
+            if item.reason and item.unexpected_count:
+                counts[item.reason] += item.unexpected_count
+        return dict(counts)
+
+    def suites(self) -> list[SuiteSummary]:
+        """Per suite, in run order: passed and failed counts and the worst finding."""
+        order: list[str] = []
+        by_suite: dict[str, list[Finding]] = {}
+        for item in self.findings:
+            if item.suite not in by_suite:
+                order.append(item.suite)
+                by_suite[item.suite] = []
+            by_suite[item.suite].append(item)
+        summaries = []
+        for suite in order:
+            items = by_suite[suite]
+            failed = [f for f in items if f.failed]
+            worst = max(failed, key=_badness, default=None)
+            summaries.append(SuiteSummary(suite, len(items) - len(failed), len(failed), worst))
+        return summaries
+
+
+def _badness(finding: Finding) -> tuple[int, int, float]:
+    count = finding.unexpected_count or 0
+    return (_SEVERITY_RANK[finding.severity], int(finding.error_message is not None), count)

@@ -1,0 +1,252 @@
+"""Run the suites in ``expectations/`` with Great Expectations against a warehouse.
+
+Design (issue 5):
+
+- Every batch is a GX *query asset* on GX's SQL data source, so GX computes
+  its metrics as SQL aggregates inside the warehouse and fetches only counts
+  and at most a few sample values (``SUMMARY`` results). Nothing pulls the
+  10-million-row heartbeat table into Python, on either backend.
+- DuckDB goes through ``duckdb+daybook://`` (``duckdb_dialect``), which fixes
+  the empty results that made every GX metric fail on plain duckdb-engine.
+- GX runs in an ephemeral context: no project folder, no usage statistics,
+  nothing written into the repository. Data Docs go to ``docs_dir``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from daybook.config import Warehouse
+from daybook.quality.report import CheckReport, Finding
+from daybook.quality.suites import (
+    BatchSpec,
+    ExpectationSpec,
+    Settings,
+    SuiteSpec,
+    load_settings,
+    load_suites,
+    render_query,
+    runtime_parameters,
+)
+
+DEFAULT_DOCS_DIR = Path(".daybook") / "data-docs"
+SITE_NAME = "daybook"
+_GX_SEVERITY = {"error": "critical", "warning": "warning"}
+_SAMPLE_SIZE = 5
+
+
+def _quiet_offline_gx() -> None:
+    """GX must not phone home; set before GX is imported."""
+    os.environ["GX_ANALYTICS_ENABLED"] = "False"
+    for name in ("great_expectations", "great_expectations.core", "posthog"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def connection_url(warehouse: Warehouse) -> str:
+    """The SQLAlchemy URL GX connects with (read-only for DuckDB)."""
+    if warehouse.backend == "duckdb":
+        from daybook.quality import duckdb_dialect
+
+        duckdb_dialect.register()
+        assert warehouse.duckdb_path is not None
+        url = URL.create(
+            f"duckdb+{duckdb_dialect.DRIVER}",
+            database=str(warehouse.duckdb_path),
+            query={"access_mode": "read_only"},
+        )
+    else:
+        url = URL.create(
+            "postgresql+psycopg",
+            username=warehouse.user,
+            password=warehouse.password or None,
+            host=warehouse.host,
+            port=warehouse.port,
+            database=warehouse.dbname,
+        )
+    return url.render_as_string(hide_password=False)
+
+
+def _context(docs_dir: Path) -> Any:
+    """A fresh ephemeral GX context whose only Data Docs site is ``docs_dir``."""
+    _quiet_offline_gx()
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+        data_docs_sites={
+            SITE_NAME: {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        },
+    )
+    return gx.get_context(project_config=config, mode="ephemeral")
+
+
+def _expectation(spec: ExpectationSpec, suite: SuiteSpec, batch: BatchSpec) -> Any:
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    meta = {"daybook_name": spec.name, "daybook_severity": spec.severity}
+    if spec.reason:
+        meta["quarantine_reason"] = spec.reason
+    configuration = ExpectationConfiguration(
+        type=spec.type,
+        kwargs=dict(spec.kwargs),
+        meta=meta,
+        description=f"[{spec.severity}] {spec.description}",
+        severity=_GX_SEVERITY[spec.severity],
+    )
+    return configuration.to_domain_obj()
+
+
+def _validation_definitions(
+    context: Any, datasource: Any, suites: list[SuiteSpec], settings: Settings, params: dict
+) -> list[tuple[SuiteSpec, BatchSpec, Any]]:
+    import great_expectations as gx
+
+    definitions = []
+    for suite in suites:
+        for batch in suite.batches:
+            label = f"{suite.suite}.{batch.name}"
+            # GX accepts only queries that start with SELECT; CTEs go inside a derived table.
+            query = render_query(batch.query, settings, params).strip().rstrip(";")
+            asset = datasource.add_query_asset(
+                name=label, query=f"select * from (\n{query}\n) as {batch.name}"
+            )
+            gx_suite = gx.ExpectationSuite(
+                name=label,
+                expectations=[_expectation(spec, suite, batch) for spec in batch.expectations],
+                meta={"notes": batch.description},
+            )
+            gx_suite = context.suites.add(gx_suite)
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(
+                    name=label,
+                    data=asset.add_batch_definition_whole_table("whole"),
+                    suite=gx_suite,
+                )
+            )
+            definitions.append((suite, batch, definition))
+    return definitions
+
+
+def _short_error(result: Any) -> str | None:
+    """The first exception GX met evaluating an expectation, reduced to one SQL-free line."""
+    info = result.exception_info or {}
+    candidates = info.values() if "raised_exception" not in info else [info]
+    for item in candidates:
+        if isinstance(item, dict) and item.get("raised_exception"):
+            message = str(item.get("exception_message") or "error")
+            first = message.strip().splitlines()[0] if message.strip() else "error"
+            return first.split("[SQL:")[0].strip()[:200]
+    return None
+
+
+def _finding(suite: SuiteSpec, batch: BatchSpec, spec: ExpectationSpec, result: Any) -> Finding:
+    details = result.result or {}
+    error = _short_error(result)
+    sample: tuple[Any, ...] = ()
+    if details.get("partial_unexpected_list"):
+        sample = tuple(details["partial_unexpected_list"][:_SAMPLE_SIZE])
+    elif isinstance(details.get("details"), dict) and details["details"].get("unexpected_rows"):
+        sample = tuple(details["details"]["unexpected_rows"][:_SAMPLE_SIZE])
+    return Finding(
+        suite=suite.suite,
+        batch=batch.name,
+        name=spec.name,
+        expectation_type=spec.type,
+        description=spec.description,
+        severity=spec.severity,
+        success=bool(result.success) and error is None,
+        reason=spec.reason,
+        unexpected_count=details.get("unexpected_count"),
+        observed_value=details.get("observed_value"),
+        sample=sample,
+        error_message=error,
+    )
+
+
+def _match_results(
+    definitions: list[tuple[SuiteSpec, BatchSpec, Any]], checkpoint_result: Any
+) -> list[Finding]:
+    by_suite_name = {run.suite_name: run for run in checkpoint_result.run_results.values()}
+    findings = []
+    for suite, batch, definition in definitions:
+        run = by_suite_name[definition.suite.name]
+        by_name = {r.expectation_config.meta["daybook_name"]: r for r in run.results}
+        findings.extend(
+            _finding(suite, batch, spec, by_name[spec.name]) for spec in batch.expectations
+        )
+    return findings
+
+
+def run_checks(
+    warehouse: Warehouse,
+    *,
+    docs_dir: Path | None = None,
+    suites_dir: Path | None = None,
+) -> CheckReport:
+    """Run every suite against ``warehouse``; write Data Docs under ``docs_dir``.
+
+    ``docs_dir`` defaults to ``.daybook/data-docs`` in the working directory
+    and is rebuilt from scratch, so it shows this run only.
+    """
+    started = time.perf_counter()
+    settings = load_settings(suites_dir)
+    suites = load_suites(suites_dir)
+    params = runtime_parameters(settings)
+    docs_dir = (docs_dir or DEFAULT_DOCS_DIR).resolve()
+    if docs_dir.exists():
+        shutil.rmtree(docs_dir)
+    docs_dir.mkdir(parents=True)
+
+    context = _context(docs_dir)
+    datasource = context.data_sources.add_sql(
+        name=f"warehouse_{uuid.uuid4().hex[:8]}",
+        connection_string=connection_url(warehouse),
+    )
+    try:
+        import great_expectations as gx
+        from great_expectations.checkpoint import UpdateDataDocsAction
+
+        definitions = _validation_definitions(context, datasource, suites, settings, params)
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name="daybook_check",
+                validation_definitions=[d for _, _, d in definitions],
+                actions=[UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])],
+                result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
+            )
+        )
+        result = checkpoint.run(expectation_parameters=params)
+        findings = _match_results(definitions, result)
+    finally:
+        datasource.get_engine().dispose()
+    index = docs_dir / "index.html"
+    return CheckReport(
+        findings=findings,
+        docs_index=index if index.exists() else None,
+        seconds=time.perf_counter() - started,
+    )

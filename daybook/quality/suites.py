@@ -1,0 +1,173 @@
+"""The suite files in ``expectations/``: their schema, loading and SQL rendering.
+
+A suite file is YAML a data engineer reviews in a pull request. It names the
+suite, and lists *batches*: a SQL query over the warehouse (usually a small
+view that pushes the heavy work into the database) and the Great
+Expectations expectations to evaluate on it, each with a Daybook severity.
+``settings.yml`` beside the suites holds the relation names the queries use
+(``${quarantine}``) and the tunable thresholds (``${max_duplicate_share}``),
+so a renamed model or a new bound is a one-line change.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from string import Template
+from typing import Any, Literal
+from zoneinfo import available_timezones
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from daybook.config import project_dir
+
+Severity = Literal["error", "warning"]
+SETTINGS_FILE = "settings.yml"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Parameter values reach SQL text, so only plain numbers and quote-free strings are allowed.
+_SAFE_TEXT = re.compile(r"^[A-Za-z0-9_.:\- ]*$")
+
+
+class SuiteFileError(ValueError):
+    """A suite or settings file in ``expectations/`` is malformed."""
+
+
+class ExpectationSpec(BaseModel):
+    """One Great Expectations expectation plus the Daybook fields around it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    type: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    severity: Severity
+    description: str
+    reason: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _snake_case(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"expectation name {value!r} must be snake_case")
+        return value
+
+
+class BatchSpec(BaseModel):
+    """A query whose (small) result Great Expectations validates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str
+    query: str
+    expectations: list[ExpectationSpec]
+
+
+class SuiteSpec(BaseModel):
+    """One suite file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    suite: str
+    description: str
+    batches: list[BatchSpec]
+    source: Path | None = None
+
+    def expectation_names(self) -> list[str]:
+        return [spec.name for batch in self.batches for spec in batch.expectations]
+
+
+class Settings(BaseModel):
+    """``settings.yml``: relation names and thresholds shared by the suites."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    relations: dict[str, str]
+    parameters: dict[str, float | int | str] = Field(default_factory=dict)
+
+    @field_validator("relations")
+    @classmethod
+    def _identifiers(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, relation in value.items():
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$", relation):
+                raise ValueError(f"relation {key}={relation!r} is not a (schema.)name")
+        return value
+
+    @field_validator("parameters")
+    @classmethod
+    def _plain_values(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, item in value.items():
+            if isinstance(item, str) and not _SAFE_TEXT.match(item):
+                raise ValueError(f"parameter {key}={item!r} may hold only letters, digits, .:_-")
+        return value
+
+
+def expectations_dir() -> Path:
+    """The folder holding the suite files."""
+    return project_dir() / "expectations"
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SuiteFileError(f"{path.name}: cannot read YAML: {exc}") from None
+
+
+def load_settings(folder: Path | None = None) -> Settings:
+    path = (folder or expectations_dir()) / SETTINGS_FILE
+    try:
+        return Settings.model_validate(_read_yaml(path))
+    except ValidationError as exc:
+        raise SuiteFileError(f"{path.name}: {exc}") from None
+
+
+def load_suites(folder: Path | None = None) -> list[SuiteSpec]:
+    """Every ``*.yml`` suite in ``folder`` (settings excluded), sorted by file name."""
+    folder = folder or expectations_dir()
+    suites = []
+    for path in sorted(folder.glob("*.yml")):
+        if path.name == SETTINGS_FILE:
+            continue
+        try:
+            suite = SuiteSpec.model_validate(_read_yaml(path))
+        except ValidationError as exc:
+            raise SuiteFileError(f"{path.name}: {exc}") from None
+        names = suite.expectation_names()
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise SuiteFileError(f"{path.name}: duplicate expectation names {duplicates}")
+        suites.append(suite.model_copy(update={"source": path}))
+    if not suites:
+        raise SuiteFileError(f"no suite files found in {folder}")
+    return suites
+
+
+def runtime_parameters(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """Settings parameters plus the values computed at run time.
+
+    ``latest_plausible_utc`` is now plus ``future_tolerance_hours``;
+    ``iana_time_zones`` is the set Python's ``zoneinfo`` knows, the same
+    database dbt's time-zone conversion relies on being valid.
+    """
+    now = now or datetime.now(UTC)
+    params: dict[str, Any] = dict(settings.parameters)
+    tolerance = float(params.get("future_tolerance_hours", 24))
+    latest = now.replace(tzinfo=None) + timedelta(hours=tolerance)
+    params["latest_plausible_utc"] = latest.strftime("%Y-%m-%d %H:%M:%S")
+    if "max_duplicate_share" in params:
+        params["min_unique_share"] = round(1 - float(params["max_duplicate_share"]), 6)
+    params["iana_time_zones"] = sorted(available_timezones())
+    return params
+
+
+def render_query(query: str, settings: Settings, params: dict[str, Any]) -> str:
+    """Substitute ``${relation}`` and ``${parameter}`` names; an unknown name is an error."""
+    values = {**settings.relations}
+    values.update({key: str(value) for key, value in params.items() if not isinstance(value, list)})
+    try:
+        return Template(query).substitute(values)
+    except (KeyError, ValueError) as exc:
+        raise SuiteFileError(f"query uses an unknown or malformed placeholder: {exc}") from None
