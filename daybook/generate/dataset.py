@@ -1,0 +1,148 @@
+"""``generate_dataset``: a seeded, reproducible raw dataset of a chosen size.
+
+Memory stays bounded at any size: the plan (user-days) is small, and
+heartbeats are produced and written one chunk of planned user-days at a time,
+each chunk from its own seeded random stream, so the result depends only on
+the seed and the size, never on timing or machine.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from daybook.generate.activity import plan_activity
+from daybook.generate.entities import build_entities
+from daybook.generate.heartbeats import DUPLICATE_SHARE, IdTables, build_chunk
+from daybook.generate.writer import FORMATS, write_table
+
+DEFAULT_START = date(2025, 10, 1)
+DEFAULT_DAYS = 182
+CHUNK_ROWS = 2_000_000
+MIN_INVALID_PER_KIND = 3
+
+
+def generate_dataset(
+    out_dir: Path,
+    *,
+    heartbeats: int,
+    seed: int,
+    file_format: str = "parquet",
+    start: date | None = None,
+    days: int | None = None,
+    progress: bool = False,
+) -> dict[str, list[Path]]:
+    """Write clients, users, devices and ``heartbeats`` heartbeat rows; return the files per table.
+
+    The window defaults to 2025-10-01 for 182 days (covering the spec's example
+    dates). Heartbeats are split into files of about two million rows.
+    """
+    if file_format not in FORMATS:
+        raise ValueError(f"Unknown file format {file_format!r}: use one of {', '.join(FORMATS)}")
+    if heartbeats < 0:
+        raise ValueError("heartbeats must be >= 0")
+    start = start or DEFAULT_START
+    days = days or DEFAULT_DAYS
+    if days < 1:
+        raise ValueError("days must be >= 1")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob(f"heartbeats-*.{file_format}"):
+        old.unlink()
+
+    streams = np.random.SeedSequence(seed).spawn(3)
+    entity_rng, plan_rng = (np.random.default_rng(s) for s in streams[:2])
+    entities = build_entities(entity_rng, heartbeats, start, days)
+    duplicates = round(heartbeats * DUPLICATE_SHARE)
+    plan = plan_activity(plan_rng, entities, heartbeats - duplicates, start, days)
+    ids = IdTables.build(entity_rng, entities)
+
+    files: dict[str, list[Path]] = {}
+    for name in ("clients", "users", "devices"):
+        table = getattr(entities, name)
+        files[name] = [write_table(table, out_dir / name, file_format)]
+
+    bounds = _chunk_bounds(plan.count)
+    base_rows = np.array([plan.count[a:b].sum() for a, b in bounds], dtype=np.int64)
+    dup_rows = _split(duplicates, base_rows)
+    chunk_seeds = streams[2].spawn(len(bounds))
+    files["heartbeats"] = []
+    with _progress(progress, int(plan.count.sum()) + duplicates) as advance:
+        for index, ((a, b), dups) in enumerate(zip(bounds, dup_rows, strict=True)):
+            rng = np.random.default_rng(chunk_seeds[index])
+            table = build_chunk(
+                rng,
+                entities,
+                ids,
+                plan,
+                slice(a, b),
+                int(dups),
+                MIN_INVALID_PER_KIND if index == 0 else 0,
+            )
+            path = out_dir / f"heartbeats-{index:05d}"
+            files["heartbeats"].append(write_table(table, path, file_format))
+            advance(table.num_rows)
+    return files
+
+
+def window(start: date | None = None, days: int | None = None) -> tuple[date, date]:
+    """First and last local day of the generated window."""
+    start = start or DEFAULT_START
+    return start, start + timedelta(days=(days or DEFAULT_DAYS) - 1)
+
+
+def _chunk_bounds(counts: np.ndarray) -> list[tuple[int, int]]:
+    """Contiguous user-day ranges of about ``CHUNK_ROWS`` heartbeats each (at least one range)."""
+    if len(counts) == 0:
+        return [(0, 0)]
+    ends = np.cumsum(counts)
+    cuts = np.searchsorted(ends, np.arange(CHUNK_ROWS, ends[-1], CHUNK_ROWS), side="left") + 1
+    edges = [0, *sorted(set(int(c) for c in cuts if 0 < c < len(counts))), len(counts)]
+    return list(itertools.pairwise(edges))
+
+
+def _split(total: int, weights: np.ndarray) -> np.ndarray:
+    """``total`` split in proportion to ``weights``, summing exactly to ``total``."""
+    if weights.sum() == 0:
+        out = np.zeros(len(weights), dtype=np.int64)
+        out[0] = total
+        return out
+    share = np.floor(total * weights / weights.sum()).astype(np.int64)
+    share[-1] += total - share.sum()
+    return share
+
+
+class _progress:
+    """A rich progress bar over heartbeat rows, or nothing when ``enabled`` is false."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.enabled, self.total = enabled, total
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda rows: None
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("generating heartbeats"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=False,
+        )
+        self.bar.__enter__()
+        task = self.bar.add_task("heartbeats", total=self.total)
+        return lambda rows: self.bar.advance(task, rows)
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self.bar.__exit__(*exc)

@@ -1,0 +1,34 @@
+"""``daybook load TABLE FILE...``: load CSV/Parquet files into ``raw.TABLE``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from daybook.config import ConfigError, warehouse_from_env
+from daybook.load.errors import LoadError
+from daybook.load.loader import load_files
+from daybook.raw_schema import RAW_TABLES
+
+
+@click.command()
+@click.argument("table", type=click.Choice(sorted(RAW_TABLES)))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def load(table: str, files: tuple[Path, ...]) -> None:
+    """Load FILES (CSV or Parquet) into raw.TABLE, all or nothing.
+
+    The raw schema and table are created when missing. Each file's header must
+    hold exactly the contract's columns (any order). Loading the same file
+    again adds nothing. A bad file is refused with its row and column, and
+    nothing of the call is loaded.
+    """
+    try:
+        warehouse = warehouse_from_env()
+        result = load_files(warehouse, table, list(files), progress=True)
+    except (LoadError, ConfigError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"raw.{result.table}: {result.rows_read:,} rows read from {len(result.files)} file(s), "
+        f"{result.rows_added:,} added"
+    )

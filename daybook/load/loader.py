@@ -1,0 +1,235 @@
+"""``load_files``: bulk, atomic, idempotent loading of CSV/Parquet files into ``raw.*``.
+
+One call is one transaction on the target. Files are parsed by DuckDB (the
+target itself when it is DuckDB, an in-memory one for PostgreSQL, streamed
+into a temporary table with ``COPY``), staged, checked, and merged; any
+problem rolls everything back, so a refused call leaves the warehouse as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from daybook.config import Warehouse
+from daybook.load.errors import LoadError
+from daybook.load.files import InputFile, inspect_file
+from daybook.load.merge import STAGE, merge_statements, missing_key_sql, stage_sql
+from daybook.load.progress import load_progress
+from daybook.load.reading import (
+    raise_for_csv_rejects,
+    raise_for_parquet_values,
+    reset_rejects,
+    select_sql,
+)
+from daybook.raw_schema import RAW_SCHEMA, RawTable, raw_table
+from daybook.warehouse import connect
+
+COPY_BATCH_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one ``load_files`` call did: rows read from the files and rows new to the table."""
+
+    table: str
+    files: tuple[Path, ...]
+    rows_read: int
+    rows_added: int
+
+
+def load_files(
+    warehouse: Warehouse, table: str, files: Sequence[Path], *, progress: bool = False
+) -> LoadResult:
+    """Load ``files`` into ``raw.<table>`` all-or-nothing; raise ``LoadError`` on any bad file."""
+    try:
+        spec = raw_table(table)
+    except ValueError as error:
+        raise LoadError(str(error)) from None
+    inputs = [inspect_file(Path(path), spec) for path in files]
+    loader = _load_duckdb if warehouse.backend == "duckdb" else _load_postgres
+    with load_progress(progress, spec.name, len(inputs)) as advance:
+        rows_read, rows_added = loader(warehouse, spec, inputs, advance)
+    return LoadResult(
+        table=spec.name,
+        files=tuple(item.path for item in inputs),
+        rows_read=rows_read,
+        rows_added=rows_added,
+    )
+
+
+def _load_duckdb(
+    warehouse: Warehouse, spec: RawTable, inputs: list[InputFile], advance: Callable
+) -> tuple[int, int]:
+    import duckdb
+
+    try:
+        con = connect(warehouse)
+    except duckdb.Error as error:
+        raise LoadError(f"cannot open the DuckDB warehouse: {_first_line(error)}") from None
+    try:
+        _utc(con)
+        con.execute("begin transaction")
+        con.execute(f"create schema if not exists {RAW_SCHEMA}")
+        con.execute(spec.create_sql())
+        con.execute(stage_sql(spec, duck_types=True))
+        rows_read = 0
+        for index, item in enumerate(inputs):
+            reset_rejects(con)
+            try:
+                rows_read += con.execute(
+                    f"insert into {STAGE} {select_sql(item, spec, index)}", [str(item.path)]
+                ).fetchone()[0]
+            except duckdb.Error as error:
+                con.rollback()
+                _explain(con, item, spec, error)
+            raise_for_csv_rejects(con, item)
+            advance()
+        _check_keys(con, spec, inputs)
+        before = _count(con, spec)
+        for statement in merge_statements(spec):
+            con.execute(statement)
+        added = _count(con, spec) - before
+        con.execute(f"drop table {STAGE}")
+        con.commit()
+        return rows_read, added
+    except BaseException:
+        _rollback(con)
+        raise
+    finally:
+        con.close()
+
+
+def _load_postgres(
+    warehouse: Warehouse, spec: RawTable, inputs: list[InputFile], advance: Callable
+) -> tuple[int, int]:
+    import duckdb
+    import psycopg
+
+    duck = duckdb.connect()
+    _utc(duck)
+    try:
+        pg = connect(warehouse)
+    except psycopg.Error as error:
+        duck.close()
+        raise LoadError(f"cannot connect to PostgreSQL: {_first_line(error)}") from None
+    try:
+        with pg.cursor() as cur:
+            cur.execute(f"create schema if not exists {RAW_SCHEMA}")
+            cur.execute(spec.create_sql())
+            cur.execute(stage_sql(spec, duck_types=False) + " on commit drop")
+            rows_read = 0
+            for index, item in enumerate(inputs):
+                rows_read += _copy_file(duck, cur, spec, item, index)
+                advance()
+            _check_keys(cur, spec, inputs)
+            before = _count(cur, spec)
+            for statement in merge_statements(spec):
+                cur.execute(statement)
+            added = _count(cur, spec) - before
+        pg.commit()
+        return rows_read, added
+    except psycopg.Error as error:
+        pg.rollback()
+        raise LoadError(f"PostgreSQL refused the load: {_first_line(error)}") from None
+    except BaseException:
+        pg.rollback()
+        raise
+    finally:
+        pg.close()
+        duck.close()
+
+
+def _copy_file(duck: Any, cur: Any, spec: RawTable, item: InputFile, index: int) -> int:
+    """Stream one file, parsed by DuckDB, into the PostgreSQL stage with COPY (CSV text)."""
+    import duckdb
+    import pyarrow.csv as pacsv
+
+    reset_rejects(duck)
+    columns = ", ".join(f'"{name}"' for name in spec.column_names)
+    options = pacsv.WriteOptions(include_header=False)
+    rows = 0
+    try:
+        reader = duck.execute(select_sql(item, spec, index), [str(item.path)]).fetch_record_batch(
+            COPY_BATCH_ROWS
+        )
+        with cur.copy(f"copy {STAGE} ({columns}, _file) from stdin (format csv)") as copy:
+            for batch in reader:
+                buffer = io.BytesIO()
+                pacsv.write_csv(batch, buffer, options)
+                copy.write(buffer.getbuffer())
+                rows += batch.num_rows
+    except duckdb.Error as error:
+        _explain(duck, item, spec, error)
+    raise_for_csv_rejects(duck, item)
+    return rows
+
+
+def _explain(duck: Any, item: InputFile, spec: RawTable, error: Exception) -> None:
+    """Turn a reader failure into a ``LoadError`` naming the file, row and column."""
+    if item.file_format == "parquet":
+        raise_for_parquet_values(duck, item, spec, error)
+    raise LoadError(f"{item.path}: cannot read the file ({_first_line(error)})")
+
+
+def _check_keys(cur: Any, spec: RawTable, inputs: list[InputFile]) -> None:
+    """Entity rows need their key: without it the row can be neither upserted nor joined."""
+    if spec.name == "heartbeats":
+        return
+    cur.execute(missing_key_sql(spec))
+    found = cur.fetchone()[0]
+    if found is not None:
+        item = inputs[int(found)]
+        raise LoadError(
+            f"{item.path}: {_first_missing_key(item, spec)}, column {spec.key}: "
+            f"the {spec.key} is missing (every raw.{spec.name} row needs one)"
+        )
+
+
+def _first_missing_key(item: InputFile, spec: RawTable) -> str:
+    """'line N' (CSV) or 'row N' (Parquet) of the first row whose key is empty."""
+    import duckdb
+
+    with duckdb.connect() as duck:
+        if item.file_format == "parquet":
+            row = duck.execute(
+                f"select min(file_row_number) + 1 from read_parquet(?, file_row_number = true) "
+                f'where "{spec.key}" is null',
+                [str(item.path)],
+            ).fetchone()[0]
+            return f"row {row}"
+    import csv
+    import gzip
+
+    opener = gzip.open if item.path.name.lower().endswith(".gz") else open
+    with opener(item.path, "rt", encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        for record in reader:
+            if not record.get(spec.key):
+                return f"line {reader.line_num}"
+    return "a row"
+
+
+def _count(cur: Any, spec: RawTable) -> int:
+    cur.execute(f"select count(*) from {spec.qualified_name}")
+    return int(cur.fetchone()[0])
+
+
+def _utc(duck: Any) -> None:
+    """Zoned Parquet timestamps become naive UTC, whatever the machine's zone."""
+    with contextlib.suppress(Exception):  # no ICU: nothing zoned to convert then
+        duck.execute("set TimeZone = 'UTC'")
+
+
+def _rollback(con: Any) -> None:
+    with contextlib.suppress(Exception):
+        con.rollback()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
