@@ -1,0 +1,396 @@
+"""``daybook bench``: generate, load, build, refresh and serve at a chosen size, and measure.
+
+Each backend gets its own warehouse (a DuckDB file, or a fresh PostgreSQL
+database dropped afterwards). Phases run in child processes for their own
+time and peak memory; the API and the floor apps run under the same gunicorn
+command line; wrk drives them from its own process, on loopback, for a
+bounded time per run. Results go to ``bench/results/<timestamp>.json`` and
+``.md``, and the markdown is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from daybook.bench.phases import run_phase
+from daybook.bench.report import describe_machine, markdown, write_results
+from daybook.config import Warehouse, parse_database_url, project_dir
+
+DEFAULT_HEARTBEATS = 25_000_000
+SATURATION_CONNECTIONS = 16
+HISTORY_RATIO = 10
+
+
+def _log(message: str) -> None:
+    click.echo(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", err=True)
+
+
+def _admin_url() -> str:
+    return os.environ.get(
+        "DAYBOOK_BENCH_PG_URL",
+        os.environ.get("DAYBOOK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    )
+
+
+def make_warehouse(backend: str, work: Path, name: str) -> Warehouse:
+    """A fresh, empty warehouse for one benchmark run."""
+    if backend == "duckdb":
+        folder = work / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return parse_database_url(f"duckdb://{folder / 'warehouse.duckdb'}")
+    import psycopg
+
+    admin = parse_database_url(_admin_url())
+    dbname = f"daybook_bench_{name}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin.pg_conninfo, autocommit=True) as con:
+        con.execute(f'create database "{dbname}"')
+    return parse_database_url(f"postgresql://{admin.user}@{admin.host}:{admin.port}/{dbname}")
+
+
+def drop_warehouse(warehouse: Warehouse) -> None:
+    if warehouse.backend != "postgres":
+        return
+    import psycopg
+
+    admin = parse_database_url(_admin_url())
+    with psycopg.connect(admin.pg_conninfo, autocommit=True) as con:
+        con.execute(f'drop database if exists "{warehouse.dbname}" with (force)')
+
+
+def _env(warehouse: Warehouse, work: Path) -> dict[str, str]:
+    return {
+        "DAYBOOK_DATABASE_URL": warehouse.url,
+        "DAYBOOK_STATE_DIR": str(work / "state"),
+        "DAYBOOK_PROJECT_DIR": str(project_dir()),
+    }
+
+
+def build_history(
+    warehouse: Warehouse, files: dict[str, list[str]], work: Path, log_path: Path
+) -> dict[str, Any]:
+    """Load and fully build one warehouse; record the refresh high-water mark."""
+    env = _env(warehouse, work)
+    phases = {}
+    phases["load"] = run_phase(
+        "load", {"url": warehouse.url, "files": files}, log_path=log_path, env=env
+    )
+    phases["build"] = run_phase(
+        "build", {"url": warehouse.url, "full_refresh": True}, log_path=log_path, env=env
+    )
+    run_phase("mark", {"url": warehouse.url}, log_path=log_path, env=env)
+    return phases
+
+
+def measure_refresh(
+    warehouse: Warehouse, history: int, work: Path, log_path: Path, cycles: int = 2
+) -> list[dict[str, Any]]:
+    """Five minutes of new heartbeats, loaded and refreshed end to end, ``cycles`` times."""
+    from daybook.bench.arrivals import write_arrivals
+
+    runs = []
+    for cycle in range(cycles):
+        path, count = write_arrivals(
+            warehouse, work / f"arrivals-{warehouse.backend}-{history}-{cycle}.parquet", seed=cycle
+        )
+        phase = run_phase(
+            "refresh",
+            {"url": warehouse.url, "file": str(path)},
+            log_path=log_path,
+            env=_env(warehouse, work),
+        )
+        runs.append(
+            {
+                "history_heartbeats": history,
+                "new_heartbeats": count,
+                "peak_rss_mb": phase.peak_rss_mb,
+                **phase.data,
+            }
+        )
+        _log(
+            f"{warehouse.backend}: refresh of {count:,} new heartbeats over {history:,}: "
+            f"{phase.data['end_to_end_seconds']:.2f}s end to end"
+        )
+    return runs
+
+
+def create_token(warehouse: Warehouse, work: Path) -> str:
+    completed = subprocess.run(
+        [sys.executable, "-m", "daybook.cli", "token", "create", "--all-clients"],
+        env={**os.environ, **_env(warehouse, work)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise click.ClickException(f"token create failed: {completed.stderr}")
+    return completed.stdout.strip().splitlines()[-1].strip()
+
+
+def measure_http(
+    warehouse: Warehouse, work: Path, duration: float, workers: int, threads: int
+) -> dict[str, Any]:
+    """Latency and throughput of the API, the bare handler and a trivial view, plus floors."""
+    from daybook.bench.inproc import measure_driver
+    from daybook.bench.requests import sample_requests
+    from daybook.bench.servers import start_gunicorn
+    from daybook.bench.wrk import run_wrk
+    from daybook.semantic import load_catalog
+
+    catalog = load_catalog()
+    groups = sample_requests(warehouse, catalog)
+    token = create_token(warehouse, work)
+    headers = {"Authorization": f"Bearer {token}"}
+    env = _env(warehouse, work)
+    servers = []
+    results: dict[str, Any] = {"api": {}, "bare": {}, "saturation": {}, "trivial": {}}
+    driver: dict[str, Any] = {}
+    try:
+        api = start_gunicorn(
+            f"api-{warehouse.backend}",
+            "api.app:create_app()",
+            env=env,
+            log_dir=work,
+            workers=workers,
+            threads=threads,
+            ready_path="/healthz",
+        )
+        servers.append(api)
+        bare = start_gunicorn(
+            f"bare-{warehouse.backend}",
+            "daybook.bench.bare:create_bare_app()",
+            env=env,
+            log_dir=work,
+            workers=workers,
+            threads=threads,
+            ready_path="/trivial",
+        )
+        servers.append(bare)
+        for (entity, granularity), requests in groups.items():
+            key = f"{entity}/{granularity}"
+            driver[key] = measure_driver(
+                warehouse, catalog, requests, seconds=max(0.5, duration / 2)
+            )
+            for name, server, paths in (
+                ("api", api, [request.api_path() for request in requests]),
+                ("bare", bare, [request.bare_path() for request in requests]),
+            ):
+                for clients in (1, 4):
+                    run = run_wrk(
+                        server.base_url,
+                        paths,
+                        connections=clients,
+                        seconds=duration,
+                        headers=headers,
+                        threads=1,
+                        work_dir=work,
+                    )
+                    results[name].setdefault(key, {})[f"{clients}"] = {
+                        **asdict(run),
+                        "rps": run.rps,
+                    }
+            _log(
+                f"{warehouse.backend} {key}: API p50 "
+                f"{results['api'][key]['4']['p50_ms']:.2f} ms, bare "
+                f"{results['bare'][key]['4']['p50_ms']:.2f} ms, driver "
+                f"{driver[key]['p50_ms']:.2f} ms (4 clients)"
+            )
+        for entity in {entity for entity, _ in groups}:
+            mixed = [
+                request for (e, _), batch in groups.items() if e == entity for request in batch
+            ]
+            saturation = {}
+            for name, server, paths in (
+                ("api", api, [request.api_path() for request in mixed]),
+                ("bare", bare, [request.bare_path() for request in mixed]),
+            ):
+                run = run_wrk(
+                    server.base_url,
+                    paths,
+                    connections=SATURATION_CONNECTIONS,
+                    seconds=duration,
+                    headers=headers,
+                    work_dir=work,
+                )
+                saturation[name] = {**asdict(run), "rps": run.rps}
+            results["saturation"][entity] = saturation
+        trivial = run_wrk(
+            bare.base_url,
+            ["/trivial"],
+            connections=SATURATION_CONNECTIONS,
+            seconds=duration,
+            work_dir=work,
+        )
+        results["trivial"] = {**asdict(trivial), "rps": trivial.rps}
+        rss = {"api": api.worker_peak_rss_mb(), "bare": bare.worker_peak_rss_mb()}
+    finally:
+        for server in servers:
+            server.stop()
+    return {"http": results, "driver": driver, "worker_rss_mb": rss}
+
+
+def bench_backend(
+    backend: str,
+    files: dict[str, list[str]],
+    small_files: dict[str, list[str]],
+    heartbeats: int,
+    work: Path,
+    duration: float,
+    workers: int,
+    threads: int,
+    keep: bool,
+) -> dict[str, Any]:
+    log_path = work / f"phases-{backend}.log"
+    data: dict[str, Any] = {"phases": {}, "refresh": []}
+    made: list[Warehouse] = []
+    try:
+        small = make_warehouse(backend, work, "small")
+        made.append(small)
+        _log(f"{backend}: building the small history ({heartbeats // HISTORY_RATIO:,})")
+        build_history(small, small_files, work, log_path)
+        data["refresh"] += measure_refresh(small, heartbeats // HISTORY_RATIO, work, log_path)
+
+        warehouse = make_warehouse(backend, work, "full")
+        made.append(warehouse)
+        _log(f"{backend}: loading and building {heartbeats:,} heartbeats")
+        phases = build_history(warehouse, files, work, log_path)
+        for name, phase in phases.items():
+            data["phases"][name] = {"seconds": phase.seconds, "peak_rss_mb": phase.peak_rss_mb}
+        _log(f"{backend}: load {phases['load'].seconds:.1f}s, build {phases['build'].seconds:.1f}s")
+        data["refresh"] += measure_refresh(warehouse, heartbeats, work, log_path)
+        data.update(measure_http(warehouse, work, duration, workers, threads))
+    finally:
+        if not keep:
+            for warehouse in made:
+                drop_warehouse(warehouse)
+    return data
+
+
+@click.command()
+@click.option(
+    "--heartbeats",
+    type=click.IntRange(min=1000),
+    default=DEFAULT_HEARTBEATS,
+    show_default=True,
+    help="Size of the generated history (25M is about 2M user-device-day rows).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["duckdb", "postgres", "both"]),
+    default="both",
+    show_default=True,
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=1),
+    default=5.0,
+    show_default=True,
+    help="Seconds per load-tool run (each endpoint x granularity x clients x server).",
+)
+@click.option("--workers", type=int, default=2, show_default=True, help="gunicorn workers.")
+@click.option("--threads", type=int, default=4, show_default=True, help="Threads per worker.")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--results-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where results go (default: bench/results in the project).",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Scratch space for data and warehouses (default: a temporary folder).",
+)
+@click.option("--keep", is_flag=True, help="Keep the scratch warehouses afterwards.")
+def bench(
+    heartbeats: int,
+    backend: str,
+    duration: float,
+    workers: int,
+    threads: int,
+    seed: int,
+    results_dir: Path | None,
+    work_dir: Path | None,
+    keep: bool,
+) -> None:
+    """Measure generation, load, build, refresh and API latency/throughput, with floors."""
+    from daybook.bench.wrk import wrk_path
+
+    wrk_path()  # fail early with the install hint
+    backends = ["duckdb", "postgres"] if backend == "both" else [backend]
+    results_dir = results_dir or project_dir() / "bench" / "results"
+    started = datetime.now(UTC).replace(microsecond=0)
+    temporary = None
+    if work_dir is None:
+        temporary = tempfile.TemporaryDirectory(prefix="daybook-bench-")
+        work_dir = Path(temporary.name)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "started_at": started.isoformat(),
+        "machine": describe_machine(),
+        "config": {
+            "heartbeats": heartbeats,
+            "duration": duration,
+            "workers": workers,
+            "threads": threads,
+            "seed": seed,
+            "saturation_connections": SATURATION_CONNECTIONS,
+            "history_ratio": HISTORY_RATIO,
+        },
+        "backends": {},
+        "notes": [],
+    }
+    try:
+        log_path = work_dir / "phases.log"
+        _log(f"generating {heartbeats:,} heartbeats")
+        generated = run_phase(
+            "generate",
+            {"out_dir": str(work_dir / "raw"), "heartbeats": heartbeats, "seed": seed},
+            log_path=log_path,
+        )
+        small = run_phase(
+            "generate",
+            {
+                "out_dir": str(work_dir / "raw-small"),
+                "heartbeats": max(1000, heartbeats // HISTORY_RATIO),
+                "seed": seed + 1,
+            },
+            log_path=log_path,
+        )
+        _log(f"generated in {generated.seconds:.1f}s")
+        for name in backends:
+            started_backend = time.perf_counter()
+            data = bench_backend(
+                name,
+                generated.data["files"],
+                small.data["files"],
+                heartbeats,
+                work_dir,
+                duration,
+                workers,
+                threads,
+                keep,
+            )
+            data["phases"] = {
+                "generate": {"seconds": generated.seconds, "peak_rss_mb": generated.peak_rss_mb},
+                **data["phases"],
+            }
+            data["seconds"] = time.perf_counter() - started_backend
+            results["backends"][name] = data
+    finally:
+        if temporary is not None and not keep:
+            temporary.cleanup()
+    json_path, md_path = write_results(results, results_dir)
+    click.echo(markdown(results))
+    _log(f"results: {json_path} and {md_path}")

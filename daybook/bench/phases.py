@@ -1,0 +1,154 @@
+"""Benchmark phases run in child processes, so each has its own wall time and peak memory.
+
+The parent starts ``python -m daybook.bench.phases STEP ARGS_JSON`` and reaps
+it with ``os.wait4``, whose resource usage is that child's alone (its peak
+resident set, ``ru_maxrss``). The child prints one JSON line of results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from daybook.config import parse_database_url
+
+RESULT_PREFIX = "PHASEJSON "
+
+
+class PhaseError(RuntimeError):
+    """A benchmark phase failed; the message carries its output."""
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    data: dict[str, Any]
+
+
+def run_phase(
+    step: str, args: dict[str, Any], *, log_path: Path, env: dict[str, str] | None = None
+) -> PhaseResult:
+    """Run one phase in a child process (with ``env`` added) and measure it."""
+    started = time.perf_counter()
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(f"\n=== {step} {json.dumps(args)}\n")
+        log.flush()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daybook.bench.phases", step, json.dumps(args)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        assert process.stdout is not None
+        output = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        log.write(output)
+    seconds = time.perf_counter() - started
+    line = next((row for row in output.splitlines() if row.startswith(RESULT_PREFIX)), None)
+    if process.returncode != 0 or line is None:
+        raise PhaseError(f"phase {step} failed (exit {process.returncode}); see {log_path}")
+    return PhaseResult(
+        name=step,
+        seconds=seconds,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        data=json.loads(line.removeprefix(RESULT_PREFIX)),
+    )
+
+
+# --------------------------------------------------------------------------- child side
+
+
+def _generate(args: dict[str, Any]) -> dict[str, Any]:
+    from daybook.generate import generate_dataset
+
+    files = generate_dataset(
+        Path(args["out_dir"]), heartbeats=args["heartbeats"], seed=args["seed"], progress=False
+    )
+    return {"files": {table: [str(path) for path in paths] for table, paths in files.items()}}
+
+
+def _load(args: dict[str, Any]) -> dict[str, Any]:
+    from daybook.load import load_files
+
+    warehouse = parse_database_url(args["url"])
+    loaded = {}
+    for table, paths in args["files"].items():
+        result = load_files(warehouse, table, [Path(path) for path in paths])
+        loaded[table] = str(result)
+    return {"loaded": loaded}
+
+
+def _build(args: dict[str, Any]) -> dict[str, Any]:
+    from daybook.build import run_build
+
+    warehouse = parse_database_url(args["url"])
+    started = time.perf_counter()
+    result = run_build(warehouse, full_refresh=args.get("full_refresh", False))
+    build_seconds = time.perf_counter() - started
+    if not result.success:
+        print(result.summary(), file=sys.stderr)
+        raise SystemExit(1)
+    publish_seconds = None
+    if warehouse.backend == "duckdb":
+        from daybook.serving import publish_snapshot
+
+        started = time.perf_counter()
+        publish_snapshot(warehouse)
+        publish_seconds = time.perf_counter() - started
+    return {"build_seconds": build_seconds, "publish_seconds": publish_seconds}
+
+
+def _refresh(args: dict[str, Any]) -> dict[str, Any]:
+    """Load a file of new heartbeats, then one refresh cycle: the end-to-end freshness path."""
+    from daybook.load import load_files
+    from daybook.refresh import refresh_once, summary_dict
+
+    warehouse = parse_database_url(args["url"])
+    started = time.perf_counter()
+    load_files(warehouse, "heartbeats", [Path(args["file"])])
+    loaded = time.perf_counter()
+    cycle = refresh_once(warehouse, force=True)
+    return {
+        "load_seconds": loaded - started,
+        "cycle": summary_dict(cycle),
+        "end_to_end_seconds": time.perf_counter() - started,
+    }
+
+
+def _mark(args: dict[str, Any]) -> dict[str, Any]:
+    """Record the refresh high-water mark after a full build (so refresh counts only arrivals)."""
+    from daybook.refresh import measure_arrivals, save_state
+
+    warehouse = parse_database_url(args["url"])
+    arrivals = measure_arrivals(warehouse, None)
+    save_state(warehouse, arrivals)
+    return {"heartbeats": arrivals.heartbeats}
+
+
+STEPS = {
+    "generate": _generate,
+    "load": _load,
+    "build": _build,
+    "refresh": _refresh,
+    "mark": _mark,
+}
+
+
+def main(argv: list[str]) -> None:
+    step, raw = argv[1], argv[2]
+    result = STEPS[step](json.loads(raw))
+    print(RESULT_PREFIX + json.dumps(result, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,171 @@
+"""Benchmark results: the machine, a JSON record and a markdown table with ratios to floors."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+
+def describe_machine() -> dict[str, Any]:
+    """CPU, cores, memory and versions, so a result can be compared with another machine's."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gb = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    import duckdb
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": memory_gb,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+    }
+
+
+def write_results(results: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+    """``<folder>/<timestamp>.json`` and ``.md``; returns both paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.fromisoformat(results["started_at"]).strftime("%Y%m%dT%H%M%SZ")
+    json_path = folder / f"{stamp}.json"
+    md_path = folder / f"{stamp}.md"
+    json_path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    md_path.write_text(markdown(results), encoding="utf-8")
+    return json_path, md_path
+
+
+def _ratio(value: float | None, floor: float | None) -> str:
+    if not value or not floor:
+        return "-"
+    return f"{value / floor:.2f}x"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The human summary: setup, build, refresh, latency with floors, saturation, memory."""
+    machine = results["machine"]
+    config = results["config"]
+    lines = [
+        f"# Daybook benchmark, {results['started_at']}",
+        "",
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB; "
+        f"{machine['os']}; Python {machine['python']}; DuckDB {machine['duckdb']}.",
+        f"Size: {config['heartbeats']:,} heartbeats generated; load runs "
+        f"{config['duration']:g}s each; gunicorn {config['workers']} workers x "
+        f"{config['threads']} threads (gthread) for the API and the floors; wrk on loopback.",
+        "",
+        "## Generation, load, full build",
+        "",
+        "| backend | step | seconds | peak memory (MB) |",
+        "|---|---|---:|---:|",
+    ]
+    for backend, data in results["backends"].items():
+        for step, phase in data.get("phases", {}).items():
+            lines.append(
+                f"| {backend} | {step} | {phase['seconds']:.1f} | {phase['peak_rss_mb']:.0f} |"
+            )
+    lines += [
+        "",
+        "## Incremental refresh of five minutes of new heartbeats",
+        "",
+        "End to end = load the new file + incremental dbt build + publish (DuckDB snapshot).",
+        "",
+        "| backend | history (heartbeats) | new heartbeats | load s | build s | publish s "
+        "| end to end s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for backend, data in results["backends"].items():
+        for run in data.get("refresh", []):
+            cycle = run["cycle"]
+            lines.append(
+                f"| {backend} | {run['history_heartbeats']:,} | {run['new_heartbeats']:,} "
+                f"| {run['load_seconds']:.2f} | {cycle['build_seconds']:.2f} "
+                f"| {cycle['publish_seconds']:.2f} | {run['end_to_end_seconds']:.2f} |"
+            )
+    lines += [
+        "",
+        "## API latency (ms) with its floors",
+        "",
+        "Each row rotates through every metric of the endpoint over sampled ids and 90-day "
+        "ranges. Floors: *bare* = the same compiled SQL in a minimal Flask view on the same "
+        "gunicorn stack; *driver* = the same SQL through the raw driver in process, one at a "
+        "time. Ratios are API / floor.",
+        "",
+        "| backend | endpoint | granularity | clients | API p50 | p95 | p99 | req/s "
+        "| bare p50 | bare p99 | bare req/s | driver p50 | p50 / bare | p99 / bare "
+        "| req/s / bare | p50 / driver | errors |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for backend, data in results["backends"].items():
+        http = data.get("http", {})
+        for group, by_clients in http.get("api", {}).items():
+            entity, granularity = group.split("/")
+            driver = data.get("driver", {}).get(group, {})
+            for clients, api in by_clients.items():
+                bare = http.get("bare", {}).get(group, {}).get(clients, {})
+                lines.append(
+                    f"| {backend} | {entity} | {granularity} | {clients} "
+                    f"| {_ms(api['p50_ms'])} | {_ms(api['p95_ms'])} | {_ms(api['p99_ms'])} "
+                    f"| {api['rps']:.0f} | {_ms(bare.get('p50_ms'))} | {_ms(bare.get('p99_ms'))} "
+                    f"| {bare.get('rps', 0):.0f} | {_ms(driver.get('p50_ms'))} "
+                    f"| {_ratio(api['p50_ms'], bare.get('p50_ms'))} "
+                    f"| {_ratio(api['p99_ms'], bare.get('p99_ms'))} "
+                    f"| {_ratio(api['rps'], bare.get('rps'))} "
+                    f"| {_ratio(api['p50_ms'], driver.get('p50_ms'))} "
+                    f"| {api['errors'] + bare.get('errors', 0)} |"
+                )
+    lines += [
+        "",
+        "## Throughput at saturation",
+        "",
+        "| backend | endpoint | clients | API req/s | API p50 ms | bare req/s | API / bare "
+        "| trivial JSON req/s | API / trivial | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for backend, data in results["backends"].items():
+        http = data.get("http", {})
+        trivial = http.get("trivial", {})
+        for entity, run in http.get("saturation", {}).items():
+            api, bare = run["api"], run["bare"]
+            lines.append(
+                f"| {backend} | {entity} | {api['connections']} | {api['rps']:.0f} "
+                f"| {_ms(api['p50_ms'])} | {bare['rps']:.0f} | {_ratio(api['rps'], bare['rps'])} "
+                f"| {trivial.get('rps', 0):.0f} | {_ratio(api['rps'], trivial.get('rps'))} "
+                f"| {api['errors'] + bare['errors']} |"
+            )
+    lines += [
+        "",
+        "## Memory of a serving worker (peak resident, MB)",
+        "",
+        "| backend | API worker | bare worker |",
+        "|---|---:|---:|",
+    ]
+    for backend, data in results["backends"].items():
+        rss = data.get("worker_rss_mb", {})
+        api_rss, bare_rss = rss.get("api"), rss.get("bare")
+        lines.append(
+            f"| {backend} | {'-' if api_rss is None else f'{api_rss:.0f}'} "
+            f"| {'-' if bare_rss is None else f'{bare_rss:.0f}'} |"
+        )
+    if results.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in results["notes"]]
+    return "\n".join(lines) + "\n"

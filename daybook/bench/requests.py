@@ -1,0 +1,111 @@
+"""The benchmark's request mix: real ids, every metric and granularity, 90-day ranges.
+
+Requests are grouped by (entity, granularity); each group rotates through
+every metric of that entity over sampled ids and ranges, so one load run
+covers "every metric" for that endpoint and granularity.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from daybook.config import Warehouse
+
+GRANULARITIES = ("daily", "weekly", "monthly", "quarterly")
+RANGE_DAYS = 90
+ENTITY_KEYS = {"user": "user_id", "device": "device_id"}
+
+
+@dataclass(frozen=True)
+class Request:
+    entity: str
+    metric: str
+    granularity: str
+    client_id: str
+    entity_id: str
+    start: date
+    end: date
+
+    def api_path(self) -> str:
+        query = urlencode(
+            {
+                "metric": self.metric,
+                "granularity": self.granularity,
+                "start_date": self.start.isoformat(),
+                "end_date": self.end.isoformat(),
+            }
+        )
+        return (
+            f"/v2/clients/{self.client_id}/analytics/{self.entity}s/{self.entity_id}/activity?"
+            + query
+        )
+
+    def bare_path(self) -> str:
+        query = urlencode(
+            {
+                "metric": self.metric,
+                "granularity": self.granularity,
+                "start_date": self.start.isoformat(),
+                "end_date": self.end.isoformat(),
+            }
+        )
+        return f"/bare/{self.entity}/{self.client_id}/{self.entity_id}?{query}"
+
+
+def _rows(warehouse: Warehouse, sql: str) -> list[tuple]:
+    if warehouse.backend == "duckdb":
+        import duckdb
+
+        from daybook.serving import current_snapshot
+
+        snapshot = current_snapshot(warehouse)
+        assert snapshot is not None
+        with duckdb.connect(str(snapshot.path), read_only=True) as con:
+            return con.execute(sql).fetchall()
+    from daybook.warehouse import connection
+
+    with connection(warehouse, read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def sample_requests(
+    warehouse: Warehouse, catalog: Any, *, per_group: int = 64, seed: int = 5
+) -> dict[tuple[str, str], list[Request]]:
+    """Requests per (entity, granularity), ids of active entities, 90-day inclusive ranges."""
+    rng = random.Random(seed)
+    first, last = _rows(
+        warehouse, "select min(activity_date), max(activity_date) from fct_activity_daily"
+    )[0]
+    span = max(0, (last - first).days - (RANGE_DAYS - 1))
+    groups: dict[tuple[str, str], list[Request]] = {}
+    for entity, key in ENTITY_KEYS.items():
+        if entity not in catalog.entities:
+            continue
+        ids = _rows(
+            warehouse,
+            f"select client_id, {key} from (select distinct client_id, {key} "
+            f"from fct_activity_daily) as active order by client_id, {key}",
+        )
+        metrics = [metric.name for metric in catalog.metrics_for(entity)]
+        for granularity in GRANULARITIES:
+            batch = []
+            for index in range(per_group):
+                client_id, entity_id = ids[rng.randrange(len(ids))]
+                start = first + timedelta(days=rng.randint(0, span))
+                batch.append(
+                    Request(
+                        entity,
+                        metrics[index % len(metrics)],
+                        granularity,
+                        client_id,
+                        entity_id,
+                        start,
+                        start + timedelta(days=RANGE_DAYS - 1),
+                    )
+                )
+            groups[(entity, granularity)] = batch
+    return groups

@@ -1,0 +1,135 @@
+"""gunicorn processes for the benchmark: the API and the floor apps, same command line.
+
+Both servers get the same workers, threads and worker class, so the bare
+handler is a fair floor for the API. Worker memory is read from
+``/proc/<pid>/status`` (``VmHWM``: peak resident set) after the load runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 4
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running gunicorn master on loopback."""
+
+    name: str
+    process: subprocess.Popen
+    port: int
+    log_path: Path
+    worker_pids: list[int] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def workers(self) -> list[int]:
+        """The master's child processes (gunicorn workers)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except FileNotFoundError:
+            return []
+
+    def worker_peak_rss_mb(self) -> float | None:
+        """The largest peak resident set among the workers, in MB (Linux /proc)."""
+        peaks = []
+        for pid in self.workers():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peaks.append(int(line.split()[1]) / 1024)
+            except FileNotFoundError:
+                continue
+        return max(peaks) if peaks else None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_gunicorn(
+    name: str,
+    app_target: str,
+    *,
+    env: dict[str, str],
+    log_dir: Path,
+    workers: int = DEFAULT_WORKERS,
+    threads: int = DEFAULT_THREADS,
+    ready_path: str = "/",
+    timeout: float = 120.0,
+) -> Server:
+    """Start ``gunicorn app_target`` on a free loopback port and wait until it answers."""
+    port = free_port()
+    log_path = log_dir / f"{name}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--timeout",
+        "60",
+        "--log-level",
+        "warning",
+        app_target,
+    ]
+    handle = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - lives with the process
+    process = subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT
+    )
+    server = Server(name, process, port, log_path)
+    wait_until_ready(server, ready_path, timeout)
+    return server
+
+
+def wait_until_ready(server: Server, path: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(
+                f"{server.name} server exited ({server.process.returncode}):\n"
+                + server.log_path.read_text(encoding="utf-8")[-3000:]
+            )
+        try:
+            with urllib.request.urlopen(server.base_url + path, timeout=2) as response:
+                if response.status < 500 and len(server.workers()) > 0:
+                    return
+        except urllib.error.HTTPError as error:
+            if error.code < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"{server.name} server did not become ready within {timeout:.0f}s")

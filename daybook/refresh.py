@@ -1,0 +1,315 @@
+"""``daybook refresh [--every 5m]``: keep the served marts within minutes of delivery.
+
+Each cycle measures what arrived since the previous one (raw heartbeats by
+``received_at_utc``), runs dbt's incremental build (the models select newly
+received heartbeats and rebuild the local days they touch), and on DuckDB
+publishes a new serving snapshot (see :mod:`daybook.serving`). One log line
+per cycle says how many heartbeats came in, which local days they touched and
+how long it took. Ctrl-C (or SIGTERM) lets the running cycle finish and stops;
+a second Ctrl-C aborts at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from daybook.config import Warehouse, warehouse_from_env
+from daybook.warehouse import connect
+
+ENTITY_TABLES = ("clients", "users", "devices")
+LOCK_WAIT_SECONDS = 60.0
+
+
+class RefreshError(RuntimeError):
+    """A refresh cycle failed; the message names the step."""
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """What the raw tables hold beyond the previous cycle's high-water mark."""
+
+    heartbeats: int
+    local_days: int
+    first_day: date | None
+    last_day: date | None
+    high_water: datetime | None
+    entity_rows: dict[str, int]
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """One refresh cycle: what came in and where the time went."""
+
+    arrivals: Arrivals
+    built: bool
+    measure_seconds: float
+    build_seconds: float
+    publish_seconds: float
+    total_seconds: float
+    snapshot: str | None = None
+
+    def log_line(self) -> str:
+        arrivals = self.arrivals
+        days = f"{arrivals.local_days} local day{'s' if arrivals.local_days != 1 else ''} touched"
+        if arrivals.first_day is not None:
+            days += f" ({arrivals.first_day}..{arrivals.last_day})"
+        if not self.built:
+            return f"refresh: nothing new ({arrivals.heartbeats:,} heartbeats in), skipped build"
+        steps = f"build {self.build_seconds:.1f}s"
+        if self.snapshot is not None:
+            steps += f", publish {self.publish_seconds:.1f}s"
+        return (
+            f"refresh: {arrivals.heartbeats:,} heartbeats in, {days}, {steps}, "
+            f"{self.total_seconds:.1f}s total"
+        )
+
+
+# --------------------------------------------------------------------------- state
+
+
+def _state_path(warehouse: Warehouse) -> Path:
+    return warehouse.state_dir / "refresh.json"
+
+
+def load_state(warehouse: Warehouse) -> dict[str, Any]:
+    """The previous successful cycle's high-water mark and entity row counts."""
+    try:
+        return json.loads(_state_path(warehouse).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+
+
+def save_state(warehouse: Warehouse, arrivals: Arrivals) -> None:
+    path = _state_path(warehouse)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(
+        json.dumps(
+            {
+                "high_water": arrivals.high_water.isoformat() if arrivals.high_water else None,
+                "entity_rows": arrivals.entity_rows,
+            }
+        ),
+        encoding="utf-8",
+    )
+    temporary.replace(path)
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def measure_arrivals(warehouse: Warehouse, since: datetime | None) -> Arrivals:
+    """Count raw heartbeats received after ``since`` and the client-local days they touch."""
+    local_day = (
+        "cast((heartbeats.generated_at_utc at time zone 'UTC') at time zone clients.timezone "
+        "as date)"
+    )
+    placeholder = "?" if warehouse.backend == "duckdb" else "%s"
+    where = f"where heartbeats.received_at_utc > {placeholder}" if since else ""
+    sql = (
+        f"select count(*), count(distinct {local_day}), min({local_day}), max({local_day}), "
+        "max(heartbeats.received_at_utc) "
+        "from raw.heartbeats as heartbeats "
+        "left join raw.clients as clients on clients.client_id = heartbeats.client_id "
+        f"{where}"
+    )
+    params = [since.astimezone(UTC).replace(tzinfo=None)] if since else []
+    with _open(warehouse) as con:
+        cursor = con.cursor()
+        entity_rows = {}
+        for table in ENTITY_TABLES:
+            cursor.execute(f"select count(*) from raw.{table}")
+            entity_rows[table] = int(cursor.fetchone()[0])
+        cursor.execute(sql, params)
+        count, days, first, last, newest = cursor.fetchone()
+        if warehouse.backend == "postgres":
+            con.rollback()
+    if newest is not None:
+        newest = newest.replace(tzinfo=UTC) if newest.tzinfo is None else newest.astimezone(UTC)
+    return Arrivals(
+        heartbeats=int(count),
+        local_days=int(days),
+        first_day=first,
+        last_day=last,
+        high_water=newest or since,
+        entity_rows=entity_rows,
+    )
+
+
+def _open(warehouse: Warehouse) -> Any:
+    """Open the build database, waiting while another process (a load) holds DuckDB's lock."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            return contextlib.closing(connect(warehouse))
+        except Exception as error:  # duckdb.IOException: "Could not set lock on file"
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+# --------------------------------------------------------------------------- one cycle
+
+
+def refresh_once(
+    warehouse: Warehouse,
+    *,
+    force: bool = False,
+    build: Callable[[Warehouse], Any] | None = None,
+) -> CycleResult:
+    """Run one refresh cycle: measure, incremental build, publish (DuckDB).
+
+    Skips the build when no heartbeat and no entity row arrived since the last
+    successful cycle (unless ``force``). Raises :class:`RefreshError` when the
+    build fails; the previous snapshot then stays served.
+    """
+    started = time.perf_counter()
+    state = load_state(warehouse)
+    since = datetime.fromisoformat(state["high_water"]) if state.get("high_water") else None
+    arrivals = measure_arrivals(warehouse, since)
+    measured = time.perf_counter()
+    unchanged = arrivals.heartbeats == 0 and arrivals.entity_rows == state.get("entity_rows")
+    if unchanged and not force and _served(warehouse):
+        return CycleResult(arrivals, False, measured - started, 0.0, 0.0, measured - started)
+
+    if build is None:
+        from daybook.build import run_build
+
+        build = run_build
+    result = build(warehouse)
+    built = time.perf_counter()
+    if not result.success:
+        raise RefreshError(f"incremental build failed:\n{result.summary()}")
+
+    snapshot = None
+    if warehouse.backend == "duckdb":
+        from daybook.serving import publish_snapshot
+
+        snapshot = publish_snapshot(warehouse).stem.removeprefix("snapshot-")
+    published = time.perf_counter()
+    save_state(warehouse, arrivals)
+    return CycleResult(
+        arrivals=arrivals,
+        built=True,
+        measure_seconds=measured - started,
+        build_seconds=built - measured,
+        publish_seconds=published - built,
+        total_seconds=published - started,
+        snapshot=snapshot,
+    )
+
+
+def _served(warehouse: Warehouse) -> bool:
+    if warehouse.backend != "duckdb":
+        return True
+    from daybook.serving import current_snapshot
+
+    return current_snapshot(warehouse) is not None
+
+
+# --------------------------------------------------------------------------- the command
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """``"5m"`` -> 300.0; accepts ms, s, m, h, or bare seconds."""
+    match = _DURATION.match(text)
+    if not match or float(match.group(1)) <= 0:
+        raise click.BadParameter(f"{text!r} is not a duration like 30s, 5m or 1h")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+class _Stopper:
+    """First Ctrl-C/SIGTERM: finish the running cycle, then stop. Second: abort now."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.signal(signal.SIGINT, self._handle)
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
+        _log("refresh: stopping after this cycle (Ctrl-C again to abort)")
+
+
+def _log(message: str) -> None:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    click.echo(f"{stamp} {message}")
+    sys.stdout.flush()
+
+
+@click.command()
+@click.option(
+    "--every",
+    metavar="DURATION",
+    default=None,
+    help="Repeat every DURATION (e.g. 30s, 5m) until stopped; default: run once.",
+)
+@click.option("--force", is_flag=True, help="Build even when nothing new arrived.")
+@click.option("--cycles", type=int, default=None, hidden=True, help="Stop after N cycles.")
+def refresh(every: str | None, force: bool, cycles: int | None) -> None:
+    """Build what arrived since the last run (incrementally) and publish it to the API."""
+    interval = parse_duration(every) if every else None
+    warehouse = warehouse_from_env()
+    stopper = _Stopper()
+    stopper.install()
+    failures = 0
+    done = 0
+    try:
+        while True:
+            cycle_start = time.monotonic()
+            try:
+                result = refresh_once(warehouse, force=force)
+                _log(result.log_line())
+                failures = 0
+            except KeyboardInterrupt:
+                raise
+            except Exception as error:
+                failures += 1
+                _log(f"refresh: cycle failed: {error}")
+                if interval is None:
+                    raise SystemExit(1) from None
+            done += 1
+            if interval is None or stopper.event.is_set() or (cycles and done >= cycles):
+                break
+            remaining = interval - (time.monotonic() - cycle_start)
+            if stopper.event.wait(max(0.0, remaining)):
+                break
+    except KeyboardInterrupt:
+        _log("refresh: aborted; the last published data stays served")
+        raise SystemExit(130) from None
+    if stopper.event.is_set():
+        _log("refresh: stopped")
+    if failures:
+        raise SystemExit(1)
+
+
+def summary_dict(result: CycleResult) -> dict[str, Any]:
+    """A JSON-friendly record of a cycle (used by the benchmark)."""
+    data = asdict(result)
+    arrivals = data["arrivals"]
+    for key in ("first_day", "last_day", "high_water"):
+        if arrivals[key] is not None:
+            arrivals[key] = arrivals[key].isoformat()
+    return data
