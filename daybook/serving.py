@@ -60,11 +60,11 @@ SERVING_TABLES: dict[str, tuple[str, ...]] = {
 }
 # Where "the newest data included" is read from, first match wins: the
 # deduplicated valid heartbeats the marts are built from, else the raw input.
+# (The deduplicated model has an index on received_at_utc on PostgreSQL, so
+# max() there is an index probe.)
 FRESHNESS_SOURCES: tuple[tuple[str, str], ...] = (
-    ("main", "daybook_freshness"),
-    ("public", "daybook_freshness"),
-    ("intermediate", "int_heartbeats_validated"),
     ("intermediate", "int_heartbeats_deduplicated"),
+    ("intermediate", "int_heartbeats_validated"),
     ("raw", "heartbeats"),
 )
 SNAPSHOT_META_TABLE = "daybook_snapshot"
@@ -366,6 +366,29 @@ class SnapshotReader:
                 handle.close()
 
 
+class SnapshotDataReader:
+    """The API's ``Reader`` interface (``api.data``) on top of :class:`SnapshotReader`.
+
+    Drop-in for a DuckDB warehouse: ``fetch_all(sql, parameters)`` runs on the
+    current snapshot through this thread's cursor.
+    """
+
+    dialect = "duckdb"
+
+    def __init__(self, warehouse: Warehouse, *, duckdb_config: dict[str, Any] | None = None):
+        self.snapshots = SnapshotReader(warehouse, duckdb_config=duckdb_config)
+
+    def fetch_all(self, sql: str, parameters: Any) -> list[tuple]:
+        with self.snapshots.connection() as con:
+            return con.execute(sql, parameters).fetchall()
+
+    def ping(self) -> None:
+        self.fetch_all("select 1", [])
+
+    def close(self) -> None:
+        self.snapshots.close()
+
+
 # --------------------------------------------------------------------------- freshness
 
 
@@ -378,9 +401,8 @@ def newest_included(con: Any, backend: str) -> datetime | None:
             exists = _postgres_has(con, schema, table)
         if not exists:
             continue
-        column = "newest_received_at_utc" if table == "daybook_freshness" else "received_at_utc"
         cursor = con.cursor()
-        cursor.execute(f'select max({column}) from "{schema}"."{table}"')
+        cursor.execute(f'select max(received_at_utc) from "{schema}"."{table}"')
         row = cursor.fetchone()
         return _as_utc(row[0]) if row and row[0] is not None else None
     return None
@@ -450,6 +472,19 @@ class FreshnessCache:
             return self._value
 
 
+def freshness_source(warehouse: Warehouse, reader: Any = None) -> FreshnessCache:
+    """The freshness callable for a warehouse and the API's reader.
+
+    With a :class:`SnapshotDataReader` the time is that of the snapshot the
+    request's thread read; with a pooled PostgreSQL reader (``.connection()``)
+    the query borrows a pooled connection.
+    """
+    if isinstance(reader, SnapshotDataReader):
+        return FreshnessCache(warehouse, reader=reader.snapshots)
+    connect = getattr(reader, "connection", None) if warehouse.backend == "postgres" else None
+    return FreshnessCache(warehouse, connect=connect)
+
+
 # --------------------------------------------------------------------------- HTTP caching
 
 DEFAULT_MAX_AGE = 60
@@ -501,6 +536,9 @@ def install_http_caching(
     """Register :func:`cache_headers` on a Flask app for the data endpoints under ``paths``."""
     from flask import request
 
+    if app.extensions.get("daybook_http_caching"):
+        return
+    app.extensions["daybook_http_caching"] = True
     prefixes = tuple(paths)
 
     def add_cache_headers(response: Any) -> Any:

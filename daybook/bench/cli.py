@@ -158,7 +158,7 @@ def measure_http(
     try:
         api = start_gunicorn(
             f"api-{warehouse.backend}",
-            "api.app:create_app()",
+            "daybook.bench.served:create_served_app()",
             env=env,
             log_dir=work,
             workers=workers,
