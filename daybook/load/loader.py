@@ -154,9 +154,9 @@ def _copy_file(duck: Any, cur: Any, spec: RawTable, item: InputFile, index: int)
     options = pacsv.WriteOptions(include_header=False)
     rows = 0
     try:
-        reader = duck.execute(select_sql(item, spec, index), [str(item.path)]).fetch_record_batch(
-            COPY_BATCH_ROWS
-        )
+        result = duck.execute(select_sql(item, spec, index), [str(item.path)])
+        # to_arrow_reader is the newer name (duckdb >= 1.4) of fetch_record_batch
+        reader = getattr(result, "to_arrow_reader", result.fetch_record_batch)(COPY_BATCH_ROWS)
         with cur.copy(f"copy {STAGE} ({columns}, _file) from stdin (format csv)") as copy:
             for batch in reader:
                 buffer = io.BytesIO()
