@@ -1,0 +1,25 @@
+{# Indexes for the API's access paths, on PostgreSQL only. dbt-postgres creates
+   them after each (re)build from the `indexes` config; DuckDB gets none, because
+   its ART indexes cost memory and insert speed, and it prunes by zone maps instead
+   (see `cluster_by_keys`). #}
+{% macro postgres_indexes(indexes) -%}
+    {%- if target.type == 'postgres' -%}
+        {{ return(indexes) }}
+    {%- else -%}
+        {{ return([]) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# An `order by` closing a model's select on DuckDB, so rows are stored sorted by
+   the keys the API filters on and min/max zone maps skip row groups. Other
+   adapters keep their natural order (PostgreSQL uses the indexes above). #}
+{% macro cluster_by_keys(columns) -%}
+    {{ return(adapter.dispatch('cluster_by_keys', 'daybook')(columns)) }}
+{%- endmacro %}
+
+{% macro default__cluster_by_keys(columns) -%}
+{%- endmacro %}
+
+{% macro duckdb__cluster_by_keys(columns) -%}
+    order by {{ columns | join(', ') }}
+{%- endmacro %}

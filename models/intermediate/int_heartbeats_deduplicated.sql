@@ -1,0 +1,131 @@
+{#- One row per heartbeat: the earliest-received copy of each heartbeat_id.
+
+    Incremental backbone. A refresh reads only heartbeats received since the newest
+    one already kept (minus a lookback of `heartbeat_lookback_hours`, for rows that
+    reach raw slightly out of received order), picks the earliest copy per id among
+    them, and appends it only when that heartbeat_id was never kept before: a late
+    duplicate or a re-delivered copy of an already counted heartbeat changes nothing.
+    Rows without a heartbeat_id cannot be deduplicated; each is kept under a content
+    key (hash + ordinal) so it reaches the quarantine exactly once. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        indexes=postgres_indexes([
+            {'columns': ['heartbeat_key'], 'unique': true},
+            {'columns': ['received_at_utc']},
+        ]),
+    )
+}}
+
+with
+
+heartbeats as (
+
+    select * from {{ ref('stg_raw__heartbeats') }}
+    {% if is_incremental() %}
+    where received_at_utc >= (
+            select {{ dbt.dateadd('hour', -1 * var('heartbeat_lookback_hours'),
+                                  'coalesce(max(received_at_utc), ' ~ epoch_timestamp() ~ ')') }}
+            from {{ this }}
+        )
+        or received_at_utc is null
+    {% endif %}
+
+),
+
+content_hashed as (
+
+    select
+        *,
+        {{ dbt.hash(
+            "coalesce(client_id, '') || '|' || coalesce(user_id, '') || '|'"
+            ~ " || coalesce(device_id, '') || '|'"
+            ~ " || coalesce(cast(generated_at_utc as " ~ dbt.type_string() ~ "), '') || '|'"
+            ~ " || coalesce(cast(received_at_utc as " ~ dbt.type_string() ~ "), '') || '|'"
+            ~ " || coalesce(cast(chrome_activity_count as " ~ dbt.type_string() ~ "), '') || '|'"
+            ~ " || coalesce(cast(edge_activity_count as " ~ dbt.type_string() ~ "), '') || '|'"
+            ~ " || coalesce(cast(firefox_activity_count as " ~ dbt.type_string() ~ "), '') || '|'"
+            ~ " || coalesce(cast(desktop_activity_count as " ~ dbt.type_string() ~ "), '') || '|'"
+            ~ " || coalesce(cast(web_accessibility_activity_count as " ~ dbt.type_string() ~ "), '') || '|'"
+            ~ " || coalesce(cast(total_activity_count as " ~ dbt.type_string() ~ "), '')"
+        ) }} as content_hash
+    from heartbeats
+
+),
+
+keyed as (
+
+    select
+        *,
+        coalesce(
+            heartbeat_id,
+            'anonymous-' || content_hash || '-' || cast(
+                row_number() over (partition by heartbeat_id, content_hash order by content_hash)
+                as {{ dbt.type_string() }}
+            )
+        ) as heartbeat_key
+    from content_hashed
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by heartbeat_key
+            order by
+                received_at_utc asc nulls last,
+                generated_at_utc asc nulls last,
+                total_activity_count asc nulls last,
+                content_hash asc
+        ) as copy_rank
+    from keyed
+
+),
+
+earliest_copies as (
+
+    select * from ranked where copy_rank = 1
+
+),
+
+new_heartbeats as (
+
+    select
+        ----------  keys
+        earliest_copies.heartbeat_key,
+        earliest_copies.heartbeat_id,
+        earliest_copies.client_id,
+        earliest_copies.user_id,
+        earliest_copies.device_id,
+
+        ----------  timestamps
+        earliest_copies.generated_at_utc,
+        earliest_copies.received_at_utc,
+
+        ----------  counts as delivered
+        earliest_copies.chrome_activity_count,
+        earliest_copies.edge_activity_count,
+        earliest_copies.firefox_activity_count,
+        earliest_copies.desktop_activity_count,
+        earliest_copies.web_accessibility_activity_count,
+        earliest_copies.total_activity_count,
+
+        ----------  lineage
+        {{ run_timestamp() }} as processed_at_utc
+
+    from earliest_copies
+    {% if is_incremental() %}
+    where not exists (
+        select 1
+        from {{ this }} as already_kept
+        where already_kept.heartbeat_key = earliest_copies.heartbeat_key
+    )
+    {% endif %}
+
+)
+
+select * from new_heartbeats

@@ -1,0 +1,196 @@
+{#- One row per deduplicated heartbeat with its validity, the reasons it is invalid,
+    and (when valid) its local day in the client's time zone.
+
+    Deduplication comes first: this validates the copy `int_heartbeats_deduplicated`
+    kept. Incremental: a refresh validates the heartbeats deduplicated since the last
+    one, plus quarantined heartbeats whose only problem may have been an entity that
+    had not arrived yet (an unknown client, user or device that now exists). Every
+    row written in a run carries that run's `processed_at_utc`, which the facts use
+    to find the (client, local day) partitions to rebuild. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='heartbeat_key',
+        on_schema_change='fail',
+        indexes=postgres_indexes([
+            {'columns': ['heartbeat_key'], 'unique': true},
+            {'columns': ['client_id', 'activity_date']},
+            {'columns': ['processed_at_utc']},
+        ]),
+    )
+}}
+
+{%- set measures = [
+    'chrome_activity_count',
+    'edge_activity_count',
+    'firefox_activity_count',
+    'desktop_activity_count',
+    'web_accessibility_activity_count',
+    'total_activity_count',
+] -%}
+{%- set heartbeat_columns = [
+    'heartbeat_key', 'heartbeat_id', 'client_id', 'user_id', 'device_id',
+    'generated_at_utc', 'received_at_utc',
+] + measures -%}
+
+with
+
+clients as (
+
+    select client_id, timezone from {{ ref('int_clients_deduplicated') }}
+
+),
+
+users as (
+
+    select user_id, client_id from {{ ref('int_users_deduplicated') }}
+
+),
+
+devices as (
+
+    select device_id, client_id from {{ ref('int_devices_deduplicated') }}
+
+),
+
+newly_deduplicated as (
+
+    select {{ heartbeat_columns | join(', ') }}
+    from {{ ref('int_heartbeats_deduplicated') }}
+    {% if is_incremental() %}
+    where processed_at_utc > (
+        select coalesce(max(processed_at_utc), {{ epoch_timestamp() }}) from {{ this }}
+    )
+    {% endif %}
+
+),
+
+{% if is_incremental() %}
+entity_arrived as (
+
+    select {{ heartbeat_columns | join(', ') }}
+    from {{ this }} as quarantined
+    where not quarantined.is_valid
+        and (
+            (quarantined.invalid_reasons like '%unknown_client%'
+                and quarantined.client_id in (select client_id from clients))
+            or (quarantined.invalid_reasons like '%unknown_user%'
+                and quarantined.user_id in (select user_id from users))
+            or (quarantined.invalid_reasons like '%unknown_device%'
+                and quarantined.device_id in (select device_id from devices))
+        )
+        and quarantined.heartbeat_key not in (select heartbeat_key from newly_deduplicated)
+
+),
+
+candidates as (
+
+    select * from newly_deduplicated
+    union all
+    select * from entity_arrived
+
+),
+{% else %}
+candidates as (
+
+    select * from newly_deduplicated
+
+),
+{% endif %}
+
+joined as (
+
+    select
+        candidates.*,
+        clients.timezone,
+        clients.client_id is not null as client_exists,
+        users.user_id is not null as user_exists,
+        users.client_id as user_client_id,
+        devices.device_id is not null as device_exists,
+        devices.client_id as device_client_id
+    from candidates
+    left join clients on clients.client_id = candidates.client_id
+    left join users on users.user_id = candidates.user_id
+    left join devices on devices.device_id = candidates.device_id
+
+),
+
+checked as (
+
+    select
+        *,
+        (heartbeat_id is null or client_id is null or user_id is null or device_id is null)
+            as has_missing_id,
+        (client_id is not null and not client_exists) as has_unknown_client,
+        (user_id is not null and not user_exists) as has_unknown_user,
+        (user_exists and user_client_id is distinct from client_id) as has_user_client_mismatch,
+        (device_id is not null and not device_exists) as has_unknown_device,
+        (device_exists and device_client_id is distinct from client_id)
+            as has_device_client_mismatch,
+        (
+            {%- for measure in measures %}
+            {{ is_whole_count(measure) }}{{ ' and' if not loop.last }}
+            {%- endfor %}
+        ) as has_whole_counts,
+        generated_at_utc is null as has_missing_generated_at
+    from joined
+
+),
+
+reasoned as (
+
+    select
+        *,
+        nullif(concat_ws(',',
+            case when has_missing_id then 'missing_id' end,
+            case when has_unknown_client then 'unknown_client' end,
+            case when has_unknown_user then 'unknown_user' end,
+            case when has_user_client_mismatch then 'user_client_mismatch' end,
+            case when has_unknown_device then 'unknown_device' end,
+            case when has_device_client_mismatch then 'device_client_mismatch' end,
+            case when not has_whole_counts then 'invalid_count' end,
+            case
+                when has_whole_counts
+                    and chrome_activity_count + edge_activity_count + firefox_activity_count
+                        + desktop_activity_count + web_accessibility_activity_count
+                        <> total_activity_count
+                    then 'total_mismatch'
+            end,
+            case when has_missing_generated_at then 'missing_generated_at' end
+        ), '') as invalid_reasons
+    from checked
+
+),
+
+validated as (
+
+    select
+        ----------  keys
+        {% for column in heartbeat_columns[:5] -%}
+        {{ column }},
+        {% endfor %}
+        ----------  timestamps
+        generated_at_utc,
+        received_at_utc,
+        case
+            when invalid_reasons is null then {{ local_date('generated_at_utc', 'timezone') }}
+        end as activity_date,
+
+        ----------  counts as delivered
+        {% for measure in measures -%}
+        {{ measure }},
+        {% endfor %}
+        ----------  validity
+        invalid_reasons is null as is_valid,
+        invalid_reasons,
+
+        ----------  lineage
+        {{ run_timestamp() }} as processed_at_utc
+
+    from reasoned
+
+)
+
+select * from validated
+{{ cluster_by_keys(['client_id', 'activity_date']) }}

@@ -1,0 +1,93 @@
+{#- One row per client, local day, user and device with at least one valid heartbeat.
+
+    Incremental by partition: a refresh finds the (client, local day) partitions
+    touched by heartbeats validated since this table was last written (late ones
+    included: they touch their own, older day), and rebuilds each touched partition
+    whole from `int_heartbeats_validated` (delete+insert on client_id, activity_date).
+    Rebuilding whole partitions rather than adding deltas keeps a refresh idempotent
+    and self-healing. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['client_id', 'activity_date'],
+        on_schema_change='fail',
+        indexes=postgres_indexes([
+            {'columns': ['client_id', 'user_id', 'activity_date']},
+            {'columns': ['client_id', 'device_id', 'activity_date']},
+            {'columns': ['client_id', 'activity_date']},
+        ]),
+    )
+}}
+
+{%- set measures = [
+    'chrome_activity_count',
+    'edge_activity_count',
+    'firefox_activity_count',
+    'desktop_activity_count',
+    'web_accessibility_activity_count',
+    'total_activity_count',
+] -%}
+
+with
+
+valid_heartbeats as (
+
+    select * from {{ ref('int_heartbeats_validated') }}
+    where is_valid
+
+),
+
+{% if is_incremental() %}
+touched_partitions as (
+
+    select distinct client_id, activity_date
+    from valid_heartbeats
+    where processed_at_utc > (
+        select coalesce(max(refreshed_at_utc), {{ epoch_timestamp() }}) from {{ this }}
+    )
+
+),
+
+partition_heartbeats as (
+
+    select valid_heartbeats.*
+    from valid_heartbeats
+    inner join touched_partitions
+        on touched_partitions.client_id = valid_heartbeats.client_id
+        and touched_partitions.activity_date = valid_heartbeats.activity_date
+
+),
+{% else %}
+partition_heartbeats as (
+
+    select * from valid_heartbeats
+
+),
+{% endif %}
+
+aggregated as (
+
+    select
+        ----------  grain
+        client_id,
+        activity_date,
+        user_id,
+        device_id,
+
+        ----------  measures
+        {% for measure in measures -%}
+        cast(sum(cast({{ measure }} as bigint)) as bigint) as {{ measure }},
+        {% endfor -%}
+        cast(count(*) as bigint) as heartbeat_count,
+
+        ----------  lineage
+        {{ run_timestamp() }} as refreshed_at_utc
+
+    from partition_heartbeats
+    group by client_id, activity_date, user_id, device_id
+
+)
+
+select * from aggregated
+{{ cluster_by_keys(['client_id', 'user_id', 'activity_date']) }}

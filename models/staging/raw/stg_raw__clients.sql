@@ -1,0 +1,27 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'clients') }}
+
+),
+
+renamed as (
+
+    select
+
+        ----------  ids
+        nullif(cast(client_id as {{ dbt.type_string() }}), '') as client_id,
+
+        ----------  text
+        cast(name as {{ dbt.type_string() }}) as client_name,
+        cast(timezone as {{ dbt.type_string() }}) as timezone,
+
+        ----------  timestamps
+        cast(created_at as {{ dbt.type_timestamp() }}) as created_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,28 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'devices') }}
+
+),
+
+renamed as (
+
+    select
+
+        ----------  ids
+        nullif(cast(device_id as {{ dbt.type_string() }}), '') as device_id,
+        nullif(cast(client_id as {{ dbt.type_string() }}), '') as client_id,
+
+        ----------  text
+        cast(hostname as {{ dbt.type_string() }}) as hostname,
+        cast(platform as {{ dbt.type_string() }}) as platform,
+
+        ----------  timestamps
+        cast(created_at as {{ dbt.type_timestamp() }}) as created_at
+
+    from source
+
+)
+
+select * from renamed

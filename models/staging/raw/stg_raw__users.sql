@@ -1,0 +1,28 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'users') }}
+
+),
+
+renamed as (
+
+    select
+
+        ----------  ids
+        nullif(cast(user_id as {{ dbt.type_string() }}), '') as user_id,
+        nullif(cast(client_id as {{ dbt.type_string() }}), '') as client_id,
+
+        ----------  text
+        cast(email as {{ dbt.type_string() }}) as email,
+        cast(display_name as {{ dbt.type_string() }}) as display_name,
+
+        ----------  timestamps
+        cast(created_at as {{ dbt.type_timestamp() }}) as created_at
+
+    from source
+
+)
+
+select * from renamed
