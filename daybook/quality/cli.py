@@ -10,8 +10,16 @@ from rich.table import Table
 
 from daybook.config import ConfigError, warehouse_from_env
 from daybook.quality.report import CheckReport
-from daybook.quality.runner import DEFAULT_DOCS_DIR
+from daybook.quality.runner import DEFAULT_DOCS_DIR, WarehouseUnavailable
 from daybook.quality.suites import SuiteFileError
+
+QUARANTINE_SUITE = "quarantine"
+
+
+class CheckCannotRun(click.ClickException):
+    """The check could not run at all (bad configuration): exit 2, unlike a failed check."""
+
+    exit_code = 2
 
 
 def render(report: CheckReport, console: Console) -> None:
@@ -29,10 +37,10 @@ def render(report: CheckReport, console: Console) -> None:
         failed = f"[red]{summary.failed}[/]" if summary.failed else "0"
         table.add_row(summary.suite, str(summary.passed), failed, worst)
     console.print(table)
-    reasons = report.warning_counts_by_reason()
+    reasons = report.counts_by_reason(QUARANTINE_SUITE)
     if reasons:
         listed = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
-        console.print(f"Raw rows flagged by quarantine reason (warnings): {listed}")
+        console.print(f"Quarantined heartbeats by reason (warnings): {listed}")
     for finding in report.errors:
         console.print(f"[red]error[/] {finding.suite}: {finding.summary()}")
     if report.docs_index is not None:
@@ -52,7 +60,13 @@ def render(report: CheckReport, console: Console) -> None:
     show_default=True,
     help="Where to write the Great Expectations Data Docs (HTML); rebuilt on every run.",
 )
-def check(docs_dir: Path) -> None:
+@click.option(
+    "--suite",
+    "suites",
+    multiple=True,
+    help="Run only this suite (repeatable), e.g. --suite marts. Default: every suite.",
+)
+def check(docs_dir: Path, suites: tuple[str, ...]) -> None:
     """Run the Great Expectations suites in expectations/ against the warehouse.
 
     Exits 1 when an error-severity expectation fails (a broken mart), 2 when
@@ -64,9 +78,9 @@ def check(docs_dir: Path) -> None:
     console = Console()
     try:
         warehouse = warehouse_from_env()
-        report = run_checks(warehouse, docs_dir=docs_dir)
-    except (ConfigError, SuiteFileError) as exc:
-        raise click.ClickException(str(exc)) from None
+        report = run_checks(warehouse, docs_dir=docs_dir, suites=suites or None)
+    except (ConfigError, SuiteFileError, WarehouseUnavailable) as exc:
+        raise CheckCannotRun(str(exc)) from None
     render(report, console)
     if not report.ok:
         raise SystemExit(1)

@@ -42,6 +42,15 @@ class Finding:
     def failed(self) -> bool:
         return not self.success
 
+    @property
+    def count(self) -> int | None:
+        """How many rows (or heartbeats) the finding is about, when it is a count."""
+        if self.unexpected_count is not None:
+            return int(self.unexpected_count)
+        if isinstance(self.observed_value, int | float) and float(self.observed_value).is_integer():
+            return int(self.observed_value)
+        return None
+
     def summary(self) -> str:
         """One line: what broke and how much, never SQL or a traceback."""
         if self.success:
@@ -94,12 +103,16 @@ class CheckReport:
     def failed_names(self, suite: str | None = None) -> set[str]:
         return {f.name for f in self.findings if f.failed and suite in (None, f.suite)}
 
-    def warning_counts_by_reason(self) -> dict[str, int]:
-        """Offending raw rows per quarantine reason, summed over failed warnings."""
+    def counts_by_reason(self, suite: str) -> dict[str, int]:
+        """Rows per quarantine reason among the failed warnings of ``suite``.
+
+        For ``quarantine`` these are deduplicated heartbeats dbt set aside; for
+        the raw suites, delivered rows (every copy).
+        """
         counts: Counter[str] = Counter()
         for item in self.warnings:
-            if item.reason and item.unexpected_count:
-                counts[item.reason] += item.unexpected_count
+            if item.suite == suite and item.reason and item.count:
+                counts[item.reason] += item.count
         return dict(counts)
 
     def suites(self) -> list[SuiteSummary]:

@@ -19,6 +19,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from daybook.quality.suites import (
     BatchSpec,
     ExpectationSpec,
     Settings,
+    SuiteFileError,
     SuiteSpec,
     load_settings,
     load_suites,
@@ -152,6 +154,18 @@ def _validation_definitions(
     return definitions
 
 
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse could not be opened (missing file, locked, server down)."""
+
+
+def _first_line(exc: BaseException) -> str:
+    """The root cause's first line, without SQL or a traceback."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__).split("[SQL:")[0].strip()[:200]
+
+
 def _short_error(result: Any) -> str | None:
     """The first exception GX met evaluating an expectation, reduced to one SQL-free line."""
     info = result.exception_info or {}
@@ -202,20 +216,34 @@ def _match_results(
     return findings
 
 
+def select_suites(specs: list[SuiteSpec], names: Collection[str] | None) -> list[SuiteSpec]:
+    """The suites called ``names`` (all when None); an unknown name is an error."""
+    if names is None:
+        return specs
+    known = {spec.suite for spec in specs}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise SuiteFileError(
+            f"Unknown suite(s) {unknown}. Valid suites: {', '.join(sorted(known))}"
+        )
+    return [spec for spec in specs if spec.suite in names]
+
+
 def run_checks(
     warehouse: Warehouse,
     *,
     docs_dir: Path | None = None,
+    suites: Collection[str] | None = None,
     suites_dir: Path | None = None,
 ) -> CheckReport:
-    """Run every suite against ``warehouse``; write Data Docs under ``docs_dir``.
+    """Run the suites (all, or those named in ``suites``) against ``warehouse``.
 
-    ``docs_dir`` defaults to ``.daybook/data-docs`` in the working directory
-    and is rebuilt from scratch, so it shows this run only.
+    Data Docs go to ``docs_dir``, by default ``.daybook/data-docs`` in the
+    working directory, rebuilt from scratch so they show this run only.
     """
     started = time.perf_counter()
     settings = load_settings(suites_dir)
-    suites = load_suites(suites_dir)
+    specs = select_suites(load_suites(suites_dir), suites)
     params = runtime_parameters(settings)
     docs_dir = (docs_dir or DEFAULT_DOCS_DIR).resolve()
     if docs_dir.exists():
@@ -223,25 +251,30 @@ def run_checks(
     docs_dir.mkdir(parents=True)
 
     context = _context(docs_dir)
-    datasource = context.data_sources.add_sql(
-        name=f"warehouse_{uuid.uuid4().hex[:8]}",
-        connection_string=connection_url(warehouse),
-    )
+    try:
+        datasource = context.data_sources.add_sql(
+            name=f"warehouse_{uuid.uuid4().hex[:8]}",
+            connection_string=connection_url(warehouse),
+        )
+    except Exception as exc:  # GX wraps driver errors in several types; all mean the same
+        raise WarehouseUnavailable(
+            f"Cannot open the warehouse {warehouse.backend} for checks: {_first_line(exc)}"
+        ) from None
     try:
         import great_expectations as gx
-        from great_expectations.checkpoint import UpdateDataDocsAction
 
-        definitions = _validation_definitions(context, datasource, suites, settings, params)
+        definitions = _validation_definitions(context, datasource, specs, settings, params)
         checkpoint = context.checkpoints.add(
             gx.Checkpoint(
                 name="daybook_check",
                 validation_definitions=[d for _, _, d in definitions],
-                actions=[UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])],
                 result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
             )
         )
         result = checkpoint.run(expectation_parameters=params)
         findings = _match_results(definitions, result)
+        # One build for the whole run (GX's UpdateDataDocsAction rebuilds once per batch).
+        context.build_data_docs(site_names=[SITE_NAME])
     finally:
         datasource.get_engine().dispose()
     index = docs_dir / "index.html"
