@@ -196,3 +196,13 @@ def directory_blueprint(catalog: Any, max_range_days: int) -> APIBlueprint:
             **common,
         )(_annotated(top, f"top_{entity}s", path=ClientPath, query=top_query))
     return blueprint
+
+
+def register(app: Any) -> None:
+    """Attach the directory endpoints to an app built by ``api.app.create_app``.
+
+    Call after ``app.extensions["daybook"]`` is set: the ranking's range limit
+    is the app's configured one.
+    """
+    services = app.extensions["daybook"]
+    app.register_api(directory_blueprint(services.catalog, services.settings.max_range_days))
