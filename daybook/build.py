@@ -107,7 +107,7 @@ def target_path(warehouse: Warehouse) -> Path:
 
 
 def manifest_path(warehouse: Warehouse) -> Path:
-    """The ``manifest.json`` of this warehouse's last dbt invocation (read by the semantic layer)."""
+    """The ``manifest.json`` of this warehouse's last dbt run (read by the semantic layer)."""
     return target_path(warehouse) / "manifest.json"
 
 
@@ -157,7 +157,7 @@ def run_dbt(
     *,
     callbacks: list[Callable[[Any], None]] | None = None,
 ) -> Any:
-    """Invoke dbt (``dbtRunner``) on this project against ``warehouse``; returns the dbtRunnerResult.
+    """Invoke dbt (``dbtRunner``) on this project against ``warehouse``; the dbtRunnerResult.
 
     ``args`` is the dbt command and its own options (``["build", "--full-refresh"]``,
     ``["docs", "generate"]``, ``["parse"]``); project, profiles, target and
