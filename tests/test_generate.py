@@ -69,10 +69,12 @@ def test_same_seed_same_data_other_seed_other_data(tmp_path: Path):
 def test_chunked_output_is_exact_and_deterministic(tmp_path: Path, monkeypatch):
     import daybook.generate.dataset as dataset_module
 
-    monkeypatch.setattr(dataset_module, "CHUNK_ROWS", 1500)
+    monkeypatch.setattr(dataset_module, "BATCH_ROWS", 700)
+    monkeypatch.setattr(dataset_module, "FILE_BATCHES", 2)
     first = generate_dataset(tmp_path / "a", heartbeats=6000, seed=3)
     again = generate_dataset(tmp_path / "b", heartbeats=6000, seed=3)
     assert len(first["heartbeats"]) >= 3
+    assert all(pq.ParquetFile(path).num_row_groups <= 2 for path in first["heartbeats"])
     assert len(rows(first, "heartbeats")) == 6000
     assert rows(first, "heartbeats") == rows(again, "heartbeats")
 

@@ -1,14 +1,17 @@
 """``generate_dataset``: a seeded, reproducible raw dataset of a chosen size.
 
 Memory stays bounded at any size: the plan (user-days) is small, and
-heartbeats are produced and written one chunk of planned user-days at a time,
-each chunk from its own seeded random stream, so the result depends only on
-the seed and the size, never on timing or machine.
+heartbeats are produced one batch of planned user-days at a time (about half
+a million rows, small enough for the allocator to reuse memory), each batch
+from its own seeded random stream, so the result depends only on the seed and
+the size, never on timing or machine. Batches are appended to files of about
+two million rows by a background thread while the next batch is generated.
 """
 
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,11 +20,12 @@ import numpy as np
 from daybook.generate.activity import plan_activity
 from daybook.generate.entities import build_entities
 from daybook.generate.heartbeats import DUPLICATE_SHARE, IdTables, build_chunk
-from daybook.generate.writer import FORMATS, write_table
+from daybook.generate.writer import FORMATS, TableWriter, write_table
 
 DEFAULT_START = date(2025, 10, 1)
 DEFAULT_DAYS = 182
-CHUNK_ROWS = 2_000_000
+BATCH_ROWS = 500_000
+FILE_BATCHES = 4
 MIN_INVALID_PER_KIND = 3
 
 
@@ -38,7 +42,9 @@ def generate_dataset(
     """Write clients, users, devices and ``heartbeats`` heartbeat rows; return the files per table.
 
     The window defaults to 2025-10-01 for 182 days (covering the spec's example
-    dates). Heartbeats are split into files of about two million rows.
+    dates). Heartbeats are split into files of about two million rows
+    (``heartbeats-00000.<format>``, ...); each file's rows come in order of
+    local activity day.
     """
     if file_format not in FORMATS:
         raise ValueError(f"Unknown file format {file_format!r}: use one of {', '.join(FORMATS)}")
@@ -65,16 +71,17 @@ def generate_dataset(
         table = getattr(entities, name)
         files[name] = [write_table(table, out_dir / name, file_format)]
 
-    bounds = _chunk_bounds(plan.count)
+    bounds = _batch_bounds(plan.count)
     base_rows = np.array([plan.count[a:b].sum() for a, b in bounds], dtype=np.int64)
     dup_rows = _split(duplicates, base_rows)
-    chunk_seeds = streams[2].spawn(len(bounds))
+    batch_seeds = streams[2].spawn(len(bounds))
     files["heartbeats"] = []
-    with _progress(progress, int(plan.count.sum()) + duplicates) as advance:
+    writer: TableWriter | None = None
+    pending: Future | None = None
+    with ThreadPoolExecutor(max_workers=1) as pool, _progress(progress, heartbeats) as advance:
         for index, ((a, b), dups) in enumerate(zip(bounds, dup_rows, strict=True)):
-            rng = np.random.default_rng(chunk_seeds[index])
             table = build_chunk(
-                rng,
+                np.random.default_rng(batch_seeds[index]),
                 entities,
                 ids,
                 plan,
@@ -82,9 +89,18 @@ def generate_dataset(
                 int(dups),
                 MIN_INVALID_PER_KIND if index == 0 else 0,
             )
-            path = out_dir / f"heartbeats-{index:05d}"
-            files["heartbeats"].append(write_table(table, path, file_format))
-            advance(table.num_rows)
+            if pending is not None:
+                pending.result()
+            if index % FILE_BATCHES == 0:
+                if writer is not None:
+                    files["heartbeats"].append(writer.close())
+                path = out_dir / f"heartbeats-{index // FILE_BATCHES:05d}"
+                writer = TableWriter(path, file_format)
+            pending = pool.submit(_write, writer, table, advance)
+        if pending is not None:
+            pending.result()
+        assert writer is not None
+        files["heartbeats"].append(writer.close())
     return files
 
 
@@ -94,12 +110,17 @@ def window(start: date | None = None, days: int | None = None) -> tuple[date, da
     return start, start + timedelta(days=(days or DEFAULT_DAYS) - 1)
 
 
-def _chunk_bounds(counts: np.ndarray) -> list[tuple[int, int]]:
-    """Contiguous user-day ranges of about ``CHUNK_ROWS`` heartbeats each (at least one range)."""
+def _write(writer: TableWriter, table, advance) -> None:
+    writer.write(table)
+    advance(table.num_rows)
+
+
+def _batch_bounds(counts: np.ndarray) -> list[tuple[int, int]]:
+    """Contiguous user-day ranges of about ``BATCH_ROWS`` heartbeats each (at least one range)."""
     if len(counts) == 0:
         return [(0, 0)]
     ends = np.cumsum(counts)
-    cuts = np.searchsorted(ends, np.arange(CHUNK_ROWS, ends[-1], CHUNK_ROWS), side="left") + 1
+    cuts = np.searchsorted(ends, np.arange(BATCH_ROWS, ends[-1], BATCH_ROWS), side="left") + 1
     edges = [0, *sorted(set(int(c) for c in cuts if 0 < c < len(counts))), len(counts)]
     return list(itertools.pairwise(edges))
 

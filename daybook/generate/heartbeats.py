@@ -107,8 +107,10 @@ def build_chunk(
     hb_device = np.where(
         split[which] & (position >= count[which] // 2), device_b[which], device_a[which]
     )
-    rates = entities.user_source_rate[hb_user]
-    counts = rng.poisson(rates).astype(np.float64)
+    # counts: uniform integers on 0..2*rate (mean ~rate); cheaper than Poisson at 100M rows
+    spread = (2 * entities.user_source_rate + 1).astype(np.float32)[hb_user]
+    counts = np.floor(rng.random((n, len(SOURCE_COUNT_COLUMNS)), dtype=np.float32) * spread)
+    counts = counts.astype(np.float64)
 
     columns = {
         "heartbeat_id": uuid_chars(rng, n),

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_HEX = b"0123456789abcdef"
+# byte value -> its two lowercase hex digits, as one little-endian uint16
+_PAIRS = np.array([_HEX[b >> 4] | (_HEX[b & 0x0F] << 8) for b in range(256)], dtype="<u2")
 # where the 32 hex digits go inside the 36-character canonical form
 _SPANS = ((0, 8, 0), (9, 13, 8), (14, 18, 12), (19, 23, 16), (24, 36, 20))
 
@@ -20,11 +22,9 @@ def uuid_chars(rng: np.random.Generator, n: int) -> np.ndarray:
     raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
-    digits = np.empty((n, 16, 2), dtype=np.uint8)
-    digits[:, :, 0] = _HEX[raw >> 4]
-    digits[:, :, 1] = _HEX[raw & 0x0F]
-    digits = digits.reshape(n, 32)
-    out = np.full((n, 36), ord("-"), dtype=np.uint8)
+    digits = _PAIRS[raw].view(np.uint8)  # (n, 32)
+    out = np.empty((n, 36), dtype=np.uint8)
+    out[:, [8, 13, 18, 23]] = ord("-")
     for start, stop, source in _SPANS:
         out[:, start:stop] = digits[:, source : source + (stop - start)]
     return out

@@ -1,8 +1,10 @@
 """Writing generated tables as Parquet or CSV in the contract's layout.
 
 CSV timestamps are written ``YYYY-MM-DD HH:MM:SS`` (contract section 1) by
-casting to second precision; Parquet keeps microseconds. Only the repeating
-id columns are dictionary-encoded: random heartbeat ids do not compress.
+casting to second precision; Parquet keeps microseconds. Repeating ids and
+the small counts are dictionary-encoded; random heartbeat ids are stored
+without a codec because they do not compress. A ``TableWriter`` appends
+batches (row groups) to one file, so files can be larger than a batch.
 """
 
 from __future__ import annotations
@@ -14,23 +16,50 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 FORMATS = ("parquet", "csv")
-_DICTIONARY_COLUMNS = ["client_id", "user_id", "device_id", "timezone", "platform", "name"]
+_DICTIONARY_COLUMNS = {"client_id", "user_id", "device_id", "timezone", "platform", "name"}
+
+
+class TableWriter:
+    """Appends tables of one schema to ``path`` + the format's suffix."""
+
+    def __init__(self, path: Path, file_format: str) -> None:
+        if file_format not in FORMATS:
+            raise ValueError(
+                f"Unknown file format {file_format!r}: use one of {', '.join(FORMATS)}"
+            )
+        self.path = path.with_suffix(f".{file_format}")
+        self.file_format = file_format
+        self._writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if self.file_format == "csv":
+            table = _plain(table)
+        if self._writer is None:
+            self._writer = self._open(table.schema)
+        self._writer.write_table(table)
+
+    def close(self) -> Path:
+        if self._writer is not None:
+            self._writer.close()
+        return self.path
+
+    def _open(self, schema: pa.Schema) -> pq.ParquetWriter | pacsv.CSVWriter:
+        if self.file_format == "csv":
+            return pacsv.CSVWriter(self.path, schema)
+        names = schema.names
+        dictionary = [n for n in names if n in _DICTIONARY_COLUMNS or n.endswith("_count")]
+        codecs = {n: "none" if n == "heartbeat_id" else "snappy" for n in names}
+        # store_schema=False: readers see plain strings, not Arrow dictionary columns
+        return pq.ParquetWriter(
+            self.path, schema, compression=codecs, use_dictionary=dictionary, store_schema=False
+        )
 
 
 def write_table(table: pa.Table, path: Path, file_format: str) -> Path:
     """Write ``table`` to ``path`` (suffix added from the format) and return the path."""
-    path = path.with_suffix(f".{file_format}")
-    if file_format == "parquet":
-        dictionary = [name for name in table.column_names if name in _DICTIONARY_COLUMNS]
-        # store_schema=False: readers see plain strings, not Arrow dictionary columns
-        pq.write_table(
-            table, path, compression="snappy", use_dictionary=dictionary, store_schema=False
-        )
-    elif file_format == "csv":
-        pacsv.write_csv(_plain(table), path)
-    else:
-        raise ValueError(f"Unknown file format {file_format!r}: use one of {', '.join(FORMATS)}")
-    return path
+    writer = TableWriter(path, file_format)
+    writer.write(table)
+    return writer.close()
 
 
 def _plain(table: pa.Table) -> pa.Table:
