@@ -203,13 +203,15 @@ def run_build(
     *,
     full_refresh: bool = False,
     select: list[str] | None = None,
+    exclude: list[str] | None = None,
     on_node: Callable[[NodeResult], None] | None = None,
 ) -> BuildResult:
     """``dbt build`` (models, unit tests, data tests) against ``warehouse``.
 
     Incremental by default: only newly received heartbeats are processed.
     ``full_refresh`` rebuilds every incremental model from raw. ``select`` limits the
-    build to dbt selectors. ``on_node`` is called as each node finishes (progress).
+    build to dbt selectors, ``exclude`` leaves some out (``["resource_type:test"]``).
+    ``on_node`` is called as each node finishes (progress).
     """
     started = time.perf_counter()
     try:
@@ -225,6 +227,8 @@ def run_build(
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
+    if exclude:
+        args += ["--exclude", *exclude]
     callbacks = [_progress_callback(on_node)] if on_node else None
     outcome = run_dbt(warehouse, args, callbacks=callbacks)
     nodes = _node_results(outcome.result)

@@ -1,0 +1,226 @@
+"""The dbt marts hold what the contract says, on DuckDB and PostgreSQL.
+
+One hand-made scenario per backend (``scenario.py``) is loaded and built three
+times (first build, incremental refresh after a second load, full refresh), and
+each state of the marts is compared with the plain-Python reference over the raw
+rows loaded so far. dbt runs are slow, so the builds are shared by the module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import _require_postgres, create_postgres_database, drop_postgres_database
+
+from daybook.build import BuildResult, manifest_path, run_build, run_dbt
+from daybook.config import Warehouse, parse_database_url
+
+from .scenario import (
+    batch1,
+    batch2,
+    dst_expectations,
+    expected_marts,
+    insert_raw,
+    merge_batches,
+    query,
+    read_marts,
+)
+
+MODELS_ONLY = ["resource_type:test", "resource_type:unit_test"]
+
+
+@dataclass
+class BuiltScenario:
+    """A warehouse taken through first build, incremental refresh and full refresh."""
+
+    warehouse: Warehouse
+    first_raw: dict
+    all_raw: dict
+    first_build: BuildResult
+    first_marts: dict
+    incremental_build: BuildResult
+    incremental_marts: dict
+    activity_dates: dict[str, date]
+    full_refresh_build: BuildResult
+    full_refresh_marts: dict
+    docs_success: bool
+    docs_catalog: Path
+
+
+def _build_scenario(backend: str, folder: Path) -> BuiltScenario:
+    if backend == "duckdb":
+        warehouse = parse_database_url(f"duckdb://{folder / 'scenario.duckdb'}")
+    else:
+        _require_postgres()
+        warehouse = create_postgres_database("daybook_marts")
+    first = batch1()
+    insert_raw(warehouse, first)
+    first_build = run_build(warehouse)
+    first_marts = read_marts(warehouse) if first_build.success else {}
+
+    second = batch2(first)
+    insert_raw(warehouse, second)
+    incremental_build = run_build(warehouse)
+    incremental_marts = read_marts(warehouse) if incremental_build.success else {}
+    activity_dates = {
+        row["heartbeat_id"]: row["activity_date"]
+        for row in query(
+            warehouse,
+            "select heartbeat_id, activity_date from intermediate.int_heartbeats_validated "
+            "where heartbeat_id like 'dst-%'",
+        )
+    }
+
+    full_refresh_build = run_build(warehouse, full_refresh=True, exclude=MODELS_ONLY)
+    full_refresh_marts = read_marts(warehouse) if full_refresh_build.success else {}
+    docs = run_dbt(warehouse, ["docs", "generate", "--quiet"])
+    return BuiltScenario(
+        warehouse=warehouse,
+        first_raw=first,
+        all_raw=merge_batches(first, second),
+        first_build=first_build,
+        first_marts=first_marts,
+        incremental_build=incremental_build,
+        incremental_marts=incremental_marts,
+        activity_dates=activity_dates,
+        full_refresh_build=full_refresh_build,
+        full_refresh_marts=full_refresh_marts,
+        docs_success=bool(docs.success),
+        docs_catalog=manifest_path(warehouse).with_name("catalog.json"),
+    )
+
+
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory: pytest.TempPathFactory):
+    """Scenario warehouses built lazily per backend, dropped when the module ends."""
+    cache: dict[str, BuiltScenario] = {}
+
+    class Lazy(dict):
+        def __missing__(self, backend: str) -> BuiltScenario:
+            built = _build_scenario(backend, tmp_path_factory.mktemp(f"marts-{backend}"))
+            cache[backend] = self[backend] = built
+            return built
+
+    yield Lazy()
+    for built in cache.values():
+        if built.warehouse.backend == "postgres":
+            drop_postgres_database(built.warehouse)
+
+
+@pytest.fixture
+def scenario(backend: str, scenarios) -> BuiltScenario:
+    return scenarios[backend]
+
+
+def _assert_same(actual: dict, expected: dict, what: str) -> None:
+    missing = sorted(set(expected) - set(actual), key=str)[:5]
+    extra = sorted(set(actual) - set(expected), key=str)[:5]
+    assert not missing and not extra, f"{what}: missing keys {missing}, unexpected keys {extra}"
+    wrong = [(key, actual[key], expected[key]) for key in expected if actual[key] != expected[key]]
+    assert not wrong, f"{what}: {len(wrong)} rows differ, e.g. {wrong[:3]}"
+
+
+def test_builds_succeed_with_every_dbt_test_passing(scenario: BuiltScenario) -> None:
+    for result in (scenario.first_build, scenario.incremental_build, scenario.full_refresh_build):
+        assert result.success, result.summary()
+    kinds = {node.type for node in scenario.incremental_build.nodes}
+    assert {"model", "test", "unit_test"} <= kinds
+
+
+@pytest.mark.parametrize("mart", ["activity", "users", "devices", "quarantine"])
+def test_first_build_matches_reference(scenario: BuiltScenario, mart: str) -> None:
+    expected = expected_marts(scenario.first_raw)[mart]
+    assert expected, "the scenario must exercise this mart"
+    _assert_same(dict(scenario.first_marts[mart]), dict(expected), mart)
+
+
+@pytest.mark.parametrize("mart", ["activity", "users", "devices", "quarantine"])
+def test_incremental_refresh_matches_reference_over_all_rows(
+    scenario: BuiltScenario, mart: str
+) -> None:
+    expected = expected_marts(scenario.all_raw)[mart]
+    _assert_same(dict(scenario.incremental_marts[mart]), dict(expected), mart)
+
+
+@pytest.mark.parametrize("mart", ["activity", "users", "devices", "quarantine"])
+def test_full_refresh_gives_the_same_marts_as_incremental(
+    scenario: BuiltScenario, mart: str
+) -> None:
+    _assert_same(
+        dict(scenario.full_refresh_marts[mart]), dict(scenario.incremental_marts[mart]), mart
+    )
+
+
+def test_late_heartbeat_lands_on_its_own_day(scenario: BuiltScenario) -> None:
+    late = next(hb for hb in scenario.all_raw["heartbeats"] if hb["heartbeat_id"] == "hb-late")
+    expected = expected_marts(scenario.all_raw)["activity"]
+    before = expected_marts(scenario.first_raw)["activity"]
+    cells = [key for key in expected if key[2] == late["user_id"] and key[3] == late["device_id"]]
+    late_cell = next(key for key in cells if expected[key] != before.get(key))
+    assert late_cell[1] < late["received_at_utc"].date()  # an old day, not the receipt day
+    assert scenario.incremental_marts["activity"][late_cell] == expected[late_cell]
+    assert scenario.first_marts["activity"].get(late_cell) == before.get(late_cell)
+
+
+def test_duplicates_count_once(scenario: BuiltScenario) -> None:
+    ids = [hb["heartbeat_id"] for hb in scenario.all_raw["heartbeats"] if hb["heartbeat_id"]]
+    assert len(ids) > len(set(ids)), "the scenario must contain duplicate deliveries"
+    expected = expected_marts(scenario.all_raw)["activity"]
+    valid = sum(cell["heartbeat_count"] for cell in expected.values())
+    built = sum(cell["heartbeat_count"] for cell in scenario.incremental_marts["activity"].values())
+    assert built == valid
+    total = sum(cell["total_activity_count"] for cell in expected.values())
+    assert total == sum(
+        cell["total_activity_count"] for cell in scenario.incremental_marts["activity"].values()
+    )
+
+
+def test_invalid_heartbeats_are_quarantined_with_their_reasons(scenario: BuiltScenario) -> None:
+    quarantine = scenario.incremental_marts["quarantine"]
+    reasons = {reason for (_id, _at, text) in quarantine for reason in text.split(",")}
+    assert reasons == {
+        "missing_id",
+        "unknown_client",
+        "unknown_user",
+        "user_client_mismatch",
+        "unknown_device",
+        "device_client_mismatch",
+        "invalid_count",
+        "total_mismatch",
+        "missing_generated_at",
+    }
+    assert sum(quarantine.values()) == sum(expected_marts(scenario.all_raw)["quarantine"].values())
+
+
+def test_heartbeat_of_a_late_arriving_user_is_validated_on_refresh(
+    scenario: BuiltScenario,
+) -> None:
+    def quarantined_ids(marts: dict) -> set:
+        return {heartbeat_id for heartbeat_id, _at, _reasons in marts["quarantine"]}
+
+    assert "hb-early-for-late-user" in quarantined_ids(scenario.first_marts)
+    assert "hb-early-for-late-user" not in quarantined_ids(scenario.incremental_marts)
+
+
+def test_dst_midnight_one_second_either_side_lands_on_the_local_day(
+    scenario: BuiltScenario,
+) -> None:
+    expected = {hb_id: day for hb_id, _client, day in dst_expectations()}
+    assert scenario.activity_dates == expected
+
+
+def test_dense_tables_have_every_day_zero_filled(scenario: BuiltScenario) -> None:
+    users = scenario.incremental_marts["users"]
+    idle = sorted(day for client, user, day in users if user == "u-ny-idle")
+    assert idle and all(sum(users[("c-ny", "u-ny-idle", day)].values()) == 0 for day in idle)
+    assert len(idle) == (idle[-1] - idle[0]).days + 1
+    last_day = max(day for _client, day, _user, _device in scenario.incremental_marts["activity"])
+    assert idle[-1] == last_day
+
+
+def test_docs_generate_works(scenario: BuiltScenario) -> None:
+    assert scenario.docs_success
+    assert scenario.docs_catalog.exists()
