@@ -20,12 +20,18 @@ as plain duckdb-engine.
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from typing import Any
 
 from duckdb_engine import ConnectionWrapper, CursorWrapper, Dialect
 from sqlalchemy.dialects import registry
 
 DRIVER = "daybook"
+# Every DuckDB connection this dialect opened, per database file: GX builds engines of its
+# own and never disposes them, and DuckDB refuses to reopen a file with another
+# configuration (read-only vs read-write) while any connection to it is alive.
+_OPEN: dict[str, weakref.WeakSet] = {}
 
 
 class _OwnResultCursor(CursorWrapper):
@@ -49,8 +55,22 @@ class DaybookDuckDBDialect(Dialect):
     supports_statement_cache = False
 
     def connect(self, *cargs: Any, **cparams: Any) -> _ChildCursorConnection:
+        database = str(cparams.get("database", ""))
         wrapper = super().connect(*cargs, **cparams)
-        return _ChildCursorConnection(wrapper._ConnectionWrapper__c)  # type: ignore[attr-defined]
+        duckdb_connection = wrapper._ConnectionWrapper__c  # type: ignore[attr-defined]
+        _OPEN.setdefault(database, weakref.WeakSet()).add(duckdb_connection)
+        return _ChildCursorConnection(duckdb_connection)
+
+
+def close_connections(database: str) -> None:
+    """Close every connection (and so its cursors) this dialect opened to ``database``.
+
+    Releases the file for other connections in this process and for other processes.
+    """
+    for duckdb_connection in list(_OPEN.pop(database, ())):
+        # an already closed or broken connection has nothing left to release
+        with contextlib.suppress(Exception):
+            duckdb_connection.close()
 
 
 def register() -> None:

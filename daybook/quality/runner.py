@@ -216,6 +216,39 @@ def _match_results(
     return findings
 
 
+def _validate(
+    context: Any, warehouse: Warehouse, specs: list[SuiteSpec], settings: Settings, params: dict
+) -> list[Finding]:
+    """Register the batches with GX, run one checkpoint over all of them, collect findings."""
+    import great_expectations as gx
+
+    try:
+        datasource = context.data_sources.add_sql(
+            name=f"warehouse_{uuid.uuid4().hex[:8]}",
+            connection_string=connection_url(warehouse),
+        )
+    except Exception as exc:  # GX wraps driver errors in several types; all mean the same
+        raise WarehouseUnavailable(
+            f"Cannot open the warehouse {warehouse.backend} for checks: {_first_line(exc)}"
+        ) from None
+    try:
+        definitions = _validation_definitions(context, datasource, specs, settings, params)
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name="daybook_check",
+                validation_definitions=[d for _, _, d in definitions],
+                result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
+            )
+        )
+        result = checkpoint.run(expectation_parameters=params)
+        return _match_results(definitions, result)
+    finally:
+        datasource.get_engine().dispose()
+        execution_engine = getattr(datasource, "_execution_engine", None)
+        if execution_engine is not None:
+            execution_engine.engine.dispose()
+
+
 def select_suites(specs: list[SuiteSpec], names: Collection[str] | None) -> list[SuiteSpec]:
     """The suites called ``names`` (all when None); an unknown name is an error."""
     if names is None:
@@ -252,31 +285,14 @@ def run_checks(
 
     context = _context(docs_dir)
     try:
-        datasource = context.data_sources.add_sql(
-            name=f"warehouse_{uuid.uuid4().hex[:8]}",
-            connection_string=connection_url(warehouse),
-        )
-    except Exception as exc:  # GX wraps driver errors in several types; all mean the same
-        raise WarehouseUnavailable(
-            f"Cannot open the warehouse {warehouse.backend} for checks: {_first_line(exc)}"
-        ) from None
-    try:
-        import great_expectations as gx
-
-        definitions = _validation_definitions(context, datasource, specs, settings, params)
-        checkpoint = context.checkpoints.add(
-            gx.Checkpoint(
-                name="daybook_check",
-                validation_definitions=[d for _, _, d in definitions],
-                result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
-            )
-        )
-        result = checkpoint.run(expectation_parameters=params)
-        findings = _match_results(definitions, result)
+        findings = _validate(context, warehouse, specs, settings, params)
         # One build for the whole run (GX's UpdateDataDocsAction rebuilds once per batch).
         context.build_data_docs(site_names=[SITE_NAME])
     finally:
-        datasource.get_engine().dispose()
+        if warehouse.backend == "duckdb":
+            from daybook.quality import duckdb_dialect
+
+            duckdb_dialect.close_connections(str(warehouse.duckdb_path))
     index = docs_dir / "index.html"
     return CheckReport(
         findings=findings,
