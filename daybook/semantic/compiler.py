@@ -41,7 +41,7 @@ def parameter(name: str, dialect: Dialect) -> exp.Placeholder:
 
 
 def date_parameter(name: str, dialect: Dialect) -> exp.Expression:
-    """A date marker cast to DATE, so drivers that bind text or untyped values still compare dates."""
+    """A date marker cast to DATE, so text or untyped bindings still compare as dates."""
     return exp.cast(parameter(name, dialect), exp.DataType.Type.DATE)
 
 

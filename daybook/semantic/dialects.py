@@ -10,7 +10,7 @@ compiled query can be executed as is:
 | postgres | ``%(tenant_id)s`` | dict | psycopg 3 |
 | snowflake | ``:1`` .. ``:4`` | tuple | snowflake-connector, ``paramstyle="numeric"`` |
 | bigquery | ``@tenant_id`` | dict | google-cloud-bigquery (wrap as ``ScalarQueryParameter``) |
-| spark, databricks | ``:tenant_id`` | dict | ``spark.sql(sql, args=...)``, databricks-sql-connector |
+| spark, databricks | ``:tenant_id`` | dict | ``spark.sql(sql, args=...)``, databricks-sql |
 | trino | ``?`` | tuple, one value per marker | trino-python-client |
 """
 

@@ -54,6 +54,7 @@ def load_catalog(semantic_dir: Path | None = None, manifest_path: Path | None = 
     metrics: dict[str, Metric] = {}
     sources: dict[str, Path] = {}
     metric_keys: dict[str, str] = {}
+    entity_keys: dict[str, str] = {}
     for path in files:
         parsed = _parse_file(path)
         for index, entity in enumerate(parsed.entities):
@@ -65,6 +66,7 @@ def load_catalog(semantic_dir: Path | None = None, manifest_path: Path | None = 
                 )
             entities[entity.name] = entity
             sources["entity:" + entity.name] = path
+            entity_keys[entity.name] = f"entities[{index}] ({entity.name})"
         for index, metric in enumerate(parsed.metrics):
             key = f"metrics[{index}] ({metric.name})"
             if metric.name in metrics:
@@ -80,15 +82,21 @@ def load_catalog(semantic_dir: Path | None = None, manifest_path: Path | None = 
         for entity_name in metric.entities:
             if entity_name not in entities:
                 raise SemanticError(
-                    f"{sources['metric:' + name]}: {metric_keys[name]}.entities: unknown entity "
-                    f"{entity_name!r}{_suggest(entity_name, entities)}; "
+                    f"{sources['metric:' + name]}: {metric_keys[name]}.entities: unknown entity"
+                    f"{_suggest(entity_name, entities)}; "
                     f"defined: {', '.join(entities) or 'none'}"
                 )
 
     manifest = manifest_path if manifest_path is not None else default_manifest_path()
     if manifest is not None:
         _check_against_manifest(
-            documented_models(manifest), manifest, entities, metrics, sources, metric_keys
+            documented_models(manifest),
+            manifest,
+            entities,
+            metrics,
+            sources,
+            {"entity:" + k: v for k, v in entity_keys.items()}
+            | {"metric:" + k: v for k, v in metric_keys.items()},
         )
     return Catalog(entities=entities, metrics=metrics, sources=sources)
 
@@ -156,14 +164,15 @@ def _check_against_manifest(
     entities: dict[str, Entity],
     metrics: dict[str, Metric],
     sources: dict[str, Path],
-    metric_keys: dict[str, str],
+    keys: dict[str, str],
 ) -> None:
     """Every model and column named must be a documented column of a model in the manifest."""
 
     def need(path: Path, key: str, model: str, columns: Iterable[tuple[str, str]]) -> None:
         if model not in models:
             raise SemanticError(
-                f"{path}: {key}.model: unknown model{_suggest(model, models)}: not a model in {manifest}"
+                f"{path}: {key}.model: unknown model{_suggest(model, models)}"
+                f" (not a model in {manifest})"
             )
         for field_name, column in columns:
             if column.lower() not in models[model]:
@@ -172,18 +181,17 @@ def _check_against_manifest(
                     f"of model {model!r} (not a documented column in {manifest})"
                 )
 
-    for index, (name, entity) in enumerate(entities.items()):
+    for name, entity in entities.items():
         need(
             sources["entity:" + name],
-            f"entities ({name})",
+            keys["entity:" + name],
             entity.model,
             [("key", entity.key), ("tenant_key", entity.tenant_key)],
         )
-        del index
     for name, metric in metrics.items():
         columns = [("time_column", metric.time_column)]
         columns += [("expression", column) for column in metric.columns[1:]]
         for entity_name in metric.entities:
             entity = entities[entity_name]
             columns += [("entities", entity.key), ("entities", entity.tenant_key)]
-        need(sources["metric:" + name], metric_keys[name], metric.model, columns)
+        need(sources["metric:" + name], keys["metric:" + name], metric.model, columns)

@@ -1,0 +1,95 @@
+"""Stand-in marts for semantic-layer tests: the ARCHITECTURE.md column names, no dbt needed.
+
+The compiler reads only ``fct_activity_daily`` (its spine is generated in
+SQL), so tests create that one table in a fresh DuckDB or PostgreSQL database
+and fill it with random rows; a minimal dbt ``manifest.json`` documents the
+marts so the loader's column checks run too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+from reference import SOURCES
+
+FACT = "fct_activity_daily"
+FACT_KEYS = ("client_id", "activity_date", "user_id", "device_id")
+FACT_COLUMNS = (*FACT_KEYS, *SOURCES, "total_activity_count", "heartbeat_count")
+
+# Model -> documented columns, as docs/ARCHITECTURE.md names them.
+MART_COLUMNS: dict[str, tuple[str, ...]] = {
+    "dim_dates": ("date_day",),
+    "dim_clients": ("client_id", "client_name", "timezone", "created_at"),
+    "dim_users": ("user_id", "client_id", "email", "display_name", "created_at"),
+    "dim_devices": ("device_id", "client_id", "hostname", "platform", "created_at"),
+    FACT: FACT_COLUMNS,
+    "fct_user_activity_daily": (
+        "client_id",
+        "user_id",
+        "activity_date",
+        *SOURCES,
+        "total_activity_count",
+        "heartbeat_count",
+        "device_count",
+    ),
+    "fct_device_activity_daily": (
+        "client_id",
+        "device_id",
+        "activity_date",
+        *SOURCES,
+        "total_activity_count",
+        "heartbeat_count",
+        "user_count",
+    ),
+}
+
+FactRow = tuple  # (client_id, activity_date, user_id, device_id, *five sources, total, heartbeats)
+
+
+def write_manifest(path: Path, models: dict[str, Iterable[str]] = MART_COLUMNS) -> Path:
+    """A minimal dbt ``manifest.json`` documenting ``models``; returns its path."""
+    nodes = {
+        f"model.daybook.{name}": {
+            "resource_type": "model",
+            "name": name,
+            "columns": {column: {"name": column, "description": ""} for column in columns},
+        }
+        for name, columns in models.items()
+    }
+    path.write_text(json.dumps({"metadata": {}, "nodes": nodes}), encoding="utf-8")
+    return path
+
+
+def fact_ddl() -> list[str]:
+    """DDL for the fact and the two indexes the API's queries rely on (portable SQL)."""
+    counts = ", ".join(f"{column} bigint not null" for column in FACT_COLUMNS[4:])
+    return [
+        f"create table {FACT} (client_id varchar not null, activity_date date not null, "
+        f"user_id varchar not null, device_id varchar not null, {counts})",
+        f"create index fct_user_day on {FACT} (client_id, user_id, activity_date)",
+        f"create index fct_device_day on {FACT} (client_id, device_id, activity_date)",
+    ]
+
+
+def replace_fact_rows(con, rows: list[FactRow], *, marker: str) -> None:
+    """Empty the fact and insert ``rows`` (``marker`` is the driver's ``?``/``%s``)."""
+    cursor = con.cursor()
+    cursor.execute(f"delete from {FACT}")
+    if rows:
+        placeholders = ", ".join([marker] * len(FACT_COLUMNS))
+        cursor.executemany(f"insert into {FACT} values ({placeholders})", rows)
+
+
+def fact_row(
+    client_id: str,
+    day: date,
+    user_id: str,
+    device_id: str,
+    sources: tuple[int, ...],
+    heartbeats: int,
+) -> FactRow:
+    """One fact row with ``total_activity_count`` the sum of the five sources (a mart invariant)."""
+    return (client_id, day, user_id, device_id, *sources, sum(sources), heartbeats)
