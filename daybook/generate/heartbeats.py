@@ -214,7 +214,8 @@ def _add_duplicates(rng: np.random.Generator, cols: dict, n: int, duplicates: in
     """Append re-deliveries: copies of earlier rows, received later (seconds to days)."""
     if duplicates <= 0 or n == 0:
         return
-    source = rng.integers(0, n, duplicates)
+    # distinct sources, so no two deliveries of a heartbeat are identical rows
+    source = rng.choice(n, duplicates, replace=duplicates > n)
     later = 1 + rng.exponential(300, duplicates)
     retried = rng.random(duplicates) < 0.1
     later[retried] += rng.uniform(3600, 3 * 86400, int(retried.sum()))

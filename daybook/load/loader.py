@@ -50,7 +50,10 @@ def load_files(
         spec = raw_table(table)
     except ValueError as error:
         raise LoadError(str(error)) from None
-    inputs = [inspect_file(Path(path), spec) for path in files]
+    # the same file named twice in one call is loaded once
+    unique = list(dict.fromkeys(Path(path).resolve() for path in files))
+    named = {Path(path).resolve(): Path(path) for path in files}
+    inputs = [inspect_file(named[path], spec) for path in unique]
     loader = _load_duckdb if warehouse.backend == "duckdb" else _load_postgres
     with load_progress(progress, spec.name, len(inputs)) as advance:
         rows_read, rows_added = loader(warehouse, spec, inputs, advance)
@@ -220,9 +223,13 @@ def _count(cur: Any, spec: RawTable) -> int:
 
 
 def _utc(duck: Any) -> None:
-    """Zoned Parquet timestamps become naive UTC, whatever the machine's zone."""
+    """Zoned Parquet timestamps become naive UTC, whatever the machine's zone.
+
+    Row order in ``raw`` carries no meaning, so DuckDB may insert in parallel.
+    """
     with contextlib.suppress(Exception):  # no ICU: nothing zoned to convert then
         duck.execute("set TimeZone = 'UTC'")
+    duck.execute("set preserve_insertion_order = false")
 
 
 def _rollback(con: Any) -> None:

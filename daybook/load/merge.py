@@ -2,8 +2,11 @@
 
 Heartbeats: delivery is at least once, so a re-delivery (same id, later
 ``received_at_utc``) is data and is kept; only a row identical in every column
-(null-safe, via ``except``) to one already present is skipped. Comparing only
-against existing rows with the staged ids keeps this cheap on a large table.
+(null-safe) to one already present is skipped. The comparison is a hash
+anti-join on (id, received time) with the other columns as a null-safe
+residual, written as a left join so both databases hash it (a correlated
+``not exists`` with ``is not distinct from`` is not hashable on PostgreSQL).
+Rows repeated inside the files of one call are all kept, like the files say.
 Entities: the key identifies the row, so a re-delivered key replaces the old
 row (last file of the call wins) and keys stay unique.
 """
@@ -41,14 +44,7 @@ def merge_statements(table: RawTable) -> list[str]:
     target = table.qualified_name
     key = f'"{table.key}"'
     if table.name == "heartbeats":
-        return [
-            f"insert into {target} ({cols}) "
-            f"select {cols} from {STAGE} "
-            f"except "
-            f"select {cols} from {target} as existing "
-            f"where existing.{key} in (select {key} from {STAGE}) "
-            f"or (existing.{key} is null and exists (select 1 from {STAGE} where {key} is null))"
-        ]
+        return [_insert_new_heartbeats(table)]
     order = ", ".join(f'"{name}" desc' for name in table.column_names if name != table.key)
     return [
         f"delete from {target} where {key} in (select {key} from {STAGE})",
@@ -58,3 +54,28 @@ def merge_statements(table: RawTable) -> list[str]:
         f"order by {key}, _file desc, {order}"
         f") as latest",
     ]
+
+
+_NEVER = "timestamp '0001-01-01 00:00:00'"
+
+
+def _insert_new_heartbeats(table: RawTable) -> str:
+    """Insert staged heartbeats that have no identical row in the raw table yet."""
+    target = table.qualified_name
+    key, received = "heartbeat_id", "received_at_utc"
+    columns = [name for name in table.column_names]
+    selected = ", ".join(f'new_rows."{name}"' for name in columns)
+    residual = " and ".join(
+        f'old_rows."{name}" is not distinct from new_rows."{name}"'
+        for name in columns
+        if name not in (key, received)
+    )
+    return (
+        f"insert into {target} ({column_list(table)}) "
+        f"select {selected} from {STAGE} as new_rows "
+        f"left join (select *, 1 as _present from {target}) as old_rows "
+        f"on coalesce(old_rows.{key}, '') = coalesce(new_rows.{key}, '') "
+        f"and coalesce(old_rows.{received}, {_NEVER}) = coalesce(new_rows.{received}, {_NEVER}) "
+        f"and {residual} "
+        f"where old_rows._present is null"
+    )
