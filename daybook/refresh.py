@@ -185,11 +185,7 @@ def refresh_once(
     if unchanged and not force and _served(warehouse):
         return CycleResult(arrivals, False, measured - started, 0.0, 0.0, measured - started)
 
-    if build is None:
-        from daybook.build import run_build
-
-        build = run_build
-    result = build(warehouse)
+    result = (build or incremental_build)(warehouse)
     built = time.perf_counter()
     if not result.success:
         raise RefreshError(f"incremental build failed:\n{result.summary()}")
@@ -209,6 +205,38 @@ def refresh_once(
         publish_seconds=published - built,
         total_seconds=published - started,
         snapshot=snapshot,
+    )
+
+
+def incremental_build(warehouse: Warehouse, *, with_tests: bool = False) -> Any:
+    """dbt's incremental run of the models; with ``with_tests``, ``dbt build`` (tests too).
+
+    Models only by default: data tests scan whole tables (unique keys over every
+    heartbeat), so their cost follows the history, while a refresh's cost must
+    follow the new data. ``daybook build`` and CI run the tests.
+    """
+    from daybook.build import BuildResult, NodeResult, run_build, run_dbt
+
+    if with_tests:
+        return run_build(warehouse)
+    started = time.perf_counter()
+    outcome = run_dbt(warehouse, ["run", "--quiet"])
+    nodes = [
+        NodeResult(
+            name=item.node.name,
+            type=str(getattr(item.node.resource_type, "value", item.node.resource_type)),
+            status=str(getattr(item.status, "value", item.status)),
+            message=str(item.message or ""),
+            seconds=float(item.execution_time or 0.0),
+        )
+        for item in getattr(outcome.result, "results", None) or []
+    ]
+    error = " ".join(str(outcome.exception).split()) if outcome.exception else None
+    return BuildResult(
+        success=bool(outcome.success),
+        nodes=nodes,
+        seconds=time.perf_counter() - started,
+        error=error,
     )
 
 
@@ -267,20 +295,29 @@ def _log(message: str) -> None:
     help="Repeat every DURATION (e.g. 30s, 5m) until stopped; default: run once.",
 )
 @click.option("--force", is_flag=True, help="Build even when nothing new arrived.")
+@click.option(
+    "--with-tests",
+    is_flag=True,
+    help="Run dbt's data and unit tests in each cycle too (cost grows with the history).",
+)
 @click.option("--cycles", type=int, default=None, hidden=True, help="Stop after N cycles.")
-def refresh(every: str | None, force: bool, cycles: int | None) -> None:
+def refresh(every: str | None, force: bool, with_tests: bool, cycles: int | None) -> None:
     """Build what arrived since the last run (incrementally) and publish it to the API."""
     interval = parse_duration(every) if every else None
     warehouse = warehouse_from_env()
     stopper = _Stopper()
     stopper.install()
+
+    def build(target: Warehouse) -> Any:
+        return incremental_build(target, with_tests=with_tests)
+
     failures = 0
     done = 0
     try:
         while True:
             cycle_start = time.monotonic()
             try:
-                result = refresh_once(warehouse, force=force)
+                result = refresh_once(warehouse, force=force, build=build)
                 _log(result.log_line())
                 failures = 0
             except KeyboardInterrupt:

@@ -176,6 +176,24 @@ def measure_http(
             ready_path="/trivial",
         )
         servers.append(bare)
+        everything = [request for batch in groups.values() for request in batch]
+        for server, paths in (
+            (api, [request.api_path() for request in everything]),
+            (bare, [request.bare_path() for request in everything]),
+        ):
+            warm = run_wrk(  # every worker opens its snapshot/pool and compiles its queries
+                server.base_url,
+                paths,
+                connections=8,
+                seconds=max(2.0, duration),
+                headers=headers,
+                work_dir=work,
+            )
+            if warm.errors or not warm.requests:
+                raise click.ClickException(
+                    f"{server.name} failed {warm.errors} of {warm.requests} warm-up requests; "
+                    f"see {server.log_path}"
+                )
         for (entity, granularity), requests in groups.items():
             key = f"{entity}/{granularity}"
             driver[key] = measure_driver(

@@ -176,3 +176,31 @@ def test_refresh_command_refuses_a_bad_interval() -> None:
     )
     assert completed.returncode == 2
     assert "'soon' is not a duration" in completed.stderr
+
+
+def test_refresh_loop_logs_each_cycle_and_stops_cleanly_on_ctrl_c(
+    raw_warehouse: Warehouse, tmp_path
+) -> None:
+    import os
+    import signal
+    import time
+
+    add_heartbeats(raw_warehouse, random_heartbeats(random.Random(5), 4, datetime(2026, 3, 10)))
+    refresh_once(raw_warehouse, build=fake_build(raw_warehouse))
+    env = {**os.environ, "DAYBOOK_DATABASE_URL": raw_warehouse.url}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daybook.cli", "refresh", "--every", "300ms"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines = [process.stdout.readline(), process.stdout.readline()]
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    rest, errors = process.communicate(timeout=30)
+    assert time.monotonic() - started < 10
+    assert process.returncode == 0, errors
+    assert all("refresh: nothing new (0 heartbeats in)" in line for line in lines), lines
+    assert rest.strip().endswith("refresh: stopped"), rest
