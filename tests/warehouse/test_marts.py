@@ -65,14 +65,18 @@ def _build_scenario(backend: str, folder: Path) -> BuiltScenario:
     insert_raw(warehouse, second)
     incremental_build = run_build(warehouse)
     incremental_marts = read_marts(warehouse) if incremental_build.success else {}
-    activity_dates = {
-        row["heartbeat_id"]: row["activity_date"]
-        for row in query(
-            warehouse,
-            "select heartbeat_id, activity_date from intermediate.int_heartbeats_validated "
-            "where heartbeat_id like 'dst-%'",
-        )
-    }
+    activity_dates = (
+        {
+            row["heartbeat_id"]: row["activity_date"]
+            for row in query(
+                warehouse,
+                "select heartbeat_id, activity_date from intermediate.int_heartbeats_validated "
+                "where heartbeat_id like 'dst-%'",
+            )
+        }
+        if incremental_build.success
+        else {}
+    )
 
     full_refresh_build = run_build(warehouse, full_refresh=True, exclude=MODELS_ONLY)
     full_refresh_marts = read_marts(warehouse) if full_refresh_build.success else {}
