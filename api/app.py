@@ -16,6 +16,8 @@ from api.health import health_blueprint
 from api.logs import configure_logging, install_request_logging
 from api.models import ErrorResponse
 from api.settings import Settings
+from api.web import register as register_web
+from daybook.serving import freshness_source, install_http_caching
 from daybook.tokens import PostgresTokenStore, TokenStore, open_token_store
 
 
@@ -39,7 +41,8 @@ def _token_store(settings: Settings, reader: Reader) -> TokenStore:
 
 def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
     """Build the API. ``config`` keys: see :meth:`Settings.from_config`; tests may also
-    pass ``catalog``, ``reader`` or ``token_store`` objects to use instead of opening them."""
+    pass ``catalog``, ``reader`` or ``token_store`` objects to use instead of opening them,
+    and ``http_caching=False`` to leave out the caching headers."""
     config = dict(config or {})
     settings = Settings.from_config(config)
     configure_logging()
@@ -74,4 +77,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
     app.register_api(health_blueprint())
     app.register_api(activity_blueprint(catalog, settings.max_range_days))
     install_docs(app)
+    register_web(app)
+    if config.get("http_caching", True):
+        # ETag / Last-Modified / Cache-Control on data answers (daybook.serving, issue 7).
+        install_http_caching(app, freshness_source(settings.warehouse, reader))
     return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -71,6 +72,7 @@ def install_request_logging(app: Flask) -> None:
             "request_id": request_id,
             "client_id": (request.view_args or {}).get("client_id"),
             "token_id": token.token_id if token is not None else None,
+            "pid": os.getpid(),
         }
         log.info("request", extra={"fields": fields})
         return response

@@ -26,9 +26,8 @@ from pydantic import (
 GRANULARITIES = ("daily", "weekly", "monthly", "quarterly")
 DEFAULT_GRANULARITY = "daily"
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_UUID_RE = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
+UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_UUID_RE = re.compile(UUID_PATTERN)
 
 
 class ParameterProblem(ValueError):
@@ -68,7 +67,9 @@ class _PathBase(BaseModel):
 
 def path_model(entity: str) -> type[BaseModel]:
     """``{client_id, <entity>_id}`` path parameters, e.g. ``UserActivityPath``."""
-    uuid_string = Annotated[str, WithJsonSchema({"type": "string", "format": "uuid"})]
+    uuid_string = Annotated[
+        str, WithJsonSchema({"type": "string", "format": "uuid", "pattern": UUID_PATTERN})
+    ]
     return create_model(
         f"{entity.title()}ActivityPath",
         __base__=_PathBase,

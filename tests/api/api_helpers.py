@@ -1,0 +1,202 @@
+"""Helpers for the API tests: a really served API (``daybook serve`` in a subprocess).
+
+The server is started once per session and backend, over the session's built
+sample warehouse: on PostgreSQL the database itself, on DuckDB a copy of the
+built file (the server holds its file open read-only for the whole session,
+which would stop any other test from opening the shared file for writing).
+Expected answers come from ``tests/reference.py`` over the raw rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from reference import Reference
+
+from daybook.config import Warehouse, parse_database_url
+from daybook.tokens import open_token_store
+
+DAYBOOK = str(Path(sys.executable).with_name("daybook"))
+EXAMPLE_CLIENT = "aa7cf840-9ca9-46a3-9778-9015d6580d50"
+EXAMPLE_USER = "a1d97031-04e2-4907-a249-093f7436207b"
+EXAMPLE_DEVICE = "f1e2d3c4-b5a6-7890-abcd-ef1234567890"
+RAW_TABLES = ("clients", "users", "devices", "heartbeats")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def plain_row(row: dict) -> dict:
+    """Raw rows with UUID objects as strings, as the API sees ids."""
+    return {
+        key: str(value) if isinstance(value, uuid.UUID) else value for key, value in row.items()
+    }
+
+
+@dataclass
+class Served:
+    """A running ``daybook serve`` and what tests need to talk to it and check it."""
+
+    backend: str
+    warehouse: Warehouse
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+    env: dict[str, str]
+    reference: Reference
+    clients: list[dict]
+    users: list[dict]
+    devices: list[dict]
+    session: requests.Session = field(default_factory=requests.Session)
+    _tokens: dict[Any, str] = field(default_factory=dict)
+
+    # --- requests ----------------------------------------------------------------------
+    def get(
+        self, path: str, token: str | None = None, params: dict | None = None, **kwargs
+    ) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.session.get(
+            self.url + path, params=params, headers=headers, timeout=30, **kwargs
+        )
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        return self.session.request(method, self.url + path, timeout=30, **kwargs)
+
+    # --- tokens ------------------------------------------------------------------------
+    def token(self, *client_ids: str) -> str:
+        """A token for these clients (none given: all clients), created once per session."""
+        key = tuple(sorted(client_ids)) or None
+        if key not in self._tokens:
+            store = open_token_store(self.warehouse)
+            self._tokens[key] = store.create(list(key) if key else None, label="tests")[1]
+        return self._tokens[key]
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run ``daybook`` against this server's warehouse."""
+        result = subprocess.run(
+            [DAYBOOK, *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    # --- what the server logged --------------------------------------------------------
+    def log_lines(self) -> list[dict]:
+        lines = []
+        for line in self.log_path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("{"):
+                lines.append(json.loads(line))
+        return lines
+
+    # --- sample entities ---------------------------------------------------------------
+    def other_client(self, client_id: str) -> str:
+        return next(c["client_id"] for c in self.clients if c["client_id"] != client_id)
+
+    def entity_rows(self, entity: str) -> list[dict]:
+        return self.users if entity == "user" else self.devices
+
+    def active_entities(self, entity: str) -> list[tuple[str, str]]:
+        """(client, id) pairs with at least one valid heartbeat, sorted for reproducibility."""
+        position = 2 if entity == "user" else 3
+        return sorted({(key[0], key[position]) for key in self.reference.activity})
+
+    def stop(self) -> None:
+        self.session.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def serving_copy(warehouse: Warehouse, folder: Path) -> Warehouse:
+    """The warehouse the server will hold: PostgreSQL as is, DuckDB as a private copy."""
+    if warehouse.backend != "duckdb":
+        return warehouse
+    assert warehouse.duckdb_path is not None
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "served.duckdb"
+    shutil.copyfile(warehouse.duckdb_path, target)
+    wal = warehouse.duckdb_path.with_name(warehouse.duckdb_path.name + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, target.with_name(target.name + ".wal"))
+    return parse_database_url(f"duckdb://{target}")
+
+
+def start_server(warehouse: Warehouse, folder: Path, reference: Reference, raw: dict) -> Served:
+    folder.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DAYBOOK_DATABASE_URL": warehouse.url,
+        "DAYBOOK_STATE_DIR": str(folder / "state"),
+        "DAYBOOK_MAX_RANGE_DAYS": "90",
+    }
+    log_path = folder / "server.log"
+    log_file = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - the child writes it
+    process = subprocess.Popen(
+        [DAYBOOK, "serve", "--port", str(port), "--workers", "2", "--threads", "2"],
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    log_file.close()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"daybook serve exited:\n{log_path.read_text()}")
+        try:
+            if requests.get(url + "/readyz", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"daybook serve not ready in time:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    return Served(
+        backend=warehouse.backend,
+        warehouse=warehouse,
+        url=url,
+        process=process,
+        log_path=log_path,
+        env=env,
+        reference=reference,
+        clients=raw["clients"],
+        users=raw["users"],
+        devices=raw["devices"],
+    )
+
+
+def activity_path(client_id: str, entity: str, entity_id: str) -> str:
+    return f"/v2/clients/{client_id}/analytics/{entity}s/{entity_id}/activity"
+
+
+def assert_error(response: requests.Response, status: int, code: str) -> dict:
+    """The contract's JSON error with this status and code; returns the ``error`` object."""
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/json", response.headers
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["details"], dict)
+    return body["error"]
