@@ -258,6 +258,9 @@
     return Math.max(240, Math.floor(element.clientWidth || element.parentElement.clientWidth || 600));
   }
 
+  /** A shorter chart on phone-width screens, so the form and the chart fit together. */
+  const chartHeight = (width) => (width < 500 ? 240 : 320);
+
   function destroyChart() {
     if (state.chart) state.chart.destroy();
     state.chart = null;
@@ -287,9 +290,10 @@
       });
     }
     const element = $("chart");
+    const width = chartWidth(element);
     const options = {
-      width: chartWidth(element),
-      height: 320,
+      width,
+      height: chartHeight(width),
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
       scales: {
         x: { time: true },
@@ -350,6 +354,8 @@
     clearError();
     setStatus("Loading…");
     document.body.dataset.state = "loading";
+    $("chart-section").dataset.series = "loading";
+    $("chart-section").setAttribute("aria-busy", "true");
     $("show").disabled = true;
     try {
       const path = seriesPath(kind, client.client_id, entityId);
@@ -363,6 +369,7 @@
       drawChart(current, previous, { name, granularity: params.granularity });
       setStatus("");
       document.body.dataset.state = "ready";
+      $("chart-section").dataset.series = "drawn";
       drawSparklines(client, kind, params, entityId, generation);
     } catch (error) {
       if (generation !== state.generation) return;
@@ -371,12 +378,17 @@
       $("chart-summary").textContent = "No chart: the API refused the request.";
       setStatus("");
       showError(error);
+      $("chart-section").dataset.series = "error";
     } finally {
       $("show").disabled = false;
+      $("chart-section").removeAttribute("aria-busy");
     }
   }
 
   // ---- the sparkline grid ------------------------------------------------------------
+
+  /** A sparkline fills its card's content box. */
+  const sparkWidth = (element) => Math.max(120, Math.floor(element.clientWidth || 160));
 
   function clearSparklines() {
     for (const chart of state.sparks) chart.destroy();
@@ -386,7 +398,9 @@
 
   async function drawSparklines(client, kind, params, selectedId, generation) {
     const spec = ENTITY[kind];
+    const section = $("sparklines-section");
     $("sparklines-title").textContent = "Most active " + spec.plural;
+    section.dataset.sparklines = "loading";
     let top;
     try {
       top = await api("/v2/clients/" + seg(client.client_id) + "/analytics/" + spec.top, {
@@ -395,7 +409,10 @@
         limit: 12,
       });
     } catch (error) {
-      if (generation === state.generation) showError(error);
+      if (generation === state.generation) {
+        showError(error);
+        section.dataset.sparklines = "error";
+      }
       return;
     }
     if (generation !== state.generation) return;
@@ -441,8 +458,9 @@
         const xs = series.data.map((p) => toSeconds(p.date));
         const chart = new uPlot(
           {
-            width: Math.max(160, card.spark.parentElement.clientWidth - 16),
+            width: sparkWidth(card.spark),
             height: 40,
+            padding: [3, 2, 3, 2], // keep the zero line and the peaks inside the box
             legend: { show: false },
             cursor: { show: false },
             scales: { x: { time: false }, y: { range: (u, min, max) => [0, max > 0 ? max : 1] } },
@@ -456,6 +474,7 @@
         state.sparks.push(chart);
       }),
     );
+    if (generation === state.generation) section.dataset.sparklines = "drawn";
   }
 
   async function chooseEntity(row, kind) {
@@ -473,7 +492,13 @@
   // ---- wiring ------------------------------------------------------------------------
 
   function resize() {
-    if (state.chart) state.chart.setSize({ width: chartWidth($("chart")), height: 320 });
+    if (state.chart) {
+      const width = chartWidth($("chart"));
+      state.chart.setSize({ width, height: chartHeight(width) });
+    }
+    for (const spark of state.sparks) {
+      spark.setSize({ width: sparkWidth(spark.root.parentElement), height: 40 });
+    }
   }
 
   function init() {
