@@ -74,13 +74,25 @@ def fact_ddl() -> list[str]:
     ]
 
 
-def replace_fact_rows(con, rows: list[FactRow], *, marker: str) -> None:
-    """Empty the fact and insert ``rows`` (``marker`` is the driver's ``?``/``%s``)."""
+def replace_fact_rows(con, rows: list[FactRow], *, backend: str) -> None:
+    """Empty the fact and insert ``rows`` (DuckDB through Arrow: its per-row inserts are slow)."""
     cursor = con.cursor()
     cursor.execute(f"delete from {FACT}")
-    if rows:
-        placeholders = ", ".join([marker] * len(FACT_COLUMNS))
-        cursor.executemany(f"insert into {FACT} values ({placeholders})", rows)
+    if not rows:
+        return
+    if backend == "duckdb":
+        import pyarrow
+
+        columns = {name: [row[i] for row in rows] for i, name in enumerate(FACT_COLUMNS)}
+        con.register("incoming_fact_rows", pyarrow.table(columns))
+        try:
+            con.execute(f"insert into {FACT} select * from incoming_fact_rows")
+        finally:
+            con.unregister("incoming_fact_rows")
+        return
+    row_markers = "(" + ", ".join(["%s"] * len(FACT_COLUMNS)) + ")"
+    values = ", ".join([row_markers] * len(rows))
+    cursor.execute(f"insert into {FACT} values {values}", [v for row in rows for v in row])
 
 
 def fact_row(

@@ -1,0 +1,25 @@
+WITH bucket_spine AS (
+  SELECT DISTINCT
+    CAST(DATE_TRUNC(calendar_day, QUARTER) AS DATE) AS bucket_date
+  FROM UNNEST(GENERATE_DATE_ARRAY(CAST(@start_date AS DATE), CAST(@end_date AS DATE), INTERVAL 1 DAY)) AS calendar_day
+), metric_by_bucket AS (
+  SELECT
+    CAST(DATE_TRUNC(activity_date, QUARTER) AS DATE) AS bucket_date,
+    COUNT(DISTINCT device_id) AS metric_value
+  FROM fct_activity_daily
+  WHERE
+    client_id = @tenant_id
+    AND user_id = @entity_id
+    AND activity_date >= CAST(@start_date AS DATE)
+    AND activity_date <= CAST(@end_date AS DATE)
+  GROUP BY
+    CAST(DATE_TRUNC(activity_date, QUARTER) AS DATE)
+)
+SELECT
+  bucket_spine.bucket_date,
+  CAST(COALESCE(metric_by_bucket.metric_value, 0) AS INT64) AS device_count
+FROM bucket_spine
+LEFT JOIN metric_by_bucket
+  ON metric_by_bucket.bucket_date = bucket_spine.bucket_date
+ORDER BY
+  bucket_spine.bucket_date
