@@ -1,4 +1,4 @@
-"""Fixtures for the page tests: a served API per backend, and Debian's Chromium driven by Playwright.
+"""Page-test fixtures: a served API per backend, and Debian's Chromium driven by Playwright.
 
 The server is ``daybook serve`` over the session's built sample warehouse,
 started the way the API tests start theirs (``tests/api/api_helpers.py``).

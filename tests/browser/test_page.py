@@ -1,4 +1,4 @@
-"""The activity page in a real browser (Debian's Chromium), against the served API, on both backends.
+"""The activity page in a real browser (Debian's Chromium), against the served API, both backends.
 
 Expected values come from outside the app: bucket dates from the calendar
 (``expected_buckets``), series values from ``tests/reference.py`` over the raw
@@ -136,7 +136,7 @@ def test_compare_overlays_the_previous_period_of_the_same_length(page, served_pa
         end=previous_end,
         granularity="daily",
     )
-    xs, current_values, overlay = page.chart_data()
+    xs, _current, overlay = page.chart_data()
     assert len(overlay) == len(xs) == length
     assert overlay == [value for _, value in previous]
     labels = page.chart_series_labels()
