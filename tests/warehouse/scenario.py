@@ -77,6 +77,7 @@ USERS = [
     _user("u-ny-idle", "c-ny", "2026-03-06 16:00:00"),  # never active: dense zeros only
     _user("u-kol-1", "c-kol", None),  # no creation time: dense from first active day
     _user("u-kir-1", "c-kir", "2026-03-05 09:00:00"),
+    _user("u-kir-2", "c-kir", "2026-03-09 12:00:00"),  # first active only in batch 2, earlier
     _user("u-scl-1", "c-scl", "2026-03-05 12:00:00"),
 ]
 DEVICES = [
@@ -243,6 +244,10 @@ def batch2(first: dict[str, list[dict]]) -> dict[str, list[dict]]:
             "d-kir-1",
             DT("2026-03-07 08:00:00"),
             newest_processed - timedelta(hours=6),
+        ),
+        # late activity before the user's creation day: its dense span starts earlier
+        heartbeat(
+            "hb-before-created", "c-kir", "u-kir-2", "d-kir-1", DT("2026-03-06 10:00:00"), received
         ),
         # new activity of a user created in this batch
         heartbeat(
