@@ -24,8 +24,11 @@ def duck_type(sql_type: str) -> str:
     return _DUCK_TYPES[sql_type]
 
 
-def select_sql(file: InputFile, table: RawTable, file_index: int) -> str:
-    """SQL (one ``?`` parameter: the path) selecting the file's rows as contract-typed columns."""
+def select_sql(file: InputFile, table: RawTable, file_index: int | None) -> str:
+    """SQL (one ``?`` parameter: the path) selecting the file's rows as contract-typed columns.
+
+    With a ``file_index`` the rows carry it as ``_file`` (for the stage).
+    """
     casts = ", ".join(
         f'cast("{name}" as {duck_type(sql_type)}) as "{name}"' for name, sql_type in table.columns
     )
@@ -40,7 +43,8 @@ def select_sql(file: InputFile, table: RawTable, file_index: int) -> str:
             f"columns = {{{spec}}}, store_rejects = true, rejects_table = '{REJECTS}', "
             f"rejects_scan = '{REJECTS_SCAN}', rejects_limit = 5)"
         )
-    return f"select {casts}, {int(file_index)} as _file from {source}"
+    tag = "" if file_index is None else f", {int(file_index)} as _file"
+    return f"select {casts}{tag} from {source}"
 
 
 def reset_rejects(duck: Any) -> None:
