@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from api.models import ParameterProblem, Period, parse_date, parse_uuid
+from api.models import UUID_PATTERN, ParameterProblem, Period, parse_date, parse_uuid
 
 MAX_PAGE = 1000
 MAX_TOP = 50
@@ -35,9 +35,9 @@ def _whole_number(name: str, value: object, low: int, high: int) -> int:
 
 
 class ClientPath(BaseModel):
-    client_id: Annotated[str, WithJsonSchema({"type": "string", "format": "uuid"})] = Field(
-        description="The client organisation's id"
-    )
+    client_id: Annotated[
+        str, WithJsonSchema({"type": "string", "format": "uuid", "pattern": UUID_PATTERN})
+    ] = Field(description="The client organisation's id")
 
     @field_validator("client_id", mode="before")
     @classmethod
