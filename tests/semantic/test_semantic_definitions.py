@@ -1,4 +1,4 @@
-"""Loading ``semantic/``: the shipped catalogue, and each kind of bad YAML failing by file and key."""
+"""Loading ``semantic/``: the shipped catalogue, and each bad YAML failing by file and key."""
 
 from __future__ import annotations
 
@@ -120,7 +120,8 @@ BAD_CASES = [
         "duplicate metric name across files",
         {"a.yml": metric_yaml(), "b.yml": metric_yaml(label="Again")},
         "b.yml",
-        r"metrics\[0\] \(heartbeats\)\.name: duplicate metric 'heartbeats' \(first defined in .*a\.yml\)",
+        r"metrics\[0\] \(heartbeats\)\.name: duplicate metric 'heartbeats' "
+        r"\(first defined in .*a\.yml\)",
     ),
     (
         "unsupported aggregation",
@@ -152,7 +153,8 @@ BAD_CASES = [
         "unknown entity",
         {"m.yml": metric_yaml(entities="[user, devise]")},
         "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.entities: unknown entity 'devise' \(did you mean 'device'\?\)",
+        r"metrics\[0\] \(heartbeats\)\.entities: unknown entity 'devise' "
+        r"\(did you mean 'device'\?\)",
     ),
     (
         "aggregate inside the expression",
@@ -213,7 +215,8 @@ BAD_CASES = [
             "m.yml": metric_yaml(entities="[client]"),
         },
         "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.entities: unknown column 'timezone' of model 'fct_activity_daily'",
+        r"metrics\[0\] \(heartbeats\)\.entities: unknown column 'timezone' "
+        r"of model 'fct_activity_daily'",
     ),
 ]
 
