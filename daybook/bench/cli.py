@@ -25,6 +25,7 @@ import click
 
 from daybook.bench.phases import run_phase
 from daybook.bench.report import describe_machine, markdown, write_results
+from daybook.bench.requests import GRANULARITIES
 from daybook.config import Warehouse, parse_database_url, project_dir
 
 DEFAULT_HEARTBEATS = 25_000_000
@@ -137,8 +138,35 @@ def create_token(warehouse: Warehouse, work: Path) -> str:
     return completed.stdout.strip().splitlines()[-1].strip()
 
 
+def warm_up(base_url: str, paths: list[str], headers: dict[str, str]) -> list[str]:
+    """Send every path once, eight at a time, so each worker has opened its data and compiled
+    its queries before anything is measured; returns the failures."""
+    import urllib.error
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fetch(path: str) -> str | None:
+        request = urllib.request.Request(base_url + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                response.read()
+                return None if response.status == 200 else f"{response.status} {path}"
+        except urllib.error.HTTPError as error:
+            return f"{error.code} {path}: {error.read()[:200]!r}"
+        except OSError as error:
+            return f"{error!r} {path}"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return [failure for failure in pool.map(fetch, paths) if failure]
+
+
 def measure_http(
-    warehouse: Warehouse, work: Path, duration: float, workers: int, threads: int
+    warehouse: Warehouse,
+    work: Path,
+    duration: float,
+    workers: int,
+    threads: int,
+    granularities: tuple[str, ...],
 ) -> dict[str, Any]:
     """Latency and throughput of the API, the bare handler and a trivial view, plus floors."""
     from daybook.bench.inproc import measure_driver
@@ -148,7 +176,7 @@ def measure_http(
     from daybook.semantic import load_catalog
 
     catalog = load_catalog()
-    groups = sample_requests(warehouse, catalog)
+    groups = sample_requests(warehouse, catalog, granularities=granularities)
     token = create_token(warehouse, work)
     headers = {"Authorization": f"Bearer {token}"}
     env = _env(warehouse, work)
@@ -181,18 +209,11 @@ def measure_http(
             (api, [request.api_path() for request in everything]),
             (bare, [request.bare_path() for request in everything]),
         ):
-            warm = run_wrk(  # every worker opens its snapshot/pool and compiles its queries
-                server.base_url,
-                paths,
-                connections=8,
-                seconds=max(2.0, duration),
-                headers=headers,
-                work_dir=work,
-            )
-            if warm.errors or not warm.requests:
+            failures = warm_up(server.base_url, paths, headers)
+            if failures:
                 raise click.ClickException(
-                    f"{server.name} failed {warm.errors} of {warm.requests} warm-up requests; "
-                    f"see {server.log_path}"
+                    f"{server.name}: {len(failures)} warm-up requests failed, e.g. "
+                    f"{failures[0]}; see {server.log_path}"
                 )
         for (entity, granularity), requests in groups.items():
             key = f"{entity}/{granularity}"
@@ -260,23 +281,28 @@ def measure_http(
 def bench_backend(
     backend: str,
     files: dict[str, list[str]],
-    small_files: dict[str, list[str]],
+    small_files: dict[str, list[str]] | None,
     heartbeats: int,
     work: Path,
     duration: float,
     workers: int,
     threads: int,
     keep: bool,
+    refresh_cycles: int,
+    granularities: tuple[str, ...],
 ) -> dict[str, Any]:
     log_path = work / f"phases-{backend}.log"
     data: dict[str, Any] = {"phases": {}, "refresh": []}
     made: list[Warehouse] = []
     try:
-        small = make_warehouse(backend, work, "small")
-        made.append(small)
-        _log(f"{backend}: building the small history ({heartbeats // HISTORY_RATIO:,})")
-        build_history(small, small_files, work, log_path)
-        data["refresh"] += measure_refresh(small, heartbeats // HISTORY_RATIO, work, log_path)
+        if small_files is not None:
+            small = make_warehouse(backend, work, "small")
+            made.append(small)
+            _log(f"{backend}: building the small history ({heartbeats // HISTORY_RATIO:,})")
+            build_history(small, small_files, work, log_path)
+            data["refresh"] += measure_refresh(
+                small, heartbeats // HISTORY_RATIO, work, log_path, refresh_cycles
+            )
 
         warehouse = make_warehouse(backend, work, "full")
         made.append(warehouse)
@@ -285,8 +311,8 @@ def bench_backend(
         for name, phase in phases.items():
             data["phases"][name] = {"seconds": phase.seconds, "peak_rss_mb": phase.peak_rss_mb}
         _log(f"{backend}: load {phases['load'].seconds:.1f}s, build {phases['build'].seconds:.1f}s")
-        data["refresh"] += measure_refresh(warehouse, heartbeats, work, log_path)
-        data.update(measure_http(warehouse, work, duration, workers, threads))
+        data["refresh"] += measure_refresh(warehouse, heartbeats, work, log_path, refresh_cycles)
+        data.update(measure_http(warehouse, work, duration, workers, threads, granularities))
     finally:
         if not keep:
             for warehouse in made:
@@ -331,6 +357,26 @@ def bench_backend(
     help="Scratch space for data and warehouses (default: a temporary folder).",
 )
 @click.option("--keep", is_flag=True, help="Keep the scratch warehouses afterwards.")
+@click.option(
+    "--small-history/--no-small-history",
+    default=True,
+    show_default=True,
+    help=f"Also measure the refresh over a history {HISTORY_RATIO} times smaller.",
+)
+@click.option(
+    "--refresh-cycles",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Five-minute refreshes measured per history size.",
+)
+@click.option(
+    "--granularity",
+    "granularities",
+    type=click.Choice(GRANULARITIES),
+    multiple=True,
+    help="Granularities to load-test (repeatable; default: all four).",
+)
 def bench(
     heartbeats: int,
     backend: str,
@@ -341,6 +387,9 @@ def bench(
     results_dir: Path | None,
     work_dir: Path | None,
     keep: bool,
+    small_history: bool,
+    refresh_cycles: int,
+    granularities: tuple[str, ...],
 ) -> None:
     """Measure generation, load, build, refresh and API latency/throughput, with floors."""
     from daybook.bench.wrk import wrk_path
@@ -365,6 +414,8 @@ def bench(
             "seed": seed,
             "saturation_connections": SATURATION_CONNECTIONS,
             "history_ratio": HISTORY_RATIO,
+            "refresh_cycles": refresh_cycles,
+            "granularities": list(granularities or GRANULARITIES),
         },
         "backends": {},
         "notes": [],
@@ -377,28 +428,32 @@ def bench(
             {"out_dir": str(work_dir / "raw"), "heartbeats": heartbeats, "seed": seed},
             log_path=log_path,
         )
-        small = run_phase(
-            "generate",
-            {
-                "out_dir": str(work_dir / "raw-small"),
-                "heartbeats": max(1000, heartbeats // HISTORY_RATIO),
-                "seed": seed + 1,
-            },
-            log_path=log_path,
-        )
+        small = None
+        if small_history:
+            small = run_phase(
+                "generate",
+                {
+                    "out_dir": str(work_dir / "raw-small"),
+                    "heartbeats": max(1000, heartbeats // HISTORY_RATIO),
+                    "seed": seed + 1,
+                },
+                log_path=log_path,
+            )
         _log(f"generated in {generated.seconds:.1f}s")
         for name in backends:
             started_backend = time.perf_counter()
             data = bench_backend(
                 name,
                 generated.data["files"],
-                small.data["files"],
+                small.data["files"] if small else None,
                 heartbeats,
                 work_dir,
                 duration,
                 workers,
                 threads,
                 keep,
+                refresh_cycles,
+                granularities or GRANULARITIES,
             )
             data["phases"] = {
                 "generate": {"seconds": generated.seconds, "peak_rss_mb": generated.peak_rss_mb},

@@ -73,7 +73,12 @@ def _rows(warehouse: Warehouse, sql: str) -> list[tuple]:
 
 
 def sample_requests(
-    warehouse: Warehouse, catalog: Any, *, per_group: int = 64, seed: int = 5
+    warehouse: Warehouse,
+    catalog: Any,
+    *,
+    granularities: tuple[str, ...] = GRANULARITIES,
+    per_group: int = 64,
+    seed: int = 5,
 ) -> dict[tuple[str, str], list[Request]]:
     """Requests per (entity, granularity), ids of active entities, 90-day inclusive ranges."""
     rng = random.Random(seed)
@@ -91,7 +96,7 @@ def sample_requests(
             f"from fct_activity_daily) as active order by client_id, {key}",
         )
         metrics = [metric.name for metric in catalog.metrics_for(entity)]
-        for granularity in GRANULARITIES:
+        for granularity in granularities:
             batch = []
             for index in range(per_group):
                 client_id, entity_id = ids[rng.randrange(len(ids))]
