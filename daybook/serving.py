@@ -451,18 +451,30 @@ class FreshnessCache:
         self._lock = threading.Lock()
         self._value: datetime | None = None
         self._expires = 0.0
+        self._stamp: tuple[int, int, int] | None = None
+
+    def _pointer_freshness(self) -> datetime | None:
+        """The current snapshot's freshness, re-reading the pointer only when it changed."""
+        pointer = serving_dir(self.warehouse) / POINTER_NAME
+        stamp = _pointer_stamp(pointer)
+        if stamp is None or stamp != self._stamp:
+            value = freshness(self.warehouse)
+            with self._lock:
+                self._value, self._stamp = value, stamp
+            return value
+        return self._value
 
     def __call__(self) -> datetime | None:
         if self.warehouse.backend == "duckdb":
             if self.reader is not None:
                 snapshot = self.reader.thread_snapshot() or self.reader.current()
                 return snapshot.newest_received_at
-            return freshness(self.warehouse)
+            return self._pointer_freshness()
         now = time.monotonic()
         if now < self._expires:
             return self._value
         with self._lock:
-            if now >= self._expires:
+            if now >= self._expires:  # another thread may have refreshed it meanwhile
                 if self.connect is not None:
                     with self.connect() as con:
                         self._value = freshness(self.warehouse, con)
@@ -470,6 +482,14 @@ class FreshnessCache:
                     self._value = freshness(self.warehouse)
                 self._expires = time.monotonic() + self.ttl
             return self._value
+
+
+def _pointer_stamp(pointer: Path) -> tuple[int, int, int] | None:
+    try:
+        status = os.stat(pointer)
+    except FileNotFoundError:
+        return None
+    return (status.st_ino, status.st_mtime_ns, status.st_size)
 
 
 def freshness_source(warehouse: Warehouse, reader: Any = None) -> FreshnessCache:

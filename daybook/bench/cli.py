@@ -186,7 +186,7 @@ def measure_http(
     try:
         api = start_gunicorn(
             f"api-{warehouse.backend}",
-            "daybook.bench.served:create_served_app()",
+            "api.app:create_app()",
             env=env,
             log_dir=work,
             workers=workers,

@@ -179,7 +179,7 @@ def test_refresh_while_serving_never_fails_and_shows_new_heartbeats(
     headers = {"Authorization": f"Bearer {create_token(env)}"}
     server = start_gunicorn(
         "api",
-        "daybook.bench.served:create_served_app()",
+        "api.app:create_app()",
         env=env,
         log_dir=tmp_path,
         workers=2,

@@ -152,11 +152,11 @@ def test_concurrent_readers_never_fail_nor_mix_builds(duck: Warehouse) -> None:
     assert len(set().union(*seen)) >= 2, "readers saw the switch happen"
 
 
-def _read_in_other_process(url: str, rounds: int, queue: multiprocessing.Queue) -> None:
+def _read_in_other_process(url: str, ready, stop, queue: multiprocessing.Queue) -> None:
     reader = SnapshotReader(parse_database_url(url))
-    versions = []
+    versions: list[int] = []
     try:
-        for _ in range(rounds):
+        while not stop.is_set():
             with reader.connection() as con:
                 low, high = con.execute(
                     "select min(version), max(version) from fct_activity_daily"
@@ -164,7 +164,12 @@ def _read_in_other_process(url: str, rounds: int, queue: multiprocessing.Queue) 
             if low != high:
                 raise AssertionError(f"mixed builds {low} and {high}")
             versions.append(low)
+            ready.set()
             time.sleep(0.01)
+        with reader.connection() as con:
+            versions.append(
+                con.execute("select max(version) from fct_activity_daily").fetchone()[0]
+            )
         queue.put(("ok", versions))
     except Exception as error:
         queue.put(("error", repr(error)))
@@ -175,9 +180,10 @@ def test_another_process_reads_while_this_one_builds_and_publishes(duck: Warehou
     fake_build(duck, version=1)
     publish_snapshot(duck)
     context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_read_in_other_process, args=(duck.url, 150, queue))
+    ready, stop, queue = context.Event(), context.Event(), context.Queue()
+    process = context.Process(target=_read_in_other_process, args=(duck.url, ready, stop, queue))
     process.start()
+    assert ready.wait(120), "the reading process started"
     writer = duckdb.connect(str(duck.duckdb_path))  # hold the build file's write lock throughout
     try:
         for version in range(2, 5):
@@ -186,6 +192,8 @@ def test_another_process_reads_while_this_one_builds_and_publishes(duck: Warehou
             publish_snapshot(duck)
     finally:
         writer.close()
+    time.sleep(0.2)
+    stop.set()
     status, payload = queue.get(timeout=60)
     process.join(timeout=30)
     assert status == "ok", payload
@@ -216,3 +224,17 @@ def test_garbage_collection_keeps_the_newest_and_spares_open_readers(duck: Wareh
     with reader.connection() as con:
         assert con.execute("select max(version) from fct_activity_daily").fetchone() == (5,)
     reader.close()
+
+
+def test_freshness_follows_the_published_snapshot(duck: Warehouse) -> None:
+    from daybook.serving import FreshnessCache
+
+    newest = FreshnessCache(duck)
+    assert newest() is None, "nothing published yet"
+    first = fake_build(duck, version=1)
+    publish_snapshot(duck)
+    assert newest() == first
+    second = fake_build(duck, version=2)
+    assert newest() == first, "a build alone changes nothing served"
+    publish_snapshot(duck)
+    assert newest() == second > first
