@@ -46,6 +46,18 @@ class Catalog:
         with self._lock:
             return self._cache.setdefault(key, compiled)
 
+    def warm(self, dialect: str) -> int:
+        """Compile every valid key for ``dialect`` now (e.g. at API start); returns how many."""
+        keys = [
+            (metric.name, entity, granularity)
+            for metric in self.metrics.values()
+            for entity in metric.entities
+            for granularity in GRANULARITIES
+        ]
+        for metric, entity, granularity in keys:
+            self.compile(metric=metric, entity=entity, granularity=granularity, dialect=dialect)
+        return len(keys)
+
     def _compile(
         self, metric_name: str, entity_name: str, granularity: str, dialect_name: str
     ) -> CompiledQuery:

@@ -135,3 +135,22 @@ def test_request_values_are_bound_never_spliced(marts, catalog: Catalog, hostile
         **values,
     )
     assert real == [(date(2026, 1, 5), 15)]  # the table is intact
+
+
+def test_warm_compiles_every_key_of_a_dialect_up_front(manifest_path) -> None:
+    from daybook.semantic import load_catalog
+    from semantic.conftest import SHIPPED_SEMANTIC_DIR
+
+    fresh = load_catalog(SHIPPED_SEMANTIC_DIR, manifest_path=manifest_path)
+    count = fresh.warm("postgres")
+    assert count == sum(len(m.entities) for m in fresh.metrics.values()) * len(GRANULARITIES)
+    query = fresh.compile(
+        metric="user-count", entity="device", granularity="quarterly", dialect="postgres"
+    )
+    assert (
+        fresh.compile(
+            metric="user-count", entity="device", granularity="quarterly", dialect="postgres"
+        )
+        is query
+    )
+    assert len(fresh._cache) == count
