@@ -16,6 +16,8 @@ from reference import series
 
 from daybook.semantic import load_catalog
 
+pytestmark = pytest.mark.browser
+
 GRANULARITIES = ("daily", "weekly", "monthly", "quarterly")
 # Thursday 2025-12-04 to Sunday 2026-02-01: partial first and last weeks, three months,
 # two quarters, inside the sample data's window (2025-10-01 for 182 days).
