@@ -10,6 +10,7 @@ from flask_openapi3 import Info, OpenAPI
 
 from api.activity import activity_blueprint
 from api.data import PostgresReader, Reader, open_reader
+from api.directory import directory_blueprint
 from api.docs import install_docs
 from api.errors import register_error_handlers, validation_error_response
 from api.health import health_blueprint
@@ -76,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
     register_error_handlers(app)
     app.register_api(health_blueprint())
     app.register_api(activity_blueprint(catalog, settings.max_range_days))
+    app.register_api(directory_blueprint(catalog, settings.max_range_days))
     install_docs(app)
     register_web(app)
     if config.get("http_caching", True):

@@ -9,15 +9,35 @@ shared across processes.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
 import click
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 
 
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
+
+
+def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's answer to a request it cannot parse, in the contract's JSON error shape.
+
+    gunicorn answers malformed HTTP (a bad header name, an oversized request
+    line) itself, before Flask sees the request, with an HTML page; this
+    replaces that page so that no answer of the API is ever HTML.
+    """
+    code = "invalid_parameter" if 400 <= status_int < 500 else "internal_error"
+    body = json.dumps(
+        {"error": {"code": code, "message": f"Malformed HTTP request: {mesg}", "details": {}}}
+    )
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body.encode())}\r\n\r\n"
+    )
+    gunicorn_util.write_nonblock(sock, (head + body).encode("latin-1", "replace"))
 
 
 class DaybookServer(BaseApplication):
@@ -29,6 +49,7 @@ class DaybookServer(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
+        gunicorn_util.write_error = write_json_error  # workers look it up at call time
         for key, value in self.options.items():
             if key in self.cfg.settings and value is not None:
                 self.cfg.set(key, value)

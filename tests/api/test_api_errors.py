@@ -5,6 +5,8 @@ All against the served app (gunicorn, real warehouse), on both backends.
 
 from __future__ import annotations
 
+import json
+import socket
 from urllib.parse import quote
 
 import pytest
@@ -420,3 +422,17 @@ def test_every_response_carries_a_request_id(served):
         ),
     ):
         assert len(response.headers["X-Request-ID"]) >= 8
+
+
+def test_a_request_gunicorn_cannot_parse_still_gets_a_json_error(served):
+    """Malformed HTTP never reaches Flask; the server's own answer is JSON too."""
+    host, port = served.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header!: 1\r\n\r\n")
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"Content-Type: application/json" in head
+    assert json.loads(body)["error"]["code"] == "invalid_parameter"
