@@ -6,6 +6,7 @@ metric cannot point at a column that dbt does not build and document.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -17,11 +18,23 @@ ENV_MANIFEST = "DAYBOOK_DBT_MANIFEST"
 
 
 def default_manifest_path() -> Path | None:
-    """``DAYBOOK_DBT_MANIFEST`` if set, else the project's dbt ``target/manifest.json`` if built."""
+    """The manifest to check definitions against, or ``None`` when dbt has not run.
+
+    ``DAYBOOK_DBT_MANIFEST`` if set; else the manifest of the last ``daybook build``
+    of the configured warehouse (``DAYBOOK_DATABASE_URL``); else a ``target/``
+    in the project checkout.
+    """
     override = os.environ.get(ENV_MANIFEST)
     if override:
         return Path(override)
+    from daybook.build import manifest_path
+    from daybook.config import ConfigError, warehouse_from_env
+
+    candidates = []
+    with contextlib.suppress(ConfigError):
+        candidates.append(manifest_path(warehouse_from_env()))
     for candidate in (
+        *candidates,
         project_dir() / "target" / "manifest.json",
         project_dir() / "dbt_project" / "target" / "manifest.json",
     ):

@@ -250,6 +250,7 @@ def test_without_a_manifest_only_the_definitions_are_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DAYBOOK_PROJECT_DIR", str(tmp_path))  # no dbt target/ here
+    monkeypatch.setenv("DAYBOOK_DATABASE_URL", f"duckdb://{tmp_path / 'never-built.duckdb'}")
     monkeypatch.delenv("DAYBOOK_DBT_MANIFEST", raising=False)
     folder = write_semantic(
         tmp_path / "s", {"entities.yml": ENTITIES, "m.yml": metric_yaml(model="not_built_yet")}
