@@ -39,9 +39,7 @@ def _require_existing_client(client_id: str) -> None:
     """403 before 404: the grant is checked first, so no token learns of others' clients."""
     require_client(client_id)
     reader = _reader()
-    (count,) = reader.fetch_all(
-        queries.transpile(queries.CLIENT_EXISTS, reader.dialect), [client_id]
-    )[0]
+    (count,) = reader.fetch_all(queries.client_exists_sql(reader.dialect), [client_id])[0]
     if not count:
         raise ApiError(404, "not_found", "Client not found", {"client_id": client_id})
 
@@ -49,7 +47,7 @@ def _require_existing_client(client_id: str) -> None:
 def list_clients() -> dict:
     """The clients the caller's token is granted (all of them for an all-clients token)."""
     reader = _reader()
-    rows = reader.fetch_all(queries.transpile(queries.CLIENTS, reader.dialect), [])
+    rows = reader.fetch_all(queries.clients_sql(reader.dialect), [])
     data = [
         {
             "client_id": client_id,
@@ -88,15 +86,13 @@ def list_entities(entity: str, client_id: str, query: Any) -> dict:
     _require_existing_client(client_id)
     listing = queries.LISTINGS[entity]
     reader = _reader()
-    page_sql, count_sql = queries.list_sql(listing, search=bool(query.search))
+    page_sql, count_sql = queries.list_sql(entity, bool(query.search), reader.dialect)
     bound: list[Any] = [client_id]
     if query.search:
-        bound += [query.search.lower()] * queries.search_parameter_count(listing)
-    (total,) = reader.fetch_all(queries.transpile(count_sql, reader.dialect), bound)[0]
-    rows = reader.fetch_all(
-        queries.transpile(page_sql, reader.dialect), [*bound, query.limit, query.offset]
-    )
-    names = (listing.key, *listing.columns)
+        bound += [query.search.lower()] * len(listing.searched)
+    (total,) = reader.fetch_all(count_sql, bound)[0]
+    rows = reader.fetch_all(page_sql, [*bound, query.limit, query.offset])
+    names = listing.searched
     page_model = UserPage if entity == "user" else DevicePage
     return page_model(
         data=[dict(zip(names, row, strict=True)) for row in rows],
@@ -112,7 +108,7 @@ def top_entities(entity: str, client_id: str, query: Any) -> dict:
     listing = queries.LISTINGS[entity]
     reader = _reader()
     rows = reader.fetch_all(
-        queries.transpile(queries.top_sql(listing), reader.dialect),
+        queries.top_sql(entity, reader.dialect),
         [client_id, query.start_date, query.end_date, query.limit],
     )
     names = (listing.key, *listing.columns, "total_activity")
