@@ -99,7 +99,7 @@ def _load_duckdb(
             advance()
         if not direct:
             _check_keys(con, spec, inputs)
-            for statement in merge_statements(spec):
+            for statement in merge_statements(spec, "duckdb"):
                 con.execute(statement)
             con.execute(f"drop table {STAGE}")
         added = _count(con, spec) - before
@@ -145,7 +145,7 @@ def _load_postgres(
             if not direct:
                 _check_keys(cur, spec, inputs)
                 cur.execute(f"analyze {STAGE}")
-                for statement in merge_statements(spec):
+                for statement in merge_statements(spec, "postgres"):
                     cur.execute(statement)
             added = _count(cur, spec) - before
         pg.commit()

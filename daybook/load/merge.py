@@ -3,9 +3,10 @@
 Heartbeats: delivery is at least once, so a re-delivery (same id, later
 ``received_at_utc``) is data and is kept; only a row identical in every column
 (null-safe) to one already present is skipped. The comparison is a hash
-anti-join on (id, received time) with the other columns as a null-safe
-residual, written as a left join so both databases hash it (a correlated
-``not exists`` with ``is not distinct from`` is not hashable on PostgreSQL).
+anti-join on (id, received time), null-safe through ``coalesce``, with the
+other columns as a null-safe residual. Each database gets the spelling its
+planner hashes: ``not exists`` on PostgreSQL (Hash Anti Join), a left join on
+DuckDB (its ``not exists`` with a residual becomes a slow delim join).
 Rows repeated inside the files of one call are all kept, like the files say.
 Entities: the key identifies the row, so a re-delivered key replaces the old
 row (last file of the call wins) and keys stay unique.
@@ -38,13 +39,13 @@ def missing_key_sql(table: RawTable) -> str:
     return f'select min(_file) from {STAGE} where "{table.key}" is null'
 
 
-def merge_statements(table: RawTable) -> list[str]:
+def merge_statements(table: RawTable, backend: str) -> list[str]:
     """Statements that add the staged rows to the raw table (the last one is the insert)."""
     cols = column_list(table)
     target = table.qualified_name
     key = f'"{table.key}"'
     if table.name == "heartbeats":
-        return [_insert_new_heartbeats(table)]
+        return [_insert_new_heartbeats(table, backend)]
     order = ", ".join(f'"{name}" desc' for name in table.column_names if name != table.key)
     return [
         f"delete from {target} where {key} in (select {key} from {STAGE})",
@@ -59,23 +60,27 @@ def merge_statements(table: RawTable) -> list[str]:
 _NEVER = "timestamp '0001-01-01 00:00:00'"
 
 
-def _insert_new_heartbeats(table: RawTable) -> str:
+def _insert_new_heartbeats(table: RawTable, backend: str) -> str:
     """Insert staged heartbeats that have no identical row in the raw table yet."""
     target = table.qualified_name
     key, received = "heartbeat_id", "received_at_utc"
-    columns = [name for name in table.column_names]
+    columns = list(table.column_names)
     selected = ", ".join(f'new_rows."{name}"' for name in columns)
-    residual = " and ".join(
-        f'old_rows."{name}" is not distinct from new_rows."{name}"'
-        for name in columns
-        if name not in (key, received)
+    same = " and ".join(
+        [
+            f"coalesce(old_rows.{key}, '') = coalesce(new_rows.{key}, '')",
+            f"coalesce(old_rows.{received}, {_NEVER}) = coalesce(new_rows.{received}, {_NEVER})",
+            *(
+                f'old_rows."{name}" is not distinct from new_rows."{name}"'
+                for name in columns
+                if name not in (key, received)
+            ),
+        ]
     )
+    head = f"insert into {target} ({column_list(table)}) select {selected} from {STAGE} as new_rows"
+    if backend == "postgres":
+        return f"{head} where not exists (select 1 from {target} as old_rows where {same})"
     return (
-        f"insert into {target} ({column_list(table)}) "
-        f"select {selected} from {STAGE} as new_rows "
-        f"left join (select *, 1 as _present from {target}) as old_rows "
-        f"on coalesce(old_rows.{key}, '') = coalesce(new_rows.{key}, '') "
-        f"and coalesce(old_rows.{received}, {_NEVER}) = coalesce(new_rows.{received}, {_NEVER}) "
-        f"and {residual} "
-        f"where old_rows._present is null"
+        f"{head} left join (select *, 1 as _present from {target}) as old_rows on {same} "
+        "where old_rows._present is null"
     )
