@@ -43,6 +43,7 @@ ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
     exp.Is,
 )
 SAFE_STRING = re.compile(r"^[A-Za-z0-9 _.\-]*$")
+SAFE_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DESCRIPTION = "a column, integer literals, + - *, parentheses, CASE, COALESCE and comparisons"
 
 
@@ -65,6 +66,8 @@ def parse_expression(text: str, *, allow_star: bool = False) -> exp.Expression:
             raise ValueError(f"{text!r} uses {kind}, not allowed: use only {DESCRIPTION}")
         if isinstance(node, exp.Column) and node.table:
             raise ValueError(f"{text!r}: qualify no column with a table ({node.sql()})")
+        if isinstance(node, exp.Column) and not SAFE_IDENTIFIER.match(node.name):
+            raise ValueError(f"{text!r}: column names are letters, digits and _ ({node.name!r})")
         if isinstance(node, exp.Literal) and node.is_string and not SAFE_STRING.match(node.this):
             raise ValueError(
                 f"{text!r}: string literals may hold only letters, digits, space _ . -"

@@ -169,6 +169,18 @@ BAD_CASES = [
         r"metrics\[0\] \(heartbeats\)\.expression: .* not allowed",
     ),
     (
+        "quoted column name that is not a plain identifier",
+        {"m.yml": metric_yaml(expression="'\"a; drop table x\"'")},
+        "m.yml",
+        r"metrics\[0\] \(heartbeats\)\.expression: .*column names are letters, digits and _",
+    ),
+    (
+        "table-qualified column",
+        {"m.yml": metric_yaml(expression="secrets.heartbeat_count")},
+        "m.yml",
+        r"metrics\[0\] \(heartbeats\)\.expression: .*qualify no column with a table",
+    ),
+    (
         "unparseable expression",
         {"m.yml": metric_yaml(expression='"heartbeat_count +"')},
         "m.yml",
