@@ -52,52 +52,38 @@ def load_catalog(semantic_dir: Path | None = None, manifest_path: Path | None = 
 
     entities: dict[str, Entity] = {}
     metrics: dict[str, Metric] = {}
-    sources: dict[str, Path] = {}
-    metric_keys: dict[str, str] = {}
-    entity_keys: dict[str, str] = {}
+    # "entity:user" / "metric:activity-count" -> (file, "metrics[0] (activity-count)")
+    where: dict[str, tuple[Path, str]] = {}
     for path in files:
         parsed = _parse_file(path)
-        for index, entity in enumerate(parsed.entities):
-            key = f"entities[{index}] ({entity.name}).name"
-            if entity.name in entities:
-                raise SemanticError(
-                    f"{path}: {key}: duplicate entity {entity.name!r} "
-                    f"(first defined in {sources['entity:' + entity.name]})"
-                )
-            entities[entity.name] = entity
-            sources["entity:" + entity.name] = path
-            entity_keys[entity.name] = f"entities[{index}] ({entity.name})"
-        for index, metric in enumerate(parsed.metrics):
-            key = f"metrics[{index}] ({metric.name})"
-            if metric.name in metrics:
-                raise SemanticError(
-                    f"{path}: {key}.name: duplicate metric {metric.name!r} "
-                    f"(first defined in {sources['metric:' + metric.name]})"
-                )
-            metrics[metric.name] = metric
-            sources["metric:" + metric.name] = path
-            metric_keys[metric.name] = key
+        for kind, items, found in (
+            ("entity", parsed.entities, entities),
+            ("metric", parsed.metrics, metrics),
+        ):
+            for index, item in enumerate(items):
+                key = f"{kind}:{item.name}"
+                label = f"{'entities' if kind == 'entity' else 'metrics'}[{index}] ({item.name})"
+                if key in where:
+                    raise SemanticError(
+                        f"{path}: {label}.name: duplicate {kind} {item.name!r} "
+                        f"(first defined in {where[key][0]})"
+                    )
+                found[item.name] = item
+                where[key] = (path, label)
 
     for name, metric in metrics.items():
         for entity_name in metric.entities:
             if entity_name not in entities:
+                path, label = where["metric:" + name]
                 raise SemanticError(
-                    f"{sources['metric:' + name]}: {metric_keys[name]}.entities: unknown entity"
-                    f"{_suggest(entity_name, entities)}; "
-                    f"defined: {', '.join(entities) or 'none'}"
+                    f"{path}: {label}.entities: unknown entity"
+                    f"{_suggest(entity_name, entities)}; defined: {', '.join(entities) or 'none'}"
                 )
 
     manifest = manifest_path if manifest_path is not None else default_manifest_path()
     if manifest is not None:
-        _check_against_manifest(
-            documented_models(manifest),
-            manifest,
-            entities,
-            metrics,
-            sources,
-            {"entity:" + k: v for k, v in entity_keys.items()}
-            | {"metric:" + k: v for k, v in metric_keys.items()},
-        )
+        _check_against_manifest(documented_models(manifest), manifest, entities, metrics, where)
+    sources = {key: path for key, (path, _) in where.items()}
     return Catalog(entities=entities, metrics=metrics, sources=sources)
 
 
@@ -163,28 +149,27 @@ def _check_against_manifest(
     manifest: Path,
     entities: dict[str, Entity],
     metrics: dict[str, Metric],
-    sources: dict[str, Path],
-    keys: dict[str, str],
+    where: dict[str, tuple[Path, str]],
 ) -> None:
     """Every model and column named must be a documented column of a model in the manifest."""
 
-    def need(path: Path, key: str, model: str, columns: Iterable[tuple[str, str]]) -> None:
+    def need(key: str, model: str, columns: Iterable[tuple[str, str]]) -> None:
+        path, label = where[key]
         if model not in models:
             raise SemanticError(
-                f"{path}: {key}.model: unknown model{_suggest(model, models)}"
+                f"{path}: {label}.model: unknown model{_suggest(model, models)}"
                 f" (not a model in {manifest})"
             )
         for field_name, column in columns:
             if column.lower() not in models[model]:
                 raise SemanticError(
-                    f"{path}: {key}.{field_name}: unknown column{_suggest(column, models[model])} "
-                    f"of model {model!r} (not a documented column in {manifest})"
+                    f"{path}: {label}.{field_name}: unknown column"
+                    f"{_suggest(column, models[model])} of model {model!r} (not a documented column in {manifest})"
                 )
 
     for name, entity in entities.items():
         need(
-            sources["entity:" + name],
-            keys["entity:" + name],
+            "entity:" + name,
             entity.model,
             [("key", entity.key), ("tenant_key", entity.tenant_key)],
         )
@@ -194,4 +179,4 @@ def _check_against_manifest(
         for entity_name in metric.entities:
             entity = entities[entity_name]
             columns += [("entities", entity.key), ("entities", entity.tenant_key)]
-        need(sources["metric:" + name], keys["metric:" + name], metric.model, columns)
+        need("metric:" + name, metric.model, columns)
