@@ -4,7 +4,9 @@ Served by the same gunicorn command line as the API, so the difference
 between the API and these views is what the API itself adds (validation,
 auth, existence checks, logging, response models, headers). No validation,
 no auth, no logging here: the floor must be the least a Flask view can do.
-Run as ``gunicorn 'daybook.bench.bare:create_bare_app()'``.
+Run as ``python -m daybook.bench.bare --port P --workers W --threads T``: the
+API's own gunicorn application class and options (``api.serve``), so the
+server stack is identical.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from flask import Flask, jsonify, request
 from daybook.config import warehouse_from_env
 
 
-def _fetcher(warehouse: Any) -> Any:
+def _fetcher(warehouse: Any, pool_size: int) -> Any:
     """A ``fetch(sql, params) -> rows`` through the same data access the API uses."""
     if warehouse.backend == "duckdb":
         from daybook.serving import SnapshotReader
@@ -34,7 +36,7 @@ def _fetcher(warehouse: Any) -> Any:
     pool = ConnectionPool(
         warehouse.pg_conninfo,
         min_size=1,
-        max_size=8,
+        max_size=max(1, pool_size),
         kwargs={"autocommit": True, "options": "-c default_transaction_read_only=on"},
         open=True,
     )
@@ -46,7 +48,7 @@ def _fetcher(warehouse: Any) -> Any:
     return fetch_postgres
 
 
-def create_bare_app() -> Flask:
+def create_bare_app(pool_size: int = 4) -> Flask:
     """Routes: ``/bare/<entity>/<client_id>/<entity_id>?metric&granularity&start_date&end_date``
     and ``/trivial``."""
     from daybook.semantic import load_catalog
@@ -61,7 +63,7 @@ def create_bare_app() -> Flask:
         for metric in catalog.metrics_for(entity)
         for granularity in ("daily", "weekly", "monthly", "quarterly")
     }
-    fetch = _fetcher(warehouse)
+    fetch = _fetcher(warehouse, pool_size)
     app = Flask(__name__)
 
     @app.get("/bare/<entity>/<client_id>/<entity_id>")
@@ -86,3 +88,29 @@ def create_bare_app() -> Flask:
         return jsonify({"ok": True})
 
     return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the floor apps with ``api.serve``'s gunicorn application and options."""
+    import argparse
+
+    from api.serve import DaybookServer, gunicorn_options
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args(argv)
+
+    class BareServer(DaybookServer):
+        def load(self) -> Any:
+            return create_bare_app(pool_size=args.threads)
+
+    options = gunicorn_options("127.0.0.1", args.port, args.workers, args.threads)
+    options["proc_name"] = "daybook-bench-bare"
+    options["worker_exit"] = None
+    BareServer(options).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -109,20 +109,25 @@ def _build(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _refresh(args: dict[str, Any]) -> dict[str, Any]:
-    """Load a file of new heartbeats, then one refresh cycle: the end-to-end freshness path."""
+    """For each file of new heartbeats: load it, then one refresh cycle (the freshness path)."""
     from daybook.load import load_files
     from daybook.refresh import refresh_once, summary_dict
 
     warehouse = parse_database_url(args["url"])
-    started = time.perf_counter()
-    load_files(warehouse, "heartbeats", [Path(args["file"])])
-    loaded = time.perf_counter()
-    cycle = refresh_once(warehouse, force=True)
-    return {
-        "load_seconds": loaded - started,
-        "cycle": summary_dict(cycle),
-        "end_to_end_seconds": time.perf_counter() - started,
-    }
+    cycles = []
+    for path in args["files"]:
+        started = time.perf_counter()
+        load_files(warehouse, "heartbeats", [Path(path)])
+        loaded = time.perf_counter()
+        cycle = refresh_once(warehouse, force=True)
+        cycles.append(
+            {
+                "load_seconds": loaded - started,
+                "cycle": summary_dict(cycle),
+                "end_to_end_seconds": time.perf_counter() - started,
+            }
+        )
+    return {"cycles": cycles}
 
 
 def _mark(args: dict[str, Any]) -> dict[str, Any]:

@@ -72,6 +72,57 @@ class Server:
                 self.process.wait()
 
 
+def start_server(
+    name: str,
+    command: list[str],
+    *,
+    port: int,
+    env: dict[str, str],
+    log_dir: Path,
+    ready_path: str = "/",
+    timeout: float = 120.0,
+) -> Server:
+    """Start a server command listening on ``port`` and wait until it answers."""
+    log_path = log_dir / f"{name}.log"
+    handle = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - lives with the process
+    process = subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT
+    )
+    server = Server(name, process, port, log_path)
+    wait_until_ready(server, ready_path, timeout)
+    return server
+
+
+def start_api(
+    name: str,
+    *,
+    env: dict[str, str],
+    log_dir: Path,
+    workers: int = DEFAULT_WORKERS,
+    threads: int = DEFAULT_THREADS,
+) -> Server:
+    """The API exactly as production runs it: ``daybook serve`` (gunicorn, gthread)."""
+    port = free_port()
+    command = [sys.executable, "-m", "daybook.cli", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--workers", str(workers), "--threads", str(threads)]
+    return start_server(name, command, port=port, env=env, log_dir=log_dir, ready_path="/healthz")
+
+
+def start_bare(
+    name: str,
+    *,
+    env: dict[str, str],
+    log_dir: Path,
+    workers: int = DEFAULT_WORKERS,
+    threads: int = DEFAULT_THREADS,
+) -> Server:
+    """The floor apps under the same gunicorn application class and options as the API."""
+    port = free_port()
+    command = [sys.executable, "-m", "daybook.bench.bare", "--port", str(port)]
+    command += ["--workers", str(workers), "--threads", str(threads)]
+    return start_server(name, command, port=port, env=env, log_dir=log_dir, ready_path="/trivial")
+
+
 def start_gunicorn(
     name: str,
     app_target: str,
@@ -83,9 +134,8 @@ def start_gunicorn(
     ready_path: str = "/",
     timeout: float = 120.0,
 ) -> Server:
-    """Start ``gunicorn app_target`` on a free loopback port and wait until it answers."""
+    """Start ``gunicorn app_target`` (a WSGI factory) on a free loopback port."""
     port = free_port()
-    log_path = log_dir / f"{name}.log"
     command = [
         sys.executable,
         "-m",
@@ -98,19 +148,17 @@ def start_gunicorn(
         str(threads),
         "--worker-class",
         "gthread",
+        "--keep-alive",
+        "5",
         "--timeout",
         "60",
         "--log-level",
         "warning",
         app_target,
     ]
-    handle = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - lives with the process
-    process = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT
+    return start_server(
+        name, command, port=port, env=env, log_dir=log_dir, ready_path=ready_path, timeout=timeout
     )
-    server = Server(name, process, port, log_path)
-    wait_until_ready(server, ready_path, timeout)
-    return server
 
 
 def wait_until_ready(server: Server, path: str, timeout: float) -> None:
