@@ -164,7 +164,8 @@ def _check_against_manifest(
             if column.lower() not in models[model]:
                 raise SemanticError(
                     f"{path}: {label}.{field_name}: unknown column"
-                    f"{_suggest(column, models[model])} of model {model!r} (not a documented column in {manifest})"
+                    f"{_suggest(column, models[model])} of model {model!r}"
+                    f" (not a documented column in {manifest})"
                 )
 
     for name, entity in entities.items():
