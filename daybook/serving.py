@@ -68,6 +68,12 @@ FRESHNESS_SOURCES: tuple[tuple[str, str], ...] = (
     ("raw", "heartbeats"),
 )
 SNAPSHOT_META_TABLE = "daybook_snapshot"
+# A serving worker's DuckDB buffer pool: the API reads a few row groups per
+# request, and an unbounded pool (DuckDB's default is 80% of RAM) would grow each
+# worker toward the size of the hot data. Re-reading an evicted block comes from
+# the OS page cache, which all workers share.
+SERVING_MEMORY_ENV = "DAYBOOK_DUCKDB_SERVING_MEMORY"
+DEFAULT_SERVING_MEMORY = "100MB"
 POINTER_NAME = "CURRENT.json"
 KEEP_SNAPSHOTS = 3
 GRACE_SECONDS = 120.0
@@ -268,7 +274,10 @@ class SnapshotReader:
         self.warehouse = warehouse
         self.folder = serving_dir(warehouse)
         self.pointer = self.folder / POINTER_NAME
-        self.duckdb_config = dict(duckdb_config or {})
+        self.duckdb_config = {
+            "memory_limit": os.environ.get(SERVING_MEMORY_ENV, DEFAULT_SERVING_MEMORY),
+            **(duckdb_config or {}),
+        }
         self._lock = threading.Lock()
         self._open: _OpenSnapshot | None = None
         self._stamp: tuple[int, int, int] | None = None
@@ -364,6 +373,25 @@ class SnapshotReader:
             handle.users -= 1
             if handle.retired and handle.users == 0:
                 handle.close()
+
+
+def keep_pandas_out_of_duckdb() -> bool:
+    """Stop DuckDB's Python client from importing pandas in an API worker; True if applied.
+
+    The first query that binds a parameter makes the duckdb module import
+    pandas (and with it numpy and pyarrow) only to ask whether each value is a
+    pandas object: about 90 MB of resident memory per worker for nothing,
+    since the API binds only strings and dates. Marking pandas as absent makes
+    duckdb treat it as not installed. Call it once in a serving worker process
+    (gunicorn ``post_fork``) before its first query, never in a process that
+    uses pandas; it does nothing if pandas is already imported.
+    """
+    import sys
+
+    if "pandas" in sys.modules:
+        return False
+    sys.modules["pandas"] = None  # type: ignore[assignment]
+    return True
 
 
 class SnapshotDataReader:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -238,3 +240,25 @@ def test_freshness_follows_the_published_snapshot(duck: Warehouse) -> None:
     assert newest() == first, "a build alone changes nothing served"
     publish_snapshot(duck)
     assert newest() == second > first
+
+
+def test_a_serving_worker_binds_parameters_without_importing_pandas(duck: Warehouse) -> None:
+    """Run in a fresh interpreter: the guard is process-wide by design."""
+    fake_build(duck, version=3)
+    publish_snapshot(duck)
+    script = (
+        "import sys\n"
+        "from daybook.serving import SnapshotDataReader, keep_pandas_out_of_duckdb\n"
+        "from daybook.config import parse_database_url\n"
+        "assert keep_pandas_out_of_duckdb()\n"
+        f"reader = SnapshotDataReader(parse_database_url({duck.url!r}))\n"
+        "rows = reader.fetch_all('select count(*), max(version) from fct_activity_daily "
+        "where client_id = ?', ['c1'])\n"
+        "print(rows, sorted(m for m in ('pandas', 'pyarrow') if sys.modules.get(m)))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    expected = sum(1 for i in range(200) if i % 3 == 1)
+    assert completed.stdout.strip() == f"[({expected}, 3)] []"
