@@ -15,9 +15,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from conftest import read_table
+from conftest import (
+    _require_postgres,
+    create_postgres_database,
+    drop_postgres_database,
+    read_table,
+)
 
-from daybook.config import Warehouse
+from daybook.config import Warehouse, parse_database_url
 from daybook.generate import generate_dataset
 from daybook.load import LoadError, LoadResult, load_files
 from daybook.raw_schema import RAW_TABLES
@@ -187,6 +192,29 @@ def test_fractional_and_negative_counts_load_for_quarantine(empty_warehouse, tmp
     assert loaded[1] is None and loaded[4] is None
 
 
+def test_the_same_file_named_twice_in_one_call_is_loaded_once(empty_warehouse, csv_files):
+    path = csv_files["devices"][0]
+    result = load_files(empty_warehouse, "devices", [path, Path(str(path))])
+    assert result.rows_added == len(file_rows("devices", [path]))
+
+
+def test_zoned_parquet_timestamps_are_stored_as_utc(empty_warehouse, tmp_path):
+    from datetime import timedelta, timezone
+
+    berlin_noon = datetime(2026, 1, 5, 12, 0, tzinfo=timezone(timedelta(hours=1)))
+    table = pa.table(
+        {
+            "created_at": pa.array([berlin_noon], pa.timestamp("us", tz="Europe/Berlin")),
+            "timezone": ["Europe/Berlin"],
+            "name": ["Blue Harbor"],
+            "client_id": ["0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"],
+        }
+    )
+    pq.write_table(table, tmp_path / "clients.parquet")
+    load_files(empty_warehouse, "clients", [tmp_path / "clients.parquet"], progress=True)
+    assert table_rows(empty_warehouse, "clients")[0][3] == datetime(2026, 1, 5, 11, 0)
+
+
 # --- refused files ------------------------------------------------------------------------
 
 
@@ -222,12 +250,29 @@ def assert_refused(warehouse, table, files, *fragments):
     return message
 
 
+@pytest.fixture(scope="module")
+def shared_warehouses() -> dict[str, Warehouse]:
+    """Warehouses shared by the refusal tests: a refused load must leave them unchanged anyway."""
+    made: dict[str, Warehouse] = {}
+    yield made
+    for warehouse in made.values():
+        if warehouse.backend == "postgres":
+            drop_postgres_database(warehouse)
+
+
 @pytest.fixture
-def preloaded(empty_warehouse, csv_files) -> Warehouse:
-    """A warehouse already holding the entity tables, so 'unchanged' is a real check."""
-    for table in ("clients", "users", "devices"):
-        load_files(empty_warehouse, table, csv_files[table])
-    return empty_warehouse
+def preloaded(backend, shared_warehouses, csv_files, tmp_path_factory) -> Warehouse:
+    """A warehouse already holding every raw table, so 'unchanged' is a real check."""
+    if backend not in shared_warehouses:
+        if backend == "duckdb":
+            folder = tmp_path_factory.mktemp("refusals")
+            warehouse = parse_database_url(f"duckdb://{folder / 'warehouse.duckdb'}")
+        else:
+            _require_postgres()
+            warehouse = create_postgres_database()
+        shared_warehouses[backend] = warehouse
+        load_all(warehouse, csv_files)
+    return shared_warehouses[backend]
 
 
 def test_missing_column_is_refused(preloaded, csv_files, tmp_path):
