@@ -158,7 +158,7 @@ def test_compare_overlays_the_previous_period_of_the_same_length(page, served_pa
 def test_a_bad_range_shows_the_apis_own_message(page, served_page, start, end):
     client_id, user_id = busiest(served_page, "user", START, END)
     page.choose(client_id, "user", user_id)
-    page.set_query(metric="activity-count", granularity="daily", start=start, end=end)
+    page.set_query(metric="activity-count", granularity="daily", start=start, end=end, compare=True)
 
     assert page.show() == "error"
 

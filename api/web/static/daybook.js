@@ -359,12 +359,18 @@
     $("show").disabled = true;
     try {
       const path = seriesPath(kind, client.client_id, entityId);
-      const current = await api(path, params);
-      let previous = null;
-      if ($("compare").checked) {
+      // Both periods are asked at once; the current answer is awaited first, so any error
+      // shown is the current request's own. A range the API will refuse gets no second call.
+      const wantPrevious = $("compare").checked && dayCount(params.start_date, params.end_date) > 0;
+      const asked = api(path, params);
+      let before = Promise.resolve(null);
+      if (wantPrevious) {
         const period = previousPeriod(params.start_date, params.end_date);
-        previous = await api(path, { ...params, start_date: period.start, end_date: period.end });
+        before = api(path, { ...params, start_date: period.start, end_date: period.end });
       }
+      before.catch(() => {}); // awaited below, after the current answer
+      const current = await asked;
+      const previous = await before;
       if (generation !== state.generation) return;
       drawChart(current, previous, { name, granularity: params.granularity });
       setStatus("");
