@@ -35,7 +35,34 @@ heartbeats as (
 
 ),
 
-content_hashed as (
+with_id as (
+
+    select * from heartbeats where heartbeat_id is not null
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by heartbeat_id
+            order by
+                received_at_utc asc nulls last,
+                generated_at_utc asc nulls last,
+                total_activity_count asc nulls last
+        ) as copy_rank
+    from with_id
+
+),
+
+earliest_with_id as (
+
+    select *, heartbeat_id as heartbeat_key from ranked where copy_rank = 1
+
+),
+
+without_id as (
 
     select
         *,
@@ -52,43 +79,37 @@ content_hashed as (
             ~ " || coalesce(cast(total_activity_count as " ~ dbt.type_string() ~ "), '')"
         ) }} as content_hash
     from heartbeats
+    where heartbeat_id is null
 
 ),
 
-keyed as (
+keyed_without_id as (
 
     select
         *,
-        coalesce(
-            heartbeat_id,
-            'anonymous-' || content_hash || '-' || cast(
-                row_number() over (partition by heartbeat_id, content_hash order by content_hash)
-                as {{ dbt.type_string() }}
-            )
+        'anonymous-' || content_hash || '-' || cast(
+            row_number() over (partition by content_hash order by content_hash)
+            as {{ dbt.type_string() }}
         ) as heartbeat_key
-    from content_hashed
-
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by heartbeat_key
-            order by
-                received_at_utc asc nulls last,
-                generated_at_utc asc nulls last,
-                total_activity_count asc nulls last,
-                content_hash asc
-        ) as copy_rank
-    from keyed
+    from without_id
 
 ),
 
 earliest_copies as (
 
-    select * from ranked where copy_rank = 1
+    select
+        heartbeat_key, heartbeat_id, client_id, user_id, device_id,
+        generated_at_utc, received_at_utc,
+        chrome_activity_count, edge_activity_count, firefox_activity_count,
+        desktop_activity_count, web_accessibility_activity_count, total_activity_count
+    from earliest_with_id
+    union all
+    select
+        heartbeat_key, heartbeat_id, client_id, user_id, device_id,
+        generated_at_utc, received_at_utc,
+        chrome_activity_count, edge_activity_count, firefox_activity_count,
+        desktop_activity_count, web_accessibility_activity_count, total_activity_count
+    from keyed_without_id
 
 ),
 

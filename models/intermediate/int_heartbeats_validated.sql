@@ -163,6 +163,49 @@ reasoned as (
 
 ),
 
+local_hours as (
+
+    -- Time zone conversion is costly per row (ICU on DuckDB), so it runs once per
+    -- (zone, UTC hour) of the valid heartbeats: when the UTC offset is the same at
+    -- both ends of the hour it holds for the whole hour; an hour holding a DST change
+    -- falls back to converting each heartbeat.
+    select distinct
+        timezone,
+        {{ dbt.date_trunc('hour', 'generated_at_utc') }} as utc_hour
+    from reasoned
+    where invalid_reasons is null
+
+),
+
+hour_offsets as (
+
+    select
+        timezone,
+        utc_hour,
+        {{ local_timestamp('utc_hour', 'timezone') }} - utc_hour as offset_at_start,
+        {{ local_timestamp(dbt.dateadd('hour', 1, 'utc_hour'), 'timezone') }}
+            - {{ dbt.dateadd('hour', 1, 'utc_hour') }} as offset_at_end
+    from local_hours
+
+),
+
+located as (
+
+    select
+        reasoned.*,
+        case
+            when reasoned.invalid_reasons is not null then null
+            when hour_offsets.offset_at_start = hour_offsets.offset_at_end
+                then cast(reasoned.generated_at_utc + hour_offsets.offset_at_start as date)
+            else {{ local_date('reasoned.generated_at_utc', 'reasoned.timezone') }}
+        end as activity_date
+    from reasoned
+    left join hour_offsets
+        on hour_offsets.timezone = reasoned.timezone
+        and hour_offsets.utc_hour = {{ dbt.date_trunc('hour', 'reasoned.generated_at_utc') }}
+
+),
+
 validated as (
 
     select
@@ -173,9 +216,7 @@ validated as (
         ----------  timestamps
         generated_at_utc,
         received_at_utc,
-        case
-            when invalid_reasons is null then {{ local_date('generated_at_utc', 'timezone') }}
-        end as activity_date,
+        activity_date,
 
         ----------  counts as delivered
         {% for measure in measures -%}
@@ -188,9 +229,9 @@ validated as (
         ----------  lineage
         {{ run_timestamp() }} as processed_at_utc
 
-    from reasoned
+    from located
 
 )
 
 select * from validated
-{{ cluster_by_keys(['client_id', 'activity_date']) }}
+{{ cluster_by_keys(['activity_date']) }}

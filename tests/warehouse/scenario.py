@@ -104,6 +104,8 @@ DST_EDGES = [
     ("dst-ny-spring-after", "c-ny", "u-ny-1", "d-ny-2", "2026-03-08 05:00:01"),
     ("dst-ny-spring-next-before", "c-ny", "u-ny-1", "d-ny-2", "2026-03-09 03:59:59"),
     ("dst-ny-spring-next-after", "c-ny", "u-ny-1", "d-ny-2", "2026-03-09 04:00:01"),
+    ("dst-kol-half-hour-before", "c-kol", "u-kol-1", "d-kol-1", "2026-03-07 18:29:59"),
+    ("dst-kol-half-hour-after", "c-kol", "u-kol-1", "d-kol-1", "2026-03-07 18:30:01"),
 ]
 DST_EDGES_BATCH2 = [  # Santiago skips its midnight when DST starts on 2026-09-06
     ("dst-scl-before", "c-scl", "u-scl-1", "d-scl-1", "2026-09-06 03:59:59"),
