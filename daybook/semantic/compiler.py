@@ -106,7 +106,7 @@ def bucket_spine(granularity: str, dialect: Dialect) -> exp.Select:
         alias=exp.TableAlias(this=exp.to_identifier("calendar"), columns=[exp.to_identifier(DAY)]),
     )
     spine = exp.select(exp.alias_(bucket_start(exp.column(DAY), granularity, dialect), BUCKET))
-    return spine.from_(calendar).distinct(distinct=granularity != "daily")
+    return spine.from_(calendar, copy=False).distinct(distinct=granularity != "daily", copy=False)
 
 
 def metric_by_bucket(
@@ -123,9 +123,9 @@ def metric_by_bucket(
     ]
     return (
         exp.select(exp.alias_(bucket, BUCKET), exp.alias_(aggregate(metric), VALUE))
-        .from_(exp.to_table(metric.model))
-        .where(exp.and_(*filters))
-        .group_by(bucket.copy())
+        .from_(exp.to_table(metric.model), copy=False)
+        .where(exp.and_(*filters), copy=False)
+        .group_by(bucket.copy(), copy=False)
     )
 
 
@@ -144,9 +144,13 @@ def metric_query(metric: Metric, entity: Entity, granularity: str, dialect: Dial
             exp.column(BUCKET, "bucket_spine"),
             exp.alias_(exp.cast(value, exp.DataType.Type.BIGINT), value_column(metric)),
         )
-        .with_("bucket_spine", as_=bucket_spine(granularity, dialect))
-        .with_("metric_by_bucket", as_=metric_by_bucket(metric, entity, granularity, dialect))
-        .from_("bucket_spine")
+        .with_("bucket_spine", as_=bucket_spine(granularity, dialect), copy=False)
+        .with_(
+            "metric_by_bucket",
+            as_=metric_by_bucket(metric, entity, granularity, dialect),
+            copy=False,
+        )
+        .from_("bucket_spine", copy=False)
         .join(
             "metric_by_bucket",
             on=exp.EQ(
@@ -154,8 +158,9 @@ def metric_query(metric: Metric, entity: Entity, granularity: str, dialect: Dial
                 expression=exp.column(BUCKET, "bucket_spine"),
             ),
             join_type="left",
+            copy=False,
         )
-        .order_by(exp.column(BUCKET, "bucket_spine"))
+        .order_by(exp.column(BUCKET, "bucket_spine"), copy=False)
     )
 
 
