@@ -178,9 +178,7 @@ def render(
     marker cannot hide inside one.)
     """
     sql = query.sql(dialect=dialect.name, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
-    if dialect.param_style == "named":
-        return sql, PARAMETER_NAMES
-    if dialect.param_style == "numeric":
+    if dialect.param_style != "qmark":  # named or numbered markers bind by name/number
         return sql, PARAMETER_NAMES
     order: list[str] = []
 
