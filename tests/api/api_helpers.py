@@ -164,9 +164,9 @@ def start_server(warehouse: Warehouse, folder: Path, reference: Reference, raw: 
         if process.poll() is not None:
             raise RuntimeError(f"daybook serve exited:\n{log_path.read_text()}")
         try:
-            if requests.get(url + "/readyz", timeout=2).status_code == 200:
+            if requests.get(url + "/readyz", timeout=5).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or workers still booting
             pass
         if time.monotonic() > deadline:
             process.kill()
