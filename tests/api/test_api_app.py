@@ -233,3 +233,33 @@ def test_error_bodies_keep_the_documented_key_order(served):
     response = served.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER))
     error = assert_error(response, 401, "authentication_required")
     assert list(error) == ["code", "message", "details"]
+
+
+def test_on_duckdb_the_api_reads_the_published_snapshot(served_apps, tmp_path):
+    """With a snapshot published (``daybook refresh``), the build file is never opened."""
+    from api.data import DuckDBReader
+    from daybook.config import parse_database_url
+    from daybook.serving import publish_snapshot
+
+    served = served_apps["duckdb"]
+    copy = tmp_path / "snap.duckdb"
+    shutil.copyfile(served.warehouse.duckdb_path, copy)
+    warehouse = parse_database_url(f"duckdb://{copy}")
+    publish_snapshot(warehouse)
+    copy.rename(tmp_path / "moved-away.duckdb")  # answers can only come from the snapshot now
+    app = create_app({"warehouse": warehouse, "http_caching": False})
+    try:
+        reader = app.extensions["daybook"].reader
+        assert isinstance(reader, DuckDBReader)
+        token = app.extensions["daybook"].tokens.create(None)[1]
+        client = app.test_client()
+        params = {**PARAMS, "granularity": "weekly"}
+        response = _get(client, activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), token, params)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert reader.serving_snapshots
+        expected = served.get(
+            activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), served.token(), params=params
+        )
+        assert response.get_json() == expected.json()
+    finally:
+        app.extensions["daybook"].reader.close()
