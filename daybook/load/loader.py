@@ -18,7 +18,14 @@ from typing import Any
 from daybook.config import Warehouse
 from daybook.load.errors import LoadError
 from daybook.load.files import InputFile, inspect_file
-from daybook.load.merge import STAGE, merge_statements, missing_key_sql, stage_sql
+from daybook.load.merge import (
+    STAGE,
+    create_index_statements,
+    drop_index_statements,
+    merge_statements,
+    missing_key_sql,
+    stage_sql,
+)
 from daybook.load.progress import load_progress
 from daybook.load.reading import (
     raise_for_csv_rejects,
@@ -136,7 +143,10 @@ def _load_postgres(
             cur.execute("set local jit = off")
             before = _count(cur, spec)
             direct = _loads_directly(spec, before)
-            if not direct:
+            if direct:  # bulk-build the indexes after the rows, not row by row
+                for statement in drop_index_statements(spec):
+                    cur.execute(statement)
+            else:
                 cur.execute(stage_sql(spec, duck_types=False) + " on commit drop")
             rows_read = 0
             for index, item in enumerate(inputs):
@@ -147,10 +157,14 @@ def _load_postgres(
             else:
                 _check_keys(cur, spec, inputs)
                 cur.execute(f"analyze {STAGE}")
+                added = 0
                 for statement in merge_statements(spec, "postgres"):
                     cur.execute(statement)
-                # counting a large raw table twice costs seconds on PostgreSQL
-                added = cur.rowcount if spec.name == "heartbeats" else _count(cur, spec) - before
+                    added += max(cur.rowcount, 0)
+                if spec.name != "heartbeats":  # upserts replace rows: count what is new
+                    added = _count(cur, spec) - before
+            for statement in create_index_statements(spec):
+                cur.execute(statement)
         pg.commit()
         return rows_read, added
     except psycopg.Error as error:

@@ -14,7 +14,7 @@ row (last file of the call wins) and keys stay unique.
 
 from __future__ import annotations
 
-from daybook.raw_schema import RawTable
+from daybook.raw_schema import RAW_SCHEMA, RawTable
 
 STAGE = "_daybook_stage"
 
@@ -45,7 +45,7 @@ def merge_statements(table: RawTable, backend: str) -> list[str]:
     target = table.qualified_name
     key = f'"{table.key}"'
     if table.name == "heartbeats":
-        return [_insert_new_heartbeats(table, backend)]
+        return _insert_new_heartbeats(table, backend)
     order = ", ".join(f'"{name}" desc' for name in table.column_names if name != table.key)
     return [
         f"delete from {target} where {key} in (select {key} from {STAGE})",
@@ -60,27 +60,63 @@ def merge_statements(table: RawTable, backend: str) -> list[str]:
 _NEVER = "timestamp '0001-01-01 00:00:00'"
 
 
-def _insert_new_heartbeats(table: RawTable, backend: str) -> str:
+def _insert_new_heartbeats(table: RawTable, backend: str) -> list[str]:
     """Insert staged heartbeats that have no identical row in the raw table yet."""
     target = table.qualified_name
     key, received = "heartbeat_id", "received_at_utc"
     columns = list(table.column_names)
     selected = ", ".join(f'new_rows."{name}"' for name in columns)
+    rest = [
+        f'old_rows."{name}" is not distinct from new_rows."{name}"'
+        for name in columns
+        if name not in (key, received)
+    ]
+    received_same = f"old_rows.{received} is not distinct from new_rows.{received}"
+    head = f"insert into {target} ({column_list(table)}) select {selected} from {STAGE} as new_rows"
+    if backend == "postgres":
+        # two statements so each is indexable: ids by the hash index on heartbeat_id,
+        # id-less rows by the small partial index (see POSTGRES_INDEXES)
+        with_id = " and ".join([f"old_rows.{key} = new_rows.{key}", received_same, *rest])
+        without_id = " and ".join([f"old_rows.{key} is null", received_same, *rest])
+        return [
+            f"{head} where new_rows.{key} is not null and not exists "
+            f"(select 1 from {target} as old_rows where {with_id})",
+            f"{head} where new_rows.{key} is null and not exists "
+            f"(select 1 from {target} as old_rows where {without_id})",
+        ]
     same = " and ".join(
         [
             f"coalesce(old_rows.{key}, '') = coalesce(new_rows.{key}, '')",
             f"coalesce(old_rows.{received}, {_NEVER}) = coalesce(new_rows.{received}, {_NEVER})",
-            *(
-                f'old_rows."{name}" is not distinct from new_rows."{name}"'
-                for name in columns
-                if name not in (key, received)
-            ),
+            *rest,
         ]
     )
-    head = f"insert into {target} ({column_list(table)}) select {selected} from {STAGE} as new_rows"
-    if backend == "postgres":
-        return f"{head} where not exists (select 1 from {target} as old_rows where {same})"
-    return (
+    return [
         f"{head} left join (select *, 1 as _present from {target}) as old_rows on {same} "
         "where old_rows._present is null"
-    )
+    ]
+
+
+# PostgreSQL indexes on raw.heartbeats: the loader's duplicate check looks rows up by id
+# (hash: equality only, no collation sort to build) and by missing id; incremental dbt
+# models select new arrivals by received_at_utc.
+POSTGRES_INDEXES = {
+    "raw_heartbeats_id_idx": "using hash (heartbeat_id)",
+    "raw_heartbeats_received_idx": "(received_at_utc)",
+    "raw_heartbeats_missing_id_idx": "(received_at_utc) where heartbeat_id is null",
+}
+
+
+def create_index_statements(table: RawTable) -> list[str]:
+    if table.name != "heartbeats":
+        return []
+    return [
+        f"create index if not exists {name} on {table.qualified_name} {spec}"
+        for name, spec in POSTGRES_INDEXES.items()
+    ]
+
+
+def drop_index_statements(table: RawTable) -> list[str]:
+    if table.name != "heartbeats":
+        return []
+    return [f"drop index if exists {RAW_SCHEMA}.{name}" for name in POSTGRES_INDEXES]
