@@ -15,6 +15,7 @@
         indexes=postgres_indexes([
             {'columns': ['heartbeat_key'], 'unique': true},
             {'columns': ['received_at_utc']},
+            {'columns': ['processed_at_utc']},
         ]),
     )
 }}

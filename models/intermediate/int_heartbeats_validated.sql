@@ -18,6 +18,11 @@
             {'columns': ['client_id', 'activity_date']},
             {'columns': ['processed_at_utc']},
         ]),
+        post_hook=[
+            "{% if target.type == 'postgres' %}create index if not exists "
+            ~ "int_heartbeats_validated_quarantined on {{ this }} (heartbeat_key) "
+            ~ "where not is_valid{% endif %}",
+        ],
     )
 }}
 
@@ -80,7 +85,11 @@ entity_arrived as (
             or (quarantined.invalid_reasons like '%unknown_device%'
                 and quarantined.device_id in (select device_id from devices))
         )
-        and quarantined.heartbeat_key not in (select heartbeat_key from newly_deduplicated)
+        and not exists (
+            select 1
+            from newly_deduplicated
+            where newly_deduplicated.heartbeat_key = quarantined.heartbeat_key
+        )
 
 ),
 
