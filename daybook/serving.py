@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -91,6 +92,7 @@ class Snapshot:
     path: Path
     newest_received_at: datetime | None
     built_at: datetime
+    generation: int = 0  # publishes since the last full copy
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -98,6 +100,7 @@ class Snapshot:
             "file": self.path.name,
             "newest_received_at": _iso(self.newest_received_at),
             "built_at": _iso(self.built_at),
+            "generation": self.generation,
         }
 
     @classmethod
@@ -107,6 +110,7 @@ class Snapshot:
             path=folder / data["file"],
             newest_received_at=_parse_iso(data.get("newest_received_at")),
             built_at=_parse_iso(data["built_at"]) or datetime.now(UTC),
+            generation=int(data.get("generation") or 0),
         )
 
 
@@ -124,14 +128,22 @@ def publish_snapshot(
     newest_received_at: datetime | None = None,
     keep: int = KEEP_SNAPSHOTS,
     grace_seconds: float = GRACE_SECONDS,
+    full: bool = False,
 ) -> Path:
     """Copy the serving tables of a built DuckDB warehouse into a new file and switch to it.
 
     Call it in the process that just built (it opens the build database for
-    writing). ``newest_received_at`` overrides the freshness read from the
-    build database (``daybook refresh`` passes the high-water mark it saw
-    before building). Returns the new snapshot file; readers switch on their
-    next request.
+    writing). Returns the new snapshot file; readers switch on their next request.
+
+    Incremental by default, so its cost follows the new data: the previous
+    snapshot file is copied, and each incremental mart (a dbt ``unique_key``
+    and a ``refreshed_at_utc`` column) gets only the keys dbt rewrote since
+    that snapshot (delete + insert, as dbt did); table models are copied
+    whole (they are small). A full, freshly sorted copy is made on the first
+    publish, every ``FULL_EVERY`` publishes (to restore clustering and drop
+    deleted rows), when ``full`` is set, and for any table whose row count
+    would not match afterwards. ``newest_received_at`` overrides the freshness
+    read from the build database.
     """
     if warehouse.backend != "duckdb":
         raise ServingError("snapshots are only needed on DuckDB; PostgreSQL serves its tables")
@@ -144,6 +156,7 @@ def publish_snapshot(
     final = folder / f"snapshot-{snapshot_id}.duckdb"
     partial = folder / f"snapshot-{snapshot_id}.duckdb.partial"
     assert warehouse.duckdb_path is not None
+    previous = None if full else current_snapshot(warehouse)
     con = duckdb.connect(str(warehouse.duckdb_path))
     try:
         missing = [name for name in SERVING_TABLES if not _duckdb_has(con, "main", name)]
@@ -154,33 +167,110 @@ def publish_snapshot(
             )
         if newest_received_at is None:
             newest_received_at = newest_included(con, "duckdb")
-        con.execute(f"attach '{_sql_string(partial)}' as daybook_snapshot_target")
+        generation = _start_from(previous, partial)
+        keys = _incremental_keys(warehouse) if generation else {}
+        con.execute(f"attach '{_sql_string(partial)}' as {_TARGET}")
         try:
             for name, order in SERVING_TABLES.items():
-                present = _duckdb_columns(con, "main", name)
-                order_by = ", ".join(column for column in order if column in present)
-                con.execute(
-                    f"create table daybook_snapshot_target.main.{name} as "
-                    f"select * from main.{name}" + (f" order by {order_by}" if order_by else "")
-                )
+                _publish_table(con, name, order, keys.get(name) if generation else None)
+            con.execute(f"drop table if exists {_TARGET}.main.{SNAPSHOT_META_TABLE}")
             con.execute(
-                f"create table daybook_snapshot_target.main.{SNAPSHOT_META_TABLE} as "
+                f"create table {_TARGET}.main.{SNAPSHOT_META_TABLE} as "
                 "select ?::varchar as snapshot_id, ?::timestamp as newest_received_at_utc, "
-                "?::timestamp as built_at_utc",
-                [snapshot_id, _naive_utc(newest_received_at), _naive_utc(built_at)],
+                "?::timestamp as built_at_utc, ?::integer as generation",
+                [snapshot_id, _naive_utc(newest_received_at), _naive_utc(built_at), generation],
             )
         finally:
-            con.execute("detach daybook_snapshot_target")
+            con.execute(f"detach {_TARGET}")
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     finally:
         con.close()
     os.replace(partial, final)
-    snapshot = Snapshot(snapshot_id, final, newest_received_at, built_at)
+    snapshot = Snapshot(snapshot_id, final, newest_received_at, built_at, generation)
     _write_pointer(folder, snapshot)
     collect_garbage(warehouse, keep=keep, grace_seconds=grace_seconds)
     return final
+
+
+_TARGET = "daybook_snapshot_target"
+FULL_EVERY = 48  # at one publish per five minutes: a fresh, fully sorted copy every 4 hours
+REFRESHED_COLUMN = "refreshed_at_utc"
+
+
+def _start_from(previous: Snapshot | None, partial: Path) -> int:
+    """Copy the previous snapshot file to ``partial`` and return this publish's generation
+    (0: build a full copy from nothing)."""
+    if previous is None or not previous.path.exists():
+        return 0
+    generation = previous.generation + 1
+    if generation >= FULL_EVERY:
+        return 0
+    shutil.copyfile(previous.path, partial)
+    return generation
+
+
+def _incremental_keys(warehouse: Warehouse) -> dict[str, list[str]]:
+    """dbt ``unique_key`` of each incremental serving model, from the build's manifest."""
+    path = warehouse.state_dir / "dbt" / "target" / "manifest.json"
+    try:
+        nodes = json.loads(path.read_text(encoding="utf-8"))["nodes"]
+    except (FileNotFoundError, KeyError, ValueError):
+        return {}
+    keys = {}
+    for node in nodes.values():
+        config = node.get("config") or {}
+        if node.get("resource_type") != "model" or node.get("name") not in SERVING_TABLES:
+            continue
+        if config.get("materialized") != "incremental" or not config.get("unique_key"):
+            continue
+        unique_key = config["unique_key"]
+        keys[node["name"]] = [unique_key] if isinstance(unique_key, str) else list(unique_key)
+    return keys
+
+
+def _publish_table(con: Any, name: str, order: tuple[str, ...], key: list[str] | None) -> None:
+    """Bring ``<target>.main.<name>`` up to date with the build's ``main.<name>``."""
+    columns = _columns(con, "main", name)
+    order_by = ", ".join(column for column in order if column in columns)
+    order_sql = f" order by {order_by}" if order_by else ""
+    source_order = ", ".join(f"source.{column}" for column in order if column in columns)
+    target = f"{_TARGET}.main.{name}"
+    incremental = (
+        key is not None
+        and REFRESHED_COLUMN in columns
+        and set(key) <= set(columns)
+        and _columns(con, _TARGET, name) == columns
+    )
+    if incremental:
+        assert key is not None
+        matches = " and ".join(f"{target}.{column} = changed.{column}" for column in key)
+        con.execute(
+            f"create or replace temp table daybook_changed_keys as "
+            f"select distinct {', '.join(key)} from main.{name} "
+            f"where {REFRESHED_COLUMN} > (select coalesce(max({REFRESHED_COLUMN}), "
+            f"'-infinity'::timestamp) from {target})"
+        )
+        con.execute(f"delete from {target} using daybook_changed_keys as changed where {matches}")
+        con.execute(
+            f"insert into {target} select source.* from main.{name} as source "
+            f"join daybook_changed_keys as changed on {matches.replace(target, 'source')}"
+            + (f" order by {source_order}" if source_order else "")
+        )
+        con.execute("drop table daybook_changed_keys")
+        build_rows, served_rows = con.execute(
+            f"select (select count(*) from main.{name}), (select count(*) from {target})"
+        ).fetchone()
+        if build_rows == served_rows:
+            return
+        log.warning(
+            "snapshot table %s drifted (%s vs %s rows); copying it whole",
+            name,
+            served_rows,
+            build_rows,
+        )
+    con.execute(f"create or replace table {target} as select * from main.{name}{order_sql}")
 
 
 def current_snapshot(warehouse: Warehouse) -> Snapshot | None:
@@ -614,13 +704,16 @@ def _duckdb_has(con: Any, schema: str, table: str) -> bool:
     return bool(row and row[0])
 
 
-def _duckdb_columns(con: Any, schema: str, table: str) -> set[str]:
+def _columns(con: Any, catalog: str, table: str) -> list[str]:
+    """Column names of ``<catalog>.main.<table>`` in order ("main": the build database)."""
+    if catalog == "main":
+        catalog = con.execute("select current_database()").fetchone()[0]
     rows = con.execute(
-        "select column_name from information_schema.columns "
-        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
-        [schema, table],
+        "select column_name from information_schema.columns where table_catalog = ? "
+        "and table_schema = 'main' and table_name = ? order by ordinal_position",
+        [catalog, table],
     ).fetchall()
-    return {row[0] for row in rows}
+    return [row[0] for row in rows]
 
 
 def _postgres_has(con: Any, schema: str, table: str) -> bool:
