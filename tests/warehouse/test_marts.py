@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import _require_postgres, create_postgres_database, drop_postgres_database
+from reference import local_day
 
 from daybook.build import BuildResult, manifest_path, run_build, run_dbt
 from daybook.config import Warehouse, parse_database_url
@@ -41,6 +42,9 @@ class BuiltScenario:
     all_raw: dict
     first_build: BuildResult
     first_marts: dict
+    first_processed: dict
+    incremental_processed: dict
+    incremental_refreshed_partitions: set
     incremental_build: BuildResult
     incremental_marts: dict
     activity_dates: dict[str, date]
@@ -60,11 +64,22 @@ def _build_scenario(backend: str, folder: Path) -> BuiltScenario:
     insert_raw(warehouse, first)
     first_build = run_build(warehouse)
     first_marts = read_marts(warehouse) if first_build.success else {}
+    first_processed = _processed_at(warehouse) if first_build.success else {}
 
     second = batch2(first)
     insert_raw(warehouse, second)
     incremental_build = run_build(warehouse)
     incremental_marts = read_marts(warehouse) if incremental_build.success else {}
+    incremental_processed = _processed_at(warehouse) if incremental_build.success else {}
+    refreshed = (
+        query(
+            warehouse,
+            "select distinct client_id, activity_date from fct_activity_daily "
+            "where refreshed_at_utc = (select max(refreshed_at_utc) from fct_activity_daily)",
+        )
+        if incremental_build.success
+        else []
+    )
     activity_dates = (
         {
             row["heartbeat_id"]: row["activity_date"]
@@ -87,6 +102,11 @@ def _build_scenario(backend: str, folder: Path) -> BuiltScenario:
         all_raw=merge_batches(first, second),
         first_build=first_build,
         first_marts=first_marts,
+        first_processed=first_processed,
+        incremental_processed=incremental_processed,
+        incremental_refreshed_partitions={
+            (row["client_id"], row["activity_date"]) for row in refreshed
+        },
         incremental_build=incremental_build,
         incremental_marts=incremental_marts,
         activity_dates=activity_dates,
@@ -95,6 +115,14 @@ def _build_scenario(backend: str, folder: Path) -> BuiltScenario:
         docs_success=bool(docs.success),
         docs_catalog=manifest_path(warehouse).with_name("catalog.json"),
     )
+
+
+def _processed_at(warehouse: Warehouse) -> dict:
+    rows = query(
+        warehouse,
+        "select heartbeat_key, processed_at_utc from intermediate.int_heartbeats_validated",
+    )
+    return {row["heartbeat_key"]: row["processed_at_utc"] for row in rows}
 
 
 @pytest.fixture(scope="module")
@@ -228,3 +256,29 @@ def test_dense_tables_have_every_day_zero_filled(scenario: BuiltScenario) -> Non
 def test_docs_generate_works(scenario: BuiltScenario) -> None:
     assert scenario.docs_success
     assert scenario.docs_catalog.exists()
+
+
+def test_refresh_processes_only_new_heartbeats_and_their_partitions(
+    scenario: BuiltScenario,
+) -> None:
+    first, after = scenario.first_processed, scenario.incremental_processed
+    reprocessed = {key for key in first if after[key] != first[key]}
+    # only the heartbeat whose missing user arrived is validated again
+    assert reprocessed == {"hb-early-for-late-user"}
+    new_ids = {hb["heartbeat_id"] for hb in scenario.all_raw["heartbeats"]} - {
+        hb["heartbeat_id"] for hb in scenario.first_raw["heartbeats"]
+    }
+    assert new_ids <= set(after) - set(first)
+
+    timezones = {row["client_id"]: row["timezone"] for row in scenario.all_raw["clients"]}
+    second_batch = [
+        hb
+        for hb in scenario.all_raw["heartbeats"]
+        if hb["heartbeat_id"] in new_ids | reprocessed and hb["client_id"] in timezones
+    ]
+    touched = {
+        (hb["client_id"], local_day(hb["generated_at_utc"], timezones[hb["client_id"]]))
+        for hb in second_batch
+    }
+    assert scenario.incremental_refreshed_partitions
+    assert scenario.incremental_refreshed_partitions <= touched
