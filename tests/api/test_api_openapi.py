@@ -73,7 +73,7 @@ def test_schemathesis_finds_no_server_error_and_every_response_matches_the_docum
 
         @given(case=api_operation.as_strategy(data_generation_method=method))
         @settings(
-            max_examples=10,
+            max_examples=6,
             deadline=None,
             derandomize=True,
             phases=[Phase.explicit, Phase.generate],
