@@ -44,12 +44,21 @@ class Finding:
 
     @property
     def count(self) -> int | None:
-        """How many rows (or heartbeats) the finding is about, when it is a count."""
+        """How many rows (or units) the finding is about, when it is a whole number.
+
+        Row-level expectations give ``unexpected_count``; the aggregate ones the
+        suites use on big tables observe a count (or a difference) directly.
+        """
         if self.unexpected_count is not None:
             return int(self.unexpected_count)
-        if isinstance(self.observed_value, int | float) and float(self.observed_value).is_integer():
-            return int(self.observed_value)
-        return None
+        value = self.observed_value
+        if isinstance(value, bool) or value is None:
+            return None
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return None
+        return int(number) if number.is_integer() else None
 
     def summary(self) -> str:
         """One line: what broke and how much, never SQL or a traceback."""
@@ -57,9 +66,11 @@ class Finding:
             return f"{self.name}: ok"
         if self.error_message:
             return f"{self.name}: could not be evaluated ({self.error_message})"
+        sample = f", e.g. {', '.join(map(str, self.sample[:3]))}" if self.sample else ""
         if self.unexpected_count is not None:
-            sample = f", e.g. {', '.join(map(str, self.sample[:3]))}" if self.sample else ""
             return f"{self.name}: {self.unexpected_count} rows{sample}"
+        if self.count is not None:
+            return f"{self.name}: {self.count}"
         return f"{self.name}: observed {self.observed_value}"
 
 
@@ -134,5 +145,5 @@ class CheckReport:
 
 
 def _badness(finding: Finding) -> tuple[int, int, float]:
-    count = finding.unexpected_count or 0
+    count = abs(finding.count or 0)
     return (_SEVERITY_RANK[finding.severity], int(finding.error_message is not None), count)

@@ -41,6 +41,7 @@ from daybook.quality.suites import (
 
 DEFAULT_DOCS_DIR = Path(".daybook") / "data-docs"
 SITE_NAME = "daybook"
+DUCKDB_MEMORY_LIMIT = os.environ.get("DAYBOOK_CHECK_DUCKDB_MEMORY", "1GB")
 _GX_SEVERITY = {"error": "critical", "warning": "warning"}
 _SAMPLE_SIZE = 5
 
@@ -62,7 +63,9 @@ def connection_url(warehouse: Warehouse) -> str:
         url = URL.create(
             f"duckdb+{duckdb_dialect.DRIVER}",
             database=str(warehouse.duckdb_path),
-            query={"access_mode": "read_only"},
+            # read-only: a check never writes; the memory cap makes DuckDB spill big
+            # sorts and joins to disk instead of growing with the warehouse
+            query={"access_mode": "read_only", "memory_limit": DUCKDB_MEMORY_LIMIT},
         )
     else:
         url = URL.create(

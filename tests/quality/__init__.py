@@ -1,0 +1,1 @@
+"""Data-quality tests (a package, so its conftest does not shadow the root one)."""

@@ -1,0 +1,117 @@
+"""The suite files and the DuckDB fix, without a built warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from daybook.quality import duckdb_dialect
+from daybook.quality.runner import _expectation, select_suites
+from daybook.quality.suites import (
+    SuiteFileError,
+    load_settings,
+    load_suites,
+    render_query,
+    runtime_parameters,
+)
+
+# docs/ARCHITECTURE.md, "Validity reasons"
+QUARANTINE_REASONS = {
+    "missing_id",
+    "unknown_client",
+    "unknown_user",
+    "user_client_mismatch",
+    "unknown_device",
+    "device_client_mismatch",
+    "invalid_count",
+    "total_mismatch",
+    "missing_generated_at",
+}
+
+
+def test_duckdb_results_survive_the_connection_closing(tmp_path: Path) -> None:
+    """GX reads a result after closing its connection; on DuckDB that used to yield nothing."""
+    duckdb_dialect.register()
+    engine = sa.create_engine(f"duckdb+daybook:///{tmp_path / 'x.duckdb'}")
+    with engine.connect() as connection:
+        first = connection.execute(sa.text("select 41 + 1 as answer"))
+        second = connection.execute(sa.text("select * from range(3)"))
+    assert first.fetchall() == [(42,)]
+    assert [row[0] for row in second.fetchall()] == [0, 1, 2]
+    engine.dispose()
+
+
+def test_every_suite_file_builds_real_gx_expectations() -> None:
+    suites = load_suites()
+    assert {suite.suite for suite in suites} >= {
+        "raw.heartbeats",
+        "raw.clients",
+        "raw.users",
+        "raw.devices",
+        "marts",
+        "quarantine",
+    }
+    for suite in suites:
+        for batch in suite.batches:
+            for spec in batch.expectations:
+                expectation = _expectation(spec, suite, batch)
+                assert expectation.expectation_type == spec.type
+                assert expectation.meta["daybook_severity"] == spec.severity
+
+
+def test_raw_problems_are_warnings_and_broken_marts_are_errors() -> None:
+    for suite in load_suites():
+        severities = {spec.severity for b in suite.batches for spec in b.expectations}
+        expected = {"error"} if suite.suite == "marts" else {"warning"}
+        assert severities == expected, suite.suite
+
+
+def test_reasons_name_quarantine_reasons_and_every_reason_is_counted() -> None:
+    by_suite = {
+        suite.suite: {spec.reason for b in suite.batches for spec in b.expectations if spec.reason}
+        for suite in load_suites()
+    }
+    used = set().union(*by_suite.values())
+    assert used <= QUARANTINE_REASONS
+    assert by_suite["quarantine"] == QUARANTINE_REASONS
+    assert by_suite["raw.heartbeats"] == QUARANTINE_REASONS
+
+
+def test_queries_render_with_settings_and_runtime_parameters() -> None:
+    settings = load_settings()
+    params = runtime_parameters(settings)
+    assert "Europe/Paris" in params["iana_time_zones"]
+    assert params["min_unique_share"] == pytest.approx(
+        1 - settings.parameters["max_duplicate_share"]
+    )
+    for suite in load_suites():
+        for batch in suite.batches:
+            sql = render_query(batch.query, settings, params)
+            assert "${" not in sql
+
+
+def test_unknown_placeholder_is_a_clear_error() -> None:
+    settings = load_settings()
+    with pytest.raises(SuiteFileError, match="unknown or malformed placeholder"):
+        render_query("select * from ${no_such_relation}", settings, {})
+
+
+def test_duplicate_expectation_names_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "settings.yml").write_text("relations: {}\n")
+    expectation = (
+        "      - {name: same, type: expect_table_row_count_to_be_between,"
+        " kwargs: {min_value: 0}, severity: error, description: d}\n"
+    )
+    (tmp_path / "s.yml").write_text(
+        "suite: s\ndescription: d\nbatches:\n  - name: b\n    description: d\n"
+        "    query: select 1 as x\n    expectations:\n" + expectation * 2
+    )
+    with pytest.raises(SuiteFileError, match="duplicate expectation names"):
+        load_suites(tmp_path)
+
+
+def test_unknown_suite_name_lists_the_valid_ones() -> None:
+    with pytest.raises(SuiteFileError, match=r"Valid suites: .*marts"):
+        select_suites(load_suites(), ["nope"])
