@@ -1,7 +1,9 @@
 """``daybook serve``: the API under gunicorn, started programmatically.
 
-Defaults suit a small machine: one worker process per core (each holds its
-own read-only DuckDB connection or PostgreSQL pool) and a few threads per
+On DuckDB it first publishes a serving snapshot when none exists (see
+:func:`ensure_serving_snapshot`). Defaults suit a small machine: one
+worker process per core (each holds its own read-only DuckDB connection or
+PostgreSQL pool) and a few threads per
 worker (``gthread``), since a request mostly waits on the warehouse. The app
 is built in each worker after the fork (no preload), so no connection is
 shared across processes.
@@ -11,11 +13,15 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from typing import Any
 
 import click
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
+
+from daybook.config import Warehouse, warehouse_from_env
 
 
 def default_workers() -> int:
@@ -84,6 +90,42 @@ def _close_warehouse(server: Any, worker: Any) -> None:
         services.reader.close()
 
 
+_PUBLISH = (
+    "import sys\n"
+    "from daybook.config import parse_database_url\n"
+    "from daybook.serving import publish_snapshot\n"
+    "publish_snapshot(parse_database_url(sys.argv[1]))\n"
+)
+
+
+def ensure_serving_snapshot(warehouse: Warehouse) -> str:
+    """On DuckDB, make sure a serving snapshot exists, so workers never hold the build file.
+
+    A worker holding the build file (even read-only) would lock ``daybook
+    build``/``refresh`` out of it. The first snapshot is published in a child
+    process, because importing DuckDB in gunicorn's master before it forks
+    workers makes them abort at exit. When publishing fails (nothing built yet,
+    or a build holds the file) the file itself is served and the reason shown.
+    """
+    if warehouse.backend != "duckdb":
+        return "PostgreSQL tables"
+    from daybook.serving import current_snapshot
+
+    if current_snapshot(warehouse) is None:
+        result = subprocess.run(
+            [sys.executable, "-c", _PUBLISH, warehouse.url],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+            click.echo(f"warning: no serving snapshot could be published ({reason})", err=True)
+            return f"{warehouse.duckdb_path} directly"
+    snapshot = current_snapshot(warehouse)
+    return f"DuckDB snapshot {snapshot.id}" if snapshot else f"{warehouse.duckdb_path} directly"
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
@@ -96,9 +138,10 @@ def _close_warehouse(server: Any, worker: Any) -> None:
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     """Serve the API with gunicorn on the warehouse named by DAYBOOK_DATABASE_URL."""
     workers = workers or default_workers()
+    source = ensure_serving_snapshot(warehouse_from_env())
     click.echo(
-        f"Serving Daybook API on http://{host}:{port} ({workers} workers x {threads} threads); "
-        f"docs at http://{host}:{port}/v2/docs",
+        f"Serving Daybook API on http://{host}:{port} ({workers} workers x {threads} threads) "
+        f"from {source}; docs at http://{host}:{port}/v2/docs",
         err=True,
     )
     DaybookServer(gunicorn_options(host, port, workers, threads), {"pool_size": threads}).run()
