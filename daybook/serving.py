@@ -12,11 +12,13 @@ from after a refresh, never from a half-built table.
   new table), so each query reads one table wholly before or wholly after.
 * **DuckDB** allows one writer process per file and then refuses every other
   process, read-only ones included. So the API never opens the build database.
-  After each successful build, :func:`publish_snapshot` copies the tables the
+  After each successful build, :func:`publish_snapshot` writes the tables the
   API reads into a *new* file under ``<state_dir>/serving/``, sorted by
   (client, entity, day) so DuckDB's zone maps skip most row groups, and then
   replaces a small JSON pointer file atomically (write a temporary file, then
-  ``os.replace``). :class:`SnapshotReader` checks the pointer with one
+  ``os.replace``). The new file starts as a copy of the previous snapshot and
+  receives only the rows dbt rewrote since (so a refresh's cost follows the
+  new data); a full sorted copy is made periodically. :class:`SnapshotReader` checks the pointer with one
   ``os.stat`` per request, opens the new file read-only when it changed, and
   keeps the old connection until its last in-flight query ends. Old files are
   removed after a grace period, keeping the newest few; a process that still
