@@ -263,3 +263,91 @@ def test_a_serving_worker_binds_parameters_without_importing_pandas(duck: Wareho
     assert completed.returncode == 0, completed.stderr
     expected = sum(1 for i in range(200) if i % 3 == 1)
     assert completed.stdout.strip() == f"[({expected}, 3)] []"
+
+
+def _write_manifest(warehouse: Warehouse, keys: dict[str, list[str]]) -> None:
+    import json
+
+    nodes = {
+        f"model.daybook.{name}": {
+            "resource_type": "model",
+            "name": name,
+            "config": {"materialized": "incremental", "unique_key": key},
+        }
+        for name, key in keys.items()
+    }
+    path = warehouse.state_dir / "dbt" / "target" / "manifest.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"nodes": nodes}))
+
+
+def _same_tables(warehouse: Warehouse) -> None:
+    snapshot = current_snapshot(warehouse)
+    assert snapshot is not None
+    with duckdb.connect(str(warehouse.duckdb_path), read_only=True) as con:
+        con.execute(f"attach '{snapshot.path}' as served (read_only)")
+        for table in SERVING_TABLES:
+            for left, right in (("main", "served.main"), ("served.main", "main")):
+                rows = con.execute(
+                    f"select * from {left}.{table} except all select * from {right}.{table}"
+                ).fetchall()
+                assert rows == [], (table, left, rows[:3])
+
+
+def test_incremental_publish_applies_exactly_the_keys_dbt_rewrote(
+    duck: Warehouse, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Like dbt's delete+insert: rows of rewritten keys carry a newer refreshed_at_utc."""
+    fact = "fct_activity_daily"
+    fake_build(duck, version=1)
+    with duckdb.connect(str(duck.duckdb_path)) as con:
+        con.execute(
+            f"create or replace table {fact} as select *, timestamp '2026-03-01' "
+            f"as refreshed_at_utc from {fact}"
+        )
+    _write_manifest(duck, {fact: ["client_id", "activity_date"]})
+    publish_snapshot(duck)
+    assert current_snapshot(duck).generation == 0
+
+    with duckdb.connect(str(duck.duckdb_path)) as con:
+        # dbt rewrites partition (c1, 2026-01-02): one row changes, one disappears, one appears
+        con.execute(
+            f"delete from {fact} where client_id = 'c1' and activity_date = date '2026-01-02'"
+        )
+        con.execute(
+            f"insert into {fact} select 'c1', 'u-new', 'd-new', date '2026-01-02', "
+            "date '2026-01-02', 9, timestamp '2026-03-01 00:05'"
+        )
+    publish_snapshot(duck)
+    assert current_snapshot(duck).generation == 1
+    _same_tables(duck)
+
+    with duckdb.connect(str(duck.duckdb_path)) as con:
+        con.execute(f"update {fact} set version = 7 where client_id = 'c0' and user_id = 'u0'")
+    publish_snapshot(duck)
+    with duckdb.connect(str(current_snapshot(duck).path), read_only=True) as con:
+        changed = con.execute(f"select count(*) from {fact} where version = 7").fetchone()[0]
+    assert changed == 0, "a row changed without a newer refreshed_at_utc is not republished"
+    assert "drifted" not in caplog.text
+
+    with duckdb.connect(str(duck.duckdb_path)) as con:
+        con.execute(f"update {fact} set version = 1 where version = 7")
+        con.execute(f"delete from {fact} where client_id = 'c2' and user_id = 'u3'")
+    publish_snapshot(duck)
+    assert "drifted" in caplog.text, "a row count mismatch falls back to a whole copy"
+    _same_tables(duck)
+
+
+def test_a_full_copy_is_made_every_few_publishes(
+    duck: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import daybook.serving as serving
+
+    monkeypatch.setattr(serving, "FULL_EVERY", 3)
+    fake_build(duck, version=1)
+    generations = []
+    for _ in range(5):
+        publish_snapshot(duck)
+        generations.append(current_snapshot(duck).generation)
+    assert generations == [0, 1, 2, 0, 1]
+    _same_tables(duck)
