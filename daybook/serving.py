@@ -18,9 +18,10 @@ from after a refresh, never from a half-built table.
   replaces a small JSON pointer file atomically (write a temporary file, then
   ``os.replace``). The new file starts as a copy of the previous snapshot and
   receives only the rows dbt rewrote since (so a refresh's cost follows the
-  new data); a full sorted copy is made periodically. :class:`SnapshotReader` checks the pointer with one
-  ``os.stat`` per request, opens the new file read-only when it changed, and
-  keeps the old connection until its last in-flight query ends. Old files are
+  new data); a full sorted copy is made periodically. :class:`SnapshotReader`
+  checks the pointer with one ``os.stat`` per request, opens the new file
+  read-only when it changed, and keeps the old connection until its last
+  in-flight query ends. Old files are
   removed after a grace period, keeping the newest few; a process that still
   has one open keeps reading it (POSIX unlink semantics).
 
