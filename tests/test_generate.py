@@ -237,6 +237,8 @@ def test_csv_matches_parquet_with_contract_header_and_second_timestamps(tmp_path
     stamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
     for table, spec in RAW_TABLES.items():
         with as_csv[table][0].open(newline="") as handle:
+            assert handle.readline() == ",".join(spec.column_names) + "\n"
+            handle.seek(0)
             reader = csv.reader(handle)
             header = next(reader)
             records = list(reader)

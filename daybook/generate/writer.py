@@ -10,6 +10,7 @@ batches (row groups) to one file, so files can be larger than a batch.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -30,6 +31,7 @@ class TableWriter:
         self.path = path.with_suffix(f".{file_format}")
         self.file_format = file_format
         self._writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
+        self._handle: BinaryIO | None = None
 
     def write(self, table: pa.Table) -> None:
         if self.file_format == "csv":
@@ -41,11 +43,17 @@ class TableWriter:
     def close(self) -> Path:
         if self._writer is not None:
             self._writer.close()
+        if self._handle is not None:
+            self._handle.close()
         return self.path
 
     def _open(self, schema: pa.Schema) -> pq.ParquetWriter | pacsv.CSVWriter:
         if self.file_format == "csv":
-            return pacsv.CSVWriter(self.path, schema)
+            # a plain header line (pyarrow would quote every name), then the rows
+            self._handle = self.path.open("wb")
+            self._handle.write((",".join(schema.names) + "\n").encode())
+            options = pacsv.WriteOptions(include_header=False)
+            return pacsv.CSVWriter(self._handle, schema, write_options=options)
         names = schema.names
         dictionary = [n for n in names if n in _DICTIONARY_COLUMNS or n.endswith("_count")]
         codecs = {n: "none" if n == "heartbeat_id" else "snappy" for n in names}
