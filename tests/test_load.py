@@ -215,12 +215,37 @@ def test_zoned_parquet_timestamps_are_stored_as_utc(empty_warehouse, tmp_path):
     assert table_rows(empty_warehouse, "clients")[0][3] == datetime(2026, 1, 5, 11, 0)
 
 
+def test_text_and_timestamps_survive_exactly(empty_warehouse, tmp_path):
+    columns = list(RAW_TABLES["users"].column_names)
+    user = {
+        "user_id": "a1d97031-04e2-4907-a249-093f7436207b",
+        "client_id": "aa7cf840-9ca9-46a3-9778-9015d6580d50",
+        "email": "",
+        "display_name": 'Zoë Ångström, "Z" \u2014 line\nbreak',
+        "created_at": "1999-12-31 23:59:59.123456",
+    }
+    path = write_csv(tmp_path / "u.csv", columns, [user], quoting=csv.QUOTE_ALL)
+    load_files(empty_warehouse, "users", [path])
+    assert table_rows(empty_warehouse, "users") == [
+        (
+            user["user_id"],
+            user["client_id"],
+            "",
+            user["display_name"],
+            datetime(1999, 12, 31, 23, 59, 59, 123456),
+        )
+    ]
+
+
 # --- refused files ------------------------------------------------------------------------
 
 
-def write_csv(path: Path, columns: list[str], records: list[dict]) -> Path:
+def write_csv(
+    path: Path, columns: list[str], records: list[dict], quoting: int = csv.QUOTE_MINIMAL
+) -> Path:
+    """A CSV file; an unquoted empty field is NULL, a quoted one ("") an empty string."""
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer = csv.DictWriter(handle, fieldnames=columns, quoting=quoting)
         writer.writeheader()
         writer.writerows(records)
     return path

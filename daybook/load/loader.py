@@ -9,13 +9,13 @@ problem rolls everything back, so a refused call leaves the warehouse as it was.
 from __future__ import annotations
 
 import contextlib
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from daybook.config import Warehouse
+from daybook.load import pgbinary
 from daybook.load.errors import LoadError
 from daybook.load.files import InputFile, inspect_file
 from daybook.load.merge import (
@@ -197,30 +197,27 @@ def _sink_columns(spec: RawTable, direct: bool) -> str:
 
 
 def _copy_file(duck: Any, cur: Any, spec: RawTable, item: InputFile, index: int | None) -> int:
-    """Stream one file, parsed by DuckDB, into PostgreSQL with COPY (CSV text).
+    """Stream one file, parsed by DuckDB, into PostgreSQL with binary COPY.
 
     ``index`` None: straight into the raw table; otherwise into the stage, tagged.
     """
     import duckdb
-    import pyarrow.csv as pacsv
 
     reset_rejects(duck)
     direct = index is None
     sink = spec.qualified_name if direct else STAGE
-    options = pacsv.WriteOptions(include_header=False)
     rows = 0
     try:
         result = duck.execute(select_sql(item, spec, index), [str(item.path)])
         # to_arrow_reader is the newer name (duckdb >= 1.4) of fetch_record_batch
         reader = getattr(result, "to_arrow_reader", result.fetch_record_batch)(COPY_BATCH_ROWS)
-        with cur.copy(
-            f"copy {sink} ({_sink_columns(spec, direct)}) from stdin (format csv)"
-        ) as copy:
+        columns = _sink_columns(spec, direct)
+        with cur.copy(f"copy {sink} ({columns}) from stdin (format binary)") as copy:
+            copy.write(pgbinary.HEADER)
             for batch in reader:
-                buffer = io.BytesIO()
-                pacsv.write_csv(batch, buffer, options)
-                copy.write(buffer.getbuffer())
+                copy.write(pgbinary.encode_batch(batch))
                 rows += batch.num_rows
+            copy.write(pgbinary.TRAILER)
     except duckdb.Error as error:
         _explain(duck, item, spec, error)
     raise_for_csv_rejects(duck, item)
