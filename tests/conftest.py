@@ -22,6 +22,13 @@ PG_ADMIN_URL = os.environ.get("DAYBOOK_TEST_PG_URL", "postgresql://postgres@127.
 BACKENDS = ("duckdb", "postgres")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep PostgreSQL warehouses' dbt state out of the checkout's ``.daybook/``."""
+    import tempfile
+
+    os.environ["DAYBOOK_STATE_DIR"] = tempfile.mkdtemp(prefix="daybook-test-state-")
+
+
 def postgres_available() -> bool:
     import psycopg
 
