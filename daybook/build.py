@@ -325,6 +325,12 @@ def build(full_refresh: bool, select: tuple[str, ...]) -> None:
     if not result.success:
         failing = ", ".join(node.name for node in result.failed_nodes) or "see the error above"
         raise click.ClickException(f"dbt build failed: {failing}")
+    if warehouse.backend == "duckdb":
+        # The API reads published snapshots, never the build file (see daybook.serving).
+        from daybook.serving import publish_snapshot
+
+        snapshot = publish_snapshot(warehouse)
+        console.print(f"Published serving snapshot {snapshot.name}")
 
 
 def _print_summary(console: Any, result: BuildResult) -> None:
