@@ -43,6 +43,7 @@ from daybook.quality.suites import (
 DEFAULT_DOCS_DIR = Path(".daybook") / "data-docs"
 SITE_NAME = "daybook"
 DUCKDB_MEMORY_LIMIT = os.environ.get("DAYBOOK_CHECK_DUCKDB_MEMORY", "1GB")
+POSTGRES_WORK_MEM = os.environ.get("DAYBOOK_CHECK_PG_WORK_MEM", "256MB")
 _GX_SEVERITY = {"error": "critical", "warning": "warning"}
 _SAMPLE_SIZE = 5
 
@@ -76,6 +77,9 @@ def connection_url(warehouse: Warehouse) -> str:
             host=warehouse.host,
             port=warehouse.port,
             database=warehouse.dbname,
+            # the reconciliation sorts every heartbeat once; give that sort room in memory
+            # (bounded, per sort) rather than many passes on disk
+            query={"options": f"-c work_mem={POSTGRES_WORK_MEM}"},
         )
     return url.render_as_string(hide_password=False)
 
