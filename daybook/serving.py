@@ -41,6 +41,7 @@ import secrets
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,6 +79,8 @@ SNAPSHOT_META_TABLE = "daybook_snapshot"
 # the OS page cache, which all workers share.
 SERVING_MEMORY_ENV = "DAYBOOK_DUCKDB_SERVING_MEMORY"
 DEFAULT_SERVING_MEMORY = "100MB"
+# DuckDB worker threads per serving process (default: DuckDB's, one per core).
+SERVING_THREADS_ENV = "DAYBOOK_DUCKDB_SERVING_THREADS"
 POINTER_NAME = "CURRENT.json"
 KEEP_SNAPSHOTS = 3
 GRACE_SECONDS = 120.0
@@ -367,10 +370,12 @@ class SnapshotReader:
         self.warehouse = warehouse
         self.folder = serving_dir(warehouse)
         self.pointer = self.folder / POINTER_NAME
-        self.duckdb_config = {
-            "memory_limit": os.environ.get(SERVING_MEMORY_ENV, DEFAULT_SERVING_MEMORY),
-            **(duckdb_config or {}),
+        self.duckdb_config: dict[str, Any] = {
+            "memory_limit": os.environ.get(SERVING_MEMORY_ENV, DEFAULT_SERVING_MEMORY)
         }
+        if os.environ.get(SERVING_THREADS_ENV):
+            self.duckdb_config["threads"] = int(os.environ[SERVING_THREADS_ENV])
+        self.duckdb_config.update(duckdb_config or {})
         self._lock = threading.Lock()
         self._open: _OpenSnapshot | None = None
         self._stamp: tuple[int, int, int] | None = None
@@ -624,6 +629,72 @@ def freshness_source(warehouse: Warehouse, reader: Any = None) -> FreshnessCache
         return FreshnessCache(warehouse, reader=reader.snapshots)
     connect = getattr(reader, "connection", None) if warehouse.backend == "postgres" else None
     return FreshnessCache(warehouse, connect=connect)
+
+
+# --------------------------------------------------------------------------- answer cache
+
+
+class AnswerCache:
+    """Answers kept per data version: exact reuse until the next publish, then forgotten.
+
+    On DuckDB the version is the served snapshot's id (:func:`data_version`),
+    so a cached answer is byte-for-byte what the query would return. Only
+    answers computed for the current version are stored, so a query that
+    raced a publish can never be served for the newer version. Bounded (LRU).
+    """
+
+    def __init__(self, maxsize: int = 2048):
+        self.maxsize = maxsize
+        self._lock = threading.Lock()
+        self._version: str | None = None
+        self._answers: OrderedDict[Any, Any] = OrderedDict()
+
+    def get(self, version: str | None, key: Any) -> Any | None:
+        if version is None:
+            return None
+        with self._lock:
+            if version != self._version:
+                return None
+            answer = self._answers.get(key)
+            if answer is not None:
+                self._answers.move_to_end(key)
+            return answer
+
+    def put(self, version: str | None, key: Any, answer: Any) -> None:
+        if version is None:
+            return
+        with self._lock:
+            if version != self._version:
+                if self._version is not None and version < self._version:
+                    return  # computed before a newer publish another request already saw
+                self._version = version
+                self._answers.clear()
+            self._answers[key] = answer
+            self._answers.move_to_end(key)
+            while len(self._answers) > self.maxsize:
+                self._answers.popitem(last=False)
+
+
+def data_version(warehouse: Warehouse) -> str | None:
+    """An id that changes whenever the served data changes, or None when there is no cheap one.
+
+    DuckDB: the current snapshot's id (ids sort by publish time). PostgreSQL:
+    None (dbt changes tables in place; answers are not cached there).
+    """
+    if warehouse.backend != "duckdb":
+        return None
+    folder = serving_dir(warehouse)
+    stamp = _pointer_stamp(folder / POINTER_NAME)
+    cached = _VERSIONS.get(folder)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    snapshot = _read_pointer(folder)
+    version = snapshot.id if snapshot else None
+    _VERSIONS[folder] = (stamp, version)
+    return version
+
+
+_VERSIONS: dict[Path, tuple[Any, str | None]] = {}  # pointer stat -> id, per serving folder
 
 
 # --------------------------------------------------------------------------- HTTP caching
