@@ -8,17 +8,20 @@ is reachable, and fail instead when ``DAYBOOK_REQUIRE_POSTGRES=1`` (CI).
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support import (
+    _require_postgres,
+    create_postgres_database,
+    drop_postgres_database,
+    read_table,
+)
 
 from daybook.config import Warehouse, parse_database_url
-from daybook.warehouse import connection
 
-PG_ADMIN_URL = os.environ.get("DAYBOOK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ("duckdb", "postgres")
 
 
@@ -27,46 +30,6 @@ def pytest_configure(config: pytest.Config) -> None:
     import tempfile
 
     os.environ["DAYBOOK_STATE_DIR"] = tempfile.mkdtemp(prefix="daybook-test-state-")
-
-
-def postgres_available() -> bool:
-    import psycopg
-
-    try:
-        with psycopg.connect(parse_database_url(PG_ADMIN_URL).pg_conninfo, connect_timeout=3):
-            return True
-    except psycopg.OperationalError:
-        return False
-
-
-def _require_postgres() -> None:
-    if postgres_available():
-        return
-    message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}"
-    if os.environ.get("DAYBOOK_REQUIRE_POSTGRES") == "1":
-        pytest.fail(message + " and DAYBOOK_REQUIRE_POSTGRES=1", pytrace=False)
-    pytest.skip(message)
-
-
-def create_postgres_database(prefix: str = "daybook_test") -> Warehouse:
-    """A new, empty PostgreSQL database; drop it with ``drop_postgres_database``."""
-    import psycopg
-
-    admin = parse_database_url(PG_ADMIN_URL)
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin.pg_conninfo, autocommit=True) as con:
-        con.execute(f'create database "{name}"')
-    return parse_database_url(
-        f"postgresql://{admin.user}@{admin.host}:{admin.port}/{name}"
-    )
-
-
-def drop_postgres_database(warehouse: Warehouse) -> None:
-    import psycopg
-
-    admin = parse_database_url(PG_ADMIN_URL)
-    with psycopg.connect(admin.pg_conninfo, autocommit=True) as con:
-        con.execute(f'drop database if exists "{warehouse.dbname}" with (force)')
 
 
 @pytest.fixture
@@ -99,15 +62,6 @@ def backend(request: pytest.FixtureRequest) -> str:
 def empty_warehouse(backend: str, make_warehouse) -> Warehouse:
     """A fresh, empty warehouse of the parametrised backend."""
     return make_warehouse(backend)
-
-
-def read_table(warehouse: Warehouse, sql: str) -> list[dict]:
-    """Rows of a query as dicts, for comparing with the reference computation."""
-    with connection(warehouse, read_only=True) as con:
-        cursor = con.cursor()
-        cursor.execute(sql)
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 @dataclass

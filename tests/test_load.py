@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from conftest import (
+from support import (
     _require_postgres,
     create_postgres_database,
     drop_postgres_database,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import _require_postgres, create_postgres_database, drop_postgres_database
+from support import _require_postgres, create_postgres_database, drop_postgres_database
 
 from daybook.config import project_dir
 from daybook.semantic import Catalog, load_catalog

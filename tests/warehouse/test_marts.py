@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import _require_postgres, create_postgres_database, drop_postgres_database
+from support import _require_postgres, create_postgres_database, drop_postgres_database
 from reference import local_day
 
 from daybook.build import BuildResult, manifest_path, run_build, run_dbt
