@@ -157,8 +157,6 @@ def runtime_parameters(settings: Settings, now: datetime | None = None) -> dict[
     tolerance = float(params.get("future_tolerance_hours", 24))
     latest = now.replace(tzinfo=None) + timedelta(hours=tolerance)
     params["latest_plausible_utc"] = latest.strftime("%Y-%m-%d %H:%M:%S")
-    if "max_duplicate_share" in params:
-        params["min_unique_share"] = round(1 - float(params["max_duplicate_share"]), 6)
     params["iana_time_zones"] = sorted(available_timezones())
     return params
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PG_ADMIN_URL, drop_postgres_database
+from support import PG_ADMIN_URL, drop_postgres_database
 
 from daybook.config import Warehouse, parse_database_url
 from daybook.quality import CheckReport, run_checks

@@ -83,9 +83,8 @@ def test_queries_render_with_settings_and_runtime_parameters() -> None:
     settings = load_settings()
     params = runtime_parameters(settings)
     assert "Europe/Paris" in params["iana_time_zones"]
-    assert params["min_unique_share"] == pytest.approx(
-        1 - settings.parameters["max_duplicate_share"]
-    )
+    assert params["max_duplicate_share"] == settings.parameters["max_duplicate_share"]
+    assert params["latest_plausible_utc"] > str(settings.parameters["earliest_plausible_utc"])
     for suite in load_suites():
         for batch in suite.batches:
             sql = render_query(batch.query, settings, params)
