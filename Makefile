@@ -31,7 +31,8 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
-	$(BIN)/daybook bench
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	$(BIN)/daybook bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .daybook target logs

@@ -79,8 +79,16 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
         "errorlog": "-",
         "preload_app": False,
         "proc_name": "daybook-api",
+        "post_fork": _worker_setup,
         "worker_exit": _close_warehouse,
     }
+
+
+def _worker_setup(server: Any, worker: Any) -> None:
+    """Keep DuckDB from importing pandas/pyarrow in each worker (~80 MB resident apiece)."""
+    from daybook.serving import keep_pandas_out_of_duckdb
+
+    keep_pandas_out_of_duckdb()
 
 
 def _close_warehouse(server: Any, worker: Any) -> None:

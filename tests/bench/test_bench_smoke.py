@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(
 
 def test_bench_runs_end_to_end_and_records_every_section(backend: str, tmp_path: Path) -> None:
     if backend == "postgres":
-        from conftest import _require_postgres
+        from support import _require_postgres
 
         _require_postgres()
     results = tmp_path / "results"

@@ -37,7 +37,7 @@ RAW = ("clients", "users", "devices", "heartbeats")
 
 
 def raw_rows(warehouse: Warehouse, table: str) -> list[dict]:
-    from conftest import read_table
+    from support import read_table
 
     rows = read_table(warehouse, f"select * from raw.{table}")
     for row in rows:
