@@ -14,6 +14,7 @@ from daybook.quality.runner import DEFAULT_DOCS_DIR, WarehouseUnavailable
 from daybook.quality.suites import SuiteFileError
 
 QUARANTINE_SUITE = "quarantine"
+MAX_ERROR_LINES = 10
 
 
 class CheckCannotRun(click.ClickException):
@@ -41,8 +42,10 @@ def render(report: CheckReport, console: Console) -> None:
     if reasons:
         listed = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
         console.print(f"Quarantined heartbeats by reason (warnings): {listed}")
-    for finding in report.errors:
-        console.print(f"[red]error[/] {finding.suite}: {finding.summary()}")
+    for finding in report.errors[:MAX_ERROR_LINES]:
+        console.print(f"[red]error[/] {finding.suite}: {finding.summary()}", highlight=False)
+    if len(report.errors) > MAX_ERROR_LINES:
+        console.print(f"... and {len(report.errors) - MAX_ERROR_LINES} more errors (see Data Docs)")
     if report.docs_index is not None:
         console.print(f"Data Docs: {report.docs_index}")
     verdict = "[green]passed[/]" if report.ok else f"[red]failed: {len(report.errors)} errors[/]"

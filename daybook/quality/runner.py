@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -182,6 +183,8 @@ def _short_error(result: Any) -> str | None:
         if isinstance(item, dict) and item.get("raised_exception"):
             message = str(item.get("exception_message") or "error")
             first = message.strip().splitlines()[0] if message.strip() else "error"
+            # "(_duckdb.CatalogException) Catalog Error: ..." -> "Catalog Error: ..."
+            first = re.sub(r"^\([\w.]+\)\s*", "", first)
             return first.split("[SQL:")[0].strip()[:200]
     return None
 

@@ -407,3 +407,20 @@ def test_daybook_check_on_a_missing_warehouse_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "Cannot open the warehouse" in result.output
     assert "Traceback" not in result.output
+
+
+def test_checking_before_the_build_fails_naming_the_missing_marts(
+    empty_warehouse, tmp_path: Path
+) -> None:
+    from daybook.raw_schema import RAW_TABLES
+
+    execute(empty_warehouse, "create schema if not exists raw")
+    for table in RAW_TABLES.values():
+        execute(empty_warehouse, table.create_sql())
+    report = run_checks(empty_warehouse, docs_dir=tmp_path / "docs", suites=["marts"])
+    assert not report.ok
+    assert {f.severity for f in report.errors} == {"error"}
+    grain = report.finding("marts", "fct_activity_daily_grain_unique")
+    message = grain.error_message or ""
+    assert grain.failed and "fct_activity_daily" in message
+    assert "[SQL" not in message and "select " not in message.lower()  # no SQL in the report
