@@ -61,7 +61,8 @@ def render(report: CheckReport, console: Console) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=DEFAULT_DOCS_DIR,
     show_default=True,
-    help="Where to write the Great Expectations Data Docs (HTML); rebuilt on every run.",
+    help="Where to write the Great Expectations Data Docs (HTML); the previous run's pages "
+    "there are replaced.",
 )
 @click.option(
     "--suite",

@@ -263,6 +263,22 @@ def _validate(
             execution_engine.engine.dispose()
 
 
+# What a GX Data Docs site consists of: only these are replaced, never anything else a
+# user keeps in the folder they point --docs-dir at.
+_DOCS_ENTRIES = ("index.html", "validations", "expectations", "static")
+
+
+def _clear_previous_docs(docs_dir: Path) -> None:
+    """Remove the previous run's Data Docs so the site shows this run only."""
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    for name in _DOCS_ENTRIES:
+        entry = docs_dir / name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        elif entry.exists() or entry.is_symlink():
+            entry.unlink()
+
+
 def select_suites(specs: list[SuiteSpec], names: Collection[str] | None) -> list[SuiteSpec]:
     """The suites called ``names`` (all when None); an unknown name is an error."""
     if names is None:
@@ -293,9 +309,7 @@ def run_checks(
     specs = select_suites(load_suites(suites_dir), suites)
     params = runtime_parameters(settings)
     docs_dir = (docs_dir or DEFAULT_DOCS_DIR).resolve()
-    if docs_dir.exists():
-        shutil.rmtree(docs_dir)
-    docs_dir.mkdir(parents=True)
+    _clear_previous_docs(docs_dir)
 
     context = _context(docs_dir)
     try:

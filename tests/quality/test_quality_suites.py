@@ -114,3 +114,33 @@ def test_duplicate_expectation_names_are_refused(tmp_path: Path) -> None:
 def test_unknown_suite_name_lists_the_valid_ones() -> None:
     with pytest.raises(SuiteFileError, match=r"Valid suites: .*marts"):
         select_suites(load_suites(), ["nope"])
+
+
+def test_a_check_releases_the_duckdb_file_and_keeps_other_files_in_the_docs_folder(
+    tmp_path: Path,
+) -> None:
+    import duckdb
+
+    from daybook.config import parse_database_url
+    from daybook.quality import run_checks
+    from daybook.raw_schema import RAW_TABLES
+
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw")
+        con.execute(RAW_TABLES["clients"].create_sql())
+        con.execute("insert into raw.clients values ('c1', 'Acme', 'Mars/Olympus', now())")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "keep.txt").write_text("mine")
+    (docs / "index.html").write_text("old run")
+
+    report = run_checks(
+        parse_database_url(f"duckdb://{path}"), docs_dir=docs, suites=["raw.clients"]
+    )
+
+    assert report.finding("raw.clients", "timezone_is_iana").count == 1
+    assert (docs / "keep.txt").read_text() == "mine"
+    assert "old run" not in (docs / "index.html").read_text()
+    with duckdb.connect(str(path)) as con:  # read-write again: GX let go of the file
+        con.execute("insert into raw.clients values ('c2', 'Beta', 'UTC', now())")
