@@ -228,7 +228,13 @@ def _match_results(
 
 
 def _validate(
-    context: Any, warehouse: Warehouse, specs: list[SuiteSpec], settings: Settings, params: dict
+    context: Any,
+    warehouse: Warehouse,
+    specs: list[SuiteSpec],
+    settings: Settings,
+    params: dict,
+    *,
+    temp_tables: bool,
 ) -> list[Finding]:
     """Register the batches with GX, run one checkpoint over all of them, collect findings."""
     import great_expectations as gx
@@ -240,6 +246,7 @@ def _validate(
             datasource = context.data_sources.add_sql(
                 name=f"warehouse_{uuid.uuid4().hex[:8]}",
                 connection_string=connection_url(warehouse),
+                create_temp_table=temp_tables,
             )
     except Exception as exc:  # GX wraps driver errors in several types; all mean the same
         raise WarehouseUnavailable(
@@ -311,9 +318,26 @@ def run_checks(
     docs_dir = (docs_dir or DEFAULT_DOCS_DIR).resolve()
     _clear_previous_docs(docs_dir)
 
+    # PostgreSQL: GX runs each batch query once into a temporary table instead of once per
+    # metric query (three times). Not on DuckDB, where each cursor is its own connection
+    # (duckdb_dialect) and would not see another's temporary table.
+    temp_tables = warehouse.backend == "postgres"
     context = _context(docs_dir)
     try:
-        findings = _validate(context, warehouse, specs, settings, params)
+        try:
+            findings = _validate(
+                context, warehouse, specs, settings, params, temp_tables=temp_tables
+            )
+        except WarehouseUnavailable:
+            raise
+        except Exception:
+            if not temp_tables:
+                raise
+            # A batch query failed while GX materialised it (a model not built yet, say),
+            # which aborts the whole checkpoint. Run again without temporary tables, so
+            # each expectation reports its own error and the others still run.
+            context = _context(docs_dir)
+            findings = _validate(context, warehouse, specs, settings, params, temp_tables=False)
         # One build for the whole run (GX's UpdateDataDocsAction rebuilds once per batch).
         context.build_data_docs(site_names=[SITE_NAME])
     finally:
