@@ -9,7 +9,7 @@ from typing import Any
 from flask_openapi3 import Info, OpenAPI
 
 from api.activity import activity_blueprint
-from api.data import PostgresReader, Reader, open_reader
+from api.data import PostgresReader, Reader, existence_sql, open_reader
 from api.directory import directory_blueprint
 from api.docs import install_docs
 from api.errors import register_error_handlers, validation_error_response
@@ -40,6 +40,19 @@ def _token_store(settings: Settings, reader: Reader) -> TokenStore:
     return store
 
 
+def _warm_sql(catalog: Any, dialect: str) -> None:
+    """Generate every SQL text the views use before any request thread runs.
+
+    Besides sparing requests the compile cost, this keeps sqlglot's generation
+    out of concurrent threads: under gunicorn's threads, a first-time generation
+    racing another was seen to render PostgreSQL placeholders as ``?``, and the
+    cache then kept the wrong text for the life of the worker.
+    """
+    catalog.warm(dialect)
+    for spec in catalog.entities.values():
+        existence_sql(spec.model, spec.key, spec.tenant_key, dialect)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
     """Build the API. ``config`` keys: see :meth:`Settings.from_config`; tests may also
     pass ``catalog``, ``reader`` or ``token_store`` objects to use instead of opening them,
@@ -55,6 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
             semantic_dir=settings.semantic_dir, manifest_path=settings.manifest_path
         )
     reader = config.get("reader") or open_reader(settings.warehouse, max_size=settings.pool_size)
+    _warm_sql(catalog, reader.dialect)
     tokens = config.get("token_store") or _token_store(settings, reader)
 
     app = OpenAPI(

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from support import (
+    PRISTINE_TEMPLATES,
     _require_postgres,
+    copy_postgres_database,
     create_postgres_database,
     drop_postgres_database,
     read_table,
@@ -90,6 +92,12 @@ def _build_sample(backend: str, tmp: Path) -> BuiltWarehouse:
         load_files(warehouse, table, files[table])
     result = run_build(warehouse)
     assert result.success, result.summary()
+    if backend == "postgres":
+        # served apps keep pooled connections to the built database, which forbids
+        # using it as a template; tests that need a writable copy clone this one
+        PRISTINE_TEMPLATES[warehouse.dbname] = copy_postgres_database(
+            warehouse, "daybook_pristine"
+        ).dbname
     return BuiltWarehouse(warehouse=warehouse, raw_dir=tmp / "raw")
 
 
@@ -108,6 +116,9 @@ def built_warehouses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]
     for built in cache.values():
         if built.warehouse.backend == "postgres":
             drop_postgres_database(built.warehouse)
+            pristine = PRISTINE_TEMPLATES.pop(built.warehouse.dbname, None)
+            if pristine:
+                drop_postgres_database(parse_database_url(f"postgresql:///{pristine}"))
 
 
 @pytest.fixture

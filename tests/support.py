@@ -57,6 +57,23 @@ def drop_postgres_database(warehouse: Warehouse) -> None:
         con.execute(f'drop database if exists "{warehouse.dbname}" with (force)')
 
 
+# built database name -> an untouched clone nobody connects to, usable as a template
+# while served apps hold connections to the original
+PRISTINE_TEMPLATES: dict[str, str] = {}
+
+
+def copy_postgres_database(source: Warehouse, prefix: str = "daybook_copy") -> Warehouse:
+    """A new database with ``source``'s contents (from its pristine clone when one exists)."""
+    import psycopg
+
+    admin = parse_database_url(PG_ADMIN_URL)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    template = PRISTINE_TEMPLATES.get(source.dbname, source.dbname)
+    with psycopg.connect(admin.pg_conninfo, autocommit=True) as con:
+        con.execute(f'create database "{name}" template "{template}"')
+    return parse_database_url(f"postgresql://{admin.user}@{admin.host}:{admin.port}/{name}")
+
+
 def read_table(warehouse: Warehouse, sql: str) -> list[dict]:
     """Rows of a query as dicts, for comparing with the reference computation."""
     with connection(warehouse, read_only=True) as con:

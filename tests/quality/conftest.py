@@ -8,12 +8,11 @@ from the built one as a template.
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import PG_ADMIN_URL, drop_postgres_database
+from support import copy_postgres_database, drop_postgres_database
 
 from daybook.config import Warehouse, parse_database_url
 from daybook.quality import CheckReport, run_checks
@@ -31,13 +30,7 @@ def copy_warehouse(source: Warehouse, folder: Path) -> Warehouse:
         if wal.exists():
             shutil.copyfile(wal, target.with_name(target.name + ".wal"))
         return parse_database_url(f"duckdb://{target}")
-    import psycopg
-
-    admin = parse_database_url(PG_ADMIN_URL)
-    name = f"daybook_quality_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin.pg_conninfo, autocommit=True) as con:
-        con.execute(f'create database "{name}" template "{source.dbname}"')
-    return parse_database_url(f"postgresql://{admin.user}@{admin.host}:{admin.port}/{name}")
+    return copy_postgres_database(source, "daybook_quality")
 
 
 @pytest.fixture(scope="module")
