@@ -125,3 +125,37 @@ def built_warehouses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]
 def built(backend: str, built_warehouses: dict) -> BuiltWarehouse:
     """The session's generated-loaded-built sample warehouse on the parametrised backend."""
     return built_warehouses[backend]
+
+
+@pytest.fixture(scope="session")
+def served_apps(built_warehouses, tmp_path_factory) -> Iterator[dict]:
+    """Lazily started ``daybook serve`` processes keyed by backend, stopped at session end.
+
+    Each serves the session's built sample warehouse (on DuckDB a copy of the
+    file, on PostgreSQL the database itself) and carries the reference answers
+    computed from its raw rows; API, page and refresh tests share them.
+    """
+    from reference import compute
+    from served_api import RAW_TABLES, plain_row, serving_copy, start_server
+
+    started: dict = {}
+
+    class Lazy(dict):
+        def __missing__(self, backend: str):
+            built = built_warehouses[backend]
+            raw = {table: [plain_row(row) for row in built.raw_rows(table)] for table in RAW_TABLES}
+            reference = compute(raw["clients"], raw["users"], raw["devices"], raw["heartbeats"])
+            folder = tmp_path_factory.mktemp(f"served-{backend}")
+            warehouse = serving_copy(built.warehouse, folder)
+            started[backend] = self[backend] = start_server(warehouse, folder, reference, raw)
+            return started[backend]
+
+    yield Lazy()
+    for served in started.values():
+        served.stop()
+
+
+@pytest.fixture
+def served(backend: str, served_apps: dict):
+    """The served API over the session's built warehouse, on the parametrised backend."""
+    return served_apps[backend]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from api_helpers import EXAMPLE_CLIENT, EXAMPLE_DEVICE, EXAMPLE_USER, activity_path
 from reference import GRANULARITIES, series
+from served_api import EXAMPLE_CLIENT, EXAMPLE_DEVICE, EXAMPLE_USER, activity_path
 
 from daybook.semantic import load_catalog
 

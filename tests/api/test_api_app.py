@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from api_helpers import EXAMPLE_CLIENT, EXAMPLE_DEVICE, EXAMPLE_USER, activity_path, assert_error
+from served_api import EXAMPLE_CLIENT, EXAMPLE_DEVICE, EXAMPLE_USER, activity_path, assert_error
 
 from api import create_app
 from api.logs import JsonFormatter

@@ -10,7 +10,7 @@ import socket
 from urllib.parse import quote
 
 import pytest
-from api_helpers import (
+from served_api import (
     EXAMPLE_CLIENT,
     EXAMPLE_DEVICE,
     EXAMPLE_USER,

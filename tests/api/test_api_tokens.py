@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from api_helpers import EXAMPLE_CLIENT, EXAMPLE_USER, activity_path, assert_error
+from served_api import EXAMPLE_CLIENT, EXAMPLE_USER, activity_path, assert_error
 
 from daybook.tokens import open_token_store
 from daybook.tokens.format import hash_token

@@ -39,18 +39,18 @@ def epoch_seconds(day: date) -> int:
 
 
 @pytest.fixture
-def page(browser, served_page):
-    opened = DaybookPage.open(browser, served_page.url, served_page.token())
+def page(browser, served):
+    opened = DaybookPage.open(browser, served.url, served.token())
     yield opened
     opened.close()
 
 
-def test_page_loads_the_tokens_clients_and_the_catalogue_metrics(page, served_page):
+def test_page_loads_the_tokens_clients_and_the_catalogue_metrics(page, served):
     clients = page.options("#client")
     assert sorted(value for value, _ in clients) == sorted(
-        row["client_id"] for row in served_page.clients
+        row["client_id"] for row in served.clients
     )
-    names = {row["client_id"]: row["name"] for row in served_page.clients}
+    names = {row["client_id"]: row["name"] for row in served.clients}
     assert all(text.startswith(names[value]) for value, text in clients)
 
     catalog = load_catalog()
@@ -62,13 +62,13 @@ def test_page_loads_the_tokens_clients_and_the_catalogue_metrics(page, served_pa
     # The token was taken from the fragment, kept in this browser, and removed from the URL.
     assert "token" not in page.page.url
     stored = page.page.evaluate("() => localStorage.getItem('daybook.token')")
-    assert stored == served_page.token()
+    assert stored == served.token()
     assert page.errors == []
 
 
 @pytest.mark.parametrize("granularity", GRANULARITIES)
-def test_a_users_series_has_one_point_per_bucket(page, served_page, granularity):
-    client_id, user_id = busiest(served_page, "user", START, END)
+def test_a_users_series_has_one_point_per_bucket(page, served, granularity):
+    client_id, user_id = busiest(served, "user", START, END)
     page.choose(client_id, "user", user_id)
     page.set_query(metric="activity-count", granularity=granularity, start=START, end=END)
 
@@ -76,7 +76,7 @@ def test_a_users_series_has_one_point_per_bucket(page, served_page, granularity)
 
     buckets = expected_buckets(START, END, granularity)
     expected = series(
-        served_page.reference,
+        served.reference,
         entity="user",
         client_id=client_id,
         entity_id=user_id,
@@ -96,15 +96,15 @@ def test_a_users_series_has_one_point_per_bucket(page, served_page, granularity)
     assert page.errors == []
 
 
-def test_a_devices_daily_users_series_matches_the_reference(page, served_page):
-    client_id, device_id = busiest(served_page, "device", START, END)
+def test_a_devices_daily_users_series_matches_the_reference(page, served):
+    client_id, device_id = busiest(served, "device", START, END)
     page.choose(client_id, "device", device_id)
     page.set_query(metric="user-count", granularity="weekly", start=START, end=END)
 
     assert page.show() == "drawn"
 
     expected = series(
-        served_page.reference,
+        served.reference,
         entity="device",
         client_id=client_id,
         entity_id=device_id,
@@ -118,8 +118,8 @@ def test_a_devices_daily_users_series_matches_the_reference(page, served_page):
     assert page.chart_series_labels()[1] == "Daily Users"
 
 
-def test_compare_overlays_the_previous_period_of_the_same_length(page, served_page):
-    client_id, user_id = busiest(served_page, "user", START, END)
+def test_compare_overlays_the_previous_period_of_the_same_length(page, served):
+    client_id, user_id = busiest(served, "user", START, END)
     page.choose(client_id, "user", user_id)
     page.set_query(metric="activity-count", granularity="daily", start=START, end=END, compare=True)
 
@@ -129,7 +129,7 @@ def test_compare_overlays_the_previous_period_of_the_same_length(page, served_pa
     previous_end = START - timedelta(days=1)
     previous_start = previous_end - timedelta(days=length - 1)
     previous = series(
-        served_page.reference,
+        served.reference,
         entity="user",
         client_id=client_id,
         entity_id=user_id,
@@ -155,16 +155,16 @@ def test_compare_overlays_the_previous_period_of_the_same_length(page, served_pa
     ],
     ids=["over-90-days", "start-after-end"],
 )
-def test_a_bad_range_shows_the_apis_own_message(page, served_page, start, end):
-    client_id, user_id = busiest(served_page, "user", START, END)
+def test_a_bad_range_shows_the_apis_own_message(page, served, start, end):
+    client_id, user_id = busiest(served, "user", START, END)
     page.choose(client_id, "user", user_id)
     page.set_query(metric="activity-count", granularity="daily", start=start, end=end, compare=True)
 
     assert page.show() == "error"
 
-    answer = served_page.get(
+    answer = served.get(
         f"/v2/clients/{client_id}/analytics/users/{user_id}/activity",
-        served_page.token(),
+        served.token(),
         params={"metric": "activity-count", "start_date": start, "end_date": end},
     )
     assert answer.status_code == 400
@@ -176,29 +176,29 @@ def test_a_bad_range_shows_the_apis_own_message(page, served_page, start, end):
     assert page.page.is_visible("#error")
 
 
-def test_an_unknown_token_shows_the_apis_message(browser, served_page):
+def test_an_unknown_token_shows_the_apis_message(browser, served):
     unknown = "dbk_000000000000_" + "A" * 43
-    opened = DaybookPage.open(browser, served_page.url, None)
+    opened = DaybookPage.open(browser, served.url, None)
     try:
         opened.page.fill("#token", unknown)
         opened.page.click("#token-use")
         opened.page.wait_for_selector("#error:not([hidden])")
-        answer = served_page.get("/v2/clients", unknown)
+        answer = served.get("/v2/clients", unknown)
         assert answer.status_code == 401
         assert opened.error_text() == answer.json()["error"]["message"]
     finally:
         opened.close()
 
 
-def test_the_sparkline_grid_ranks_the_clients_most_active_users(page, served_page):
-    client_id, user_id = busiest(served_page, "user", START, END)
+def test_the_sparkline_grid_ranks_the_clients_most_active_users(page, served):
+    client_id, user_id = busiest(served, "user", START, END)
     page.choose(client_id, "user", user_id)
     page.set_query(metric="activity-count", granularity="daily", start=START, end=END)
     page.show()
     page.wait_for_sparklines()
 
     totals: dict[str, int] = defaultdict(int)
-    for (client, day, user, _device), values in served_page.reference.activity.items():
+    for (client, day, user, _device), values in served.reference.activity.items():
         if client == client_id and START <= day <= END:
             totals[user] += values["total_activity_count"]
     ranked = sorted((user for user in totals if totals[user] > 0), key=lambda u: (-totals[u], u))
@@ -216,7 +216,7 @@ def test_the_sparkline_grid_ranks_the_clients_most_active_users(page, served_pag
     page.page.wait_for_selector(f'#sparklines .sparkline[data-id="{second}"][aria-pressed="true"]')
     assert page.page.input_value("#entity") == second
     expected = series(
-        served_page.reference,
+        served.reference,
         entity="user",
         client_id=client_id,
         entity_id=second,
@@ -228,7 +228,7 @@ def test_the_sparkline_grid_ranks_the_clients_most_active_users(page, served_pag
     assert page.chart_data()[1] == [value for _, value in expected]
 
 
-def test_every_control_is_labelled_and_the_form_works_from_the_keyboard(page, served_page):
+def test_every_control_is_labelled_and_the_form_works_from_the_keyboard(page, served):
     unlabelled = page.page.eval_on_selector_all(
         "input, select, button",
         """els => els.filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
@@ -236,7 +236,7 @@ def test_every_control_is_labelled_and_the_form_works_from_the_keyboard(page, se
                      .map(e => e.id || e.name)""",
     )
     assert unlabelled == []
-    client_id, user_id = busiest(served_page, "user", START, END)
+    client_id, user_id = busiest(served, "user", START, END)
     page.choose(client_id, "user", user_id)
     page.set_query(metric="activity-count", granularity="monthly", start=START, end=END)
     page.page.focus("#end-date")
@@ -247,13 +247,13 @@ def test_every_control_is_labelled_and_the_form_works_from_the_keyboard(page, se
     )
 
 
-def test_screenshots_at_desktop_and_phone_width(browser, served_page, backend, artifacts):
-    client_id, user_id = busiest(served_page, "user", START, END)
+def test_screenshots_at_desktop_and_phone_width(browser, served, backend, artifacts):
+    client_id, user_id = busiest(served, "user", START, END)
     for name, viewport, phone in (("desktop", (1280, 900), False), ("phone", (375, 812), True)):
         opened = DaybookPage.open(
             browser,
-            served_page.url,
-            served_page.token(),
+            served.url,
+            served.token(),
             viewport={"width": viewport[0], "height": viewport[1]},
             is_mobile=phone,
             has_touch=phone,

@@ -47,13 +47,13 @@ def assert_error(response, status: int, code: str) -> dict:
     return error
 
 
-def test_clients_are_the_tokens_clients_with_their_activity_span(served_page):
+def test_clients_are_the_tokens_clients_with_their_activity_span(served):
     days: dict[str, list[date]] = defaultdict(list)
-    for client, day, _user, _device in served_page.reference.activity:
+    for client, day, _user, _device in served.reference.activity:
         days[client].append(day)
-    raw = {row["client_id"]: row for row in served_page.clients if row["client_id"]}
+    raw = {row["client_id"]: row for row in served.clients if row["client_id"]}
 
-    answer = served_page.get("/v2/clients", served_page.token())
+    answer = served.get("/v2/clients", served.token())
     assert answer.status_code == 200
     listed = {row["client_id"]: row for row in answer.json()["data"]}
     assert set(listed) == set(raw)
@@ -65,13 +65,13 @@ def test_clients_are_the_tokens_clients_with_their_activity_span(served_page):
         assert row["last_activity_date"] == (max(span).isoformat() if span else None)
 
     one = sorted(raw)[0]
-    answer = served_page.get("/v2/clients", served_page.token(one))
+    answer = served.get("/v2/clients", served.token(one))
     assert [row["client_id"] for row in answer.json()["data"]] == [one]
 
 
-def test_the_metric_catalogue_is_the_yaml_catalogue(served_page):
+def test_the_metric_catalogue_is_the_yaml_catalogue(served):
     catalog = load_catalog()
-    answer = served_page.get("/v2/metrics", served_page.token())
+    answer = served.get("/v2/metrics", served.token())
     assert answer.status_code == 200
     body = answer.json()
     assert body["data"] == [
@@ -87,13 +87,13 @@ def test_the_metric_catalogue_is_the_yaml_catalogue(served_page):
 
 
 @pytest.mark.parametrize("entity", ["user", "device"])
-def test_a_clients_entities_are_listed_and_paged(served_page, entity):
-    client_id = busiest_client(served_page)
-    expected = raw_entities(served_page, entity, client_id)
+def test_a_clients_entities_are_listed_and_paged(served, entity):
+    client_id = busiest_client(served)
+    expected = raw_entities(served, entity, client_id)
     path = f"/v2/clients/{client_id}/{entity}s"
-    token = served_page.token(client_id)
+    token = served.token(client_id)
 
-    everything = served_page.get(path, token, params={"limit": 1000}).json()
+    everything = served.get(path, token, params={"limit": 1000}).json()
     assert everything["total"] == len(expected)
     assert {row[f"{entity}_id"] for row in everything["data"]} == set(expected)
     for row in everything["data"]:
@@ -104,21 +104,21 @@ def test_a_clients_entities_are_listed_and_paged(served_page, entity):
 
     paged: list[dict] = []
     for offset in range(0, len(expected), 7):
-        page = served_page.get(path, token, params={"limit": 7, "offset": offset}).json()
+        page = served.get(path, token, params={"limit": 7, "offset": offset}).json()
         assert page["total"] == len(expected)
         paged += page["data"]
     assert paged == everything["data"]
 
 
 @pytest.mark.parametrize("entity", ["user", "device"])
-def test_search_is_a_case_insensitive_literal_substring(served_page, entity):
-    client_id = busiest_client(served_page)
-    rows = raw_entities(served_page, entity, client_id)
+def test_search_is_a_case_insensitive_literal_substring(served, entity):
+    client_id = busiest_client(served)
+    rows = raw_entities(served, entity, client_id)
     name_field = ENTITY_FIELDS[entity][0]
     sample = next(r[0][name_field] for _, r in sorted(rows.items()) if r[0][name_field])
-    token = served_page.token(client_id)
+    token = served.token(client_id)
     for text in (sample[1:5].upper(), "%", "_", "' or '1'='1", sorted(rows)[0][:8]):
-        answer = served_page.get(
+        answer = served.get(
             f"/v2/clients/{client_id}/{entity}s", token, params={"search": text, "limit": 1000}
         )
         assert answer.status_code == 200, answer.text
@@ -136,18 +136,18 @@ def test_search_is_a_case_insensitive_literal_substring(served_page, entity):
 
 
 @pytest.mark.parametrize("entity", ["user", "device"])
-def test_most_active_entities_match_the_reference(served_page, entity):
-    client_id = busiest_client(served_page)
+def test_most_active_entities_match_the_reference(served, entity):
+    client_id = busiest_client(served)
     position = 2 if entity == "user" else 3
     totals: dict[str, int] = defaultdict(int)
-    for key, values in served_page.reference.activity.items():
+    for key, values in served.reference.activity.items():
         if key[0] == client_id and START <= key[1] <= END:
             totals[key[position]] += values["total_activity_count"]
     ranked = sorted((i for i in totals if totals[i] > 0), key=lambda i: (-totals[i], i))[:5]
 
-    answer = served_page.get(
+    answer = served.get(
         f"/v2/clients/{client_id}/analytics/top-{entity}s",
-        served_page.token(client_id),
+        served.token(client_id),
         params={"start_date": START, "end_date": END, "limit": 5},
     )
     assert answer.status_code == 200, answer.text
@@ -167,29 +167,27 @@ PATHS = [
 
 
 @pytest.mark.parametrize("template", PATHS)
-def test_checks_run_in_the_contracts_order(served_page, template):
-    client_id = busiest_client(served_page)
-    other = served_page.other_client(client_id)
+def test_checks_run_in_the_contracts_order(served, template):
+    client_id = busiest_client(served)
+    other = served.other_client(client_id)
     path = template.format(client=client_id)
 
-    answer = served_page.get(template.format(client="not-a-uuid"))
+    answer = served.get(template.format(client="not-a-uuid"))
     assert_error(answer, 401, "authentication_required")  # 401 before 400
     assert answer.headers["WWW-Authenticate"].startswith("Bearer")
-    assert_error(
-        served_page.get(path, "dbk_000000000000_" + "A" * 43), 401, "authentication_required"
-    )
+    assert_error(served.get(path, "dbk_000000000000_" + "A" * 43), 401, "authentication_required")
     error = assert_error(
-        served_page.get(template.format(client="not-a-uuid"), served_page.token(other)),
+        served.get(template.format(client="not-a-uuid"), served.token(other)),
         400,
         "invalid_parameter",
     )
     assert error["details"] == {"client_id": "not-a-uuid"}
-    assert_error(served_page.get(path, served_page.token(other)), 403, "forbidden")
+    assert_error(served.get(path, served.token(other)), 403, "forbidden")
     # A token never learns whether another client exists: 403 either way.
     missing = template.format(client=MISSING_CLIENT)
-    assert_error(served_page.get(missing, served_page.token(other)), 403, "forbidden")
-    assert_error(served_page.get(missing, served_page.token()), 404, "not_found")
-    assert served_page.get(path, served_page.token()).status_code == 200
+    assert_error(served.get(missing, served.token(other)), 403, "forbidden")
+    assert_error(served.get(missing, served.token()), 404, "not_found")
+    assert served.get(path, served.token()).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -202,25 +200,23 @@ def test_checks_run_in_the_contracts_order(served_page, template):
         ("end_date=2026-01-31", "start_date"),
     ],
 )
-def test_bad_ranking_parameters_are_invalid_parameter(served_page, query, message):
-    client_id = busiest_client(served_page)
-    answer = served_page.get(
-        f"/v2/clients/{client_id}/analytics/top-users?{query}", served_page.token()
-    )
+def test_bad_ranking_parameters_are_invalid_parameter(served, query, message):
+    client_id = busiest_client(served)
+    answer = served.get(f"/v2/clients/{client_id}/analytics/top-users?{query}", served.token())
     assert message in assert_error(answer, 400, "invalid_parameter")["message"]
 
 
 @pytest.mark.parametrize(
     "query", ["limit=0", "limit=1001", "limit=x", "offset=-1", "search=" + "x" * 201]
 )
-def test_bad_listing_parameters_are_invalid_parameter(served_page, query):
-    client_id = busiest_client(served_page)
-    answer = served_page.get(f"/v2/clients/{client_id}/users?{query}", served_page.token())
+def test_bad_listing_parameters_are_invalid_parameter(served, query):
+    client_id = busiest_client(served)
+    answer = served.get(f"/v2/clients/{client_id}/users?{query}", served.token())
     assert_error(answer, 400, "invalid_parameter")
 
 
-def test_the_directory_is_in_the_openapi_document_behind_bearer_auth(served_page):
-    document = served_page.get("/v2/openapi.json").json()
+def test_the_directory_is_in_the_openapi_document_behind_bearer_auth(served):
+    document = served.get("/v2/openapi.json").json()
     for path in (
         "/v2/clients",
         "/v2/metrics",
