@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 SOURCES = (
     "chrome_activity_count",
@@ -42,7 +42,13 @@ def _is_count(value: object) -> bool:
     return math.isfinite(number) and number >= 0 and number == int(number)
 
 
-def invalid_reasons(hb: Row, clients: Mapping, users: Mapping, devices: Mapping) -> list[str]:
+def invalid_reasons(
+    hb: Row,
+    clients: Mapping,
+    users: Mapping,
+    devices: Mapping,
+    _zones: frozenset[str] = frozenset(available_timezones()),  # read once: it scans the disk
+) -> list[str]:
     """Why a heartbeat is invalid under contract section 1 (empty when it is valid)."""
     reasons = []
     ids = ("heartbeat_id", "client_id", "user_id", "device_id")
@@ -50,6 +56,8 @@ def invalid_reasons(hb: Row, clients: Mapping, users: Mapping, devices: Mapping)
         reasons.append("missing_id")
     if _present(hb["client_id"]) and hb["client_id"] not in clients:
         reasons.append("unknown_client")
+    elif _present(hb["client_id"]) and clients[hb["client_id"]]["timezone"] not in _zones:
+        reasons.append("invalid_client_timezone")  # no zone, no local day
     if _present(hb["user_id"]):
         user = users.get(hb["user_id"])
         if user is None:

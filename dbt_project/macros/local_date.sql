@@ -1,8 +1,12 @@
 {# Local wall-clock time and calendar day of a UTC timestamp (without zone) in an IANA
    time zone, daylight-saving changes included. Dispatched per adapter so another
-   warehouse adds its own `<adapter>__local_timestamp` without touching the models. #}
-{% macro local_timestamp(utc_timestamp, timezone) -%}
-    {{ return(adapter.dispatch('local_timestamp', 'daybook')(utc_timestamp, timezone)) }}
+   warehouse adds its own `<adapter>__local_timestamp` without touching the models.
+   The zone goes through `valid_timezone` first (unless the caller passes
+   `checked=true` for a zone it already validated), so one client row with an unknown
+   zone gives a null local time instead of failing the whole build. #}
+{% macro local_timestamp(utc_timestamp, timezone, checked=false) -%}
+    {%- set zone = timezone if checked else valid_timezone(timezone) -%}
+    {{ return(adapter.dispatch('local_timestamp', 'daybook')(utc_timestamp, zone)) }}
 {%- endmacro %}
 
 {# SQL-standard form: interpret the value as UTC, then convert to the zone. #}
@@ -22,10 +26,34 @@
 {%- endmacro %}
 
 {# The local calendar day: what "local day" means in the contract. #}
-{% macro local_date(utc_timestamp, timezone) -%}
-    {{ return(adapter.dispatch('local_date', 'daybook')(utc_timestamp, timezone)) }}
+{% macro local_date(utc_timestamp, timezone, checked=false) -%}
+    {{ return(adapter.dispatch('local_date', 'daybook')(utc_timestamp, timezone, checked)) }}
 {%- endmacro %}
 
-{% macro default__local_date(utc_timestamp, timezone) -%}
-    cast({{ local_timestamp(utc_timestamp, timezone) }} as date)
+{% macro default__local_date(utc_timestamp, timezone, checked=false) -%}
+    cast({{ local_timestamp(utc_timestamp, timezone, checked) }} as date)
+{%- endmacro %}
+
+{# The zone itself when the database knows it by exactly that name, else null.
+   Converting with a null zone yields null, never "Unknown TimeZone", so the check
+   sits inside the conversion's argument rather than in a CASE around it (DuckDB
+   may evaluate CASE branches eagerly). Both lists are read from the database's
+   own zone catalogue (offline); the IN subquery is uncorrelated, so it runs once
+   per query, not per row. #}
+{% macro valid_timezone(timezone) -%}
+    {{ return(adapter.dispatch('valid_timezone', 'daybook')(timezone)) }}
+{%- endmacro %}
+
+{# Unknown warehouse: no catalogue to check against; the name passes unchanged. #}
+{% macro default__valid_timezone(timezone) -%}
+    ({{ timezone }})
+{%- endmacro %}
+
+{% macro duckdb__valid_timezone(timezone) -%}
+    (case when ({{ timezone }}) in (select name from pg_timezone_names()) then ({{ timezone }}) end)
+{%- endmacro %}
+
+{% macro postgres__valid_timezone(timezone) -%}
+    (case when ({{ timezone }}) in (select name from pg_catalog.pg_timezone_names)
+        then ({{ timezone }}) end)
 {%- endmacro %}

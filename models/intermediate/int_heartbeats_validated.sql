@@ -43,7 +43,11 @@ with
 
 clients as (
 
-    select client_id, timezone from {{ ref('int_clients_deduplicated') }}
+    -- timezone is null unless the database knows the client's zone: an unknown zone
+    -- quarantines the client's heartbeats (invalid_client_timezone) and is never
+    -- handed to a conversion, so one bad client row cannot fail the build.
+    select client_id, {{ valid_timezone('timezone') }} as timezone
+    from {{ ref('int_clients_deduplicated') }}
 
 ),
 
@@ -84,6 +88,9 @@ entity_arrived as (
                 and quarantined.user_id in (select user_id from users))
             or (quarantined.invalid_reasons like '%unknown_device%'
                 and quarantined.device_id in (select device_id from devices))
+            or (quarantined.invalid_reasons like '%invalid_client_timezone%'
+                and quarantined.client_id in
+                    (select client_id from clients where timezone is not null))
         )
         and not exists (
             select 1
@@ -132,6 +139,7 @@ checked as (
         (heartbeat_id is null or client_id is null or user_id is null or device_id is null)
             as has_missing_id,
         (client_id is not null and not client_exists) as has_unknown_client,
+        (client_exists and timezone is null) as has_invalid_client_timezone,
         (user_id is not null and not user_exists) as has_unknown_user,
         (user_exists and user_client_id is distinct from client_id) as has_user_client_mismatch,
         (device_id is not null and not device_exists) as has_unknown_device,
@@ -154,6 +162,7 @@ reasoned as (
         nullif(concat_ws(',',
             case when has_missing_id then 'missing_id' end,
             case when has_unknown_client then 'unknown_client' end,
+            case when has_invalid_client_timezone then 'invalid_client_timezone' end,
             case when has_unknown_user then 'unknown_user' end,
             case when has_user_client_mismatch then 'user_client_mismatch' end,
             case when has_unknown_device then 'unknown_device' end,
@@ -191,8 +200,8 @@ hour_offsets as (
     select
         timezone,
         utc_hour,
-        {{ local_timestamp('utc_hour', 'timezone') }} - utc_hour as offset_at_start,
-        {{ local_timestamp(dbt.dateadd('hour', 1, 'utc_hour'), 'timezone') }}
+        {{ local_timestamp('utc_hour', 'timezone', checked=true) }} - utc_hour as offset_at_start,
+        {{ local_timestamp(dbt.dateadd('hour', 1, 'utc_hour'), 'timezone', checked=true) }}
             - {{ dbt.dateadd('hour', 1, 'utc_hour') }} as offset_at_end
     from local_hours
 
@@ -206,7 +215,7 @@ located as (
             when reasoned.invalid_reasons is not null then null
             when hour_offsets.offset_at_start = hour_offsets.offset_at_end
                 then cast(reasoned.generated_at_utc + hour_offsets.offset_at_start as date)
-            else {{ local_date('reasoned.generated_at_utc', 'reasoned.timezone') }}
+            else {{ local_date('reasoned.generated_at_utc', 'reasoned.timezone', checked=true) }}
         end as activity_date
     from reasoned
     left join hour_offsets

@@ -1,4 +1,6 @@
-{#- One row per client, with its time zone and local creation day. -#}
+{#- One row per client, with its time zone and local creation day. A client whose zone
+    the database does not know stays (the API still needs to find it) with a null
+    created_date: `local_date` converts only known zones. -#}
 with
 
 clients as (

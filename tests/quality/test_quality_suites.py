@@ -21,6 +21,7 @@ from daybook.quality.suites import (
 QUARANTINE_REASONS = {
     "missing_id",
     "unknown_client",
+    "invalid_client_timezone",
     "unknown_user",
     "user_client_mismatch",
     "unknown_device",
