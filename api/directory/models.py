@@ -122,7 +122,10 @@ def top_query_model(max_range_days: int) -> type[BaseModel]:
 class Client(BaseModel):
     client_id: str
     name: str
-    timezone: str = Field(description="IANA time zone; activity days are local days in it")
+    timezone: str | None = Field(
+        description="IANA time zone; activity days are local days in it (null when the"
+        " delivered zone is not a valid IANA name: its heartbeats are quarantined)"
+    )
     first_activity_date: date | None = Field(description="First local day with activity, if any")
     last_activity_date: date | None = Field(description="Last local day with activity, if any")
 
