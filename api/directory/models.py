@@ -121,7 +121,7 @@ def top_query_model(max_range_days: int) -> type[BaseModel]:
 
 class Client(BaseModel):
     client_id: str
-    name: str
+    name: str | None
     timezone: str | None = Field(
         description="IANA time zone; activity days are local days in it (null when the"
         " delivered zone is not a valid IANA name: its heartbeats are quarantined)"
