@@ -26,6 +26,7 @@ from daybook.load.merge import (
     missing_key_sql,
     stage_sql,
 )
+from daybook.load.meta import record_heartbeat_load
 from daybook.load.progress import load_progress
 from daybook.load.reading import (
     raise_for_csv_rejects,
@@ -108,8 +109,11 @@ def _load_duckdb(
             _check_keys(con, spec, inputs)
             for statement in merge_statements(spec, "duckdb"):
                 con.execute(statement)
-            con.execute(f"drop table {STAGE}")
         added = _count(con, spec) - before
+        if spec.name == "heartbeats":
+            record_heartbeat_load(con, spec.qualified_name if direct else STAGE, added, "duckdb")
+        if not direct:
+            con.execute(f"drop table {STAGE}")
         con.commit()
         return rows_read, added
     except BaseException:
@@ -168,6 +172,10 @@ def _load_postgres(
                 cur.execute(statement)
             if direct:  # fresh statistics, or the next load's duplicate check scans everything
                 cur.execute(f"analyze {spec.qualified_name}")
+            if spec.name == "heartbeats":
+                record_heartbeat_load(
+                    cur, spec.qualified_name if direct else STAGE, added, "postgres"
+                )
         pg.commit()
         return rows_read, added
     except psycopg.Error as error:

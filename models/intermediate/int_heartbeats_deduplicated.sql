@@ -2,11 +2,18 @@
 
     Incremental backbone. A refresh reads only heartbeats received since the newest
     one already kept (minus a lookback of `heartbeat_lookback_hours`, for rows that
-    reach raw slightly out of received order), picks the earliest copy per id among
-    them, and appends it only when that heartbeat_id was never kept before: a late
-    duplicate or a re-delivered copy of an already counted heartbeat changes nothing.
+    reach raw slightly out of received order) or, for an out-of-order backfill, since
+    the oldest received time of a load recorded after its last run; it picks the
+    earliest copy per id among them, and appends it only when that heartbeat_id was
+    never kept before: a late duplicate or a re-delivered copy of an already counted
+    heartbeat changes nothing.
     Rows without a heartbeat_id cannot be deduplicated; each is kept under a content
     key (hash + ordinal) so it reaches the quarantine exactly once. -#}
+{#- The loader's record of heartbeat loads (daybook.load.meta); absent when raw was
+    written some other way, and then the lookback window alone decides. -#}
+{%- set heartbeat_loads = adapter.get_relation(
+        database=this.database, schema='daybook_meta', identifier='heartbeat_loads'
+    ) if execute and is_incremental() else none -%}
 {{
     config(
         materialized='incremental',
@@ -31,6 +38,20 @@ heartbeats as (
                                   'coalesce(max(received_at_utc), ' ~ epoch_timestamp() ~ ')') }}
             from {{ this }}
         )
+        {%- if heartbeat_loads is not none %}
+        {#- an out-of-order backfill: rows loaded since the last run that added rows
+            (loads stamp the same client clock as run_started_at), received before the
+            window above; reading them again is harmless, only new ids are appended #}
+        or received_at_utc >= (
+            select min(loads.min_received_at_utc)
+            from {{ heartbeat_loads }} as loads
+            where loads.rows_added > 0
+              and loads.loaded_at_utc >= (
+                    select coalesce(max(processed_at_utc), {{ epoch_timestamp() }})
+                    from {{ this }}
+                )
+        )
+        {%- endif %}
         or received_at_utc is null
     {% endif %}
 

@@ -1,0 +1,135 @@
+"""An out-of-order backfill reaches the marts through an incremental build.
+
+A first batch is loaded with ``daybook load``'s ``load_files`` and built; then a
+second batch whose rows were received about 30 days before the first batch's
+(far outside ``heartbeat_lookback_hours``) is loaded and built incrementally.
+The marts must equal the reference over every raw row, as a full refresh would
+give. The loader's ``daybook_meta.heartbeat_loads`` record is what lets the
+incremental build see rows that old.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from daybook.build import run_build
+from daybook.config import Warehouse
+from daybook.load import load_files
+from daybook.raw_schema import RAW_SCHEMA, RAW_TABLES, TIMESTAMP
+
+from .scenario import PAIRS, batch1, expected_marts, heartbeat, query, read_marts
+
+LOOKBACK = timedelta(hours=72)  # dbt_project.yml: heartbeat_lookback_hours
+DT = datetime.fromisoformat
+
+
+def backfill(first: dict[str, list[dict]]) -> list[dict]:
+    """Heartbeats with new ids, received ~30 days before anything in ``first``."""
+    rng = random.Random(20260202)
+    oldest = min(row["received_at_utc"] for row in first["heartbeats"] if row["received_at_utc"])
+    received_from = oldest - timedelta(days=30)
+    beats = []
+    for number in range(40):
+        client, user, device = rng.choice(PAIRS)
+        received = received_from + timedelta(seconds=rng.randrange(3 * 86400))
+        if number % 2:  # a day batch 1 already built (agent clocks are not trusted)
+            generated = DT("2026-03-05 00:00:00") + timedelta(seconds=rng.randrange(5 * 86400))
+        else:  # a new, older day: dense spans reach back to it
+            generated = received - timedelta(minutes=rng.randrange(1, 600))
+        counts = tuple(rng.randrange(0, 20) for _ in range(5))
+        beats.append(
+            heartbeat(f"bf-{number:04d}", client, user, device, generated, received, counts)
+        )
+    # a duplicate inside the backfill: the earlier-received copy wins
+    original = beats[3]
+    beats.append(
+        original
+        | {
+            "received_at_utc": original["received_at_utc"] - timedelta(minutes=5),
+            "chrome_activity_count": 0,
+            "total_activity_count": original["total_activity_count"]
+            - original["chrome_activity_count"],
+        }
+    )
+    # an invalid one reaches the quarantine
+    beats.append(
+        heartbeat(
+            "bf-unknown-device",
+            "c-ny",
+            "u-ny-1",
+            "d-nowhere",
+            received_from,
+            received_from + timedelta(hours=1),
+        )
+    )
+    return beats
+
+
+def write_parquet(path: Path, table: str, rows: list[dict]) -> Path:
+    spec = RAW_TABLES[table]
+    schema = pa.schema(
+        [
+            (
+                name,
+                pa.timestamp("us")
+                if sql_type == TIMESTAMP
+                else pa.float64()
+                if sql_type == "double precision"
+                else pa.string(),
+            )
+            for name, sql_type in spec.columns
+        ]
+    )
+    pq.write_table(
+        pa.Table.from_pylist([{name: row[name] for name in schema.names} for row in rows], schema),
+        path,
+    )
+    return path
+
+
+def raw_rows(warehouse: Warehouse) -> dict[str, list[dict]]:
+    return {name: query(warehouse, f"select * from {RAW_SCHEMA}.{name}") for name in RAW_TABLES}
+
+
+def test_an_out_of_order_backfill_is_built_incrementally(backend, make_warehouse, tmp_path):
+    warehouse = make_warehouse(backend)
+    first = batch1()
+    for table, rows in first.items():
+        load_files(warehouse, table, [write_parquet(tmp_path / f"{table}-1.parquet", table, rows)])
+    assert run_build(warehouse).success
+
+    late = backfill(first)
+    newest = max(row["received_at_utc"] for row in first["heartbeats"] if row["received_at_utc"])
+    # the lookback window alone would never read these rows again
+    assert max(row["received_at_utc"] for row in late) < newest - LOOKBACK
+    result = load_files(
+        warehouse, "heartbeats", [write_parquet(tmp_path / "backfill.parquet", "heartbeats", late)]
+    )
+    assert result.rows_added == len(late)
+    loads = query(
+        warehouse,
+        "select rows_added, min_received_at_utc from daybook_meta.heartbeat_loads "
+        "order by loaded_at_utc",
+    )
+    assert loads[-1] == {
+        "rows_added": len(late),
+        "min_received_at_utc": min(row["received_at_utc"] for row in late),
+    }
+
+    incremental = run_build(warehouse)  # not a full refresh
+    assert incremental.success, [node.name for node in incremental.failed_nodes]
+
+    raw = raw_rows(warehouse)
+    assert len(raw["heartbeats"]) == len(first["heartbeats"]) + len(late)
+    expected = expected_marts(raw)
+    actual = read_marts(warehouse)
+    assert any((key[0] or "").startswith("bf-") for key in expected["quarantine"])
+    assert actual["quarantine"] == expected["quarantine"]
+    assert actual["activity"] == expected["activity"]
+    assert actual["users"] == expected["users"]
+    assert actual["devices"] == expected["devices"]
