@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from support import (
     PRISTINE_TEMPLATES,
-    _require_postgres,
     copy_postgres_database,
     create_postgres_database,
     drop_postgres_database,
     read_table,
+    require_postgres,
 )
 
 from daybook.config import Warehouse, parse_database_url
@@ -44,7 +44,7 @@ def make_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
             folder = tmp_path_factory.mktemp("duckdb")
             warehouse = parse_database_url(f"duckdb://{folder / 'warehouse.duckdb'}")
         else:
-            _require_postgres()
+            require_postgres()
             warehouse = create_postgres_database()
             created.append(warehouse)
         return warehouse
@@ -85,7 +85,7 @@ def _build_sample(backend: str, tmp: Path) -> BuiltWarehouse:
     if backend == "duckdb":
         warehouse = parse_database_url(f"duckdb://{tmp / 'warehouse.duckdb'}")
     else:
-        _require_postgres()
+        require_postgres()
         warehouse = create_postgres_database("daybook_session")
     files = generate_dataset(tmp / "raw", heartbeats=20_000, seed=7, file_format="parquet")
     for table in ("clients", "users", "devices", "heartbeats"):

@@ -81,6 +81,3 @@ def read_table(warehouse: Warehouse, sql: str) -> list[dict]:
         cursor.execute(sql)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-_require_postgres = require_postgres  # older name kept for existing imports

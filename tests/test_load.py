@@ -16,10 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from support import (
-    _require_postgres,
     create_postgres_database,
     drop_postgres_database,
     read_table,
+    require_postgres,
 )
 
 from daybook.config import Warehouse, parse_database_url
@@ -293,7 +293,7 @@ def preloaded(backend, shared_warehouses, csv_files, tmp_path_factory) -> Wareho
             folder = tmp_path_factory.mktemp("refusals")
             warehouse = parse_database_url(f"duckdb://{folder / 'warehouse.duckdb'}")
         else:
-            _require_postgres()
+            require_postgres()
             warehouse = create_postgres_database()
         shared_warehouses[backend] = warehouse
         load_all(warehouse, csv_files)

@@ -24,9 +24,9 @@ pytestmark = pytest.mark.skipif(
 
 def test_bench_runs_end_to_end_and_records_every_section(backend: str, tmp_path: Path) -> None:
     if backend == "postgres":
-        from support import _require_postgres
+        from support import require_postgres
 
-        _require_postgres()
+        require_postgres()
     results = tmp_path / "results"
     outcome = CliRunner().invoke(
         bench,

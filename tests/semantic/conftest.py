@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import _require_postgres, create_postgres_database, drop_postgres_database
+from support import create_postgres_database, drop_postgres_database, require_postgres
 
 from daybook.config import project_dir
 from daybook.semantic import Catalog, load_catalog
@@ -53,7 +53,7 @@ def postgres_marts() -> Iterator:
     """A fresh PostgreSQL database (one per module) holding an empty ``fct_activity_daily``."""
     import psycopg
 
-    _require_postgres()
+    require_postgres()
     warehouse = create_postgres_database("daybook_semantic")
     con = psycopg.connect(warehouse.pg_conninfo, autocommit=True)
     try:

@@ -13,8 +13,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from support import _require_postgres, create_postgres_database, drop_postgres_database
 from reference import local_day
+from support import create_postgres_database, drop_postgres_database, require_postgres
 
 from daybook.build import BuildResult, manifest_path, run_build, run_dbt
 from daybook.config import Warehouse, parse_database_url
@@ -58,7 +58,7 @@ def _build_scenario(backend: str, folder: Path) -> BuiltScenario:
     if backend == "duckdb":
         warehouse = parse_database_url(f"duckdb://{folder / 'scenario.duckdb'}")
     else:
-        _require_postgres()
+        require_postgres()
         warehouse = create_postgres_database("daybook_marts")
     first = batch1()
     insert_raw(warehouse, first)
