@@ -151,7 +151,7 @@ def assert_snapshot_matches_build(warehouse: Warehouse) -> None:
     """The published snapshot holds exactly the build's serving tables (incremental publish)."""
     import duckdb
 
-    from daybook.serving import SERVING_TABLES, _incremental_keys, current_snapshot
+    from daybook.serving.snapshots import SERVING_TABLES, _incremental_keys, current_snapshot
 
     snapshot = current_snapshot(warehouse)
     assert snapshot is not None and snapshot.generation > 0, "published incrementally"

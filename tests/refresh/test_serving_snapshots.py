@@ -341,7 +341,7 @@ def test_incremental_publish_applies_exactly_the_keys_dbt_rewrote(
 def test_a_full_copy_is_made_every_few_publishes(
     duck: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import daybook.serving as serving
+    import daybook.serving.snapshots as serving
 
     monkeypatch.setattr(serving, "FULL_EVERY", 3)
     fake_build(duck, version=1)
@@ -351,29 +351,3 @@ def test_a_full_copy_is_made_every_few_publishes(
         generations.append(current_snapshot(duck).generation)
     assert generations == [0, 1, 2, 0, 1]
     _same_tables(duck)
-
-
-def test_answers_are_reused_only_within_one_published_version(duck: Warehouse) -> None:
-    from daybook.serving import AnswerCache, data_version
-
-    assert data_version(duck) is None
-    fake_build(duck, version=1)
-    publish_snapshot(duck)
-    first = data_version(duck)
-    assert first == current_snapshot(duck).id
-    cache = AnswerCache(maxsize=2)
-    cache.put(first, "a", {"value": 1})
-    assert cache.get(first, "a") == {"value": 1}
-
-    publish_snapshot(duck)
-    second = data_version(duck)
-    assert second != first and second > first
-    assert cache.get(second, "a") is None, "a publish invalidates every answer"
-    cache.put(second, "a", {"value": 2})
-    cache.put(first, "b", {"value": 1})  # raced the publish: dropped
-    assert cache.get(second, "b") is None and cache.get(first, "a") is None
-    cache.put(second, "b", {"value": 3})
-    cache.put(second, "c", {"value": 4})
-    assert cache.get(second, "a") is None, "least recently used goes first"
-    assert cache.get(None, "c") is None
-    assert data_version(parse_database_url("postgresql://postgres@127.0.0.1/x")) is None

@@ -1,0 +1,113 @@
+"""How fresh is what the API serves: the newest heartbeat included, on both backends."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from daybook.config import Warehouse
+from daybook.serving.reader import SnapshotDataReader, SnapshotReader
+from daybook.serving.snapshots import POINTER_NAME, current_snapshot, newest_included, serving_dir
+
+
+def freshness(warehouse: Warehouse, con: Any | None = None) -> datetime | None:
+    """When the newest data the API serves was received (UTC), or None if nothing is built.
+
+    DuckDB: the current snapshot's record (no database access). PostgreSQL: a
+    small query on the warehouse (``con`` may be a pooled connection).
+    """
+    if warehouse.backend == "duckdb":
+        snapshot = current_snapshot(warehouse)
+        return snapshot.newest_received_at if snapshot else None
+    if con is not None:
+        return newest_included(con, "postgres")
+    from daybook.warehouse import connection
+
+    with connection(warehouse, read_only=True) as own:
+        try:
+            return newest_included(own, "postgres")
+        finally:
+            own.rollback()
+
+
+class FreshnessCache:
+    """Per-process freshness with a short time-to-live, so headers cost no query per request.
+
+    On DuckDB the reader's pinned snapshot is exact and free; on PostgreSQL the
+    value is re-read at most every ``ttl`` seconds (a second is invisible
+    against the five-minute freshness promise).
+    """
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        *,
+        reader: SnapshotReader | None = None,
+        connect: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
+        ttl: float = 1.0,
+    ):
+        self.warehouse = warehouse
+        self.reader = reader
+        self.connect = connect
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._value: datetime | None = None
+        self._expires = 0.0
+        self._stamp: tuple[int, int, int] | None = None
+
+    def _pointer_freshness(self) -> datetime | None:
+        """The current snapshot's freshness, re-reading the pointer only when it changed."""
+        pointer = serving_dir(self.warehouse) / POINTER_NAME
+        stamp = _pointer_stamp(pointer)
+        if stamp is None or stamp != self._stamp:
+            value = freshness(self.warehouse)
+            with self._lock:
+                self._value, self._stamp = value, stamp
+            return value
+        return self._value
+
+    def __call__(self) -> datetime | None:
+        if self.warehouse.backend == "duckdb":
+            if self.reader is not None:
+                snapshot = self.reader.thread_snapshot() or self.reader.current()
+                return snapshot.newest_received_at
+            return self._pointer_freshness()
+        now = time.monotonic()
+        if now < self._expires:
+            return self._value
+        with self._lock:
+            if now >= self._expires:  # another thread may have refreshed it meanwhile
+                if self.connect is not None:
+                    with self.connect() as con:
+                        self._value = freshness(self.warehouse, con)
+                else:
+                    self._value = freshness(self.warehouse)
+                self._expires = time.monotonic() + self.ttl
+            return self._value
+
+
+def _pointer_stamp(pointer: Path) -> tuple[int, int, int] | None:
+    try:
+        status = os.stat(pointer)
+    except FileNotFoundError:
+        return None
+    return (status.st_ino, status.st_mtime_ns, status.st_size)
+
+
+def freshness_source(warehouse: Warehouse, reader: Any = None) -> FreshnessCache:
+    """The freshness callable for a warehouse and the API's reader.
+
+    With a :class:`SnapshotDataReader` the time is that of the snapshot the
+    request's thread read; with a pooled PostgreSQL reader (``.connection()``)
+    the query borrows a pooled connection.
+    """
+    if isinstance(reader, SnapshotDataReader):
+        return FreshnessCache(warehouse, reader=reader.snapshots)
+    connect = getattr(reader, "connection", None) if warehouse.backend == "postgres" else None
+    return FreshnessCache(warehouse, connect=connect)
