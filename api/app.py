@@ -11,6 +11,7 @@ from flask_openapi3 import Info, OpenAPI
 from api.activity import activity_blueprint
 from api.data import PostgresReader, Reader, existence_sql, open_reader
 from api.directory import directory_blueprint
+from api.directory import queries as directory_queries
 from api.docs import install_docs
 from api.errors import register_error_handlers, validation_error_response
 from api.health import health_blueprint
@@ -51,6 +52,7 @@ def _warm_sql(catalog: Any, dialect: str) -> None:
     catalog.warm(dialect)
     for spec in catalog.entities.values():
         existence_sql(spec.model, spec.key, spec.tenant_key, dialect)
+    directory_queries.warm(dialect)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:

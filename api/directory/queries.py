@@ -160,3 +160,13 @@ def top_sql(entity: str, dialect: str) -> str:
         .limit(_value())
     )
     return query.sql(dialect=dialect)
+
+
+def warm(dialect: str) -> None:
+    """Generate every directory query for ``dialect`` now, at start-up, before request threads."""
+    clients_sql(dialect)
+    client_exists_sql(dialect)
+    for entity in LISTINGS:
+        top_sql(entity, dialect)
+        for search in (False, True):
+            list_sql(entity, search, dialect)
