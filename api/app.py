@@ -93,7 +93,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
     register_error_handlers(app)
     app.register_api(health_blueprint())
     app.register_api(activity_blueprint(catalog, settings.max_range_days))
-    app.register_api(directory_blueprint(catalog, settings.max_range_days))
+    app.register_api(directory_blueprint(settings.max_range_days))
     install_docs(app)
     register_web(app)
     if config.get("http_caching", True):

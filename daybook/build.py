@@ -231,7 +231,7 @@ def run_build(
         args += ["--exclude", *exclude]
     callbacks = [_progress_callback(on_node)] if on_node else None
     outcome = run_dbt(warehouse, args, callbacks=callbacks)
-    nodes = _node_results(outcome.result)
+    nodes = node_results(outcome.result)
     error = None
     if outcome.exception is not None:
         error = " ".join(str(outcome.exception).split())
@@ -245,7 +245,7 @@ def run_build(
     )
 
 
-def _node_results(result: Any) -> list[NodeResult]:
+def node_results(result: Any) -> list[NodeResult]:
     """NodeResults from a dbt RunExecutionResult (empty when dbt stopped before running)."""
     nodes = []
     for item in getattr(result, "results", None) or []:

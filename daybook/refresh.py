@@ -27,9 +27,10 @@ from typing import Any
 import click
 
 from daybook.config import Warehouse, warehouse_from_env
+from daybook.raw_schema import RAW_TABLES
 from daybook.warehouse import connect
 
-ENTITY_TABLES = ("clients", "users", "devices")
+ENTITY_TABLES = tuple(name for name in RAW_TABLES if name != "heartbeats")
 LOCK_WAIT_SECONDS = 60.0
 
 
@@ -215,22 +216,13 @@ def incremental_build(warehouse: Warehouse, *, with_tests: bool = False) -> Any:
     heartbeat), so their cost follows the history, while a refresh's cost must
     follow the new data. ``daybook build`` and CI run the tests.
     """
-    from daybook.build import BuildResult, NodeResult, run_build, run_dbt
+    from daybook.build import BuildResult, node_results, run_build, run_dbt
 
     if with_tests:
         return run_build(warehouse)
     started = time.perf_counter()
     outcome = run_dbt(warehouse, ["run", "--quiet"])
-    nodes = [
-        NodeResult(
-            name=item.node.name,
-            type=str(getattr(item.node.resource_type, "value", item.node.resource_type)),
-            status=str(getattr(item.status, "value", item.status)),
-            message=str(item.message or ""),
-            seconds=float(item.execution_time or 0.0),
-        )
-        for item in getattr(outcome.result, "results", None) or []
-    ]
+    nodes = node_results(outcome.result)
     error = " ".join(str(outcome.exception).split()) if outcome.exception else None
     return BuildResult(
         success=bool(outcome.success),

@@ -9,6 +9,6 @@ guarded exactly like the activity endpoints: bearer token first (401), then
 parameters (400), then the token's grant (403), then existence (404).
 """
 
-from api.directory.views import directory_blueprint, register
+from api.directory.views import directory_blueprint
 
-__all__ = ["directory_blueprint", "register"]
+__all__ = ["directory_blueprint"]

@@ -14,10 +14,12 @@ from functools import lru_cache
 from sqlglot import exp, select
 from sqlglot.expressions import column
 
+from api.data import CLIENT_KEY, CLIENT_MODEL
+
 ACTIVITY_MODEL = "fct_activity_daily"
 ACTIVITY_MEASURE = "total_activity_count"
 ACTIVITY_DATE = "activity_date"
-TENANT_KEY = "client_id"
+TENANT_KEY = CLIENT_KEY
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ def clients_sql(dialect: str) -> str:
             exp.alias_(exp.Min(this=day), "first_activity_date"),
             exp.alias_(exp.Max(this=day.copy()), "last_activity_date"),
         )
-        .from_(exp.to_table("dim_clients").as_("c"))
+        .from_(exp.to_table(CLIENT_MODEL).as_("c"))
         .join(
             exp.to_table(ACTIVITY_MODEL).as_("a"),
             on=column(TENANT_KEY, table="a").eq(column(TENANT_KEY, table="c")),
@@ -83,7 +85,7 @@ def client_exists_sql(dialect: str) -> str:
     """Parameters: client id."""
     query = (
         select(exp.Count(this=exp.Star()))
-        .from_("dim_clients")
+        .from_(CLIENT_MODEL)
         .where(column(TENANT_KEY).eq(_value()))
     )
     return query.sql(dialect=dialect)

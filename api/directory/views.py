@@ -126,7 +126,7 @@ def _annotated(view: Callable, name: str, **models: Any) -> Callable:
     return view
 
 
-def directory_blueprint(catalog: Any, max_range_days: int) -> APIBlueprint:
+def directory_blueprint(max_range_days: int) -> APIBlueprint:
     """The directory endpoints, authenticated like the activity endpoints."""
     blueprint = APIBlueprint(
         "directory",
@@ -192,13 +192,3 @@ def directory_blueprint(catalog: Any, max_range_days: int) -> APIBlueprint:
             **common,
         )(_annotated(top, f"top_{entity}s", path=ClientPath, query=top_query))
     return blueprint
-
-
-def register(app: Any) -> None:
-    """Attach the directory endpoints to an app built by ``api.app.create_app``.
-
-    Call after ``app.extensions["daybook"]`` is set: the ranking's range limit
-    is the app's configured one.
-    """
-    services = app.extensions["daybook"]
-    app.register_api(directory_blueprint(services.catalog, services.settings.max_range_days))

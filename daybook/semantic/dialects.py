@@ -43,7 +43,6 @@ DIALECTS: dict[str, Dialect] = {
     "databricks": Dialect("databricks", "named"),
     "trino": Dialect("trino", "qmark"),
 }
-EXECUTED_DIALECTS = ("duckdb", "postgres")
 
 
 def get_dialect(name: str) -> Dialect:

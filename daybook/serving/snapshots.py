@@ -25,6 +25,7 @@ from daybook.serving._util import (
     _postgres_has,
     _sql_string,
 )
+from daybook.warehouse import connect
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,6 @@ def publish_snapshot(
     """
     if warehouse.backend != "duckdb":
         raise ServingError("snapshots are only needed on DuckDB; PostgreSQL serves its tables")
-    import duckdb
 
     folder = serving_dir(warehouse)
     folder.mkdir(parents=True, exist_ok=True)
@@ -136,7 +136,7 @@ def publish_snapshot(
     partial = folder / f"snapshot-{snapshot_id}.duckdb.partial"
     assert warehouse.duckdb_path is not None
     previous = None if full else current_snapshot(warehouse)
-    con = duckdb.connect(str(warehouse.duckdb_path))
+    con = connect(warehouse)
     try:
         missing = [name for name in SERVING_TABLES if not _duckdb_has(con, "main", name)]
         if missing:
@@ -192,7 +192,9 @@ def _start_from(previous: Snapshot | None, partial: Path) -> int:
 
 def _incremental_keys(warehouse: Warehouse) -> dict[str, list[str]]:
     """dbt ``unique_key`` of each incremental serving model, from the build's manifest."""
-    path = warehouse.state_dir / "dbt" / "target" / "manifest.json"
+    from daybook.build import manifest_path
+
+    path = manifest_path(warehouse)
     try:
         nodes = json.loads(path.read_text(encoding="utf-8"))["nodes"]
     except (FileNotFoundError, KeyError, ValueError):
