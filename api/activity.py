@@ -2,8 +2,8 @@
 
 Check order: authentication (the blueprint's before-request hook, 401), then
 path and query validation by flask-openapi3 (400), then the token's grant
-(403), then existence of the client and the entity under it (404), then the
-compiled metric query.
+(403), then the answer cache (``api.answers``), else one query that returns the
+series with the existence of the client and the entity under it (404).
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel
 
 from api.auth import require_client, require_token
-from api.data import as_day, existence_sql
+from api.data import as_day
 from api.errors import ApiError
 from api.models import ActivitySeries, ErrorResponse, path_model, query_model
 
@@ -31,14 +31,45 @@ _ERRORS = {
 }
 
 
-def activity_series(entity: str, client_id: str, entity_id: str, query: Any) -> dict:
-    """Answer one request whose parameters are valid: grant, existence, then the metric."""
+def activity_series(entity: str, client_id: str, entity_id: str, query: Any) -> Response:
+    """Answer one request whose parameters are valid: grant, then the cache or the query."""
     require_client(client_id)
     services = current_app.extensions["daybook"]
-    catalog, reader = services.catalog, services.reader
-    spec = catalog.entities[entity]
-    sql = existence_sql(spec.model, spec.key, spec.tenant_key, reader.dialect)
-    client_rows, entity_rows = reader.fetch_all(sql, [client_id, entity_id, client_id])[0]
+    key = (
+        entity,
+        client_id,
+        entity_id,
+        query.metric,
+        query.granularity,
+        query.start_date,
+        query.end_date,
+    )
+    version = services.reader.data_version() if services.answers.enabled else None
+    body = services.answers.get(key, version)
+    if body is not None:
+        return current_app.response_class(body, mimetype=current_app.json.mimetype)
+    response = current_app.json.response(
+        _query_series(services, entity, client_id, entity_id, query)
+    )
+    services.answers.put(key, version, response.get_data())
+    return response
+
+
+def _query_series(
+    services: Any, entity: str, client_id: str, entity_id: str, query: Any
+) -> dict[str, Any]:
+    """One round trip: the series, and whether the client and the entity exist (404s)."""
+    sql = services.queries.sql(metric=query.metric, entity=entity, granularity=query.granularity)
+    rows = services.reader.fetch_all(
+        sql,
+        {
+            "tenant_id": client_id,
+            "entity_id": entity_id,
+            "start_date": query.start_date,
+            "end_date": query.end_date,
+        },
+    )
+    client_rows, entity_rows = (rows[0][-2], rows[0][-1]) if rows else (0, 0)
     if not client_rows:
         raise ApiError(404, "not_found", "Client not found", {"client_id": client_id})
     if not entity_rows:
@@ -48,29 +79,17 @@ def activity_series(entity: str, client_id: str, entity_id: str, query: Any) -> 
             f"{entity.title()} not found for this client",
             {f"{entity}_id": entity_id},
         )
-    compiled = catalog.compile(
-        metric=query.metric, entity=entity, granularity=query.granularity, dialect=reader.dialect
-    )
-    rows = reader.fetch_all(
-        compiled.sql,
-        compiled.parameters(
-            tenant_id=client_id,
-            entity_id=entity_id,
-            start_date=query.start_date,
-            end_date=query.end_date,
-        ),
-    )
     series = ActivitySeries(
         metric=query.metric,
-        label=catalog.metrics[query.metric].label,
+        label=services.catalog.metrics[query.metric].label,
         period={"start": query.start_date, "end": query.end_date},
-        data=[{"date": as_day(bucket), "value": int(value or 0)} for bucket, value in rows],
+        data=[{"date": as_day(row[0]), "value": int(row[1] or 0)} for row in rows],
     )
     return series.model_dump(mode="json")
 
 
 def _view(entity: str, path_cls: type[BaseModel], query_cls: type[BaseModel]) -> Callable:
-    def view(path: Any, query: Any) -> dict:
+    def view(path: Any, query: Any) -> Response:
         return activity_series(entity, path.client_id, getattr(path, f"{entity}_id"), query)
 
     # flask-openapi3 reads the models from the annotations; they are built per app.

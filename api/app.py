@@ -9,7 +9,8 @@ from typing import Any
 from flask_openapi3 import Info, OpenAPI
 
 from api.activity import activity_blueprint
-from api.data import PostgresReader, Reader, existence_sql, open_reader
+from api.answers import AnswerCache, AnswerQueries
+from api.data import PostgresReader, Reader, open_reader
 from api.directory import directory_blueprint
 from api.directory import queries as directory_queries
 from api.docs import install_docs
@@ -31,6 +32,8 @@ class Services:
     catalog: Any
     reader: Reader
     tokens: TokenStore
+    queries: AnswerQueries
+    answers: AnswerCache
 
 
 def _token_store(settings: Settings, reader: Reader) -> TokenStore:
@@ -41,7 +44,7 @@ def _token_store(settings: Settings, reader: Reader) -> TokenStore:
     return store
 
 
-def _warm_sql(catalog: Any, dialect: str) -> None:
+def _warm_sql(catalog: Any, queries: AnswerQueries, dialect: str) -> None:
     """Generate every SQL text the views use before any request thread runs.
 
     Besides sparing requests the compile cost, this keeps sqlglot's generation
@@ -50,8 +53,7 @@ def _warm_sql(catalog: Any, dialect: str) -> None:
     cache then kept the wrong text for the life of the worker.
     """
     catalog.warm(dialect)
-    for spec in catalog.entities.values():
-        existence_sql(spec.model, spec.key, spec.tenant_key, dialect)
+    queries.warm()
     directory_queries.warm(dialect)
 
 
@@ -70,7 +72,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
             semantic_dir=settings.semantic_dir, manifest_path=settings.manifest_path
         )
     reader = config.get("reader") or open_reader(settings.warehouse, max_size=settings.pool_size)
-    _warm_sql(catalog, reader.dialect)
+    queries = AnswerQueries(catalog, reader.dialect)
+    _warm_sql(catalog, queries, reader.dialect)
     tokens = config.get("token_store") or _token_store(settings, reader)
 
     app = OpenAPI(
@@ -88,7 +91,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
         doc_url="/openapi.json",
     )
     app.json.sort_keys = False  # keep the documented key order: metric, label, period, data
-    app.extensions["daybook"] = Services(settings, catalog, reader, tokens)
+    app.extensions["daybook"] = Services(
+        settings,
+        catalog,
+        reader,
+        tokens,
+        queries,
+        AnswerCache(int(settings.answer_cache_mb * 1024 * 1024)),
+    )
     install_request_logging(app)
     register_error_handlers(app)
     app.register_api(health_blueprint())

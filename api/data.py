@@ -13,18 +13,18 @@ values only ever travel as bound parameters.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import uuid
+from collections.abc import Hashable, Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any, Protocol
-
-from sqlglot import exp
 
 from daybook.config import Warehouse
 
 CLIENT_MODEL = "dim_clients"  # contract mart; entity models come from the YAML catalogue
 CLIENT_KEY = "client_id"
+# Written by the dbt on-run-end hook dbt_project/macros/record_build.sql.
+BUILD_MARKER_SQL = "select invocation_id from daybook_meta.build_marker"
 
 
 class Reader(Protocol):
@@ -36,10 +36,28 @@ class Reader(Protocol):
 
     def ping(self) -> None: ...
 
+    def data_version(self) -> Hashable | None:
+        """What identifies the data the next query will read, or None if nothing does.
+
+        Answers are cached under it (``api.answers``); it must change whenever
+        the data may have, and be read before the query it stands for.
+        """
+        ...
+
     def close(self) -> None: ...
 
 
-class DuckDBFileReader:
+class _Pings:
+    """``ping()`` for every reader: the cheapest query that proves the warehouse answers."""
+
+    def fetch_all(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> list[tuple]:
+        raise NotImplementedError
+
+    def ping(self) -> None:
+        self.fetch_all("select 1", [])
+
+
+class DuckDBFileReader(_Pings):
     """One read-only connection to a DuckDB file per process, a cursor per thread.
 
     ``retire()`` closes it once the queries in flight have finished, so a
@@ -56,6 +74,7 @@ class DuckDBFileReader:
         self._local = threading.local()
         self._busy = 0
         self._retired = False
+        self._version = f"file:{uuid.uuid4().hex}"
 
     def _cursor(self) -> Any:
         cursor = getattr(self._local, "cursor", None)
@@ -83,8 +102,11 @@ class DuckDBFileReader:
                 if self._retired and self._busy == 0:
                     self._close_now()
 
-    def ping(self) -> None:
-        self.fetch_all("select 1", [])
+    def data_version(self) -> Hashable | None:
+        """Constant for this reader: from its first query to ``retire()`` it holds the file
+        open read-only, which DuckDB's lock keeps any writer out of, so the data it can
+        serve never changes."""
+        return self._version
 
     def retire(self) -> None:
         """Stop taking queries; close when the last one in flight ends."""
@@ -106,7 +128,7 @@ class DuckDBFileReader:
             self._connection = None
 
 
-class DuckDBReader:
+class DuckDBReader(_Pings):
     """DuckDB: the newest published snapshot when there is one, else the warehouse file.
 
     ``daybook refresh`` publishes snapshots (``daybook.serving``) so that a build
@@ -145,8 +167,9 @@ class DuckDBReader:
     def fetch_all(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> list[tuple]:
         return self._target().fetch_all(sql, parameters)
 
-    def ping(self) -> None:
-        self.fetch_all("select 1", [])
+    def data_version(self) -> Hashable | None:
+        """The published snapshot's id, or before the first snapshot the file reader's."""
+        return self._target().data_version()
 
     def close(self) -> None:
         self._file.close()
@@ -154,7 +177,7 @@ class DuckDBReader:
             self._snapshots.close()
 
 
-class PostgresReader:
+class PostgresReader(_Pings):
     """A pool of read-only, autocommit psycopg connections."""
 
     dialect = "postgres"
@@ -176,8 +199,16 @@ class PostgresReader:
         with self.pool.connection() as con:
             return con.execute(sql, parameters).fetchall()
 
-    def ping(self) -> None:
-        self.fetch_all("select 1", [])
+    def data_version(self) -> Hashable | None:
+        """The stamp of the last dbt run or build (``record_build`` hook), None before one."""
+        from psycopg.errors import UndefinedTable
+
+        with self.pool.connection() as con:
+            try:
+                row = con.execute(BUILD_MARKER_SQL).fetchone()
+            except UndefinedTable:
+                return None
+        return row[0] if row else None
 
     def connection(self) -> AbstractContextManager[Any]:
         """A pooled connection (the token store reads through it too)."""
@@ -192,27 +223,6 @@ def open_reader(warehouse: Warehouse, *, max_size: int = 8) -> Reader:
     if warehouse.backend == "duckdb":
         return DuckDBReader(warehouse)
     return PostgresReader(warehouse, max_size=max_size)
-
-
-@lru_cache(maxsize=64)
-def existence_sql(model: str, key: str, tenant_key: str, dialect: str) -> str:
-    """One round trip: does the client exist, and the entity under that client?
-
-    Parameters, in order: client id, entity id, client id. Identifiers come from
-    the validated YAML catalogue and are quoted by sqlglot.
-    """
-
-    def count(table: str, *conditions: exp.Expression) -> exp.Expression:
-        query = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table))
-        return query.where(exp.and_(*conditions)).subquery()
-
-    client = count(CLIENT_MODEL, exp.column(CLIENT_KEY, quoted=True).eq(exp.Placeholder()))
-    entity = count(
-        model,
-        exp.column(key, quoted=True).eq(exp.Placeholder()),
-        exp.column(tenant_key, quoted=True).eq(exp.Placeholder()),
-    )
-    return exp.select(client.as_("client_rows"), entity.as_("entity_rows")).sql(dialect=dialect)
 
 
 def as_day(value: date | datetime | str) -> date:

@@ -11,6 +11,7 @@ from typing import Any
 from daybook.config import ConfigError, Warehouse, parse_database_url, warehouse_from_env
 
 DEFAULT_MAX_RANGE_DAYS = 90
+DEFAULT_ANSWER_CACHE_MB = 32.0
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,13 @@ class Settings:
     manifest_path: Path | None = None
     max_range_days: int = DEFAULT_MAX_RANGE_DAYS
     pool_size: int = 8
+    answer_cache_mb: float = DEFAULT_ANSWER_CACHE_MB
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> Settings:
         """Keys (any case): warehouse (Warehouse or URL), semantic_dir, manifest_path,
-        max_range_days (else ``DAYBOOK_MAX_RANGE_DAYS``, else 90), pool_size."""
+        max_range_days (else ``DAYBOOK_MAX_RANGE_DAYS``, else 90), pool_size,
+        answer_cache_mb (else ``DAYBOOK_ANSWER_CACHE_MB``, else 32; 0 turns the cache off)."""
         values = {key.lower(): value for key, value in (config or {}).items()}
         warehouse = values.get("warehouse") or warehouse_from_env()
         if isinstance(warehouse, str):
@@ -38,6 +41,17 @@ class Settings:
             raise ConfigError(f"max range days must be a whole number, got {limit!r}") from None
         if max_range_days < 1:
             raise ConfigError(f"max range days must be at least 1, got {max_range_days}")
+        cache_mb = values.get("answer_cache_mb")
+        if cache_mb is None:
+            cache_mb = os.environ.get("DAYBOOK_ANSWER_CACHE_MB", DEFAULT_ANSWER_CACHE_MB)
+        try:
+            answer_cache_mb = float(cache_mb)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"answer cache size must be a number of MB, got {cache_mb!r}"
+            ) from None
+        if answer_cache_mb < 0:
+            raise ConfigError(f"answer cache size must not be negative, got {answer_cache_mb}")
         semantic_dir = values.get("semantic_dir") or os.environ.get("DAYBOOK_SEMANTIC_DIR")
         manifest_path = values.get("manifest_path")
         return cls(
@@ -46,4 +60,5 @@ class Settings:
             manifest_path=Path(manifest_path) if manifest_path else None,
             max_range_days=max_range_days,
             pool_size=int(values.get("pool_size") or os.environ.get("DAYBOOK_POOL_SIZE") or 8),
+            answer_cache_mb=answer_cache_mb,
         )

@@ -79,6 +79,16 @@ class SnapshotReader:
         """The newest published snapshot (re-reading the pointer only when it changed)."""
         return self._acquire(pin=False).snapshot
 
+    def current_for_thread(self) -> Snapshot:
+        """The current snapshot, recorded as this thread's, as if a query had just read it.
+
+        For an answer served without a query (from a cache keyed on the
+        snapshot id), so the headers describe the snapshot the answer is from.
+        """
+        snapshot = self.current()
+        self._local.snapshot = snapshot
+        return snapshot
+
     def thread_snapshot(self) -> Snapshot | None:
         """The snapshot this thread's last query read, for headers matching the answer."""
         return getattr(self._local, "snapshot", None)
@@ -204,6 +214,10 @@ class SnapshotDataReader:
 
     def ping(self) -> None:
         self.fetch_all("select 1", [])
+
+    def data_version(self) -> str:
+        """The id of the snapshot the next query will read (or a newer one)."""
+        return self.snapshots.current_for_thread().id
 
     def close(self) -> None:
         self.snapshots.close()

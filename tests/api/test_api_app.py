@@ -29,22 +29,11 @@ class BrokenReader:
     def ping(self):
         raise RuntimeError("down")
 
+    def data_version(self):
+        return None
+
     def close(self):
         pass
-
-
-@pytest.fixture
-def make_client(served):
-    apps = []
-
-    def make(**config):
-        app = create_app({"warehouse": served.warehouse, **config})
-        apps.append(app)
-        return app.test_client()
-
-    yield make
-    for app in apps:
-        app.extensions["daybook"].reader.close()
 
 
 def _get(client, path, token, params):
