@@ -115,12 +115,29 @@ def profiles_dir() -> Path:
     return project_dir() / PROFILE_SUBDIR
 
 
+def default_duckdb_memory_limit() -> str:
+    """Half the machine's memory, for a DuckDB build.
+
+    DuckDB's own default (80% of memory) left too little for everything else
+    on the machine at 25 million heartbeats; above this limit DuckDB spills to
+    a temporary folder beside the warehouse file instead of growing.
+    """
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "4GB"
+    return f"{max(1, total // 2 // 1024**2)}MB"
+
+
 def dbt_env(warehouse: Warehouse) -> dict[str, str]:
     """Environment variables ``dbt_project/profiles/profiles.yml`` reads for this warehouse."""
     env = {"DAYBOOK_DBT_TARGET": warehouse.backend}
     if warehouse.backend == "duckdb":
         assert warehouse.duckdb_path is not None
         env["DAYBOOK_DUCKDB_PATH"] = str(warehouse.duckdb_path)
+        env["DAYBOOK_DUCKDB_MEMORY_LIMIT"] = os.environ.get(
+            "DAYBOOK_DUCKDB_MEMORY_LIMIT", default_duckdb_memory_limit()
+        )
     else:
         env |= {
             "DAYBOOK_PG_HOST": warehouse.host,

@@ -113,16 +113,18 @@ def save_state(warehouse: Warehouse, arrivals: Arrivals) -> None:
 
 
 def measure_arrivals(warehouse: Warehouse, since: datetime | None) -> Arrivals:
-    """Count raw heartbeats received after ``since`` and the client-local days they touch."""
+    """Count raw heartbeats received after ``since`` and the client-local days they touch,
+    with the row count of each entity table, in one query."""
     local_day = (
         "cast((heartbeats.generated_at_utc at time zone 'UTC') at time zone clients.timezone "
         "as date)"
     )
     placeholder = "?" if warehouse.backend == "duckdb" else "%s"
     where = f"where heartbeats.received_at_utc > {placeholder}" if since else ""
+    entity_counts = "".join(f", (select count(*) from raw.{table})" for table in ENTITY_TABLES)
     sql = (
         f"select count(*), count(distinct {local_day}), min({local_day}), max({local_day}), "
-        "max(heartbeats.received_at_utc) "
+        f"max(heartbeats.received_at_utc){entity_counts} "
         "from raw.heartbeats as heartbeats "
         "left join raw.clients as clients on clients.client_id = heartbeats.client_id "
         f"{where}"
@@ -130,12 +132,8 @@ def measure_arrivals(warehouse: Warehouse, since: datetime | None) -> Arrivals:
     params = [since.astimezone(UTC).replace(tzinfo=None)] if since else []
     with _open(warehouse) as con:
         cursor = con.cursor()
-        entity_rows = {}
-        for table in ENTITY_TABLES:
-            cursor.execute(f"select count(*) from raw.{table}")
-            entity_rows[table] = int(cursor.fetchone()[0])
         cursor.execute(sql, params)
-        count, days, first, last, newest = cursor.fetchone()
+        count, days, first, last, newest, *counts = cursor.fetchone()
         if warehouse.backend == "postgres":
             con.rollback()
     if newest is not None:
@@ -146,7 +144,7 @@ def measure_arrivals(warehouse: Warehouse, since: datetime | None) -> Arrivals:
         first_day=first,
         last_day=last,
         high_water=newest or since,
-        entity_rows=entity_rows,
+        entity_rows={table: int(rows) for table, rows in zip(ENTITY_TABLES, counts, strict=True)},
     )
 
 

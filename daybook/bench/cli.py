@@ -197,13 +197,28 @@ def measure_http(
     headers = {"Authorization": f"Bearer {token}"}
     env = _env(warehouse, work)
     servers = []
-    results: dict[str, Any] = {"api": {}, "bare": {}, "saturation": {}, "trivial": {}}
+    results: dict[str, Any] = {
+        "api": {},
+        "api_uncached": {},
+        "bare": {},
+        "saturation": {},
+        "trivial": {},
+    }
     driver: dict[str, Any] = {}
     try:
         api = start_api(
             f"api-{warehouse.backend}", env=env, log_dir=work, workers=workers, threads=threads
         )
         servers.append(api)
+        # The same API with its answer cache off: every request queries the warehouse.
+        api_uncached = start_api(
+            f"api-uncached-{warehouse.backend}",
+            env={**env, "DAYBOOK_ANSWER_CACHE_MB": "0"},
+            log_dir=work,
+            workers=workers,
+            threads=threads,
+        )
+        servers.append(api_uncached)
         bare = start_bare(
             f"bare-{warehouse.backend}", env=env, log_dir=work, workers=workers, threads=threads
         )
@@ -211,6 +226,7 @@ def measure_http(
         everything = [request for batch in groups.values() for request in batch]
         for server, paths in (
             (api, [request.api_path() for request in everything]),
+            (api_uncached, [request.api_path() for request in everything]),
             (bare, [request.bare_path() for request in everything]),
         ):
             failures = warm_up(server.base_url, paths, headers)
@@ -224,11 +240,12 @@ def measure_http(
             driver[key] = measure_driver(
                 warehouse, catalog, requests, seconds=max(0.5, duration / 2)
             )
-            for name, server, paths in (
-                ("api", api, [request.api_path() for request in requests]),
-                ("bare", bare, [request.bare_path() for request in requests]),
+            for name, server, paths, client_counts in (
+                ("api", api, [request.api_path() for request in requests], (1, 4)),
+                ("api_uncached", api_uncached, [request.api_path() for request in requests], (4,)),
+                ("bare", bare, [request.bare_path() for request in requests], (1, 4)),
             ):
-                for clients in (1, 4):
+                for clients in client_counts:
                     run = run_wrk(
                         server.base_url,
                         paths,
@@ -244,7 +261,8 @@ def measure_http(
                     }
             _log(
                 f"{warehouse.backend} {key}: API p50 "
-                f"{results['api'][key]['4']['p50_ms']:.2f} ms, bare "
+                f"{results['api'][key]['4']['p50_ms']:.2f} ms (uncached "
+                f"{results['api_uncached'][key]['4']['p50_ms']:.2f} ms), bare "
                 f"{results['bare'][key]['4']['p50_ms']:.2f} ms, driver "
                 f"{driver[key]['p50_ms']:.2f} ms (4 clients)"
             )
@@ -255,6 +273,7 @@ def measure_http(
             saturation = {}
             for name, server, paths in (
                 ("api", api, [request.api_path() for request in mixed]),
+                ("api_uncached", api_uncached, [request.api_path() for request in mixed]),
                 ("bare", bare, [request.bare_path() for request in mixed]),
             ):
                 run = run_wrk(
@@ -275,7 +294,11 @@ def measure_http(
             work_dir=work,
         )
         results["trivial"] = {**asdict(trivial), "rps": trivial.rps}
-        rss = {"api": api.worker_peak_rss_mb(), "bare": bare.worker_peak_rss_mb()}
+        rss = {
+            "api": api.worker_peak_rss_mb(),
+            "api_uncached": api_uncached.worker_peak_rss_mb(),
+            "bare": bare.worker_peak_rss_mb(),
+        }
     finally:
         for server in servers:
             server.stop()

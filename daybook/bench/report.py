@@ -138,36 +138,66 @@ def markdown(results: dict[str, Any]) -> str:
                 )
     lines += [
         "",
+        "### The API with its answer cache off, 4 clients",
+        "",
+        "The mix above repeats its sampled requests, so after the warm-up the API answers "
+        "them from its answer cache (keyed on the data version; see `api/answers.py`). "
+        "Here every request queries the warehouse: the cost of a first-time question.",
+        "",
+        "| backend | endpoint | granularity | p50 | p95 | p99 | req/s | p50 / bare "
+        "| p99 / bare | req/s / bare | errors |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for backend, data in results["backends"].items():
+        http = data.get("http", {})
+        for group, by_clients in http.get("api_uncached", {}).items():
+            entity, granularity = group.split("/")
+            for clients, api in by_clients.items():
+                bare = http.get("bare", {}).get(group, {}).get(clients, {})
+                lines.append(
+                    f"| {backend} | {entity} | {granularity} "
+                    f"| {_ms(api['p50_ms'])} | {_ms(api['p95_ms'])} | {_ms(api['p99_ms'])} "
+                    f"| {api['rps']:.0f} | {_ratio(api['p50_ms'], bare.get('p50_ms'))} "
+                    f"| {_ratio(api['p99_ms'], bare.get('p99_ms'))} "
+                    f"| {_ratio(api['rps'], bare.get('rps'))} | {api['errors']} |"
+                )
+    lines += [
+        "",
         "## Throughput at saturation",
         "",
-        "| backend | endpoint | clients | API req/s | API p50 ms | bare req/s | API / bare "
-        "| trivial JSON req/s | API / trivial | errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| backend | endpoint | clients | API req/s | API p50 ms | uncached API req/s "
+        "| bare req/s | API / bare | uncached / bare | trivial JSON req/s | API / trivial "
+        "| errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for backend, data in results["backends"].items():
         http = data.get("http", {})
         trivial = http.get("trivial", {})
         for entity, run in http.get("saturation", {}).items():
             api, bare = run["api"], run["bare"]
+            uncached = run.get("api_uncached", {})
             lines.append(
                 f"| {backend} | {entity} | {api['connections']} | {api['rps']:.0f} "
-                f"| {_ms(api['p50_ms'])} | {bare['rps']:.0f} | {_ratio(api['rps'], bare['rps'])} "
+                f"| {_ms(api['p50_ms'])} | {uncached.get('rps', 0):.0f} | {bare['rps']:.0f} "
+                f"| {_ratio(api['rps'], bare['rps'])} "
+                f"| {_ratio(uncached.get('rps'), bare['rps'])} "
                 f"| {trivial.get('rps', 0):.0f} | {_ratio(api['rps'], trivial.get('rps'))} "
-                f"| {api['errors'] + bare['errors']} |"
+                f"| {api['errors'] + bare['errors'] + uncached.get('errors', 0)} |"
             )
     lines += [
         "",
         "## Memory of a serving worker (peak resident, MB)",
         "",
-        "| backend | API worker | bare worker |",
-        "|---|---:|---:|",
+        "| backend | API worker | uncached API worker | bare worker |",
+        "|---|---:|---:|---:|",
     ]
     for backend, data in results["backends"].items():
         rss = data.get("worker_rss_mb", {})
-        api_rss, bare_rss = rss.get("api"), rss.get("bare")
+        cells = [rss.get(name) for name in ("api", "api_uncached", "bare")]
         lines.append(
-            f"| {backend} | {'-' if api_rss is None else f'{api_rss:.0f}'} "
-            f"| {'-' if bare_rss is None else f'{bare_rss:.0f}'} |"
+            f"| {backend} | "
+            + " | ".join("-" if mb is None else f"{mb:.0f}" for mb in cells)
+            + " |"
         )
     if results.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {note}" for note in results["notes"]]

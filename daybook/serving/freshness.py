@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from daybook.config import Warehouse
 from daybook.serving.reader import SnapshotDataReader, SnapshotReader
-from daybook.serving.snapshots import POINTER_NAME, current_snapshot, newest_included, serving_dir
+from daybook.serving.snapshots import (
+    POINTER_NAME,
+    current_snapshot,
+    newest_included,
+    pointer_stamp,
+    serving_dir,
+)
 
 
 def freshness(warehouse: Warehouse, con: Any | None = None) -> datetime | None:
@@ -64,7 +68,7 @@ class FreshnessCache:
     def _pointer_freshness(self) -> datetime | None:
         """The current snapshot's freshness, re-reading the pointer only when it changed."""
         pointer = serving_dir(self.warehouse) / POINTER_NAME
-        stamp = _pointer_stamp(pointer)
+        stamp = pointer_stamp(pointer)
         if stamp is None or stamp != self._stamp:
             value = freshness(self.warehouse)
             with self._lock:
@@ -90,14 +94,6 @@ class FreshnessCache:
                     self._value = freshness(self.warehouse)
                 self._expires = time.monotonic() + self.ttl
             return self._value
-
-
-def _pointer_stamp(pointer: Path) -> tuple[int, int, int] | None:
-    try:
-        status = os.stat(pointer)
-    except FileNotFoundError:
-        return None
-    return (status.st_ino, status.st_mtime_ns, status.st_size)
 
 
 def freshness_source(warehouse: Warehouse, reader: Any = None) -> FreshnessCache:

@@ -20,6 +20,7 @@ from daybook.serving.snapshots import (
     ServingError,
     Snapshot,
     _read_pointer,
+    pointer_stamp,
     serving_dir,
 )
 
@@ -128,14 +129,13 @@ class SnapshotReader:
         return cursors
 
     def _pointer_stamp(self) -> tuple[int, int, int]:
-        try:
-            status = os.stat(self.pointer)
-        except FileNotFoundError:
+        stamp = pointer_stamp(self.pointer)
+        if stamp is None:
             raise ServingError(
                 f"no published snapshot under {self.folder}: run `daybook build` or "
                 "`daybook refresh` first"
-            ) from None
-        return (status.st_ino, status.st_mtime_ns, status.st_size)
+            )
+        return stamp
 
     def _acquire(self, *, pin: bool) -> _OpenSnapshot:
         stamp = self._pointer_stamp()

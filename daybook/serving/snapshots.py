@@ -304,6 +304,18 @@ def _read_pointer(folder: Path) -> Snapshot | None:
     return Snapshot.from_json(folder, data)
 
 
+def pointer_stamp(pointer: Path) -> tuple[int, int, int] | None:
+    """What changes when the pointer file is replaced (inode, mtime, size); None if absent.
+
+    One ``os.stat``: cheap enough to check on every request.
+    """
+    try:
+        status = os.stat(pointer)
+    except FileNotFoundError:
+        return None
+    return (status.st_ino, status.st_mtime_ns, status.st_size)
+
+
 def newest_included(con: Any, backend: str) -> datetime | None:
     """Max ``received_at_utc`` of the heartbeats a built warehouse includes, from ``con``."""
     for schema, table in FRESHNESS_SOURCES:

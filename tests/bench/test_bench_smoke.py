@@ -66,20 +66,30 @@ def test_bench_runs_end_to_end_and_records_every_section(backend: str, tmp_path:
         assert run["cycle"]["built"] and arrivals["heartbeats"] == run["new_heartbeats"] > 0
 
     http = data["http"]
-    for server in ("api", "bare"):
+    for server, client_counts in (
+        ("api", {"1", "4"}),
+        ("api_uncached", {"4"}),
+        ("bare", {"1", "4"}),
+    ):
         assert set(http[server]) == {"user/weekly", "device/weekly"}
         for by_clients in http[server].values():
-            assert set(by_clients) == {"1", "4"}
+            assert set(by_clients) == client_counts
             for run in by_clients.values():
                 assert run["requests"] > 0 and run["errors"] == 0
     for run in http["saturation"].values():
-        assert run["api"]["requests"] > 0 and run["api"]["errors"] == 0
+        for server in ("api", "api_uncached", "bare"):
+            assert run[server]["requests"] > 0 and run[server]["errors"] == 0
     assert http["trivial"]["requests"] > 0 and http["trivial"]["errors"] == 0
     assert all(group["requests"] > 0 for group in data["driver"].values())
     assert data["worker_rss_mb"]["api"] > 0
 
     table = md_path.read_text()
-    for heading in ("Generation, load, full build", "Incremental refresh", "Throughput at"):
+    for heading in (
+        "Generation, load, full build",
+        "Incremental refresh",
+        "answer cache off",
+        "Throughput at",
+    ):
         assert heading in table
     assert "| p50 / bare | p99 / bare | req/s / bare | p50 / driver |" in table
     assert f"| {backend} | user | weekly | 4 |" in table
