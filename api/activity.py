@@ -2,8 +2,9 @@
 
 Check order: authentication (the blueprint's before-request hook, 401), then
 path and query validation by flask-openapi3 (400), then the token's grant
-(403), then the answer cache (``api.answers``), else one query that returns the
-series with the existence of the client and the entity under it (404).
+(403), then the answer cache, then existence of the client and the entity under
+it (404, from ids known at the data version: ``api.answers``), then the compiled
+metric query.
 """
 
 from __future__ import annotations
@@ -18,23 +19,16 @@ from pydantic import BaseModel
 from api.auth import require_client, require_token
 from api.data import as_day
 from api.errors import ApiError
-from api.models import ActivitySeries, ErrorResponse, path_model, query_model
+from api.models import ERROR_RESPONSES, ActivitySeries, path_model, query_model
 
 ENTITIES = ("user", "device")
-
-_ERRORS = {
-    400: ErrorResponse,
-    401: ErrorResponse,
-    403: ErrorResponse,
-    404: ErrorResponse,
-    500: ErrorResponse,
-}
 
 
 def activity_series(entity: str, client_id: str, entity_id: str, query: Any) -> Response:
     """Answer one request whose parameters are valid: grant, then the cache or the query."""
     require_client(client_id)
     services = current_app.extensions["daybook"]
+    version = services.reader.data_version()
     key = (
         entity,
         client_id,
@@ -44,46 +38,48 @@ def activity_series(entity: str, client_id: str, entity_id: str, query: Any) -> 
         query.start_date,
         query.end_date,
     )
-    version = services.reader.data_version() if services.answers.enabled else None
     body = services.answers.get(key, version)
     if body is not None:
         return current_app.response_class(body, mimetype=current_app.json.mimetype)
-    response = current_app.json.response(
-        _query_series(services, entity, client_id, entity_id, query)
-    )
-    services.answers.put(key, version, response.get_data())
-    return response
-
-
-def _query_series(
-    services: Any, entity: str, client_id: str, entity_id: str, query: Any
-) -> dict[str, Any]:
-    """One round trip: the series, and whether the client and the entity exist (404s)."""
-    sql = services.queries.sql(metric=query.metric, entity=entity, granularity=query.granularity)
-    rows = services.reader.fetch_all(
-        sql,
-        {
-            "tenant_id": client_id,
-            "entity_id": entity_id,
-            "start_date": query.start_date,
-            "end_date": query.end_date,
-        },
-    )
-    client_rows, entity_rows = (rows[0][-2], rows[0][-1]) if rows else (0, 0)
-    if not client_rows:
+    missing = services.known.missing(services.reader, version, entity, client_id, entity_id)
+    if missing == "client":
         raise ApiError(404, "not_found", "Client not found", {"client_id": client_id})
-    if not entity_rows:
+    if missing == "entity":
         raise ApiError(
             404,
             "not_found",
             f"{entity.title()} not found for this client",
             {f"{entity}_id": entity_id},
         )
+    response = current_app.json.response(_series(services, entity, client_id, entity_id, query))
+    services.answers.put(key, version, response.get_data())
+    return response
+
+
+def _series(
+    services: Any, entity: str, client_id: str, entity_id: str, query: Any
+) -> dict[str, Any]:
+    """The compiled metric query's answer in the documented shape."""
+    compiled = services.catalog.compile(
+        metric=query.metric,
+        entity=entity,
+        granularity=query.granularity,
+        dialect=services.reader.dialect,
+    )
+    rows = services.reader.fetch_all(
+        compiled.sql,
+        compiled.parameters(
+            tenant_id=client_id,
+            entity_id=entity_id,
+            start_date=query.start_date,
+            end_date=query.end_date,
+        ),
+    )
     series = ActivitySeries(
         metric=query.metric,
         label=services.catalog.metrics[query.metric].label,
         period={"start": query.start_date, "end": query.end_date},
-        data=[{"date": as_day(row[0]), "value": int(row[1] or 0)} for row in rows],
+        data=[{"date": as_day(bucket), "value": int(value or 0)} for bucket, value in rows],
     )
     return series.model_dump(mode="json")
 
@@ -126,7 +122,7 @@ def activity_blueprint(catalog: Any, max_range_days: int) -> APIBlueprint:
                 f"The range is at most {max_range_days} days, end inclusive; "
                 f"granularity defaults to daily.\n\nMetrics:\n{lines}"
             ),
-            responses={200: ActivitySeries, **_ERRORS},
+            responses={200: ActivitySeries, **ERROR_RESPONSES},
             provide_automatic_options=False,  # no empty text/html OPTIONS answers
         )(view)
     return blueprint

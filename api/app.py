@@ -9,7 +9,7 @@ from typing import Any
 from flask_openapi3 import Info, OpenAPI
 
 from api.activity import activity_blueprint
-from api.answers import AnswerCache, AnswerQueries
+from api.answers import AnswerCache, KnownIds
 from api.data import PostgresReader, Reader, open_reader
 from api.directory import directory_blueprint
 from api.directory import queries as directory_queries
@@ -32,7 +32,7 @@ class Services:
     catalog: Any
     reader: Reader
     tokens: TokenStore
-    queries: AnswerQueries
+    known: KnownIds
     answers: AnswerCache
 
 
@@ -44,7 +44,7 @@ def _token_store(settings: Settings, reader: Reader) -> TokenStore:
     return store
 
 
-def _warm_sql(catalog: Any, queries: AnswerQueries, dialect: str) -> None:
+def _warm_sql(catalog: Any, dialect: str) -> None:
     """Generate every SQL text the views use before any request thread runs.
 
     Besides sparing requests the compile cost, this keeps sqlglot's generation
@@ -53,7 +53,6 @@ def _warm_sql(catalog: Any, queries: AnswerQueries, dialect: str) -> None:
     cache then kept the wrong text for the life of the worker.
     """
     catalog.warm(dialect)
-    queries.warm()
     directory_queries.warm(dialect)
 
 
@@ -72,8 +71,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
             semantic_dir=settings.semantic_dir, manifest_path=settings.manifest_path
         )
     reader = config.get("reader") or open_reader(settings.warehouse, max_size=settings.pool_size)
-    queries = AnswerQueries(catalog, reader.dialect)
-    _warm_sql(catalog, queries, reader.dialect)
+    _warm_sql(catalog, reader.dialect)
+    known = KnownIds(catalog, reader.dialect)  # generates its SQL now, before any request
     tokens = config.get("token_store") or _token_store(settings, reader)
 
     app = OpenAPI(
@@ -96,14 +95,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
         catalog,
         reader,
         tokens,
-        queries,
+        known,
         AnswerCache(int(settings.answer_cache_mb * 1024 * 1024)),
     )
     install_request_logging(app)
     register_error_handlers(app)
     app.register_api(health_blueprint())
     app.register_api(activity_blueprint(catalog, settings.max_range_days))
-    app.register_api(directory_blueprint(settings.max_range_days))
+    app.register_api(directory_blueprint(catalog, settings.max_range_days))
     install_docs(app)
     register_web(app)
     if config.get("http_caching", True):

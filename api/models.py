@@ -193,3 +193,9 @@ class ErrorResponse(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+# Every data endpoint documents the same error statuses, each with the contract's body.
+ERROR_RESPONSES: dict[int, type[BaseModel]] = {
+    status: ErrorResponse for status in (400, 401, 403, 404, 500)
+}

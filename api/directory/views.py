@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import current_app, g
 from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel
 
 from api.auth import require_client, require_token
 from api.data import as_day
@@ -26,9 +27,7 @@ from api.directory.models import (
     top_query_model,
 )
 from api.errors import ApiError
-from api.models import ErrorResponse
-
-_ERRORS = {status: ErrorResponse for status in (400, 401, 403, 404, 500)}
+from api.models import ERROR_RESPONSES
 
 
 def _reader() -> Any:
@@ -62,9 +61,11 @@ def list_clients() -> dict:
     return ClientList(data=data).model_dump(mode="json")
 
 
-def metric_catalogue() -> dict:
-    """Every YAML metric with its label and entities; a metric added as YAML shows up here."""
-    catalog = current_app.extensions["daybook"].catalog
+def metric_catalogue(catalog: Any) -> dict:
+    """Every YAML metric with its label and entities; a metric added as YAML shows up here.
+
+    Built once per app: the catalogue does not change while the app runs.
+    """
     data = [
         {
             "name": metric.name,
@@ -81,7 +82,7 @@ def metric_catalogue() -> dict:
     return MetricCatalogue(data=data, entities=entities).model_dump(mode="json")
 
 
-def list_entities(entity: str, client_id: str, query: Any) -> dict:
+def list_entities(entity: str, page_model: type[BaseModel], client_id: str, query: Any) -> dict:
     """One page of a client's users or devices, optionally filtered by a search text."""
     _require_existing_client(client_id)
     listing = queries.LISTINGS[entity]
@@ -93,7 +94,6 @@ def list_entities(entity: str, client_id: str, query: Any) -> dict:
     (total,) = reader.fetch_all(count_sql, bound)[0]
     rows = reader.fetch_all(page_sql, [*bound, query.limit, query.offset])
     names = listing.searched
-    page_model = UserPage if entity == "user" else DevicePage
     return page_model(
         data=[dict(zip(names, row, strict=True)) for row in rows],
         total=int(total),
@@ -102,7 +102,7 @@ def list_entities(entity: str, client_id: str, query: Any) -> dict:
     ).model_dump(mode="json")
 
 
-def top_entities(entity: str, client_id: str, query: Any) -> dict:
+def top_entities(entity: str, top_model: type[BaseModel], client_id: str, query: Any) -> dict:
     """The client's most active users or devices over the range (total activity, descending)."""
     _require_existing_client(client_id)
     listing = queries.LISTINGS[entity]
@@ -115,9 +115,8 @@ def top_entities(entity: str, client_id: str, query: Any) -> dict:
     data = [dict(zip(names, row, strict=True)) for row in rows]
     for item in data:
         item["total_activity"] = int(item["total_activity"])
-    answer = TopUsers if entity == "user" else TopDevices
     period = {"start": query.start_date, "end": query.end_date}
-    return answer(period=period, data=data).model_dump(mode="json")
+    return top_model(period=period, data=data).model_dump(mode="json")
 
 
 def _annotated(view: Callable, name: str, **models: Any) -> Callable:
@@ -126,7 +125,7 @@ def _annotated(view: Callable, name: str, **models: Any) -> Callable:
     return view
 
 
-def directory_blueprint(max_range_days: int) -> APIBlueprint:
+def directory_blueprint(catalog: Any, max_range_days: int) -> APIBlueprint:
     """The directory endpoints, authenticated like the activity endpoints."""
     blueprint = APIBlueprint(
         "directory",
@@ -144,19 +143,20 @@ def directory_blueprint(max_range_days: int) -> APIBlueprint:
         summary="Clients this token may read",
         description="The clients the token is granted, with each one's time zone and the "
         "first and last local days with activity (useful as a default date range).",
-        responses={200: ClientList, **_ERRORS},
+        responses={200: ClientList, **ERROR_RESPONSES},
         **common,
     )(_annotated(lambda: list_clients(), "list_clients"))
 
+    catalogue = metric_catalogue(catalog)
     blueprint.get(
         "/metrics",
         operation_id="listMetrics",
         summary="Metric catalogue",
         description="Every metric of the semantic layer's YAML, with its label and the "
         "entities (user, device) whose activity endpoint accepts it.",
-        responses={200: MetricCatalogue, **_ERRORS},
+        responses={200: MetricCatalogue, **ERROR_RESPONSES},
         **common,
-    )(_annotated(lambda: metric_catalogue(), "list_metrics"))
+    )(_annotated(lambda: catalogue, "list_metrics"))
 
     top_query = top_query_model(max_range_days)
     for entity, page_model, top_model in (
@@ -165,8 +165,8 @@ def directory_blueprint(max_range_days: int) -> APIBlueprint:
     ):
         title = entity.title()
 
-        def listing(path: Any, query: Any, entity: str = entity) -> dict:
-            return list_entities(entity, path.client_id, query)
+        def listing(path: Any, query: Any, entity: str = entity, model: type = page_model) -> dict:
+            return list_entities(entity, model, path.client_id, query)
 
         blueprint.get(
             f"/clients/<client_id>/{entity}s",
@@ -174,12 +174,12 @@ def directory_blueprint(max_range_days: int) -> APIBlueprint:
             summary=f"A client's {entity}s",
             description=f"One page of the client's {entity}s; `search` matches the id and the "
             "text columns, case-insensitively.",
-            responses={200: page_model, **_ERRORS},
+            responses={200: page_model, **ERROR_RESPONSES},
             **common,
         )(_annotated(listing, f"list_{entity}s", path=ClientPath, query=ListQuery))
 
-        def top(path: Any, query: Any, entity: str = entity) -> dict:
-            return top_entities(entity, path.client_id, query)
+        def top(path: Any, query: Any, entity: str = entity, model: type = top_model) -> dict:
+            return top_entities(entity, model, path.client_id, query)
 
         blueprint.get(
             f"/clients/<client_id>/analytics/top-{entity}s",
@@ -188,7 +188,7 @@ def directory_blueprint(max_range_days: int) -> APIBlueprint:
             description=f"The client's {entity}s with the highest total activity over the "
             f"range (at most {max_range_days} days, end inclusive), most active first; "
             f"{entity}s without activity in the range are left out.",
-            responses={200: top_model, **_ERRORS},
+            responses={200: top_model, **ERROR_RESPONSES},
             **common,
         )(_annotated(top, f"top_{entity}s", path=ClientPath, query=top_query))
     return blueprint

@@ -112,9 +112,59 @@ def test_a_cached_answer_is_still_refused_without_a_valid_token_or_grant(served,
     assert_error(_AsRequests(ask(token)), 401, "authentication_required")
 
 
-def test_unknown_ids_are_404_whether_or_not_answers_are_cached(served, make_client):
+class _Unversioned:
+    """The served warehouse's reader, but without a data version (a never-stamped warehouse)."""
+
+    def __init__(self, warehouse):
+        from api.data import open_reader
+
+        self._reader = open_reader(warehouse)
+        self.dialect = self._reader.dialect
+
+    def data_version(self):
+        return None
+
+    def __getattr__(self, name):
+        return getattr(self._reader, name)
+
+
+def test_without_a_data_version_answers_are_right_and_nothing_is_cached(served, make_client):
+    client = make_client(reader=_Unversioned(served.warehouse))
     client_id, user_id = served.active_entities("user")[0]
-    for client in (make_client(), make_client(answer_cache_mb=0)):
+    for _ in range(2):
+        response = _ask(
+            client,
+            served,
+            served.token(),
+            "user",
+            client_id,
+            user_id,
+            "activity-count",
+            DATA_START,
+            "daily",
+        )
+        expected = expected_body(
+            served,
+            "user",
+            client_id,
+            user_id,
+            "activity-count",
+            DATA_START,
+            DATA_START + timedelta(days=89),
+            "daily",
+        )
+        assert response.get_json() == expected
+    answers = client.application.extensions["daybook"].answers
+    assert (answers.hits, len(answers)) == (0, 0)
+
+
+def test_unknown_ids_are_404_whether_or_not_answers_are_cached_or_versioned(served, make_client):
+    client_id, user_id = served.active_entities("user")[0]
+    for client in (
+        make_client(),
+        make_client(answer_cache_mb=0),
+        make_client(reader=_Unversioned(served.warehouse)),
+    ):
         for path_client, path_user, message in (
             ("00000000-0000-0000-0000-000000000000", user_id, "Client not found"),
             (client_id, "00000000-0000-0000-0000-000000000000", "User not found for this client"),
