@@ -33,24 +33,19 @@ heartbeats as (
 
     select * from {{ ref('stg_raw__heartbeats') }}
     {% if is_incremental() %}
-    where received_at_utc >= (
-            select {{ dbt.dateadd('hour', -1 * var('heartbeat_lookback_hours'),
-                                  'coalesce(max(received_at_utc), ' ~ epoch_timestamp() ~ ')') }}
-            from {{ this }}
-        )
+    where received_at_utc >= {{ dbt.dateadd('hour', -1 * var('heartbeat_lookback_hours'),
+                                            max_timestamp('received_at_utc', this)) }}
         {%- if heartbeat_loads is not none %}
         {#- an out-of-order backfill: rows loaded since the last run that added rows
             (loads stamp the same client clock as run_started_at), received before the
             window above; reading them again is harmless, only new ids are appended #}
-        or received_at_utc >= (
-            select min(loads.min_received_at_utc)
-            from {{ heartbeat_loads }} as loads
-            where loads.rows_added > 0
-              and loads.loaded_at_utc >= (
-                    select coalesce(max(processed_at_utc), {{ epoch_timestamp() }})
-                    from {{ this }}
-                )
-        )
+        {%- set backfill_from = timestamp_literal(
+                'select min(min_received_at_utc) from ' ~ heartbeat_loads
+                ~ ' where rows_added > 0 and loaded_at_utc >= '
+                ~ max_timestamp('processed_at_utc', this)) %}
+        {%- if backfill_from is not none %}
+        or received_at_utc >= {{ backfill_from }}
+        {%- endif %}
         {%- endif %}
         or received_at_utc is null
     {% endif %}

@@ -68,9 +68,7 @@ newly_deduplicated as (
     select {{ heartbeat_columns | join(', ') }}
     from {{ ref('int_heartbeats_deduplicated') }}
     {% if is_incremental() %}
-    where processed_at_utc > (
-        select coalesce(max(processed_at_utc), {{ epoch_timestamp() }}) from {{ this }}
-    )
+    where processed_at_utc > {{ max_timestamp('processed_at_utc', this) }}
     {% endif %}
 
 ),

@@ -43,9 +43,7 @@ touched_partitions as (
 
     select distinct client_id, activity_date
     from valid_heartbeats
-    where processed_at_utc > (
-        select coalesce(max(refreshed_at_utc), {{ epoch_timestamp() }}) from {{ this }}
-    )
+    where processed_at_utc > {{ max_timestamp('refreshed_at_utc', this) }}
 
 ),
 
