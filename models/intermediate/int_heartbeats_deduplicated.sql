@@ -19,6 +19,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
+        post_hook=["{{ analyze_on_postgres() }}"],
         indexes=postgres_indexes([
             {'columns': ['heartbeat_key'], 'unique': true},
             {'columns': ['received_at_utc']},

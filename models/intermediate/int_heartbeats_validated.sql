@@ -22,6 +22,7 @@
             "{% if target.type == 'postgres' %}create index if not exists "
             ~ "int_heartbeats_validated_quarantined on {{ this }} (heartbeat_key) "
             ~ "where not is_valid{% endif %}",
+            "{{ analyze_on_postgres() }}",
         ],
     )
 }}

@@ -12,6 +12,7 @@
         incremental_strategy='delete+insert',
         unique_key=['client_id', 'activity_date'],
         on_schema_change='fail',
+        post_hook=["{{ analyze_on_postgres() }}"],
         indexes=postgres_indexes([
             {'columns': ['client_id', 'user_id', 'activity_date']},
             {'columns': ['client_id', 'device_id', 'activity_date']},
@@ -31,35 +32,33 @@
 
 with
 
-valid_heartbeats as (
-
-    select * from {{ ref('int_heartbeats_validated') }}
-    where is_valid
-
-),
-
 {% if is_incremental() %}
+{#- The validated model is read twice here, each time through its indexes: a CTE
+    named once and used twice would be materialized whole by PostgreSQL. #}
 touched_partitions as (
 
     select distinct client_id, activity_date
-    from valid_heartbeats
-    where processed_at_utc > {{ max_timestamp('refreshed_at_utc', this) }}
+    from {{ ref('int_heartbeats_validated') }}
+    where is_valid
+        and processed_at_utc > {{ max_timestamp('refreshed_at_utc', this) }}
 
 ),
 
 partition_heartbeats as (
 
-    select valid_heartbeats.*
-    from valid_heartbeats
+    select validated.*
+    from {{ ref('int_heartbeats_validated') }} as validated
     inner join touched_partitions
-        on touched_partitions.client_id = valid_heartbeats.client_id
-        and touched_partitions.activity_date = valid_heartbeats.activity_date
+        on touched_partitions.client_id = validated.client_id
+        and touched_partitions.activity_date = validated.activity_date
+    where validated.is_valid
 
 ),
 {% else %}
 partition_heartbeats as (
 
-    select * from valid_heartbeats
+    select * from {{ ref('int_heartbeats_validated') }}
+    where is_valid
 
 ),
 {% endif %}
