@@ -14,7 +14,7 @@ from daybook.semantic import load_catalog
 from daybook.tokens import open_token_store
 
 
-def _ask(client, served, token, entity, client_id, entity_id, metric, start, granularity):
+def _ask(client, token, entity, client_id, entity_id, metric, start, granularity):
     end = start + timedelta(days=89)
     return client.get(
         activity_path(client_id, entity, entity_id),
@@ -44,9 +44,7 @@ def test_answers_served_again_from_the_cache_still_match_the_reference(
         asked.append((client_id, entity_id, metric, start, granularity))
     for round_number in range(2):
         for client_id, entity_id, metric, start, granularity in asked:
-            response = _ask(
-                client, served, token, entity, client_id, entity_id, metric, start, granularity
-            )
+            response = _ask(client, token, entity, client_id, entity_id, metric, start, granularity)
             assert response.status_code == 200, response.text
             expected = expected_body(
                 served,
@@ -70,7 +68,6 @@ def test_a_cached_answer_equals_the_uncached_answer_byte_for_byte(served, make_c
     for client in (cached, cached, uncached):
         response = _ask(
             client,
-            served,
             token,
             "user",
             client_id,
@@ -96,7 +93,6 @@ def test_a_cached_answer_is_still_refused_without_a_valid_token_or_grant(served,
     def ask(with_token: str):
         return _ask(
             client,
-            served,
             with_token,
             "user",
             client_id,
@@ -134,7 +130,6 @@ def test_without_a_data_version_answers_are_right_and_nothing_is_cached(served, 
     for _ in range(2):
         response = _ask(
             client,
-            served,
             served.token(),
             "user",
             client_id,
@@ -172,7 +167,6 @@ def test_unknown_ids_are_404_whether_or_not_answers_are_cached_or_versioned(serv
             for _ in range(2):  # a 404 is never cached into a 200, nor the other way
                 response = _ask(
                     client,
-                    served,
                     served.token(),
                     "user",
                     path_client,
