@@ -132,8 +132,7 @@ class AnswerCache:
             maxsize=max(1, max_bytes),
             getsizeof=lambda entry: len(entry.body) + _ENTRY_OVERHEAD,
         )
-        self.hits = 0
-        self.misses = 0
+        self.hits = 0  # answers served from the cache, for tests and debugging
 
     @property
     def enabled(self) -> bool:
@@ -148,7 +147,6 @@ class AnswerCache:
             if entry is not None and entry.version == version:
                 self.hits += 1
                 return entry.body
-            self.misses += 1
             return None
 
     def put(self, key: Hashable, version: Hashable | None, body: bytes) -> None:

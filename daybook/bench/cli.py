@@ -224,9 +224,10 @@ def measure_http(
         )
         servers.append(bare)
         everything = [request for batch in groups.values() for request in batch]
+        api_paths = [request.api_path() for request in everything]
         for server, paths in (
-            (api, [request.api_path() for request in everything]),
-            (api_uncached, [request.api_path() for request in everything]),
+            (api, api_paths),
+            (api_uncached, api_paths),
             (bare, [request.bare_path() for request in everything]),
         ):
             failures = warm_up(server.base_url, paths, headers)
@@ -240,9 +241,10 @@ def measure_http(
             driver[key] = measure_driver(
                 warehouse, catalog, requests, seconds=max(0.5, duration / 2)
             )
+            api_paths = [request.api_path() for request in requests]
             for name, server, paths, client_counts in (
-                ("api", api, [request.api_path() for request in requests], (1, 4)),
-                ("api_uncached", api_uncached, [request.api_path() for request in requests], (4,)),
+                ("api", api, api_paths, (1, 4)),
+                ("api_uncached", api_uncached, api_paths, (4,)),
                 ("bare", bare, [request.bare_path() for request in requests], (1, 4)),
             ):
                 for clients in client_counts:
@@ -271,9 +273,10 @@ def measure_http(
                 request for (e, _), batch in groups.items() if e == entity for request in batch
             ]
             saturation = {}
+            api_paths = [request.api_path() for request in mixed]
             for name, server, paths in (
-                ("api", api, [request.api_path() for request in mixed]),
-                ("api_uncached", api_uncached, [request.api_path() for request in mixed]),
+                ("api", api, api_paths),
+                ("api_uncached", api_uncached, api_paths),
                 ("bare", bare, [request.bare_path() for request in mixed]),
             ):
                 run = run_wrk(
