@@ -16,6 +16,7 @@ from flask import Response, current_app
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel
 
+from api import data_state
 from api.auth import require_client, require_token
 from api.data import as_day
 from api.errors import ApiError
@@ -28,7 +29,7 @@ def activity_series(entity: str, client_id: str, entity_id: str, query: Any) -> 
     """Answer one request whose parameters are valid: grant, then the cache or the query."""
     require_client(client_id)
     services = current_app.extensions["daybook"]
-    version = services.reader.data_version()
+    version = data_state.current().version
     key = (
         entity,
         client_id,

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_openapi3 import Info, OpenAPI
 
+from api import data_state
 from api.activity import activity_blueprint
 from api.answers import AnswerCache, KnownIds
 from api.data import PostgresReader, Reader, open_reader
@@ -107,5 +108,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
     register_web(app)
     if config.get("http_caching", True):
         # ETag / Last-Modified / Cache-Control on data answers (daybook.serving, issue 7).
-        install_http_caching(app, freshness_source(settings.warehouse, reader))
+        fallback = freshness_source(settings.warehouse, reader)
+        install_http_caching(app, data_state.newest_data(fallback))
     return app

@@ -1,14 +1,22 @@
 """Bearer-token authentication, run before parameter validation (401 precedes 400).
 
 The token is looked up on every request (no cache), so a revocation made with
-``daybook token revoke`` is effective on the next request in every worker.
+``daybook token revoke`` is effective on the next request in every worker. On
+PostgreSQL the same round trip reads the data state (``api.data_state``), so a
+cached answer costs one round trip in all.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, g, request
 
+from api import data_state
 from api.errors import ApiError
+from daybook.tokens import PostgresTokenStore, TokenRecord
+from daybook.tokens.format import token_id_of
+from daybook.tokens.store import parse_row
 
 _CHALLENGE = 'Bearer realm="daybook"'
 
@@ -24,7 +32,7 @@ def require_token() -> None:
             "Authentication required: send 'Authorization: Bearer <token>'",
             headers={"WWW-Authenticate": _CHALLENGE},
         )
-    record = current_app.extensions["daybook"].tokens.authenticate(credentials)
+    record = _authenticate(current_app.extensions["daybook"], credentials)
     if record is None:
         raise ApiError(
             401,
@@ -33,6 +41,19 @@ def require_token() -> None:
             headers={"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
         )
     g.token = record
+
+
+def _authenticate(services: Any, credentials: str) -> TokenRecord | None:
+    """The caller's active token record; on PostgreSQL read with the data state."""
+    combined = getattr(services.reader, "fetch_one_with_marker", None)
+    token_id = token_id_of(credentials)
+    if combined is not None and token_id and isinstance(services.tokens, PostgresTokenStore):
+        found = combined(services.tokens.lookup_sql, (token_id,))
+        if found is not None:
+            row, version, newest = found
+            data_state.remember(data_state.DataState(version, newest))
+            return services.tokens.verify(credentials, parse_row(row) if row else None)
+    return services.tokens.authenticate(credentials)
 
 
 def require_client(client_id: str) -> None:

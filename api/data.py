@@ -13,10 +13,11 @@ values only ever travel as bound parameters.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Hashable, Sequence
 from contextlib import AbstractContextManager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from daybook.config import Warehouse
@@ -25,6 +26,7 @@ CLIENT_MODEL = "dim_clients"  # contract mart; entity models come from the YAML 
 CLIENT_KEY = "client_id"
 # Written by the dbt on-run-end hook dbt_project/macros/record_build.sql.
 BUILD_MARKER_SQL = "select invocation_id from daybook_meta.build_marker"
+MARKER_RETRY_SECONDS = 5.0  # how long a missing marker keeps requests on separate queries
 
 
 class Reader(Protocol):
@@ -194,6 +196,7 @@ class PostgresReader(_Pings):
             kwargs={"autocommit": True, "options": "-c default_transaction_read_only=on"},
             open=True,
         )
+        self._combined_retry_at = 0.0
 
     def fetch_all(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> list[tuple]:
         with self.pool.connection() as con:
@@ -209,6 +212,37 @@ class PostgresReader(_Pings):
             except UndefinedTable:
                 return None
         return row[0] if row else None
+
+    def fetch_one_with_marker(
+        self, sql: str, parameters: Sequence[Any]
+    ) -> tuple[tuple | None, Hashable | None, datetime | None] | None:
+        """The first row of ``sql`` (or None), the data version and the newest data time,
+        in one round trip; None when the build marker or a table of ``sql`` is missing
+        (the caller then asks separately; the combined form is retried a few seconds later).
+
+        The API authenticates every request this way: its token and the version its
+        answer is cached under cost one round trip together, not two.
+        """
+        from psycopg.errors import UndefinedColumn, UndefinedTable
+
+        if time.monotonic() < self._combined_retry_at:
+            return None
+        combined = (
+            "select marker.invocation_id, marker.newest_received_at_utc, lookup.*"
+            " from (select 1) as one"
+            " left join daybook_meta.build_marker as marker on marker.marker_id = 1"
+            f" left join lateral ({sql}) as lookup on true"
+        )
+        try:
+            with self.pool.connection() as con:
+                row = con.execute(combined, parameters).fetchone()
+        except (UndefinedTable, UndefinedColumn):
+            self._combined_retry_at = time.monotonic() + MARKER_RETRY_SECONDS
+            return None
+        assert row is not None  # the outer (select 1) always gives one row
+        version, newest, found = row[0], row[1], row[2:]
+        newest = newest.replace(tzinfo=UTC) if newest is not None else None
+        return (None if found[0] is None else tuple(found)), version, newest
 
     def connection(self) -> AbstractContextManager[Any]:
         """A pooled connection (the token store reads through it too)."""

@@ -56,7 +56,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _record(row: Sequence[Any]) -> tuple[TokenRecord, str]:
+def parse_row(row: Sequence[Any]) -> tuple[TokenRecord, str]:
+    """A stored row (the columns of :attr:`TokenStore.lookup_sql`) as (record, hash)."""
     token_id, token_hash, label, all_clients, client_ids, created_at, revoked_at = row
     record = TokenRecord(
         token_id=token_id,
@@ -121,7 +122,7 @@ class TokenStore:
             rows = con.execute(
                 f"select {_COLUMNS} from {self.table} order by created_at, token_id"
             ).fetchall()
-        return [_record(row)[0] for row in rows]
+        return [parse_row(row)[0] for row in rows]
 
     def revoke(self, token_or_id: str) -> TokenRecord:
         """Revoke by full token or by id; revoking twice keeps the first revocation time."""
@@ -147,19 +148,25 @@ class TokenStore:
     def authenticate(self, token: str) -> TokenRecord | None:
         """The active token record for a presented token, or None (unknown, revoked, malformed)."""
         token_id = token_id_of(token)
-        found = self._find(token_id) if token_id else None
+        return self.verify(token, self._find(token_id) if token_id else None)
+
+    @staticmethod
+    def verify(token: str, found: tuple[TokenRecord, str] | None) -> TokenRecord | None:
+        """The record ``found`` for a presented token if its hash matches and it is active."""
         if not matches(token, found[1] if found else None):
             return None
         assert found is not None
         return found[0] if found[0].active else None
 
+    @property
+    def lookup_sql(self) -> str:
+        """The one-row lookup of a token by id (one parameter: the id); see :func:`parse_row`."""
+        return f"select {_COLUMNS} from {self.table} where token_id = {self.placeholder}"
+
     def _find(self, token_id: str) -> tuple[TokenRecord, str] | None:
         with self._connection() as con:
-            row = con.execute(
-                f"select {_COLUMNS} from {self.table} where token_id = {self.placeholder}",
-                (token_id,),
-            ).fetchone()
-        return _record(row) if row else None
+            row = con.execute(self.lookup_sql, (token_id,)).fetchone()
+        return parse_row(row) if row else None
 
 
 class SqliteTokenStore(TokenStore):

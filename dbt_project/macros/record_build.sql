@@ -6,6 +6,10 @@
   whether started by `daybook build`, `daybook refresh` or dbt itself, makes
   every cached answer stale. It runs after the models have committed, so a
   cached answer is never newer than the stamp it is filed under is old.
+
+  The stamp also records the newest heartbeat the marts include (the newest
+  `received_at_utc` kept by int_heartbeats_deduplicated), so the API reads its
+  Last-Modified time in the same row as the stamp, with no query of its own.
 #}
 {% macro record_build() %}
   {% if execute and flags.WHICH in ('run', 'build') %}
@@ -15,10 +19,33 @@
       invocation_id varchar(64) not null,
       finished_at_utc timestamp not null
     );
-    insert into daybook_meta.build_marker (marker_id, invocation_id, finished_at_utc)
-    values (1, '{{ invocation_id }}', {{ dbt.current_timestamp() }})
+    alter table daybook_meta.build_marker
+      add column if not exists newest_received_at_utc timestamp;
+    insert into daybook_meta.build_marker
+      (marker_id, invocation_id, finished_at_utc, newest_received_at_utc)
+    values (
+      1,
+      '{{ invocation_id }}',
+      {{ dbt.current_timestamp() }},
+      {{ newest_kept_heartbeat() }}
+    )
     on conflict (marker_id) do update
       set invocation_id = excluded.invocation_id,
-          finished_at_utc = excluded.finished_at_utc;
+          finished_at_utc = excluded.finished_at_utc,
+          newest_received_at_utc = excluded.newest_received_at_utc;
   {% endif %}
+{% endmacro %}
+
+{# The newest received time the deduplicated heartbeats hold, as SQL; null before they exist. #}
+{% macro newest_kept_heartbeat() %}
+  {%- set nodes = graph.nodes.values()
+      | selectattr('name', 'equalto', 'int_heartbeats_deduplicated') | list -%}
+  {%- set relation = adapter.get_relation(
+      database=nodes[0].database, schema=nodes[0].schema, identifier=nodes[0].alias
+  ) if nodes else none -%}
+  {%- if relation is not none -%}
+    (select max(received_at_utc) from {{ relation }})
+  {%- else -%}
+    cast(null as timestamp)
+  {%- endif -%}
 {% endmacro %}

@@ -120,6 +120,9 @@ class _Unversioned:
     def data_version(self):
         return None
 
+    def fetch_one_with_marker(self, sql, parameters):
+        return None  # what a PostgreSQL reader answers while the build marker is missing
+
     def __getattr__(self, name):
         return getattr(self._reader, name)
 
