@@ -66,6 +66,29 @@ def test_same_seed_same_data_other_seed_other_data(tmp_path: Path):
     assert rows(first, "users") != rows(other, "users")
 
 
+def test_users_and_heartbeats_per_active_day_set_the_shape(tmp_path: Path):
+    """The benchmark's knobs: a chosen number of users, and the same heartbeats spread over
+    more user-days when each active day carries fewer."""
+
+    def user_days(files: dict[str, list[Path]]) -> int:
+        return len(
+            {
+                (row["user_id"], row["generated_at_utc"].date())
+                for row in rows(files, "heartbeats")
+                if row["user_id"] and row["generated_at_utc"]
+            }
+        )
+
+    busy = generate_dataset(tmp_path / "busy", heartbeats=6000, seed=4, days=90, users=60)
+    sparse = generate_dataset(
+        tmp_path / "sparse", heartbeats=6000, seed=4, days=90, users=60, per_active_day=4
+    )
+    for files in (busy, sparse):
+        assert len(rows(files, "users")) == 60
+        assert len(rows(files, "heartbeats")) == 6000
+    assert user_days(sparse) > 1.5 * user_days(busy)
+
+
 def test_chunked_output_is_exact_and_deterministic(tmp_path: Path, monkeypatch):
     import daybook.generate.dataset as dataset_module
 

@@ -31,6 +31,23 @@ from daybook.config import Warehouse, parse_database_url, project_dir
 DEFAULT_HEARTBEATS = 25_000_000
 SATURATION_CONNECTIONS = 16
 HISTORY_RATIO = 10
+# The data's shape, as issue 7 sets it: 25M heartbeats over a year form about
+# 2M user-device-day rows (10,000 users, about 12 heartbeats per active day).
+BENCH_DAYS = 365
+HEARTBEATS_PER_USER = 2_500
+HEARTBEATS_PER_ACTIVE_DAY = 12.0
+
+
+def generate_args(out_dir: Path, heartbeats: int, seed: int) -> dict[str, Any]:
+    """The generate phase's arguments for a history of ``heartbeats`` in the bench's shape."""
+    return {
+        "out_dir": str(out_dir),
+        "heartbeats": heartbeats,
+        "seed": seed,
+        "days": BENCH_DAYS,
+        "users": max(1, heartbeats // HEARTBEATS_PER_USER),
+        "per_active_day": HEARTBEATS_PER_ACTIVE_DAY,
+    }
 
 
 def _log(message: str) -> None:
@@ -340,6 +357,7 @@ def bench_backend(
         phases = build_history(warehouse, files, work, log_path)
         for name, phase in phases.items():
             data["phases"][name] = {"seconds": phase.seconds, "peak_rss_mb": phase.peak_rss_mb}
+        data["mart_rows"] = phases["build"].data["mart_rows"]
         _log(f"{backend}: load {phases['load'].seconds:.1f}s, build {phases['build'].seconds:.1f}s")
         data["refresh"] += measure_refresh(warehouse, heartbeats, work, log_path, refresh_cycles)
         data.update(measure_http(warehouse, work, duration, workers, threads, granularities))
@@ -446,6 +464,9 @@ def bench(
             "history_ratio": HISTORY_RATIO,
             "refresh_cycles": refresh_cycles,
             "granularities": list(granularities or GRANULARITIES),
+            "days": BENCH_DAYS,
+            "heartbeats_per_user": HEARTBEATS_PER_USER,
+            "heartbeats_per_active_day": HEARTBEATS_PER_ACTIVE_DAY,
         },
         "backends": {},
         "notes": [],
@@ -454,19 +475,15 @@ def bench(
         log_path = work_dir / "phases.log"
         _log(f"generating {heartbeats:,} heartbeats")
         generated = run_phase(
-            "generate",
-            {"out_dir": str(work_dir / "raw"), "heartbeats": heartbeats, "seed": seed},
-            log_path=log_path,
+            "generate", generate_args(work_dir / "raw", heartbeats, seed), log_path=log_path
         )
         small = None
         if small_history:
             small = run_phase(
                 "generate",
-                {
-                    "out_dir": str(work_dir / "raw-small"),
-                    "heartbeats": max(1000, heartbeats // HISTORY_RATIO),
-                    "seed": seed + 1,
-                },
+                generate_args(
+                    work_dir / "raw-small", max(1000, heartbeats // HISTORY_RATIO), seed + 1
+                ),
                 log_path=log_path,
             )
         _log(f"generated in {generated.seconds:.1f}s")

@@ -70,9 +70,16 @@ def run_phase(
 
 def _generate(args: dict[str, Any]) -> dict[str, Any]:
     from daybook.generate import generate_dataset
+    from daybook.generate.activity import MEAN_HEARTBEATS_PER_ACTIVE_DAY
 
     files = generate_dataset(
-        Path(args["out_dir"]), heartbeats=args["heartbeats"], seed=args["seed"], progress=False
+        Path(args["out_dir"]),
+        heartbeats=args["heartbeats"],
+        seed=args["seed"],
+        days=args.get("days"),
+        users=args.get("users"),
+        per_active_day=args.get("per_active_day", MEAN_HEARTBEATS_PER_ACTIVE_DAY),
+        progress=False,
     )
     return {"files": {table: [str(path) for path in paths] for table, paths in files.items()}}
 
@@ -105,7 +112,27 @@ def _build(args: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         publish_snapshot(warehouse)
         publish_seconds = time.perf_counter() - started
-    return {"build_seconds": build_seconds, "publish_seconds": publish_seconds}
+    return {
+        "build_seconds": build_seconds,
+        "publish_seconds": publish_seconds,
+        "mart_rows": _mart_rows(warehouse),
+    }
+
+
+FACT_MARTS = ("fct_activity_daily", "fct_user_activity_daily", "fct_device_activity_daily")
+
+
+def _mart_rows(warehouse: Any) -> dict[str, int]:
+    """Rows of each fact mart, so a report states the size the figures were measured at."""
+    from daybook.warehouse import connection
+
+    with connection(warehouse, read_only=True) as con:
+        counts = {}
+        for name in FACT_MARTS:
+            cursor = con.cursor()
+            cursor.execute(f"select count(*) from {name}")
+            counts[name] = int(cursor.fetchone()[0])
+        return counts
 
 
 def _refresh(args: dict[str, Any]) -> dict[str, Any]:

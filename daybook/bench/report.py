@@ -72,6 +72,22 @@ def markdown(results: dict[str, Any]) -> str:
         f"Size: {config['heartbeats']:,} heartbeats generated; load runs "
         f"{config['duration']:g}s each; gunicorn {config['workers']} workers x "
         f"{config['threads']} threads (gthread) for the API and the floors; wrk on loopback.",
+    ]
+    days = config.get("days")
+    if days:
+        lines.append(
+            f"Shape: {days} days, one user per {config['heartbeats_per_user']:,} heartbeats, "
+            f"about {config['heartbeats_per_active_day']:g} heartbeats per active user-day."
+        )
+    for backend, data in results["backends"].items():
+        rows = data.get("mart_rows")
+        if rows:
+            lines.append(
+                f"Marts built on {backend}: "
+                + ", ".join(f"{name} {count:,} rows" for name, count in rows.items())
+                + "."
+            )
+    lines += [
         "",
         "## Generation, load, full build",
         "",

@@ -33,7 +33,12 @@ class Plan:
 
 
 def plan_activity(
-    rng: np.random.Generator, entities: Entities, heartbeats: int, start: date, days: int
+    rng: np.random.Generator,
+    entities: Entities,
+    heartbeats: int,
+    start: date,
+    days: int,
+    per_active_day: float = MEAN_HEARTBEATS_PER_ACTIVE_DAY,
 ) -> Plan:
     """Choose active user-days and split exactly ``heartbeats`` rows among them."""
     n_users = len(entities.user_ids)
@@ -41,9 +46,9 @@ def plan_activity(
     factor = WEEKDAY_FACTOR[weekday][None, :] * entities.user_level[:, None]
     factor = factor * (np.arange(days)[None, :] > entities.user_created_day[:, None])
     factor[0, :] = np.maximum(factor[0, :], 1.0 if heartbeats else 0.0)
-    # scale the chance of being active so that active days carry ~25 heartbeats each;
-    # when even near-daily activity is not enough, the days get busier instead
-    base = min(1.0, heartbeats / max(1.0, factor.sum() * MEAN_HEARTBEATS_PER_ACTIVE_DAY))
+    # scale the chance of being active so that active days carry ~per_active_day heartbeats
+    # each; when even near-daily activity is not enough, the days get busier instead
+    base = min(1.0, heartbeats / max(1.0, factor.sum() * per_active_day))
     active = rng.random((n_users, days)) < np.minimum(0.97, base * factor)
     example_days = [(d - start).days for d in EXAMPLE_WINDOW]
     lo, hi = max(0, example_days[0]), min(days - 1, example_days[1])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from daybook.generate.activity import plan_activity
+from daybook.generate.activity import MEAN_HEARTBEATS_PER_ACTIVE_DAY, plan_activity
 from daybook.generate.entities import build_entities
 from daybook.generate.heartbeats import DUPLICATE_SHARE, IdTables, build_chunk
 from daybook.generate.writer import FORMATS, TableWriter, write_table
@@ -37,12 +37,16 @@ def generate_dataset(
     file_format: str = "parquet",
     start: date | None = None,
     days: int | None = None,
+    users: int | None = None,
+    per_active_day: float = MEAN_HEARTBEATS_PER_ACTIVE_DAY,
     progress: bool = False,
 ) -> dict[str, list[Path]]:
     """Write clients, users, devices and ``heartbeats`` heartbeat rows; return the files per table.
 
     The window defaults to 2025-10-01 for 182 days (covering the spec's example
-    dates). Heartbeats are split into files of about two million rows
+    dates); ``users`` defaults to one per 5,000 heartbeats, and a user's active
+    day carries about ``per_active_day`` heartbeats (busier when the window is
+    too short to spread them). Heartbeats are split into files of about two million rows
     (``heartbeats-00000.<format>``, ...); each file's rows come in order of
     local activity day.
     """
@@ -61,9 +65,9 @@ def generate_dataset(
 
     streams = np.random.SeedSequence(seed).spawn(3)
     entity_rng, plan_rng = (np.random.default_rng(s) for s in streams[:2])
-    entities = build_entities(entity_rng, heartbeats, start, days)
+    entities = build_entities(entity_rng, heartbeats, start, days, users)
     duplicates = round(heartbeats * DUPLICATE_SHARE)
-    plan = plan_activity(plan_rng, entities, heartbeats - duplicates, start, days)
+    plan = plan_activity(plan_rng, entities, heartbeats - duplicates, start, days, per_active_day)
     ids = IdTables.build(entity_rng, entities)
 
     files: dict[str, list[Path]] = {}

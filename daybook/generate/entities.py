@@ -85,16 +85,19 @@ class Entities:
     devices: pa.Table
 
 
-def entity_sizes(heartbeats: int) -> tuple[int, int]:
-    """(clients, users) for a dataset size: about 5,000 heartbeats per user, never tiny."""
-    users = max(40, -(-heartbeats // 5000))
+def entity_sizes(heartbeats: int, users: int | None = None) -> tuple[int, int]:
+    """(clients, users) for a dataset size: ``users``, else about 5,000 heartbeats per user;
+    never tiny."""
+    users = max(40, users or -(-heartbeats // 5000))
     clients = min(400, max(6, users // 60))
     return clients, users
 
 
-def build_entities(rng: np.random.Generator, heartbeats: int, start: date, days: int) -> Entities:
+def build_entities(
+    rng: np.random.Generator, heartbeats: int, start: date, days: int, users: int | None = None
+) -> Entities:
     """Clients, users and devices sized for ``heartbeats`` over a ``days``-long window."""
-    n_clients, n_users = entity_sizes(heartbeats)
+    n_clients, n_users = entity_sizes(heartbeats, users)
     window_start = datetime(start.year, start.month, start.day)
 
     client_ids = uuid_strings(rng, n_clients)

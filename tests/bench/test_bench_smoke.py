@@ -59,6 +59,12 @@ def test_bench_runs_end_to_end_and_records_every_section(backend: str, tmp_path:
     assert all(
         phase["seconds"] > 0 and phase["peak_rss_mb"] > 0 for phase in data["phases"].values()
     )
+    assert set(data["mart_rows"]) == {
+        "fct_activity_daily",
+        "fct_user_activity_daily",
+        "fct_device_activity_daily",
+    }
+    assert all(count > 0 for count in data["mart_rows"].values())
     histories = {run["history_heartbeats"] for run in data["refresh"]}
     assert histories == {2000}
     for run in data["refresh"]:
