@@ -148,6 +148,20 @@ def measure_arrivals(warehouse: Warehouse, since: datetime | None) -> Arrivals:
     )
 
 
+def _newest_built(warehouse: Warehouse) -> datetime | None:
+    """Before the first cycle: the newest heartbeat the marts already include (a
+    ``daybook build`` or a dbt run by hand), so the first cycle counts what came after
+    it, not the whole history; None on a warehouse never built."""
+    from daybook.serving import FRESHNESS_SOURCES, newest_included
+
+    built = tuple(source for source in FRESHNESS_SOURCES if source[0] != "raw")
+    with _open(warehouse) as con:
+        newest = newest_included(con, warehouse.backend, built)
+        if warehouse.backend == "postgres":
+            con.rollback()
+    return newest
+
+
 def _open(warehouse: Warehouse) -> Any:
     """Open the build database, waiting while another process (a load) holds DuckDB's lock."""
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
@@ -177,7 +191,11 @@ def refresh_once(
     """
     started = time.perf_counter()
     state = load_state(warehouse)
-    since = datetime.fromisoformat(state["high_water"]) if state.get("high_water") else None
+    since = (
+        datetime.fromisoformat(state["high_water"])
+        if state.get("high_water")
+        else _newest_built(warehouse)
+    )
     arrivals = measure_arrivals(warehouse, since)
     measured = time.perf_counter()
     unchanged = arrivals.heartbeats == 0 and arrivals.entity_rows == state.get("entity_rows")

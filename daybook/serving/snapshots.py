@@ -316,9 +316,12 @@ def pointer_stamp(pointer: Path) -> tuple[int, int, int] | None:
     return (status.st_ino, status.st_mtime_ns, status.st_size)
 
 
-def newest_included(con: Any, backend: str) -> datetime | None:
-    """Max ``received_at_utc`` of the heartbeats a built warehouse includes, from ``con``."""
-    for schema, table in FRESHNESS_SOURCES:
+def newest_included(
+    con: Any, backend: str, sources: tuple[tuple[str, str], ...] = FRESHNESS_SOURCES
+) -> datetime | None:
+    """Max ``received_at_utc`` of the heartbeats a built warehouse includes, from ``con``
+    (the first of ``sources`` that exists)."""
+    for schema, table in sources:
         if backend == "duckdb":
             exists = _duckdb_has(con, schema, table)
         else:

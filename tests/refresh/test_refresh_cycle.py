@@ -138,6 +138,32 @@ def test_cycle_counts_arrivals_and_local_days_since_the_last_cycle(
     assert cycle.arrivals.local_days == len(expected_days(second))
 
 
+def test_first_cycle_after_a_build_counts_only_what_the_marts_do_not_include(
+    raw_warehouse: Warehouse,
+) -> None:
+    """A warehouse built before any refresh (``daybook build``, or dbt by hand): the first
+    cycle counts the heartbeats received after the newest one the build kept."""
+    rng = random.Random(5)
+    start = datetime(2026, 3, 10, 8, 0)
+    built = random_heartbeats(rng, 30, start)
+    later = random_heartbeats(rng, 4, start + timedelta(hours=2))
+    add_heartbeats(raw_warehouse, built + later)
+    _execute(
+        raw_warehouse,
+        [
+            ("create schema if not exists intermediate", []),
+            (
+                "create table intermediate.int_heartbeats_deduplicated as "
+                "select * from raw.heartbeats where received_at_utc <= ?",
+                [max(row[2] for row in built)],
+            ),
+        ],
+    )
+    cycle = refresh_once(raw_warehouse, build=fake_build(raw_warehouse))
+    assert cycle.built and cycle.arrivals.heartbeats == len(later)
+    assert cycle.arrivals.local_days == len(expected_days(later))
+
+
 def test_failed_build_keeps_the_served_data_and_the_mark(raw_warehouse: Warehouse) -> None:
     rng = random.Random(4)
     add_heartbeats(raw_warehouse, random_heartbeats(rng, 5, datetime(2026, 3, 10)))
