@@ -36,8 +36,6 @@ class Reader(Protocol):
 
     def fetch_all(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> list[tuple]: ...
 
-    def ping(self) -> None: ...
-
     def data_version(self) -> Hashable | None:
         """What identifies the data the next query will read, or None if nothing does.
 
@@ -49,17 +47,7 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
-class _Pings:
-    """``ping()`` for every reader: the cheapest query that proves the warehouse answers."""
-
-    def fetch_all(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> list[tuple]:
-        raise NotImplementedError
-
-    def ping(self) -> None:
-        self.fetch_all("select 1", [])
-
-
-class DuckDBFileReader(_Pings):
+class DuckDBFileReader:
     """One read-only connection to a DuckDB file per process, a cursor per thread.
 
     ``retire()`` closes it once the queries in flight have finished, so a
@@ -130,7 +118,7 @@ class DuckDBFileReader(_Pings):
             self._connection = None
 
 
-class DuckDBReader(_Pings):
+class DuckDBReader:
     """DuckDB: the newest published snapshot when there is one, else the warehouse file.
 
     ``daybook refresh`` publishes snapshots (``daybook.serving``) so that a build
@@ -179,7 +167,7 @@ class DuckDBReader(_Pings):
             self._snapshots.close()
 
 
-class PostgresReader(_Pings):
+class PostgresReader:
     """A pool of read-only, autocommit psycopg connections."""
 
     dialect = "postgres"

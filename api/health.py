@@ -23,7 +23,7 @@ def health_blueprint() -> APIBlueprint:
     @blueprint.get("/readyz", summary="The warehouse answers a query")
     def readyz() -> dict:
         try:
-            current_app.extensions["daybook"].reader.ping()
+            current_app.extensions["daybook"].reader.fetch_all("select 1", [])
         except Exception as error:  # any driver error means not ready; the log says which
             log.warning("warehouse not reachable", extra={"fields": {"error": repr(error)}})
             raise ApiError(503, "not_ready", "The warehouse is not reachable") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,32 @@ def _ratio(value: float | None, floor: float | None) -> str:
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
+
+
+def _latency_rows(results: dict[str, Any], server: str) -> Iterator[tuple]:
+    """(backend, backend data, group, clients, run, bare run at the same load) per row."""
+    for backend, data in results["backends"].items():
+        http = data.get("http", {})
+        for group, by_clients in http.get(server, {}).items():
+            for clients, run in by_clients.items():
+                bare = http.get("bare", {}).get(group, {}).get(clients, {})
+                yield backend, data, group, clients, run, bare
+
+
+def _latency_cells(run: dict[str, Any]) -> str:
+    """p50, p95, p99 and req/s cells of one load run."""
+    return (
+        f"| {_ms(run['p50_ms'])} | {_ms(run['p95_ms'])} | {_ms(run['p99_ms'])} | {run['rps']:.0f}"
+    )
+
+
+def _against(run: dict[str, Any], bare: dict[str, Any]) -> str:
+    """p50, p99 and req/s of a run as ratios to the bare handler's at the same load."""
+    return (
+        f" | {_ratio(run['p50_ms'], bare.get('p50_ms'))} "
+        f"| {_ratio(run['p99_ms'], bare.get('p99_ms'))} "
+        f"| {_ratio(run['rps'], bare.get('rps'))}"
+    )
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -134,24 +161,16 @@ def markdown(results: dict[str, Any]) -> str:
         "| req/s / bare | p50 / driver | errors |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for backend, data in results["backends"].items():
-        http = data.get("http", {})
-        for group, by_clients in http.get("api", {}).items():
-            entity, granularity = group.split("/")
-            driver = data.get("driver", {}).get(group, {})
-            for clients, api in by_clients.items():
-                bare = http.get("bare", {}).get(group, {}).get(clients, {})
-                lines.append(
-                    f"| {backend} | {entity} | {granularity} | {clients} "
-                    f"| {_ms(api['p50_ms'])} | {_ms(api['p95_ms'])} | {_ms(api['p99_ms'])} "
-                    f"| {api['rps']:.0f} | {_ms(bare.get('p50_ms'))} | {_ms(bare.get('p99_ms'))} "
-                    f"| {bare.get('rps', 0):.0f} | {_ms(driver.get('p50_ms'))} "
-                    f"| {_ratio(api['p50_ms'], bare.get('p50_ms'))} "
-                    f"| {_ratio(api['p99_ms'], bare.get('p99_ms'))} "
-                    f"| {_ratio(api['rps'], bare.get('rps'))} "
-                    f"| {_ratio(api['p50_ms'], driver.get('p50_ms'))} "
-                    f"| {api['errors'] + bare.get('errors', 0)} |"
-                )
+    for backend, data, group, clients, api, bare in _latency_rows(results, "api"):
+        entity, granularity = group.split("/")
+        driver = data.get("driver", {}).get(group, {})
+        lines.append(
+            f"| {backend} | {entity} | {granularity} | {clients} {_latency_cells(api)} "
+            f"| {_ms(bare.get('p50_ms'))} | {_ms(bare.get('p99_ms'))} "
+            f"| {bare.get('rps', 0):.0f} | {_ms(driver.get('p50_ms'))}"
+            f"{_against(api, bare)} | {_ratio(api['p50_ms'], driver.get('p50_ms'))} "
+            f"| {api['errors'] + bare.get('errors', 0)} |"
+        )
     lines += [
         "",
         "### The API with its answer cache off, 4 clients",
@@ -164,19 +183,12 @@ def markdown(results: dict[str, Any]) -> str:
         "| p99 / bare | req/s / bare | errors |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for backend, data in results["backends"].items():
-        http = data.get("http", {})
-        for group, by_clients in http.get("api_uncached", {}).items():
-            entity, granularity = group.split("/")
-            for clients, api in by_clients.items():
-                bare = http.get("bare", {}).get(group, {}).get(clients, {})
-                lines.append(
-                    f"| {backend} | {entity} | {granularity} "
-                    f"| {_ms(api['p50_ms'])} | {_ms(api['p95_ms'])} | {_ms(api['p99_ms'])} "
-                    f"| {api['rps']:.0f} | {_ratio(api['p50_ms'], bare.get('p50_ms'))} "
-                    f"| {_ratio(api['p99_ms'], bare.get('p99_ms'))} "
-                    f"| {_ratio(api['rps'], bare.get('rps'))} | {api['errors']} |"
-                )
+    for backend, _, group, _, api, bare in _latency_rows(results, "api_uncached"):
+        entity, granularity = group.split("/")
+        lines.append(
+            f"| {backend} | {entity} | {granularity} {_latency_cells(api)}"
+            f"{_against(api, bare)} | {api['errors']} |"
+        )
     lines += [
         "",
         "## Throughput at saturation",

@@ -212,9 +212,6 @@ class SnapshotDataReader:
         with self.snapshots.connection() as con:
             return con.execute(sql, parameters).fetchall()
 
-    def ping(self) -> None:
-        self.fetch_all("select 1", [])
-
     def data_version(self) -> str:
         """The id of the snapshot the next query will read (or a newer one)."""
         return self.snapshots.current_for_thread().id

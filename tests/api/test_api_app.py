@@ -26,9 +26,6 @@ class BrokenReader:
     def fetch_all(self, sql, parameters):
         raise RuntimeError("connection lost while running: select secret_column from dim_users")
 
-    def ping(self):
-        raise RuntimeError("down")
-
     def data_version(self):
         return None
 
