@@ -9,7 +9,7 @@ from typing import Any
 from flask_openapi3 import Info, OpenAPI
 
 from api import data_state
-from api.activity import activity_blueprint
+from api.activity import API_SHAPE, activity_blueprint
 from api.answers import AnswerCache, KnownIds
 from api.data import PostgresReader, Reader, open_reader
 from api.directory import directory_blueprint
@@ -53,7 +53,7 @@ def _warm_sql(catalog: Any, dialect: str) -> None:
     racing another was seen to render PostgreSQL placeholders as ``?``, and the
     cache then kept the wrong text for the life of the worker.
     """
-    catalog.warm(dialect)
+    catalog.warm(dialect, shape=API_SHAPE)
     directory_queries.warm(dialect)
 
 

@@ -1,5 +1,8 @@
 """The HTTP floors: the same compiled SQL behind a bare Flask view, and a trivial JSON view.
 
+The bare view runs the API's query shape and fills the series the same way
+(``calendar.fill``), so its answer is the API's ``data`` without the rest.
+
 Served by the same gunicorn command line as the API, so the difference
 between the API and these views is what the API itself adds (validation,
 auth, existence checks, logging, response models, headers). No validation,
@@ -16,7 +19,9 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 
+from api.activity import API_SHAPE
 from daybook.config import warehouse_from_env
+from daybook.semantic.calendar import fill
 
 
 def _fetcher(warehouse: Any, pool_size: int) -> Any:
@@ -57,7 +62,11 @@ def create_bare_app(pool_size: int = 4) -> Flask:
     catalog = load_catalog()
     compiled = {
         (entity, metric.name, granularity): catalog.compile(
-            metric=metric.name, entity=entity, granularity=granularity, dialect=warehouse.dialect
+            metric=metric.name,
+            entity=entity,
+            granularity=granularity,
+            dialect=warehouse.dialect,
+            shape=API_SHAPE,
         )
         for entity in catalog.entities
         for metric in catalog.metrics_for(entity)
@@ -69,19 +78,17 @@ def create_bare_app(pool_size: int = 4) -> Flask:
     @app.get("/bare/<entity>/<client_id>/<entity_id>")
     def bare(entity: str, client_id: str, entity_id: str) -> Any:
         args = request.args
-        query = compiled[(entity, args["metric"], args.get("granularity", "daily"))]
+        granularity = args.get("granularity", "daily")
+        query = compiled[(entity, args["metric"], granularity)]
+        start, end = date.fromisoformat(args["start_date"]), date.fromisoformat(args["end_date"])
         rows = fetch(
             query.sql,
             query.parameters(
-                tenant_id=client_id,
-                entity_id=entity_id,
-                start_date=date.fromisoformat(args["start_date"]),
-                end_date=date.fromisoformat(args["end_date"]),
+                tenant_id=client_id, entity_id=entity_id, start_date=start, end_date=end
             ),
         )
-        return jsonify(
-            {"data": [{"date": str(bucket)[:10], "value": int(value)} for bucket, value in rows]}
-        )
+        series = fill(rows, start, end, granularity)
+        return jsonify({"data": [{"date": str(day), "value": value} for day, value in series]})
 
     @app.get("/trivial")
     def trivial() -> Any:

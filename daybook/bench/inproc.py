@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from api.activity import API_SHAPE
 from daybook.bench.requests import Request
 from daybook.config import Warehouse
 
@@ -55,6 +56,7 @@ def measure_driver(
             entity=request.entity,
             granularity=request.granularity,
             dialect=warehouse.dialect,
+            shape=API_SHAPE,
         )
         for request in requests
     }

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from sqlglot.errors import UnsupportedError
 
-from daybook.semantic.compiler import GRANULARITIES, metric_query, render
+from daybook.semantic.compiler import GRANULARITIES, SHAPES, render
 from daybook.semantic.definitions import Entity, Metric
 from daybook.semantic.dialects import get_dialect
 from daybook.semantic.errors import SemanticError
 from daybook.semantic.query import CompiledQuery
 
-CacheKey = tuple[str, str, str, str]
+CacheKey = tuple[str, str, str, str, str]
 
 
 @dataclass
@@ -36,17 +36,23 @@ class Catalog:
         """Metrics that may be asked about ``entity``, in YAML order."""
         return [metric for metric in self.metrics.values() if entity in metric.entities]
 
-    def compile(self, *, metric: str, entity: str, granularity: str, dialect: str) -> CompiledQuery:
-        """The compiled query for this key, compiled on first use and cached."""
-        key = (metric, entity, granularity, dialect)
+    def compile(
+        self, *, metric: str, entity: str, granularity: str, dialect: str, shape: str = "series"
+    ) -> CompiledQuery:
+        """The compiled query for this key, compiled on first use and cached.
+
+        ``shape``: ``"series"`` (every bucket of the range, zero-filled, in SQL) or
+        ``"buckets"`` (only the buckets holding rows; ``calendar.fill`` completes them).
+        """
+        key = (metric, entity, granularity, dialect, shape)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        compiled = self._compile(metric, entity, granularity, dialect)
+        compiled = self._compile(metric, entity, granularity, dialect, shape)
         with self._lock:
             return self._cache.setdefault(key, compiled)
 
-    def warm(self, dialect: str) -> int:
+    def warm(self, dialect: str, shape: str = "series") -> int:
         """Compile every valid key for ``dialect`` now (e.g. at API start); returns how many."""
         keys = [
             (metric.name, entity, granularity)
@@ -55,11 +61,22 @@ class Catalog:
             for granularity in GRANULARITIES
         ]
         for metric, entity, granularity in keys:
-            self.compile(metric=metric, entity=entity, granularity=granularity, dialect=dialect)
+            self.compile(
+                metric=metric,
+                entity=entity,
+                granularity=granularity,
+                dialect=dialect,
+                shape=shape,
+            )
         return len(keys)
 
     def _compile(
-        self, metric_name: str, entity_name: str, granularity: str, dialect_name: str
+        self,
+        metric_name: str,
+        entity_name: str,
+        granularity: str,
+        dialect_name: str,
+        shape: str = "series",
     ) -> CompiledQuery:
         metric = self.metrics.get(metric_name)
         if metric is None:
@@ -81,8 +98,10 @@ class Catalog:
             raise SemanticError(
                 f"Unknown granularity: {granularity}. Valid values: {', '.join(GRANULARITIES)}"
             )
+        if shape not in SHAPES:
+            raise SemanticError(f"Unknown shape: {shape}. Valid values: {', '.join(SHAPES)}")
         dialect = get_dialect(dialect_name)
-        tree = metric_query(metric, entity, granularity, dialect)
+        tree = SHAPES[shape](metric, entity, granularity, dialect)
         try:
             sql, order = render(tree, dialect)
         except (UnsupportedError, ValueError) as error:
@@ -97,4 +116,5 @@ class Catalog:
             sql=sql,
             parameter_order=order,
             tree=tree,
+            shape=shape,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from daybook.semantic.catalog import Catalog
-from daybook.semantic.compiler import GRANULARITIES
+from daybook.semantic.compiler import GRANULARITIES, SHAPES
 from daybook.semantic.dialects import DIALECTS
 from daybook.semantic.errors import SemanticError
 from daybook.semantic.loader import load_catalog
@@ -65,12 +65,19 @@ def metrics() -> None:
     default=None,
     help=f"SQL dialect: {', '.join(DIALECTS)} (default: the configured warehouse's).",
 )
-def sql(metric_name: str, entity: str, granularity: str, dialect: str | None) -> None:
+@click.option(
+    "--shape",
+    type=click.Choice(list(SHAPES)),
+    default="series",
+    show_default=True,
+    help="series: every bucket, zero-filled; buckets: only buckets with data (as the API runs).",
+)
+def sql(metric_name: str, entity: str, granularity: str, dialect: str | None, shape: str) -> None:
     """Print the compiled, formatted SQL of a metric request."""
     dialect = dialect or _default_dialect()
     try:
         query = _catalog().compile(
-            metric=metric_name, entity=entity, granularity=granularity, dialect=dialect
+            metric=metric_name, entity=entity, granularity=granularity, dialect=dialect, shape=shape
         )
     except SemanticError as error:
         raise click.ClickException(str(error)) from None

@@ -164,6 +164,22 @@ def metric_query(metric: Metric, entity: Entity, granularity: str, dialect: Dial
     )
 
 
+def bucket_values(metric: Metric, entity: Entity, granularity: str, dialect: Dialect) -> exp.Select:
+    """Only the buckets holding rows, oldest first, each value cast to an integer.
+
+    The ``"buckets"`` shape of a compiled query: for a caller that lays the
+    values on the calendar itself (``daybook.semantic.calendar.fill``), sparing
+    the warehouse the day series and the join of :func:`metric_query`.
+    """
+    query = metric_by_bucket(metric, entity, granularity, dialect)
+    value = query.selects[1]
+    value.set("this", exp.cast(value.this, exp.DataType.Type.BIGINT))
+    return query.order_by(exp.column(BUCKET), copy=False)
+
+
+SHAPES = {"series": metric_query, "buckets": bucket_values}
+
+
 _NAMED_MARKER = re.compile(r":(" + "|".join(PARAMETER_NAMES) + r")(?![A-Za-z0-9_])")
 
 

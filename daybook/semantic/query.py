@@ -18,8 +18,10 @@ class CompiledQuery:
     """SQL for one (metric, entity, granularity, dialect); reused across requests.
 
     ``cursor.execute(query.sql, query.parameters(...)).fetchall()`` returns
-    ``[(bucket_date: date, value: int), ...]``: one row per bucket overlapping
-    the range, oldest first, zero where there was no activity.
+    ``[(bucket_date: date, value: int), ...]``, oldest first. Shape ``"series"``:
+    one row per bucket overlapping the range, zero where there was no activity.
+    Shape ``"buckets"``: only the buckets holding rows (``calendar.fill`` makes
+    them the series).
     """
 
     metric: str
@@ -29,6 +31,7 @@ class CompiledQuery:
     sql: str
     parameter_order: tuple[str, ...]
     tree: exp.Expression = field(repr=False, compare=False)
+    shape: str = "series"
 
     def parameters(
         self, *, tenant_id: str, entity_id: str, start_date: date, end_date: date

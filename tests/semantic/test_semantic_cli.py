@@ -52,6 +52,22 @@ def test_sql_prints_the_compiled_query_formatted(
     )
 
 
+def test_sql_prints_the_buckets_shape_the_api_runs(runner: CliRunner, catalog: Catalog) -> None:
+    args = ["sql", "--metric", "activity-count", "--entity", "user", "--shape", "buckets"]
+    result = runner.invoke(main, [*args, "--dialect", "postgres"])
+    assert result.exit_code == 0, result.output
+    query = catalog.compile(
+        metric="activity-count",
+        entity="user",
+        granularity="daily",
+        dialect="postgres",
+        shape="buckets",
+    )
+    body = result.output.partition("\n")[2]
+    assert body.rstrip().rstrip(";") == query.pretty_sql()
+    assert "GENERATE_SERIES" not in body.upper()  # no day series: the caller fills the buckets
+
+
 def test_sql_defaults_to_daily_on_the_configured_warehouse(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:

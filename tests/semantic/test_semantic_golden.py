@@ -28,20 +28,30 @@ CASES = [
     ("user-count", "device", "monthly"),
     ("device-count", "user", "quarterly"),
 ]
-KEYS = [(dialect, *case) for dialect in DIALECTS for case in CASES]
+# The "buckets" shape (what the API runs) has its own files, ending ``.buckets.sql``.
+KEYS = [
+    (dialect, *case, shape)
+    for dialect in DIALECTS
+    for case in CASES
+    for shape in ("series", "buckets")
+]
+NAMES = ("dialect", "metric", "entity", "granularity", "shape")
 
 
-def golden_path(dialect: str, metric: str, entity: str, granularity: str) -> Path:
-    return GOLDEN_DIR / dialect / f"{metric}.{entity}.{granularity}.sql"
+def golden_path(dialect: str, metric: str, entity: str, granularity: str, shape: str) -> Path:
+    suffix = "" if shape == "series" else f".{shape}"
+    return GOLDEN_DIR / dialect / f"{metric}.{entity}.{granularity}{suffix}.sql"
 
 
-@pytest.mark.parametrize(("dialect", "metric", "entity", "granularity"), KEYS)
+@pytest.mark.parametrize(NAMES, KEYS)
 def test_compiled_sql_matches_the_golden_file(
-    catalog: Catalog, dialect: str, metric: str, entity: str, granularity: str
+    catalog: Catalog, dialect: str, metric: str, entity: str, granularity: str, shape: str
 ) -> None:
-    query = catalog.compile(metric=metric, entity=entity, granularity=granularity, dialect=dialect)
+    query = catalog.compile(
+        metric=metric, entity=entity, granularity=granularity, dialect=dialect, shape=shape
+    )
     text = query.pretty_sql() + "\n"
-    path = golden_path(dialect, metric, entity, granularity)
+    path = golden_path(dialect, metric, entity, granularity, shape)
     if os.environ.get("DAYBOOK_UPDATE_GOLDEN") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -49,11 +59,13 @@ def test_compiled_sql_matches_the_golden_file(
     assert text == path.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(("dialect", "metric", "entity", "granularity"), KEYS)
+@pytest.mark.parametrize(NAMES, KEYS)
 def test_compiled_sql_parses_back_in_its_dialect(
-    catalog: Catalog, dialect: str, metric: str, entity: str, granularity: str
+    catalog: Catalog, dialect: str, metric: str, entity: str, granularity: str, shape: str
 ) -> None:
-    query = catalog.compile(metric=metric, entity=entity, granularity=granularity, dialect=dialect)
+    query = catalog.compile(
+        metric=metric, entity=entity, granularity=granularity, dialect=dialect, shape=shape
+    )
     parsed = sqlglot.parse_one(query.sql, read=dialect, error_level=ErrorLevel.RAISE)
     assert parsed.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
     pretty = sqlglot.parse_one(query.pretty_sql(), read=dialect, error_level=ErrorLevel.RAISE)

@@ -4,7 +4,8 @@ Random facts and random requests (any metric, entity and granularity; ranges
 up to 90 days that start mid-week or mid-quarter, before or after all data)
 check the contract's series semantics: one row per overlapping bucket, dated
 by its first day, only in-range days counted, zero-filled, and distinct counts
-recomputed per bucket rather than summed.
+recomputed per bucket rather than summed. Both query shapes are checked: the
+``series`` SQL as is, and the ``buckets`` SQL the API runs, filled in Python.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from reference import Reference, series
 
 from daybook.semantic import Catalog
+from daybook.semantic.calendar import fill
 from semantic.marts import FACT_COLUMNS, FactRow, replace_fact_rows
 from semantic.strategies import Request, anchors, fact_rows, requests
 
@@ -39,12 +41,14 @@ def reference_series(rows: list[FactRow], request: Request) -> list[tuple]:
     )
 
 
-def run(con, catalog: Catalog, request: Request, dialect: str) -> list[tuple]:
+def run(con, catalog: Catalog, request: Request, dialect: str, shape: str) -> list[tuple]:
+    """The series as a caller gets it: the ``series`` shape as is, ``buckets`` filled."""
     query = catalog.compile(
         metric=request.metric,
         entity=request.entity,
         granularity=request.granularity,
         dialect=dialect,
+        shape=shape,
     )
     params = query.parameters(
         tenant_id=request.tenant_id,
@@ -52,7 +56,11 @@ def run(con, catalog: Catalog, request: Request, dialect: str) -> list[tuple]:
         start_date=request.start,
         end_date=request.end,
     )
-    return [tuple(row) for row in con.execute(query.sql, params).fetchall()]
+    rows = [tuple(row) for row in con.execute(query.sql, params).fetchall()]
+    if shape == "buckets":
+        assert [bucket for bucket, _ in rows] == sorted({bucket for bucket, _ in rows})
+        return fill(rows, request.start, request.end, request.granularity)
+    return rows
 
 
 def check(con, catalog: Catalog, data: st.DataObject, dialect: str) -> None:
@@ -61,9 +69,11 @@ def check(con, catalog: Catalog, data: st.DataObject, dialect: str) -> None:
     replace_fact_rows(con, rows, backend=dialect)
     for _ in range(4):  # several requests per table fill: the fill costs more than a query
         request = data.draw(requests(catalog, anchor, rows), label="request")
-        got = run(con, catalog, request, dialect)
-        assert got == reference_series(rows, request), request
-        assert all(type(value) is int for _, value in got)
+        expected = reference_series(rows, request)
+        for shape in ("series", "buckets"):
+            got = run(con, catalog, request, dialect, shape)
+            assert got == expected, (shape, request)
+            assert all(type(value) is int for _, value in got)
 
 
 @settings(max_examples=100, **SETTINGS)

@@ -1,0 +1,13 @@
+SELECT
+  CAST(DATE_TRUNC(activity_date, WEEK(MONDAY)) AS DATE) AS bucket_date,
+  CAST(COUNT(DISTINCT user_id) AS INT64) AS metric_value
+FROM fct_activity_daily
+WHERE
+  client_id = @tenant_id
+  AND device_id = @entity_id
+  AND activity_date >= CAST(@start_date AS DATE)
+  AND activity_date <= CAST(@end_date AS DATE)
+GROUP BY
+  bucket_date
+ORDER BY
+  bucket_date

@@ -1,0 +1,13 @@
+SELECT
+  DATEADD(DAY, 1 - DAYOFWEEKISO(activity_date), activity_date) AS bucket_date,
+  CAST(COUNT(DISTINCT user_id) AS BIGINT) AS metric_value
+FROM fct_activity_daily
+WHERE
+  client_id = :1
+  AND device_id = :2
+  AND activity_date >= CAST(:3 AS DATE)
+  AND activity_date <= CAST(:4 AS DATE)
+GROUP BY
+  DATEADD(DAY, 1 - DAYOFWEEKISO(activity_date), activity_date)
+ORDER BY
+  bucket_date

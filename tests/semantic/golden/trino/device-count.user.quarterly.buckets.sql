@@ -1,0 +1,13 @@
+SELECT
+  CAST(DATE_TRUNC('QUARTER', activity_date) AS DATE) AS bucket_date,
+  CAST(COUNT(DISTINCT device_id) AS BIGINT) AS metric_value
+FROM fct_activity_daily
+WHERE
+  client_id = ?
+  AND user_id = ?
+  AND activity_date >= CAST(? AS DATE)
+  AND activity_date <= CAST(? AS DATE)
+GROUP BY
+  CAST(DATE_TRUNC('QUARTER', activity_date) AS DATE)
+ORDER BY
+  bucket_date
