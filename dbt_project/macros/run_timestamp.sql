@@ -33,3 +33,17 @@
     {%- set literal = timestamp_literal('select max(' ~ column ~ ') from ' ~ relation) -%}
     {{- literal if literal is not none else epoch_timestamp() -}}
 {%- endmacro %}
+
+{# The single date `sql` selects, read now and written into the model's SQL as a
+   literal (for the same reason as `timestamp_literal`); none when it selects NULL. #}
+{% macro date_literal(sql) -%}
+    {%- if not execute -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set value = run_query(sql).columns[0].values()[0] -%}
+    {%- if value is none -%}
+        {{- return(none) -}}
+    {%- endif -%}
+    {%- set text = value.strftime('%Y-%m-%d') if value.strftime is defined else value -%}
+    {{- return("cast('" ~ text ~ "' as date)") -}}
+{%- endmacro %}

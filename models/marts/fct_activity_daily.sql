@@ -17,6 +17,7 @@
             {'columns': ['client_id', 'user_id', 'activity_date']},
             {'columns': ['client_id', 'device_id', 'activity_date']},
             {'columns': ['client_id', 'activity_date']},
+            {'columns': ['refreshed_at_utc']},
         ]),
     )
 }}

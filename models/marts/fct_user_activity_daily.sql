@@ -11,7 +11,10 @@
         on_schema_change='append_new_columns',
         indexes=postgres_indexes([
             {'columns': ['client_id', 'user_id', 'activity_date'], 'unique': true},
+            {'columns': ['activity_date']},
+            {'columns': ['refreshed_at_utc']},
         ]),
+        pre_hook=["{{ incremental_session_on_postgres() }}"],
     )
 }}
 
