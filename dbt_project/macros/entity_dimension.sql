@@ -19,6 +19,31 @@ clients as (
 
 ),
 
+{% if target.type == 'postgres' %}
+{#- Two probes of the fact's (client, entity, day) index per entity: every refresh
+    rebuilds this table, and grouping the whole fact took 1.3 s at 25M heartbeats
+    against 20 ms for the probes. DuckDB has no such index and groups instead. #}
+activity as (
+
+    select
+        entities.client_id,
+        entities.{{ key }},
+        first_day.activity_date as first_active_date,
+        last_day.activity_date as last_active_date
+    from entities
+    left join lateral (
+        select min(activity_date) as activity_date
+        from {{ ref('fct_activity_daily') }} as fact
+        where fact.client_id = entities.client_id and fact.{{ key }} = entities.{{ key }}
+    ) as first_day on true
+    left join lateral (
+        select max(activity_date) as activity_date
+        from {{ ref('fct_activity_daily') }} as fact
+        where fact.client_id = entities.client_id and fact.{{ key }} = entities.{{ key }}
+    ) as last_day on true
+
+),
+{% else %}
 activity as (
 
     select
@@ -30,6 +55,7 @@ activity as (
     group by client_id, {{ key }}
 
 ),
+{% endif %}
 
 dated as (
 

@@ -7,6 +7,15 @@
     had not arrived yet (an unknown client, user or device that now exists). Every
     row written in a run carries that run's `processed_at_utc`, which the facts use
     to find the (client, local day) partitions to rebuild. -#}
+{#- Quarantined heartbeats that a newly arrived client, user or device (or a client's
+    zone becoming known) can make valid: re-checked on every refresh. The same text is
+    the predicate of a partial index on PostgreSQL, so the check reads those few rows
+    (8.8k of 123k quarantined at 25M heartbeats: 0.8 s became a few ms). -#}
+{%- set awaiting_entity = "not is_valid and ("
+    ~ "invalid_reasons like '%unknown_client%'"
+    ~ " or invalid_reasons like '%unknown_user%'"
+    ~ " or invalid_reasons like '%unknown_device%'"
+    ~ " or invalid_reasons like '%invalid_client_timezone%')" -%}
 {{
     config(
         materialized='incremental',
@@ -22,6 +31,9 @@
             "{% if target.type == 'postgres' %}create index if not exists "
             ~ "int_heartbeats_validated_quarantined on {{ this }} (heartbeat_key) "
             ~ "where not is_valid{% endif %}",
+            "{% if target.type == 'postgres' %}create index if not exists "
+            ~ "int_heartbeats_validated_awaiting_entity on {{ this }} (heartbeat_key) "
+            ~ "where " ~ awaiting_entity ~ "{% endif %}",
             "{{ analyze_on_postgres() }}",
         ],
     )
@@ -79,15 +91,15 @@ entity_arrived as (
 
     select {{ heartbeat_columns | join(', ') }}
     from {{ this }} as quarantined
-    where not quarantined.is_valid
+    where {{ awaiting_entity }}
         and (
-            (quarantined.invalid_reasons like '%unknown_client%'
+            (invalid_reasons like '%unknown_client%'
                 and quarantined.client_id in (select client_id from clients))
-            or (quarantined.invalid_reasons like '%unknown_user%'
+            or (invalid_reasons like '%unknown_user%'
                 and quarantined.user_id in (select user_id from users))
-            or (quarantined.invalid_reasons like '%unknown_device%'
+            or (invalid_reasons like '%unknown_device%'
                 and quarantined.device_id in (select device_id from devices))
-            or (quarantined.invalid_reasons like '%invalid_client_timezone%'
+            or (invalid_reasons like '%invalid_client_timezone%'
                 and quarantined.client_id in
                     (select client_id from clients where timezone is not null))
         )
