@@ -17,15 +17,7 @@
    (84 s at 25 million heartbeats); with the value known it reads the index. Only
    called at execution (`execute`); at parse time it returns none. #}
 {% macro timestamp_literal(sql) -%}
-    {%- if not execute -%}
-        {{- return(none) -}}
-    {%- endif -%}
-    {%- set value = run_query(sql).columns[0].values()[0] -%}
-    {%- if value is none -%}
-        {{- return(none) -}}
-    {%- endif -%}
-    {%- set text = value.strftime('%Y-%m-%d %H:%M:%S.%f') if value.strftime is defined else value -%}
-    {{- return("cast('" ~ text ~ "' as timestamp)") -}}
+    {{- return(query_literal(sql, 'timestamp', '%Y-%m-%d %H:%M:%S.%f')) -}}
 {%- endmacro %}
 
 {# The newest `column` of `relation` as a literal, or the epoch when it is empty. #}
@@ -34,9 +26,15 @@
     {{- literal if literal is not none else epoch_timestamp() -}}
 {%- endmacro %}
 
-{# The single date `sql` selects, read now and written into the model's SQL as a
-   literal (for the same reason as `timestamp_literal`); none when it selects NULL. #}
+{# The single date `sql` selects, as a literal (for the same reason as
+   `timestamp_literal`); none when it selects NULL. #}
 {% macro date_literal(sql) -%}
+    {{- return(query_literal(sql, 'date', '%Y-%m-%d')) -}}
+{%- endmacro %}
+
+{# The single value `sql` selects, run now, as `cast('<value in format>' as <type>)`;
+   none when it selects NULL, and at parse time (no `execute`). #}
+{% macro query_literal(sql, type, format) -%}
     {%- if not execute -%}
         {{- return(none) -}}
     {%- endif -%}
@@ -44,6 +42,6 @@
     {%- if value is none -%}
         {{- return(none) -}}
     {%- endif -%}
-    {%- set text = value.strftime('%Y-%m-%d') if value.strftime is defined else value -%}
-    {{- return("cast('" ~ text ~ "' as date)") -}}
+    {%- set text = value.strftime(format) if value.strftime is defined else value -%}
+    {{- return("cast('" ~ text ~ "' as " ~ type ~ ")") -}}
 {%- endmacro %}
