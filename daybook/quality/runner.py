@@ -95,21 +95,13 @@ def _context(docs_dir: Path) -> Any:
         ProgressBarsConfig,
     )
 
+    from daybook.quality import docs
+
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
         analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False),
-        data_docs_sites={
-            SITE_NAME: {
-                "class_name": "SiteBuilder",
-                "show_how_to_buttons": False,
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(docs_dir),
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            }
-        },
+        data_docs_sites={SITE_NAME: docs.site_config(docs_dir)},
     )
     return gx.get_context(project_config=config, mode="ephemeral")
 
@@ -340,6 +332,10 @@ def run_checks(
             findings = _validate(context, warehouse, specs, settings, params, temp_tables=False)
         # One build for the whole run (GX's UpdateDataDocsAction rebuilds once per batch).
         context.build_data_docs(site_names=[SITE_NAME])
+        from daybook.quality import docs
+
+        # GX's pages load their CSS and scripts from CDNs: serve the vendored copies instead
+        docs.make_offline(docs_dir)
     finally:
         if warehouse.backend == "duckdb":
             from daybook.quality import duckdb_dialect
