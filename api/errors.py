@@ -15,6 +15,7 @@ from flask import Flask, Response, g, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from api.logs import loggable_path
 from api.models import ParameterProblem
 
 log = logging.getLogger("daybook.api")
@@ -121,7 +122,13 @@ def _internal_error(error: BaseException) -> Response:
     log.error(
         "unhandled error",
         exc_info=(type(error), error, error.__traceback__),
-        extra={"fields": {"event": "error", "request_id": request_id, "path": request.path}},
+        extra={
+            "fields": {
+                "event": "error",
+                "request_id": request_id,
+                "path": loggable_path(request.path),
+            }
+        },
     )
     return error_response(
         500,

@@ -197,5 +197,5 @@ class Health(BaseModel):
 
 # Every data endpoint documents the same error statuses, each with the contract's body.
 ERROR_RESPONSES: dict[int, type[BaseModel]] = {
-    status: ErrorResponse for status in (400, 401, 403, 404, 500)
+    status: ErrorResponse for status in (400, 401, 403, 404, 429, 500)
 }

@@ -12,6 +12,12 @@ from daybook.config import ConfigError, Warehouse, parse_database_url, warehouse
 
 DEFAULT_MAX_RANGE_DAYS = 90
 DEFAULT_ANSWER_CACHE_MB = 32.0
+# Far above what one token drives at this service's capacity (a few thousand requests/s,
+# `make bench`); a minute-long window lets bursts through. Per worker with memory storage.
+DEFAULT_RATE_LIMIT_PER_TOKEN = "600000 per minute"
+# Failed authentications (401) per client address before its requests get 429.
+DEFAULT_RATE_LIMIT_FAILED_AUTH = "300 per minute"
+DEFAULT_RATE_LIMIT_STORAGE_URI = "memory://"
 
 
 @dataclass(frozen=True)
@@ -24,12 +30,19 @@ class Settings:
     max_range_days: int = DEFAULT_MAX_RANGE_DAYS
     pool_size: int = 8
     answer_cache_mb: float = DEFAULT_ANSWER_CACHE_MB
+    rate_limit_per_token: str = DEFAULT_RATE_LIMIT_PER_TOKEN
+    rate_limit_failed_auth: str = DEFAULT_RATE_LIMIT_FAILED_AUTH
+    rate_limit_storage_uri: str = DEFAULT_RATE_LIMIT_STORAGE_URI
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> Settings:
         """Keys (any case): warehouse (Warehouse or URL), semantic_dir, manifest_path,
         max_range_days (else ``DAYBOOK_MAX_RANGE_DAYS``, else 90), pool_size,
-        answer_cache_mb (else ``DAYBOOK_ANSWER_CACHE_MB``, else 32; 0 turns the cache off)."""
+        answer_cache_mb (else ``DAYBOOK_ANSWER_CACHE_MB``, else 32; 0 turns the cache off),
+        rate_limit_per_token, rate_limit_failed_auth (else ``DAYBOOK_RATE_LIMIT_PER_TOKEN`` /
+        ``DAYBOOK_RATE_LIMIT_FAILED_AUTH``: limits such as ``"100 per second; 5000 per hour"``,
+        ``off`` for none), rate_limit_storage_uri (else ``DAYBOOK_RATE_LIMIT_STORAGE_URI``,
+        else ``memory://``)."""
         values = {key.lower(): value for key, value in (config or {}).items()}
         warehouse = values.get("warehouse") or warehouse_from_env()
         if isinstance(warehouse, str):
@@ -61,4 +74,36 @@ class Settings:
             max_range_days=max_range_days,
             pool_size=int(values.get("pool_size") or os.environ.get("DAYBOOK_POOL_SIZE") or 8),
             answer_cache_mb=answer_cache_mb,
+            rate_limit_per_token=_rate_limit(
+                values, "rate_limit_per_token", DEFAULT_RATE_LIMIT_PER_TOKEN
+            ),
+            rate_limit_failed_auth=_rate_limit(
+                values, "rate_limit_failed_auth", DEFAULT_RATE_LIMIT_FAILED_AUTH
+            ),
+            rate_limit_storage_uri=str(
+                values.get("rate_limit_storage_uri")
+                or os.environ.get("DAYBOOK_RATE_LIMIT_STORAGE_URI")
+                or DEFAULT_RATE_LIMIT_STORAGE_URI
+            ),
         )
+
+
+def _rate_limit(values: Mapping[str, Any], key: str, default: str) -> str:
+    """A checked limit string (``limits`` notation), or ``""`` for ``off``: fail at start-up,
+    not on the first request."""
+    from limits import parse_many
+
+    value = values.get(key)
+    if value is None:
+        value = os.environ.get(f"DAYBOOK_{key.upper()}", default)
+    text = str(value).strip()
+    if text.lower() in {"", "off", "none", "0"}:
+        return ""
+    try:
+        parse_many(text)
+    except ValueError:
+        raise ConfigError(
+            f"{key}: not a rate limit: {text!r} (write e.g. '100 per second; 5000 per hour', "
+            "or 'off')"
+        ) from None
+    return text

@@ -6,6 +6,13 @@ the warehouse is spared the day series and the join (about half of a DuckDB
 query's cost for a 90-day range, mostly planning). The contract's bucket
 starts: the day itself, the Monday of the ISO week, the first of the month,
 the first day of the quarter.
+
+Dates at the edges of Python's calendar (0001-01-01 .. 9999-12-31) are valid
+requests: the walk over buckets stops at the bucket holding the range's last
+day instead of computing the one after it, so the series of a range ending
+on 9999-12-31 is complete and no date past ``date.max`` is ever built. (The
+first bucket of any range is never earlier than 0001-01-01: that day is a
+Monday, a month start and a quarter start.)
 """
 
 from __future__ import annotations
@@ -31,12 +38,13 @@ def bucket_of(day: date, granularity: str) -> date:
 
 def bucket_starts(start: date, end: date, granularity: str) -> list[date]:
     """Every bucket overlapping [start, end], oldest first (partial first and last ones too)."""
-    buckets: list[date] = []
-    day = start
-    while day <= end:
-        bucket = bucket_of(day, granularity)
+    if start > end:
+        return []
+    bucket, last = bucket_of(start, granularity), bucket_of(end, granularity)
+    buckets = [bucket]
+    while bucket < last:  # never steps past the last bucket, so never past date.max
+        bucket = _next_bucket(bucket, granularity)
         buckets.append(bucket)
-        day = _next_bucket(bucket, granularity)
     return buckets
 
 

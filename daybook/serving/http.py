@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,9 @@ def cache_headers(
     ``If-Modified-Since`` is not honoured: a late-loaded file can change an
     answer without moving that time. ``max-age`` is short against the
     five-minute freshness promise, and ``private`` because answers depend on
-    the bearer token.
+    the bearer token. A heartbeat received "in the future" (a collector's
+    clock ahead) would make that time later than the response's own ``Date``,
+    which HTTP forbids, so ``Last-Modified`` is never later than now.
     """
     if request.method not in {"GET", "HEAD"} or response.status_code != 200:
         return response
@@ -39,7 +41,9 @@ def cache_headers(
     tag = hashlib.blake2b(body, digest_size=16).hexdigest()
     response.set_etag(tag)
     if newest_data is not None:
-        response.last_modified = newest_data
+        now = datetime.now(UTC)
+        aware = newest_data if newest_data.tzinfo else newest_data.replace(tzinfo=UTC)
+        response.last_modified = min(aware, now)
     response.headers["Cache-Control"] = f"private, max-age={max_age}, must-revalidate"
     response.vary.add("Authorization")
     if request.if_none_match and request.if_none_match.contains_weak(tag):

@@ -40,8 +40,8 @@ def test_the_metric_enum_of_each_endpoint_comes_from_the_yaml_catalogue(served, 
 def test_every_status_of_the_error_table_is_documented_with_the_error_shape(served, entity):
     document = served.get("/v2/openapi.json").json()
     responses = operation(document, entity)["responses"]
-    assert set(responses) == {"200", "400", "401", "403", "404", "500"}
-    for status in ("400", "401", "403", "404", "500"):
+    assert set(responses) == {"200", "400", "401", "403", "404", "429", "500"}
+    for status in ("400", "401", "403", "404", "429", "500"):
         schema = responses[status]["content"]["application/json"]["schema"]
         assert schema == {"$ref": "#/components/schemas/ErrorResponse"}
     assert operation(document, entity)["security"] == [{"bearerAuth": []}]

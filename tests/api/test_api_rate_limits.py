@@ -1,0 +1,161 @@
+"""Rate limits (contract section 4, 429): per token, and per address after failed authentication.
+
+In-process apps over the served warehouse with small limits from the app config; each app
+has its own in-memory limit storage, so tests never share counters.
+"""
+
+from __future__ import annotations
+
+import pytest
+from served_api import EXAMPLE_CLIENT, EXAMPLE_USER, activity_path
+
+from api.settings import Settings
+from daybook.config import ConfigError
+from daybook.tokens import open_token_store
+
+PATH = activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER)
+PARAMS = {"metric": "activity-count", "start_date": "2026-01-01", "end_date": "2026-01-15"}
+
+
+def _get(client, token: str | None, path: str = PATH, address: str = "10.0.0.1", **params):
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return client.get(
+        path,
+        query_string={**PARAMS, **params},
+        headers=headers,
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def assert_rate_limited(response, scope: str) -> dict:
+    assert response.status_code == 429, response.get_data(as_text=True)
+    assert response.content_type == "application/json"
+    retry_after = response.headers["Retry-After"]
+    assert retry_after.isdigit() and 1 <= int(retry_after) <= 61
+    body = response.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["code"] == "rate_limited"
+    assert body["error"]["details"]["scope"] == scope
+    return body["error"]
+
+
+@pytest.fixture
+def second_token(served) -> str:
+    """A token of its own (the session's ``served.token()`` is shared by other tests)."""
+    return open_token_store(served.warehouse).create(None, label="rate-limit-tests")[1]
+
+
+def test_a_token_over_its_limit_gets_429_while_another_token_is_served(
+    served, make_client, second_token
+):
+    client = make_client(rate_limit_per_token="3 per minute", rate_limit_failed_auth="off")
+    flooding, other = served.token(), second_token
+    for _ in range(3):
+        assert _get(client, flooding).status_code == 200
+    for _ in range(3):  # the flood goes on, interleaved with the other token's requests
+        assert_rate_limited(_get(client, flooding), "token")
+        assert _get(client, other).status_code == 200
+        assert_rate_limited(_get(client, flooding), "token")
+    # the other token has its own, untouched window: 3 answered, then its own 429
+    assert_rate_limited(_get(client, other), "token")
+
+
+def test_the_token_limit_counts_every_endpoint_and_any_address(served, make_client):
+    client = make_client(rate_limit_per_token="2 per minute", rate_limit_failed_auth="off")
+    token = served.token()
+    assert _get(client, token, address="10.0.0.1").status_code == 200
+    assert (
+        client.get("/v2/metrics", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
+    assert_rate_limited(_get(client, token, address="10.0.0.2"), "token")
+
+
+def test_a_forged_token_with_a_real_tokens_id_does_not_use_up_its_limit(served, make_client):
+    client = make_client(rate_limit_per_token="2 per minute", rate_limit_failed_auth="off")
+    token = served.token()
+    prefix, token_id, secret = token.split("_", 2)
+    forged = f"{prefix}_{token_id}_{'A' * len(secret)}"
+    for _ in range(2):
+        assert _get(client, forged).status_code == 401
+    assert _get(client, token).status_code == 200
+
+
+def test_repeated_failed_authentication_from_one_address_gets_429(
+    served, make_client, second_token
+):
+    client = make_client(rate_limit_per_token="off", rate_limit_failed_auth="3 per minute")
+    attacker, neighbour = "10.0.0.66", "10.0.0.7"
+    assert _get(client, None, address=attacker).status_code == 401  # no credentials
+    assert _get(client, "dbk_nonsense", address=attacker).status_code == 401
+    assert _get(client, "dbk_0123456789ab_" + "x" * 43, address=attacker).status_code == 401
+    for token in (None, "dbk_wrong", second_token):  # refused before any token lookup
+        assert_rate_limited(_get(client, token, address=attacker), "failed-authentication")
+    # another address, with or without a valid token, is not affected
+    assert _get(client, second_token, address=neighbour).status_code == 200
+    assert _get(client, "dbk_wrong", address=neighbour).status_code == 401
+
+
+def test_successful_requests_and_other_errors_do_not_count_as_failed_authentication(
+    served, make_client
+):
+    client = make_client(rate_limit_per_token="off", rate_limit_failed_auth="2 per minute")
+    token = served.token()
+    for _ in range(4):
+        assert _get(client, token).status_code == 200
+        assert _get(client, token, metric="no-such-metric").status_code == 400
+    other = served.other_client(EXAMPLE_CLIENT)
+    limited = make_client(rate_limit_per_token="off", rate_limit_failed_auth="1 per minute")
+    only_other = served.token(other)
+    for _ in range(3):
+        assert _get(limited, only_other).status_code == 403
+    assert _get(limited, token).status_code == 200
+
+
+def test_probes_docs_and_the_page_have_no_limit(served, make_client):
+    client = make_client(rate_limit_per_token="1 per minute", rate_limit_failed_auth="1 per minute")
+    assert _get(client, "dbk_wrong").status_code == 401
+    for _ in range(5):
+        for path in ("/healthz", "/readyz", "/v2/openapi.json", "/v2/docs", "/v2", "/"):
+            assert client.get(path).status_code == 200, path
+
+
+def test_the_429_is_documented_in_the_openapi_document(served, make_client):
+    document = make_client().get("/v2/openapi.json").get_json()
+    responses = document["paths"]["/v2/clients/{client_id}/analytics/users/{user_id}/activity"][
+        "get"
+    ]["responses"]
+    assert responses["429"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorResponse"
+    }
+
+
+def test_limits_come_from_the_environment_and_bad_ones_fail_at_start(monkeypatch, served):
+    monkeypatch.setenv("DAYBOOK_RATE_LIMIT_PER_TOKEN", "10 per second; 100 per hour")
+    monkeypatch.setenv("DAYBOOK_RATE_LIMIT_FAILED_AUTH", "off")
+    monkeypatch.setenv("DAYBOOK_RATE_LIMIT_STORAGE_URI", "memory://")
+    settings = Settings.from_config({"warehouse": served.warehouse})
+    assert settings.rate_limit_per_token == "10 per second; 100 per hour"
+    assert settings.rate_limit_failed_auth == ""
+    assert settings.rate_limit_storage_uri == "memory://"
+    with pytest.raises(ConfigError, match="not a rate limit"):
+        Settings.from_config({"warehouse": served.warehouse, "rate_limit_per_token": "lots"})
+
+
+def test_the_defaults_are_far_above_what_the_bench_drives(served):
+    from limits import parse_many
+
+    settings = Settings.from_config({"warehouse": served.warehouse})
+    per_second = min(
+        item.amount / item.get_expiry() for item in parse_many(settings.rate_limit_per_token)
+    )
+    assert per_second >= 5_000  # make bench: a few thousand requests/s with one token
+
+
+def test_the_served_api_answers_with_default_limits(served):
+    """The real server (gunicorn, default limits) serves a quick burst from one token."""
+    token = served.token()
+    statuses = {
+        served.get(PATH, token, params={**PARAMS, "granularity": g}).status_code
+        for g in ("daily", "weekly", "monthly", "quarterly") * 10
+    }
+    assert statuses == {200}
