@@ -9,12 +9,20 @@ from rich.console import Console
 from rich.table import Table
 
 from daybook.config import ConfigError, warehouse_from_env
-from daybook.quality.report import CheckReport
+from daybook.quality.report import QUARANTINE_SUITE, CheckReport, Finding
 from daybook.quality.runner import DEFAULT_DOCS_DIR, WarehouseUnavailable
 from daybook.quality.suites import SuiteFileError
 
-QUARANTINE_SUITE = "quarantine"
 MAX_ERROR_LINES = 10
+_STATUS_STYLE = {"passed": "green", "passed with warnings": "yellow", "failed": "red"}
+# Printed under the reasons table: why its two columns differ (issue 12).
+REASONS_NOTE = (
+    "raw rows counts every delivered row: delivery is at least once, so a heartbeat sent "
+    "twice is two rows{share}. The quarantine holds each heartbeat once, its "
+    "earliest-received copy, deduplicated as the marts are; rows without a heartbeat_id "
+    "cannot be matched as copies and each stays its own heartbeat. A raw row missing "
+    "several ids counts once per missing id."
+)
 
 
 class CheckCannotRun(click.ClickException):
@@ -23,36 +31,98 @@ class CheckCannotRun(click.ClickException):
     exit_code = 2
 
 
+def _worst(finding: Finding | None) -> str:
+    """The worst finding of a suite, with the unit its number counts."""
+    if finding is None:
+        return "-"
+    style = "red" if finding.severity == "error" else "yellow"
+    text = finding.summary()
+    if finding.unexpected_count is None and finding.reason and finding.count is not None:
+        unit = "heartbeats" if finding.suite == QUARANTINE_SUITE else "rows"
+        text = f"{text} {unit}"
+    return f"[{style}]{finding.severity}[/]: {text}"
+
+
+def _suites_table(report: CheckReport) -> Table:
+    table = Table(title="Data quality: expectations per suite")
+    for name, justify in (
+        ("suite", "left"),
+        ("status", "left"),
+        ("checks", "right"),
+        ("passed", "right"),
+        ("warnings", "right"),
+        ("errors", "right"),
+        ("worst finding", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    summaries = report.suites()
+    for summary in summaries:
+        table.add_row(
+            summary.suite,
+            f"[{_STATUS_STYLE[summary.status]}]{summary.status}[/]",
+            str(summary.checks),
+            str(summary.passed),
+            f"[yellow]{summary.warnings}[/]" if summary.warnings else "0",
+            f"[red]{summary.errors}[/]" if summary.errors else "0",
+            _worst(summary.worst),
+        )
+    table.add_section()
+    table.add_row(
+        "total",
+        "",
+        str(sum(s.checks for s in summaries)),
+        str(len(report.passed)),
+        str(len(report.warnings)),
+        str(len(report.errors)),
+        "",
+    )
+    return table
+
+
+def _reasons_table(report: CheckReport) -> Table | None:
+    rows = report.reasons_compared()
+    if not rows:
+        return None
+    table = Table(
+        title="Invalid heartbeats by quarantine reason (warnings: kept out of every metric)"
+    )
+    table.add_column("reason")
+    table.add_column("raw rows (every copy)", justify="right")
+    table.add_column("quarantined heartbeats (deduplicated)", justify="right")
+    for row in rows:
+        raw = "-" if row.raw_rows is None else str(row.raw_rows)
+        table.add_row(row.reason, raw, str(row.quarantined))
+    return table
+
+
+def verdict_line(report: CheckReport) -> str:
+    """The last line: the verdict and the same counts as the table's total row."""
+    counts = (
+        f"{len(report.errors)} errors, {len(report.warnings)} warnings, {len(report.passed)} passed"
+    )
+    if report.ok:
+        head = "[green]passed[/]" if not report.warnings else "[yellow]passed with warnings[/]"
+    else:
+        head = "[red]failed[/]"
+    return f"Check {head}: {counts} ({report.seconds:.1f} s)"
+
+
 def render(report: CheckReport, console: Console) -> None:
-    """The short table the command prints: one line per suite, then the verdict."""
-    table = Table(title="Data quality")
-    table.add_column("suite")
-    table.add_column("passed", justify="right")
-    table.add_column("failed", justify="right")
-    table.add_column("worst finding")
-    for summary in report.suites():
-        worst = "-"
-        if summary.worst is not None:
-            style = "red" if summary.worst.severity == "error" else "yellow"
-            worst = f"[{style}]{summary.worst.severity}[/]: {summary.worst.summary()}"
-        failed = f"[red]{summary.failed}[/]" if summary.failed else "0"
-        table.add_row(summary.suite, str(summary.passed), failed, worst)
-    console.print(table)
-    reasons = report.counts_by_reason(QUARANTINE_SUITE)
-    if reasons:
-        listed = ", ".join(f"{reason} {count}" for reason, count in sorted(reasons.items()))
-        console.print(f"Quarantined heartbeats by reason (warnings): {listed}")
+    """What the command prints: suites, invalid heartbeats by reason, errors, the verdict."""
+    console.print(_suites_table(report))
+    reasons = _reasons_table(report)
+    if reasons is not None:
+        console.print(reasons)
+        share = report.duplicate_share()
+        share_text = f"; {share:.1%} of delivered rows here are extra copies" if share else ""
+        console.print(REASONS_NOTE.format(share=share_text), highlight=False)
     for finding in report.errors[:MAX_ERROR_LINES]:
         console.print(f"[red]error[/] {finding.suite}: {finding.summary()}", highlight=False)
     if len(report.errors) > MAX_ERROR_LINES:
         console.print(f"... and {len(report.errors) - MAX_ERROR_LINES} more errors (see Data Docs)")
     if report.docs_index is not None:
         console.print(f"Data Docs: {report.docs_index}")
-    verdict = "[green]passed[/]" if report.ok else f"[red]failed: {len(report.errors)} errors[/]"
-    console.print(
-        f"Check {verdict} ({len(report.warnings)} warnings, {report.seconds:.1f} s)",
-        highlight=False,
-    )
+    console.print(verdict_line(report), highlight=False)
 
 
 @click.command()

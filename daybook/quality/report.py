@@ -74,12 +74,56 @@ class Finding:
         return f"{self.name}: observed {self.observed_value}"
 
 
+RAW_HEARTBEATS_SUITE = "raw.heartbeats"
+QUARANTINE_SUITE = "quarantine"
+DUPLICATE_SHARE = "duplicate_share_within_bound"
+
+
 @dataclass(frozen=True)
 class SuiteSummary:
+    """One suite's expectations split the way the verdict counts them.
+
+    ``errors`` fail the check; ``warnings`` are failed warning-severity
+    expectations (reported, never failing); ``passed`` held. The three add up
+    to ``checks``, and summed over suites they are the verdict's numbers.
+    """
+
     suite: str
     passed: int
-    failed: int
+    warnings: int
+    errors: int
     worst: Finding | None
+
+    @property
+    def checks(self) -> int:
+        return self.passed + self.warnings + self.errors
+
+    @property
+    def failed(self) -> int:
+        """Expectations that did not hold, whatever their severity."""
+        return self.warnings + self.errors
+
+    @property
+    def status(self) -> str:
+        """The words Data Docs use for the same outcome."""
+        if self.errors:
+            return "failed"
+        return "passed with warnings" if self.warnings else "passed"
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    """One quarantine reason seen from both ends of the pipeline.
+
+    ``raw_rows``: delivered rows of ``raw.heartbeats`` with the problem, every
+    copy of a re-delivered heartbeat included (None when no raw expectation
+    names the reason). ``quarantined``: deduplicated heartbeats dbt set aside
+    for it, one per heartbeat (its earliest-received copy), the unit the marts count.
+    """
+
+    reason: str
+    raw_rows: int | None
+    quarantined: int
 
 
 @dataclass
@@ -126,8 +170,46 @@ class CheckReport:
                 counts[item.reason] += item.count
         return dict(counts)
 
+    @property
+    def passed(self) -> list[Finding]:
+        return [f for f in self.findings if f.success]
+
+    def reasons_compared(self) -> list[ReasonCount]:
+        """Per quarantine reason: raw rows with the problem beside quarantined heartbeats.
+
+        Only reasons seen at either end are listed, sorted by name. A raw
+        expectation that passed counts 0 rows; several raw expectations with
+        one reason (an id missing, per id column) add up.
+        """
+        raw: Counter[str] = Counter()
+        raw_reasons: set[str] = set()
+        quarantined: Counter[str] = Counter()
+        for item in self.findings:
+            if not item.reason or item.error_message:
+                continue
+            if item.suite == RAW_HEARTBEATS_SUITE:
+                raw_reasons.add(item.reason)
+                raw[item.reason] += item.count or 0
+            elif item.suite == QUARANTINE_SUITE:
+                quarantined[item.reason] += item.count or 0
+        seen = {reason for reason, n in (raw + quarantined).items() if n}
+        return [
+            ReasonCount(reason, raw[reason] if reason in raw_reasons else None, quarantined[reason])
+            for reason in sorted(seen)
+        ]
+
+    def duplicate_share(self) -> float | None:
+        """The share of delivered heartbeat rows that are extra copies, when it was measured."""
+        for item in self.findings:
+            if item.suite == RAW_HEARTBEATS_SUITE and item.name == DUPLICATE_SHARE:
+                try:
+                    return float(item.observed_value)
+                except (TypeError, ValueError):
+                    return None
+        return None
+
     def suites(self) -> list[SuiteSummary]:
-        """Per suite, in run order: passed and failed counts and the worst finding."""
+        """Per suite, in run order: passed, warnings, errors and the worst finding."""
         order: list[str] = []
         by_suite: dict[str, list[Finding]] = {}
         for item in self.findings:
@@ -139,8 +221,11 @@ class CheckReport:
         for suite in order:
             items = by_suite[suite]
             failed = [f for f in items if f.failed]
+            errors = sum(f.severity == "error" for f in failed)
             worst = max(failed, key=_badness, default=None)
-            summaries.append(SuiteSummary(suite, len(items) - len(failed), len(failed), worst))
+            summaries.append(
+                SuiteSummary(suite, len(items) - len(failed), len(failed) - errors, errors, worst)
+            )
         return summaries
 
 
