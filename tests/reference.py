@@ -35,11 +35,19 @@ def _present(value: object) -> bool:
     return value is not None and value != ""
 
 
+MAX_COUNT = 2_147_483_647  # contract section 1: every count is an integer from 0 to this
+
+
 def _is_count(value: object) -> bool:
     if value is None:
         return False
     number = float(value)  # type: ignore[arg-type]
-    return math.isfinite(number) and number >= 0 and number == int(number)
+    return math.isfinite(number) and 0 <= number <= MAX_COUNT and number == int(number)
+
+
+def _is_too_large(value: object) -> bool:
+    """A number above the contract's bound (infinity included; NaN is not a number above)."""
+    return value is not None and float(value) > MAX_COUNT  # type: ignore[arg-type]
 
 
 def invalid_reasons(
@@ -71,9 +79,11 @@ def invalid_reasons(
         elif device["client_id"] != hb["client_id"]:
             reasons.append("device_client_mismatch")
     counts_ok = all(_is_count(hb[key]) for key in MEASURES)
-    if not counts_ok:
+    if any(not _is_count(hb[key]) and not _is_too_large(hb[key]) for key in MEASURES):
         reasons.append("invalid_count")
-    elif sum(float(hb[key]) for key in SOURCES) != float(hb["total_activity_count"]):
+    if any(_is_too_large(hb[key]) for key in MEASURES):
+        reasons.append("count_out_of_range")
+    if counts_ok and sum(float(hb[key]) for key in SOURCES) != float(hb["total_activity_count"]):
         reasons.append("total_mismatch")
     if hb["generated_at_utc"] is None:
         reasons.append("missing_generated_at")

@@ -3,12 +3,17 @@
    (its dim) to the latest local day with valid activity anywhere, zero-filled, with
    the distinct count of `other` entities that day.
 
-   Incremental: a refresh writes only
+   Incremental: a pre-hook (`prune_dense_rows`) first deletes the rows a full build
+   would no longer have: days after the latest active day (when it moved earlier) and,
+   when an entity changed or a heartbeat left a partition since the last run, the rows
+   of entities no longer under that client or before their (later) first day. Then a
+   refresh writes only
      - the whole span of entities that have no row on their first day yet (new
-       entities, or a first day moved earlier by a late heartbeat),
+       entities, moved entities, or a first day moved earlier by a late heartbeat),
      - every entity's days after the last day already built (the spine grew),
      - the (client, day) partitions fct_activity_daily rebuilt since this table was
-       last written (late heartbeats included), for every entity of that client,
+       last written (`touched_partitions`: late heartbeats, and the partitions
+       re-validated heartbeats left), for every entity of that client,
    and replaces those rows (delete+insert on the grain). Everything else is left
    alone, so the cost follows the new data, not the history.
 
@@ -29,6 +34,7 @@
   {%- set last_refreshed_at = max_timestamp('refreshed_at_utc', this) -%}
   {%- set last_built = date_literal('select max(activity_date) from ' ~ this)
       or 'cast(null as date)' -%}
+  {%- set last_active = newest_activity_date() -%}
 {%- endif -%}
 {%- set measures = [
     'chrome_activity_count',
@@ -53,20 +59,13 @@ entities as (
 {% if is_incremental() %}
 touched_partitions as (
 
-    select distinct client_id, activity_date
-    from {{ ref('fct_activity_daily') }}
-    where refreshed_at_utc > {{ last_refreshed_at }}
+    {{ touched_partitions(last_refreshed_at) }}
 
 ),
 
 last_day as (
 
-    select max(activity_date) as last_activity_date
-    from (
-        select {{ last_built }} as activity_date
-        union all
-        select activity_date from touched_partitions
-    ) as candidates
+    select {{ last_active }} as last_activity_date
 
 ),
 
@@ -142,6 +141,7 @@ touched_days as (
         on touched_partitions.client_id = spans.client_id
         and touched_partitions.activity_date >= spans.active_from_date
         and touched_partitions.activity_date <= {{ last_built }}
+        and touched_partitions.activity_date <= {{ last_active }}
     where not spans.needs_full_span
 
 ),
@@ -239,3 +239,45 @@ final as (
 select * from final
 {{ cluster_by_keys(['client_id', key, 'activity_date']) }}
 {% endmacro %}
+
+{# The latest local day with valid activity anywhere (fct_activity_daily, already
+   rebuilt in this run), as a date literal: where every dense span ends. #}
+{% macro newest_activity_date() -%}
+    {{- return(date_literal('select max(activity_date) from ' ~ ref('fct_activity_daily'))
+        or 'cast(null as date)') -}}
+{%- endmacro %}
+
+{# A pre-hook of the dense facts' incremental runs: delete the rows a full build would
+   not have. Days after the latest active day go every run (an index range on
+   PostgreSQL; usually none). Rows of an entity no longer under that client, or
+   before its first day, can only appear when an entity changed or a heartbeat left a
+   partition since this table was last written; only then does the hook compare the
+   whole table with the dimension. #}
+{% macro prune_dense_rows(entity) -%}
+    {%- if is_incremental() -%}
+    {%- set key = entity ~ '_id' -%}
+    {%- set last_refreshed_at = max_timestamp('refreshed_at_utc', this) -%}
+    {%- set last_active = newest_activity_date() -%}
+    {%- set moved = run_query(
+        'select count(*) from (select 1 from ' ~ ref('int_entity_versions')
+        ~ ' where changed_at_utc > ' ~ last_refreshed_at
+        ~ ' union all select 1 from ' ~ ref('int_heartbeats_validated')
+        ~ ' where processed_at_utc > ' ~ last_refreshed_at
+        ~ ' and previous_activity_date is not null) as changes'
+    ).columns[0].values()[0] | int > 0 -%}
+    delete from {{ this }} as dense
+    where dense.activity_date > {{ last_active }}
+        or {{ last_active }} is null
+    {%- if moved %}
+        or not exists (
+            select 1
+            from {{ ref('dim_' ~ entity ~ 's') }} as entities
+            where entities.client_id = dense.client_id
+                and entities.{{ key }} = dense.{{ key }}
+                and entities.active_from_date <= dense.activity_date
+        )
+    {%- endif %}
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -1,10 +1,28 @@
-{# True when a raw (double precision) count is an integer >= 0, as the contract's
-   validity rule asks: not null, not negative, not fractional, finite. NaN sorts
-   above every number on both DuckDB and PostgreSQL, so the upper bound rejects
-   it along with infinity and values too large for a bigint. #}
+{# The contract's bound on a count (section 1): an integer from 0 to 2,147,483,647.
+   Why a bound at all: counts are summed per user, device and day (as bigint), and
+   two counts of 8e18 overflowed the sum and failed every build, for every tenant.
+   Bounded counts cannot overflow a bigint sum in practice (it would take four
+   billion heartbeats in one user-device-day). #}
+{% macro max_activity_count() -%}
+    2147483647
+{%- endmacro %}
+
+{# True when a raw (double precision) count is a whole number from 0 to the bound:
+   not null, not negative, not fractional, not NaN or infinite, not too large. NaN
+   sorts above every number on both DuckDB and PostgreSQL, so the upper bound
+   rejects it along with infinity. #}
 {% macro is_whole_count(column) -%}
     ({{ column }} is not null
         and {{ column }} >= 0
-        and {{ column }} < 9.0e18
+        and {{ column }} <= {{ max_activity_count() }}
         and {{ column }} = floor({{ column }}))
+{%- endmacro %}
+
+{# True when a raw count is a number above the bound (infinity included): quarantined
+   as `count_out_of_range`. NaN is not a number above anything: it is an
+   `invalid_count`, like null, negative and fractional counts. #}
+{% macro is_count_out_of_range(column) -%}
+    ({{ column }} is not null
+        and {{ column }} > {{ max_activity_count() }}
+        and {{ column }} <> cast('NaN' as double precision))
 {%- endmacro %}

@@ -1,24 +1,27 @@
-{#- One row per heartbeat: the earliest-received copy of each heartbeat_id.
+{#- One row per heartbeat: the earliest copy of each heartbeat_id (earliest received,
+    ties broken by every other column: `heartbeat_copy_order`).
 
-    Incremental backbone. A refresh reads only heartbeats received since the newest
-    one already kept (minus a lookback of `heartbeat_lookback_hours`, for rows that
-    reach raw slightly out of received order) or, for an out-of-order backfill, since
-    the oldest received time of a load recorded after its last run; it picks the
-    earliest copy per id among them, and appends it only when that heartbeat_id was
-    never kept before: a late duplicate or a re-delivered copy of an already counted
-    heartbeat changes nothing.
+    Incremental backbone. A refresh reads the raw heartbeats received since the boundary
+    the previous run recorded (the newest heartbeat then kept minus
+    `heartbeat_lookback_hours`), or all of raw when rows older than that boundary have
+    arrived since (a backfill, rows written into raw by hand): see
+    `dbt_project/macros/heartbeat_reads.sql`. Among the copies read and the copy already
+    kept for each id, the earliest wins; it is written (delete+insert on the key) only
+    when it is a new id or an earlier copy than the one kept, so a late duplicate
+    changes nothing and a late copy received *earlier* replaces the kept one, as a full
+    build would have chosen it.
     Rows without a heartbeat_id cannot be deduplicated; each is kept under a content
     key (hash + ordinal) so it reaches the quarantine exactly once. -#}
-{#- The loader's record of heartbeat loads (daybook.load.meta); absent when raw was
-    written some other way, and then the lookback window alone decides. -#}
-{%- set heartbeat_loads = adapter.get_relation(
-        database=this.database, schema='daybook_meta', identifier='heartbeat_loads'
-    ) if execute and is_incremental() else none -%}
+{%- set raw_heartbeats = ref('stg_raw__heartbeats') -%}
+{%- set read_from = heartbeat_read_from(raw_heartbeats)
+    if execute and is_incremental() else none -%}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='delete+insert',
+        unique_key='heartbeat_key',
         on_schema_change='fail',
+        pre_hook=["{{ record_heartbeat_reads(ref('stg_raw__heartbeats')) }}"],
         post_hook=["{{ analyze_on_postgres() }}"],
         indexes=postgres_indexes([
             {'columns': ['heartbeat_key'], 'unique': true},
@@ -28,34 +31,41 @@
     )
 }}
 
+{%- set heartbeat_columns = [
+    'heartbeat_id', 'client_id', 'user_id', 'device_id',
+    'generated_at_utc', 'received_at_utc',
+    'chrome_activity_count', 'edge_activity_count', 'firefox_activity_count',
+    'desktop_activity_count', 'web_accessibility_activity_count', 'total_activity_count',
+] -%}
+
 with
 
 heartbeats as (
 
     select * from {{ ref('stg_raw__heartbeats') }}
-    {% if is_incremental() %}
-    where received_at_utc >= {{ dbt.dateadd('hour', -1 * var('heartbeat_lookback_hours'),
-                                            max_timestamp('received_at_utc', this)) }}
-        {%- if heartbeat_loads is not none %}
-        {#- an out-of-order backfill: rows loaded since the last run that added rows
-            (loads stamp the same client clock as run_started_at), received before the
-            window above; reading them again is harmless, only new ids are appended #}
-        {%- set backfill_from = timestamp_literal(
-                'select min(min_received_at_utc) from ' ~ heartbeat_loads
-                ~ ' where rows_added > 0 and loaded_at_utc >= '
-                ~ max_timestamp('processed_at_utc', this)) %}
-        {%- if backfill_from is not none %}
-        or received_at_utc >= {{ backfill_from }}
-        {%- endif %}
-        {%- endif %}
+    {% if is_incremental() and read_from is not none %}
+    where received_at_utc >= {{ read_from }}
         or received_at_utc is null
     {% endif %}
 
 ),
 
-with_id as (
+copies as (
 
-    select * from heartbeats where heartbeat_id is not null
+    select {{ heartbeat_columns | join(', ') }}, 1 as copy_source
+    from heartbeats
+    where heartbeat_id is not null
+    {% if is_incremental() %}
+    {#- the copy kept so far competes with the copies read; it wins ties, so an
+        identical copy read again rewrites nothing #}
+    union all
+    select {{ heartbeat_columns | join(', ') }}, 0 as copy_source
+    from {{ this }} as kept
+    where kept.heartbeat_id is not null
+        and kept.heartbeat_key in (
+            select heartbeat_id from heartbeats where heartbeat_id is not null
+        )
+    {% endif %}
 
 ),
 
@@ -65,18 +75,17 @@ ranked as (
         *,
         row_number() over (
             partition by heartbeat_id
-            order by
-                received_at_utc asc nulls last,
-                generated_at_utc asc nulls last,
-                total_activity_count asc nulls last
+            order by {{ heartbeat_copy_order() }}, copy_source
         ) as copy_rank
-    from with_id
+    from copies
 
 ),
 
 earliest_with_id as (
 
-    select *, heartbeat_id as heartbeat_key from ranked where copy_rank = 1
+    select *, heartbeat_id as heartbeat_key
+    from ranked
+    where copy_rank = 1 and copy_source = 1
 
 ),
 
@@ -158,11 +167,12 @@ new_heartbeats as (
 
     from earliest_copies
     {% if is_incremental() %}
-    where not exists (
-        select 1
-        from {{ this }} as already_kept
-        where already_kept.heartbeat_key = earliest_copies.heartbeat_key
-    )
+    where earliest_copies.heartbeat_id is not null
+        or not exists (
+            select 1
+            from {{ this }} as already_kept
+            where already_kept.heartbeat_key = earliest_copies.heartbeat_key
+        )
     {% endif %}
 
 )

@@ -2,38 +2,33 @@
     and (when valid) its local day in the client's time zone.
 
     Deduplication comes first: this validates the copy `int_heartbeats_deduplicated`
-    kept. Incremental: a refresh validates the heartbeats deduplicated since the last
-    one, plus quarantined heartbeats whose only problem may have been an entity that
-    had not arrived yet (an unknown client, user or device that now exists). Every
-    row written in a run carries that run's `processed_at_utc`, which the facts use
-    to find the (client, local day) partitions to rebuild. -#}
-{#- Quarantined heartbeats that a newly arrived client, user or device (or a client's
-    zone becoming known) can make valid: re-checked on every refresh. The same text is
-    the predicate of a partial index on PostgreSQL, so the check reads those few rows
-    (8.8k of 123k quarantined at 25M heartbeats: 0.8 s became a few ms). -#}
-{%- set awaiting_entity = "not is_valid and ("
-    ~ "invalid_reasons like '%unknown_client%'"
-    ~ " or invalid_reasons like '%unknown_user%'"
-    ~ " or invalid_reasons like '%unknown_device%'"
-    ~ " or invalid_reasons like '%invalid_client_timezone%')" -%}
+    kept. Incremental: a refresh validates again
+      - the heartbeats deduplicated since its last run (new ids, and earlier copies
+        that replaced a kept one), and
+      - every heartbeat of a client, user or device that arrived, changed (time zone,
+        owner, creation time) or vanished since its last run (`int_entity_versions`),
+    so its rows equal what a full build computes from the current raw tables. Every
+    row written in a run carries that run's `processed_at_utc`, and the (client, local
+    day) the row counted in before it was rewritten (`previous_client_id`,
+    `previous_activity_date`), so the facts rebuild both the partitions a heartbeat
+    left and the ones it joined. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='heartbeat_key',
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
         indexes=postgres_indexes([
             {'columns': ['heartbeat_key'], 'unique': true},
             {'columns': ['client_id', 'activity_date']},
+            {'columns': ['user_id']},
+            {'columns': ['device_id']},
             {'columns': ['processed_at_utc']},
         ]),
         post_hook=[
             "{% if target.type == 'postgres' %}create index if not exists "
             ~ "int_heartbeats_validated_quarantined on {{ this }} (heartbeat_key) "
             ~ "where not is_valid{% endif %}",
-            "{% if target.type == 'postgres' %}create index if not exists "
-            ~ "int_heartbeats_validated_awaiting_entity on {{ this }} (heartbeat_key) "
-            ~ "where " ~ awaiting_entity ~ "{% endif %}",
             "{{ analyze_on_postgres() }}",
         ],
     )
@@ -47,10 +42,14 @@
     'web_accessibility_activity_count',
     'total_activity_count',
 ] -%}
+{%- set last_processed = max_timestamp('processed_at_utc', this)
+    if execute and is_incremental() else none -%}
 {%- set heartbeat_columns = [
     'heartbeat_key', 'heartbeat_id', 'client_id', 'user_id', 'device_id',
     'generated_at_utc', 'received_at_utc',
 ] + measures -%}
+
+-- depends_on: {{ ref('int_entity_versions') }}
 
 with
 
@@ -81,32 +80,52 @@ newly_deduplicated as (
     select {{ heartbeat_columns | join(', ') }}
     from {{ ref('int_heartbeats_deduplicated') }}
     {% if is_incremental() %}
-    where processed_at_utc > {{ max_timestamp('processed_at_utc', this) }}
+    where processed_at_utc > {{ last_processed }}
     {% endif %}
 
 ),
 
 {% if is_incremental() %}
-entity_arrived as (
+changed_entities as (
+
+    select entity_type, entity_id
+    from {{ ref('int_entity_versions') }}
+    where changed_at_utc > {{ last_processed }}
+
+),
+
+{#- one join per entity kind, so PostgreSQL looks each id up through its index #}
+entity_affected_keys as (
+
+    select affected.heartbeat_key
+    from {{ this }} as affected
+    inner join changed_entities
+        on changed_entities.entity_type = 'client'
+        and changed_entities.entity_id = affected.client_id
+    union
+    select affected.heartbeat_key
+    from {{ this }} as affected
+    inner join changed_entities
+        on changed_entities.entity_type = 'user'
+        and changed_entities.entity_id = affected.user_id
+    union
+    select affected.heartbeat_key
+    from {{ this }} as affected
+    inner join changed_entities
+        on changed_entities.entity_type = 'device'
+        and changed_entities.entity_id = affected.device_id
+
+),
+
+entity_affected as (
 
     select {{ heartbeat_columns | join(', ') }}
-    from {{ this }} as quarantined
-    where {{ awaiting_entity }}
-        and (
-            (invalid_reasons like '%unknown_client%'
-                and quarantined.client_id in (select client_id from clients))
-            or (invalid_reasons like '%unknown_user%'
-                and quarantined.user_id in (select user_id from users))
-            or (invalid_reasons like '%unknown_device%'
-                and quarantined.device_id in (select device_id from devices))
-            or (invalid_reasons like '%invalid_client_timezone%'
-                and quarantined.client_id in
-                    (select client_id from clients where timezone is not null))
-        )
+    from {{ this }} as affected
+    where affected.heartbeat_key in (select heartbeat_key from entity_affected_keys)
         and not exists (
             select 1
             from newly_deduplicated
-            where newly_deduplicated.heartbeat_key = quarantined.heartbeat_key
+            where newly_deduplicated.heartbeat_key = affected.heartbeat_key
         )
 
 ),
@@ -115,13 +134,30 @@ candidates as (
 
     select * from newly_deduplicated
     union all
-    select * from entity_arrived
+    select * from entity_affected
+
+),
+
+with_previous as (
+
+    select
+        candidates.*,
+        previous.client_id as previous_client_id,
+        previous.activity_date as previous_activity_date
+    from candidates
+    left join {{ this }} as previous
+        on previous.heartbeat_key = candidates.heartbeat_key
+        and previous.activity_date is not null
 
 ),
 {% else %}
-candidates as (
+with_previous as (
 
-    select * from newly_deduplicated
+    select
+        newly_deduplicated.*,
+        cast(null as {{ dbt.type_string() }}) as previous_client_id,
+        cast(null as date) as previous_activity_date
+    from newly_deduplicated
 
 ),
 {% endif %}
@@ -136,7 +172,7 @@ joined as (
         users.client_id as user_client_id,
         devices.device_id is not null as device_exists,
         devices.client_id as device_client_id
-    from candidates
+    from with_previous as candidates
     left join clients on clients.client_id = candidates.client_id
     left join users on users.user_id = candidates.user_id
     left join devices on devices.device_id = candidates.device_id
@@ -161,6 +197,17 @@ checked as (
             {{ is_whole_count(measure) }}{{ ' and' if not loop.last }}
             {%- endfor %}
         ) as has_whole_counts,
+        (
+            {%- for measure in measures %}
+            {{ is_count_out_of_range(measure) }}{{ ' or' if not loop.last }}
+            {%- endfor %}
+        ) as has_count_out_of_range,
+        (
+            {%- for measure in measures %}
+            (not {{ is_whole_count(measure) }} and not {{ is_count_out_of_range(measure) }})
+                {{- ' or' if not loop.last }}
+            {%- endfor %}
+        ) as has_invalid_count,
         generated_at_utc is null as has_missing_generated_at
     from joined
 
@@ -178,7 +225,8 @@ reasoned as (
             case when has_user_client_mismatch then 'user_client_mismatch' end,
             case when has_unknown_device then 'unknown_device' end,
             case when has_device_client_mismatch then 'device_client_mismatch' end,
-            case when not has_whole_counts then 'invalid_count' end,
+            case when has_invalid_count then 'invalid_count' end,
+            case when has_count_out_of_range then 'count_out_of_range' end,
             case
                 when has_whole_counts
                     and chrome_activity_count + edge_activity_count + firefox_activity_count
@@ -256,7 +304,9 @@ validated as (
         invalid_reasons,
 
         ----------  lineage
-        {{ run_timestamp() }} as processed_at_utc
+        {{ run_timestamp() }} as processed_at_utc,
+        previous_client_id,
+        previous_activity_date
 
     from located
 

@@ -1,22 +1,26 @@
 {#- One row per client, local day, user and device with at least one valid heartbeat.
 
     Incremental by partition: a refresh finds the (client, local day) partitions
-    touched by heartbeats validated since this table was last written (late ones
-    included: they touch their own, older day), and rebuilds each touched partition
-    whole from `int_heartbeats_validated` (delete+insert on client_id, activity_date).
-    Rebuilding whole partitions rather than adding deltas keeps a refresh idempotent
-    and self-healing. -#}
+    touched by heartbeats validated since this table was last written: the partition
+    each one counts in now and the one it counted in before it was validated again
+    (an earlier copy, a moved user or device, a changed time zone; late heartbeats
+    touch their own, older day). A pre-hook deletes those partitions and the model
+    appends each one rebuilt whole from `int_heartbeats_validated`, so a partition that
+    lost all its heartbeats is left empty, as a full build leaves it. Rebuilding whole
+    partitions rather than adding deltas keeps a refresh idempotent and self-healing.
+    Measures are bigint sums of counts the validity rule bounds to 2,147,483,647. -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['client_id', 'activity_date'],
+        incremental_strategy='append',
         on_schema_change='fail',
+        pre_hook=["{{ delete_touched_partitions() }}"],
         post_hook=["{{ analyze_on_postgres() }}"],
         indexes=postgres_indexes([
             {'columns': ['client_id', 'user_id', 'activity_date']},
             {'columns': ['client_id', 'device_id', 'activity_date']},
             {'columns': ['client_id', 'activity_date']},
+            {'columns': ['activity_date']},
             {'columns': ['refreshed_at_utc']},
         ]),
     )
@@ -38,10 +42,7 @@ with
     named once and used twice would be materialized whole by PostgreSQL. #}
 touched_partitions as (
 
-    select distinct client_id, activity_date
-    from {{ ref('int_heartbeats_validated') }}
-    where is_valid
-        and processed_at_utc > {{ max_timestamp('refreshed_at_utc', this) }}
+    {{ touched_partitions(max_timestamp('refreshed_at_utc', this)) }}
 
 ),
 

@@ -14,8 +14,13 @@
             {'columns': ['activity_date']},
             {'columns': ['refreshed_at_utc']},
         ]),
-        pre_hook=["{{ incremental_session_on_postgres() }}"],
+        pre_hook=[
+            "{{ incremental_session_on_postgres() }}",
+            "{{ prune_dense_rows('device') }}",
+        ],
     )
 }}
 
+-- depends_on: {{ ref('int_heartbeats_validated') }}
+-- depends_on: {{ ref('int_entity_versions') }}
 {{ dense_daily_activity('device', 'user') }}

@@ -1,0 +1,113 @@
+{#- One row per client, user and device id ever seen, with a fingerprint of what the
+    facts depend on (a client's time zone; a user's or device's client and creation
+    time) and when that fingerprint last changed.
+
+    Why: an entity delivered again replaces the earlier row (contract section 1), and a
+    changed zone or owner applies to the entity's old heartbeats too. A refresh finds
+    the entities that changed (or arrived, or disappeared) since a model last ran by
+    `changed_at_utc`, and re-validates exactly their heartbeats, so an incremental build
+    reaches what a full build would. Incremental: each run compares the current rows
+    with the stored fingerprints and rewrites only new, changed and vanished ids (a
+    vanished id keeps a row with a null fingerprint). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['entity_type', 'entity_id'],
+        on_schema_change='fail',
+        indexes=postgres_indexes([
+            {'columns': ['entity_type', 'entity_id'], 'unique': true},
+            {'columns': ['changed_at_utc']},
+        ]),
+    )
+}}
+
+{%- set text = dbt.type_string() -%}
+
+with
+
+current_entities as (
+
+    select
+        'client' as entity_type,
+        client_id as entity_id,
+        {#- the zone as delivered and whether the database knows it #}
+        {{ dbt.hash("coalesce(timezone, '<null>') || '|' || coalesce(" ~ valid_timezone('timezone') ~ ", '<unknown>')") }}
+            as fingerprint
+    from {{ ref('int_clients_deduplicated') }}
+
+    union all
+
+    select
+        'user' as entity_type,
+        user_id as entity_id,
+        {{ dbt.hash("coalesce(client_id, '<null>') || '|' || coalesce(cast(created_at as " ~ text ~ "), '<null>')") }}
+            as fingerprint
+    from {{ ref('int_users_deduplicated') }}
+
+    union all
+
+    select
+        'device' as entity_type,
+        device_id as entity_id,
+        {{ dbt.hash("coalesce(client_id, '<null>') || '|' || coalesce(cast(created_at as " ~ text ~ "), '<null>')") }}
+            as fingerprint
+    from {{ ref('int_devices_deduplicated') }}
+
+),
+
+{% if is_incremental() %}
+changed as (
+
+    select current_entities.entity_type, current_entities.entity_id, current_entities.fingerprint
+    from current_entities
+    left join {{ this }} as previous
+        on previous.entity_type = current_entities.entity_type
+        and previous.entity_id = current_entities.entity_id
+    where previous.entity_id is null
+        or previous.fingerprint is null
+        or previous.fingerprint <> current_entities.fingerprint
+
+),
+
+vanished as (
+
+    select previous.entity_type, previous.entity_id, cast(null as {{ text }}) as fingerprint
+    from {{ this }} as previous
+    where previous.fingerprint is not null
+        and not exists (
+            select 1
+            from current_entities
+            where current_entities.entity_type = previous.entity_type
+                and current_entities.entity_id = previous.entity_id
+        )
+
+),
+
+versions as (
+
+    select * from changed
+    union all
+    select * from vanished
+
+),
+{% else %}
+versions as (
+
+    select * from current_entities
+
+),
+{% endif %}
+
+final as (
+
+    select
+        cast(entity_type as {{ text }}) as entity_type,
+        entity_id,
+        fingerprint,
+        {{ run_timestamp() }} as changed_at_utc
+    from versions
+
+)
+
+select * from final
