@@ -79,3 +79,33 @@ def test_errors_and_other_paths_are_left_alone(app: Flask) -> None:
     assert denied.status_code == 403 and "ETag" not in denied.headers
     health = client.get("/healthz")
     assert "ETag" not in health.headers and "Last-Modified" not in health.headers
+
+
+def test_last_modified_in_the_future_is_clamped_to_now() -> None:
+    """A heartbeat received "in the future" never gives a Last-Modified later than Date."""
+    from datetime import timedelta
+
+    from werkzeug.http import parse_date
+
+    future = datetime.now(UTC) + timedelta(days=3)
+    app = Flask(__name__)
+
+    @app.get("/v2/clients/<client_id>/users")
+    def users(client_id: str):
+        return jsonify({"data": []})
+
+    install_http_caching(app, lambda: future)
+    client = app.test_client()
+    before = datetime.now(UTC).replace(microsecond=0)
+    response = client.get("/v2/clients/c1/users")
+    after = datetime.now(UTC)
+    assert before <= parse_date(response.headers["Last-Modified"]) <= after
+    # naive UTC values (as DuckDB returns them) are compared as UTC too
+    naive = Flask(__name__)
+    naive.add_url_rule("/v2/clients/<client_id>/users", view_func=users)
+    install_http_caching(naive, lambda: future.replace(tzinfo=None))
+    clamped = parse_date(naive.test_client().get("/v2/clients/c1/users").headers["Last-Modified"])
+    assert clamped <= datetime.now(UTC)
+    # the ETag still decides 304
+    tag = response.headers["ETag"]
+    assert client.get("/v2/clients/c1/users", headers={"If-None-Match": tag}).status_code == 304
