@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     class BareServer(DaybookServer):
-        def load(self) -> Any:
+        def load_wsgi_app(self) -> Any:
             return create_bare_app(pool_size=args.threads)
 
     options = gunicorn_options("127.0.0.1", args.port, args.workers, args.threads)

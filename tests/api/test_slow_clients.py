@@ -1,0 +1,204 @@
+"""Slow and idle clients never starve the API (issue 12), and ``Server`` names no version.
+
+Under gunicorn's ``gthread`` worker, eight connections that sent a request
+line and a header and then nothing held every worker thread, and ordinary
+requests timed out. The served API (``daybook serve``, both backends) must
+keep answering correctly and promptly with 128 such connections held open.
+The unit tests below check the server's own defences in process, with a
+short deadline: half-sent and silent connections are closed, a complete
+request answered slowly is not, and unparseable HTTP gets the JSON error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import date
+
+import pytest
+import requests
+from reference import series
+from served_api import EXAMPLE_CLIENT, EXAMPLE_DEVICE, EXAMPLE_USER, activity_path
+
+SLOW_CONNECTIONS = 128
+CLIENT_TIMEOUT = 5.0  # generous: a prompt answer takes milliseconds, a starved one never comes
+PARTIAL_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: slow.example\r\n"  # never finished
+
+
+def assert_no_version(server_header: str) -> None:
+    assert server_header, "a plain product name is expected"
+    assert not re.search(r"[/\d]", server_header), f"Server header names a version: {server_header}"
+
+
+@contextmanager
+def half_sent_requests(host: str, port: int, count: int) -> Iterator[list[socket.socket]]:
+    """``count`` connections that send a request line and one header, then nothing."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.create_connection((host, port), timeout=CLIENT_TIMEOUT)
+            sock.sendall(PARTIAL_REQUEST)
+            sockets.append(sock)
+        yield sockets
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_128_half_sent_requests_do_not_stop_ordinary_requests(served):
+    host, port = served.url.removeprefix("http://").split(":")
+    start, end = date(2026, 1, 1), date(2026, 1, 31)
+    asks = [
+        ("user", EXAMPLE_USER, "activity-count", "daily"),
+        ("device", EXAMPLE_DEVICE, "activity-count", "weekly"),
+        ("device", EXAMPLE_DEVICE, "user-count", "monthly"),
+    ]
+    token = served.token(EXAMPLE_CLIENT)
+    with half_sent_requests(host, int(port), SLOW_CONNECTIONS):
+        for round_ in range(3):
+            for entity, entity_id, metric, granularity in asks:
+                # a fresh connection per request: each must get through the held-open ones
+                response = requests.get(
+                    served.url + activity_path(EXAMPLE_CLIENT, entity, entity_id),
+                    params={
+                        "metric": metric,
+                        "granularity": granularity,
+                        "start_date": start.isoformat(),
+                        "end_date": end.isoformat(),
+                    },
+                    headers={"Authorization": f"Bearer {token}", "Connection": "close"},
+                    timeout=CLIENT_TIMEOUT,
+                )
+                assert response.status_code == 200, (round_, response.text)
+                expected = series(
+                    served.reference,
+                    entity=entity,
+                    client_id=EXAMPLE_CLIENT,
+                    entity_id=entity_id,
+                    metric=metric,
+                    start=start,
+                    end=end,
+                    granularity=granularity,
+                )
+                assert response.json()["data"] == [
+                    {"date": day.isoformat(), "value": value} for day, value in expected
+                ]
+                assert_no_version(response.headers.get("Server", ""))
+        health = requests.get(served.url + "/healthz", timeout=CLIENT_TIMEOUT)
+        assert health.status_code == 200
+        assert_no_version(health.headers.get("Server", ""))
+
+
+# --------------------------------------------------------------------------- in process
+
+
+def slow_app(environ, start_response):
+    """A WSGI app that takes longer to answer than the read deadline."""
+    time.sleep(1.0 if environ["PATH_INFO"] == "/slow" else 0)
+    body = json.dumps({"path": environ["PATH_INFO"], "query": environ["QUERY_STRING"]}).encode()
+    start_response(
+        "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
+@pytest.fixture(scope="module")
+def quick_server() -> Iterator[tuple[str, int]]:
+    """uvicorn with the workers' own configuration, a 0.5 s read deadline, on a free port."""
+    from uvicorn import Config, Server
+
+    from api.serve import DaybookProtocol, DaybookWorker, WsgiOnThreads
+
+    class QuickProtocol(DaybookProtocol):
+        read_timeout = 0.5
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    config = Config(
+        WsgiOnThreads(slow_app, threads=2),
+        **{**DaybookWorker.CONFIG_KWARGS, "http": QuickProtocol, "log_level": "warning"},
+    )
+    server = Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started
+    yield listener.getsockname()
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def read_all(sock: socket.socket) -> bytes:
+    raw = b""
+    while chunk := sock.recv(65536):
+        raw += chunk
+    return raw
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"", PARTIAL_REQUEST, b"\r\n"],
+    ids=["silent", "half-sent", "blank-line"],
+)
+def test_a_connection_that_does_not_deliver_a_request_in_time_is_closed(quick_server, sent):
+    with socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) as sock:
+        started = time.monotonic()
+        sock.sendall(sent)
+        for _ in range(3):  # a trickle of bytes does not extend the deadline
+            time.sleep(0.2)
+            try:
+                sock.sendall(b"X-Drip: 1\r\n" if sent == PARTIAL_REQUEST else b"")
+            except OSError:
+                break
+        assert read_all(sock) == b""  # closed by the server, without an answer
+        assert time.monotonic() - started < CLIENT_TIMEOUT - 1
+
+
+def test_a_complete_request_answered_slowly_is_not_cut_off(quick_server):
+    with socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) as sock:
+        sock.sendall(b"GET /slow?a=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        head, _, body = read_all(sock).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert json.loads(body) == {"path": "/slow", "query": "a=1"}
+    server_header = re.search(rb"(?im)^server: *(.*?)\r?$", head)
+    assert server_header is not None
+    assert_no_version(server_header.group(1).decode())
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /x HTTP/1.1\r\nHost: x\r\nBad Header!: 1\r\n\r\n",
+        b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /x HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"b" * 70_000 + b"\r\n\r\n",
+    ],
+    ids=["bad-header-name", "huge-request-line", "huge-header"],
+)
+def test_unparseable_or_oversized_http_gets_the_json_error(quick_server, request_bytes):
+    with socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) as sock:
+        with suppress(OSError):  # the server may answer and close before reading everything
+            sock.sendall(request_bytes)
+        head, _, body = read_all(sock).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"Content-Type: application/json" in head
+    error = json.loads(body)["error"]
+    assert error["code"] == "invalid_parameter" and error["details"] == {}
+    assert_no_version(re.search(rb"Server: (.*)", head).group(1).decode().strip())
+
+
+def test_ordinary_requests_get_through_while_half_sent_ones_wait(quick_server):
+    host, port = quick_server
+    with half_sent_requests(host, port, SLOW_CONNECTIONS):
+        for _ in range(5):
+            response = requests.get(
+                f"http://{host}:{port}/fast", params={"n": "1"}, timeout=CLIENT_TIMEOUT
+            )
+            assert response.json() == {"path": "/fast", "query": "n=1"}
