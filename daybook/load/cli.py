@@ -21,7 +21,9 @@ def load(table: str, files: tuple[Path, ...]) -> None:
     The raw schema and table are created when missing. Each file's header must
     hold exactly the contract's columns (any order). Loading the same file
     again adds nothing. A bad file is refused with its row and column, and
-    nothing of the call is loaded.
+    nothing of the call is loaded. A client, user or device whose id is
+    already loaded replaces the earlier row (within one call, the last row of
+    the last file wins); a notice says how many rows were replaced.
     """
     try:
         warehouse = warehouse_from_env()
@@ -32,3 +34,5 @@ def load(table: str, files: tuple[Path, ...]) -> None:
         f"raw.{result.table}: {result.rows_read:,} rows read from {len(result.files)} file(s), "
         f"{result.rows_added:,} added"
     )
+    for notice in result.notices():
+        click.echo(f"Notice: raw.{result.table}: {notice}", err=True)

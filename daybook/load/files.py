@@ -2,19 +2,23 @@
 
 The header is checked before any data is read so that a file with a missing
 or unexpected column is refused with the exact column names, instead of a
-type error deep inside a bulk reader.
+type error deep inside a bulk reader. A CSV file's bytes are checked too
+(``daybook.load.bytescan``): text must be UTF-8 without NUL bytes, which
+DuckDB's CSV reader does not promise to refuse and PostgreSQL cannot store.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
+from daybook.load.bytescan import check_csv_bytes, open_binary
 from daybook.load.errors import LoadError
 from daybook.raw_schema import RawTable
 
@@ -25,15 +29,22 @@ _SUFFIXES: dict[str, FileFormat] = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+_HEADER_LIMIT = 1 << 20  # a header line longer than 1 MiB is not a header
 
 
 @dataclass(frozen=True)
 class InputFile:
-    """A file to load: its path, format and column names in file order."""
+    """A file to load: its path, format, column names in file order and its text columns.
+
+    ``text_columns``: columns stored as strings (every CSV column; Parquet
+    string columns), whose timestamps are parsed with the offset rule and whose
+    text is checked for NUL bytes.
+    """
 
     path: Path
     file_format: FileFormat
     columns: tuple[str, ...]
+    text_columns: frozenset[str] = frozenset()
 
 
 def inspect_file(path: Path, table: RawTable) -> InputFile:
@@ -42,9 +53,14 @@ def inspect_file(path: Path, table: RawTable) -> InputFile:
     if not path.is_file():
         raise LoadError(f"{path}: file not found")
     file_format = _format_of(path)
-    columns = _csv_header(path) if file_format == "csv" else _parquet_columns(path)
+    if file_format == "csv":
+        columns = _csv_header(path)
+        _check_columns(path, columns, table)
+        check_csv_bytes(path, columns)
+        return InputFile(path, file_format, columns, frozenset(columns))
+    columns, text_columns = _parquet_columns(path)
     _check_columns(path, columns, table)
-    return InputFile(path=path, file_format=file_format, columns=columns)
+    return InputFile(path, file_format, columns, text_columns)
 
 
 def _format_of(path: Path) -> FileFormat:
@@ -57,22 +73,42 @@ def _format_of(path: Path) -> FileFormat:
 
 
 def _csv_header(path: Path) -> tuple[str, ...]:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    """The first line's fields. Only that line is decoded: a bad byte later is not the header's."""
     try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), None)
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise LoadError(f"{path}: cannot read the CSV header ({error})") from None
-    if not header:
+        with open_binary(path) as handle:
+            first = handle.readline(_HEADER_LIMIT)
+    except (OSError, EOFError, zlib.error) as error:
+        raise LoadError(f"{path}: cannot read the file ({error})") from None
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise LoadError(
+            f"{path}: line 1 (the header): byte 0x{first[error.start]:02x} at position "
+            f"{error.start + 1} is not UTF-8 (save the file as UTF-8)"
+        ) from None
+    try:
+        header = next(csv.reader([text.rstrip("\r\n")]), None)
+    except csv.Error as error:
+        raise LoadError(f"{path}: line 1 (the header): {error}") from None
+    if not header or header == [""]:
         raise LoadError(f"{path}: line 1: the file has no header row")
     return tuple(header)
 
 
-def _parquet_columns(path: Path) -> tuple[str, ...]:
+def _parquet_columns(path: Path) -> tuple[tuple[str, ...], frozenset[str]]:
     try:
-        return tuple(pq.read_schema(path).names)
+        schema = pq.read_schema(path)
     except Exception as error:  # pyarrow raises several types for a non-Parquet file
         raise LoadError(f"{path}: not a readable Parquet file ({error})") from None
+    text = frozenset(field.name for field in schema if _is_text(field.type))
+    return tuple(schema.names), text
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    is_view = getattr(pa.types, "is_string_view", lambda _: False)
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_view(kind)
 
 
 def _check_columns(path: Path, columns: tuple[str, ...], table: RawTable) -> None:

@@ -4,6 +4,9 @@ One call is one transaction on the target. Files are parsed by DuckDB (the
 target itself when it is DuckDB, an in-memory one for PostgreSQL, streamed
 into a temporary table with ``COPY``), staged, checked, and merged; any
 problem rolls everything back, so a refused call leaves the warehouse as it was.
+Every refusal is a ``LoadError`` naming the file (and the row and column when
+there is one); driver errors are reduced to their first line, which never
+holds the SQL.
 """
 
 from __future__ import annotations
@@ -22,14 +25,20 @@ from daybook.load.merge import (
     STAGE,
     create_index_statements,
     drop_index_statements,
+    entity_changes_sql,
+    latest_sql,
     merge_statements,
     missing_key_sql,
+    repeated_keys_sql,
+    replace_statements,
     stage_sql,
 )
 from daybook.load.meta import record_heartbeat_load
 from daybook.load.progress import load_progress
 from daybook.load.reading import (
+    first_line,
     raise_for_csv_rejects,
+    raise_for_csv_values,
     raise_for_parquet_values,
     reset_rejects,
     select_sql,
@@ -41,6 +50,22 @@ COPY_BATCH_ROWS = 200_000
 
 
 @dataclass(frozen=True)
+class EntityChanges:
+    """What an entity load changed in rows already loaded (all zero for heartbeats).
+
+    ``replaced``: rows that replaced an earlier row with the same id and other
+    values; ``moved``: of those, users or devices now under another client;
+    ``rezoned``: clients with another time zone; ``repeated``: rows of this call
+    whose id appeared earlier in the same call (only the last one was kept).
+    """
+
+    replaced: int = 0
+    moved: int = 0
+    rezoned: int = 0
+    repeated: int = 0
+
+
+@dataclass(frozen=True)
 class LoadResult:
     """What one ``load_files`` call did: rows read from the files and rows new to the table."""
 
@@ -48,6 +73,31 @@ class LoadResult:
     files: tuple[Path, ...]
     rows_read: int
     rows_added: int
+    changes: EntityChanges = EntityChanges()
+
+    def notices(self) -> list[str]:
+        """Warnings for the user: earlier entity rows replaced, ids repeated within the call."""
+        changes, singular = self.changes, self.table.removesuffix("s")
+        out = []
+        if changes.replaced:
+            line = f"{_rows(changes.replaced, singular)} replaced earlier rows with other values"
+            if changes.moved:
+                line += f"; {changes.moved:,} moved to another client"
+            if changes.rezoned:
+                line += f"; {changes.rezoned:,} changed time zone"
+            out.append(
+                line + " (applies to all their heartbeats, old ones included, from the next build)"
+            )
+        if changes.repeated:
+            out.append(
+                f"{_rows(changes.repeated, 'row')} repeated an id given earlier in these files; "
+                "the last row of each id was kept"
+            )
+        return out
+
+
+def _rows(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def load_files(
@@ -64,26 +114,27 @@ def load_files(
     inputs = [inspect_file(named[path], spec) for path in unique]
     loader = _load_duckdb if warehouse.backend == "duckdb" else _load_postgres
     with load_progress(progress, spec.name, len(inputs)) as advance:
-        rows_read, rows_added = loader(warehouse, spec, inputs, advance)
+        rows_read, rows_added, changes = loader(warehouse, spec, inputs, advance)
     return LoadResult(
         table=spec.name,
         files=tuple(item.path for item in inputs),
         rows_read=rows_read,
         rows_added=rows_added,
+        changes=changes,
     )
 
 
 def _load_duckdb(
     warehouse: Warehouse, spec: RawTable, inputs: list[InputFile], advance: Callable
-) -> tuple[int, int]:
+) -> tuple[int, int, EntityChanges]:
     import duckdb
 
     try:
         con = connect(warehouse)
     except duckdb.Error as error:
-        raise LoadError(f"cannot open the DuckDB warehouse: {_first_line(error)}") from None
+        raise LoadError(f"cannot open the DuckDB warehouse: {first_line(error)}") from None
     try:
-        _utc(con)
+        _utc(con, keep_order=spec.name != "heartbeats")
         con.execute("begin transaction")
         con.execute(f"create schema if not exists {RAW_SCHEMA}")
         con.execute(spec.create_sql())
@@ -96,7 +147,7 @@ def _load_duckdb(
             reset_rejects(con)
             sink = spec.qualified_name if direct else STAGE
             columns = _sink_columns(spec, direct)
-            select = select_sql(item, spec, None if direct else index)
+            select = select_sql(item, spec, None if direct else index, row_numbers=_numbered(spec))
             try:
                 inserted = con.execute(f"insert into {sink} ({columns}) {select}", [str(item.path)])
                 rows_read += inserted.fetchone()[0]
@@ -105,17 +156,24 @@ def _load_duckdb(
                 _explain(con, item, spec, error)
             raise_for_csv_rejects(con, item)
             advance()
+        changes = EntityChanges()
         if not direct:
             _check_keys(con, spec, inputs)
-            for statement in merge_statements(spec, "duckdb"):
-                con.execute(statement)
+            if spec.name == "heartbeats":
+                for statement in merge_statements(spec, "duckdb"):
+                    con.execute(statement)
+            else:
+                changes = _replace_entities(con, spec)
         added = _count(con, spec) - before
         if spec.name == "heartbeats":
             record_heartbeat_load(con, spec.qualified_name if direct else STAGE, added, "duckdb")
         if not direct:
             con.execute(f"drop table {STAGE}")
         con.commit()
-        return rows_read, added
+        return rows_read, added, changes
+    except duckdb.Error as error:
+        _rollback(con)
+        raise LoadError(f"DuckDB refused the load: {first_line(error)}") from None
     except BaseException:
         _rollback(con)
         raise
@@ -125,17 +183,17 @@ def _load_duckdb(
 
 def _load_postgres(
     warehouse: Warehouse, spec: RawTable, inputs: list[InputFile], advance: Callable
-) -> tuple[int, int]:
+) -> tuple[int, int, EntityChanges]:
     import duckdb
     import psycopg
 
     duck = duckdb.connect()
-    _utc(duck)
+    _utc(duck, keep_order=spec.name != "heartbeats")
     try:
         pg = connect(warehouse)
     except psycopg.Error as error:
         duck.close()
-        raise LoadError(f"cannot connect to PostgreSQL: {_first_line(error)}") from None
+        raise LoadError(f"cannot connect to PostgreSQL: {first_line(error)}") from None
     try:
         with pg.cursor() as cur:
             cur.execute(f"create schema if not exists {RAW_SCHEMA}")
@@ -157,16 +215,19 @@ def _load_postgres(
             for index, item in enumerate(inputs):
                 rows_read += _copy_file(duck, cur, spec, item, None if direct else index)
                 advance()
+            changes = EntityChanges()
             if direct:
                 added = rows_read
             else:
                 _check_keys(cur, spec, inputs)
                 cur.execute(f"analyze {STAGE}")
                 added = 0
-                for statement in merge_statements(spec, "postgres"):
-                    cur.execute(statement)
-                    added += max(cur.rowcount, 0)
-                if spec.name != "heartbeats":  # upserts replace rows: count what is new
+                if spec.name == "heartbeats":
+                    for statement in merge_statements(spec, "postgres"):
+                        cur.execute(statement)
+                        added += max(cur.rowcount, 0)
+                else:  # upserts replace rows: count what is new
+                    changes = _replace_entities(cur, spec)
                     added = _count(cur, spec) - before
             for statement in create_index_statements(spec):
                 cur.execute(statement)
@@ -177,16 +238,33 @@ def _load_postgres(
                     cur, spec.qualified_name if direct else STAGE, added, "postgres"
                 )
         pg.commit()
-        return rows_read, added
+        return rows_read, added, changes
     except psycopg.Error as error:
-        pg.rollback()
-        raise LoadError(f"PostgreSQL refused the load: {_first_line(error)}") from None
+        _rollback(pg)
+        raise LoadError(f"PostgreSQL refused the load: {first_line(error)}") from None
     except BaseException:
-        pg.rollback()
+        _rollback(pg)
         raise
     finally:
         pg.close()
         duck.close()
+
+
+def _numbered(spec: RawTable) -> bool:
+    """Entity rows carry their position in the file: the last row of a repeated id wins."""
+    return spec.name != "heartbeats"
+
+
+def _replace_entities(cur: Any, spec: RawTable) -> EntityChanges:
+    """Replace earlier rows of the staged ids (last row loaded wins); count what changed."""
+    cur.execute(repeated_keys_sql(spec))
+    repeated = int(cur.fetchone()[0] or 0)
+    cur.execute(latest_sql(spec))
+    cur.execute(entity_changes_sql(spec))
+    replaced, moved, rezoned = (int(value or 0) for value in cur.fetchone())
+    for statement in replace_statements(spec):
+        cur.execute(statement)
+    return EntityChanges(replaced=replaced, moved=moved, rezoned=rezoned, repeated=repeated)
 
 
 def _loads_directly(spec: RawTable, rows_before: int) -> bool:
@@ -201,7 +279,9 @@ def _loads_directly(spec: RawTable, rows_before: int) -> bool:
 
 def _sink_columns(spec: RawTable, direct: bool) -> str:
     columns = ", ".join(f'"{name}"' for name in spec.column_names)
-    return columns if direct else f"{columns}, _file"
+    if direct:
+        return columns
+    return f"{columns}, _file, _row" if _numbered(spec) else f"{columns}, _file"
 
 
 def _copy_file(duck: Any, cur: Any, spec: RawTable, item: InputFile, index: int | None) -> int:
@@ -210,13 +290,15 @@ def _copy_file(duck: Any, cur: Any, spec: RawTable, item: InputFile, index: int 
     ``index`` None: straight into the raw table; otherwise into the stage, tagged.
     """
     import duckdb
+    import pyarrow as pa
 
     reset_rejects(duck)
     direct = index is None
     sink = spec.qualified_name if direct else STAGE
     rows = 0
+    select = select_sql(item, spec, index, row_numbers=_numbered(spec) and not direct)
     try:
-        result = duck.execute(select_sql(item, spec, index), [str(item.path)])
+        result = duck.execute(select, [str(item.path)])
         # to_arrow_reader is the newer name (duckdb >= 1.4) of fetch_record_batch
         reader = getattr(result, "to_arrow_reader", result.fetch_record_batch)(COPY_BATCH_ROWS)
         columns = _sink_columns(spec, direct)
@@ -226,7 +308,9 @@ def _copy_file(duck: Any, cur: Any, spec: RawTable, item: InputFile, index: int 
                 copy.write(pgbinary.encode_batch(batch))
                 rows += batch.num_rows
             copy.write(pgbinary.TRAILER)
-    except duckdb.Error as error:
+    except (duckdb.Error, pa.ArrowException, OSError) as error:
+        # a failure after the first batch reaches us through Arrow's reader (OSError);
+        # leaving the COPY block with it aborted the COPY, the caller rolls back
         _explain(duck, item, spec, error)
     raise_for_csv_rejects(duck, item)
     return rows
@@ -236,7 +320,7 @@ def _explain(duck: Any, item: InputFile, spec: RawTable, error: Exception) -> No
     """Turn a reader failure into a ``LoadError`` naming the file, row and column."""
     if item.file_format == "parquet":
         raise_for_parquet_values(duck, item, spec, error)
-    raise LoadError(f"{item.path}: cannot read the file ({_first_line(error)})")
+    raise_for_csv_values(duck, item, spec, error)
 
 
 def _check_keys(cur: Any, spec: RawTable, inputs: list[InputFile]) -> None:
@@ -288,21 +372,17 @@ def _count(cur: Any, spec: RawTable) -> int:
     return int(cur.fetchone()[0])
 
 
-def _utc(duck: Any) -> None:
-    """Zoned Parquet timestamps become naive UTC, whatever the machine's zone.
+def _utc(duck: Any, *, keep_order: bool) -> None:
+    """Zoned timestamps become naive UTC, whatever the machine's zone.
 
-    Row order in ``raw`` carries no meaning, so DuckDB may insert in parallel.
+    Heartbeat row order carries no meaning, so DuckDB may insert them in
+    parallel; entity rows keep file order (the last row of a repeated id wins).
     """
     with contextlib.suppress(Exception):  # no ICU: nothing zoned to convert then
         duck.execute("set TimeZone = 'UTC'")
-    duck.execute("set preserve_insertion_order = false")
+    duck.execute(f"set preserve_insertion_order = {'true' if keep_order else 'false'}")
 
 
 def _rollback(con: Any) -> None:
     with contextlib.suppress(Exception):
         con.rollback()
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

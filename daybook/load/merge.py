@@ -8,8 +8,13 @@ other columns as a null-safe residual. Each database gets the spelling its
 planner hashes: ``not exists`` on PostgreSQL (Hash Anti Join), a left join on
 DuckDB (its ``not exists`` with a residual becomes a slow delim join).
 Rows repeated inside the files of one call are all kept, like the files say.
-Entities: the key identifies the row, so a re-delivered key replaces the old
-row (last file of the call wins) and keys stay unique.
+
+Entities (contract section 1): the key identifies the row, so a re-delivered
+key replaces every earlier row with that key: the row loaded last wins. Within
+one call the last row in file order of the last file holding the key wins
+(the stage records each row's file and position). What changed is counted
+before the replacement, so ``daybook load`` can warn about moved entities
+and changed time zones.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 from daybook.raw_schema import RAW_SCHEMA, RawTable
 
 STAGE = "_daybook_stage"
+LATEST = "_daybook_latest"
 
 
 def column_list(table: RawTable) -> str:
@@ -31,7 +37,8 @@ def stage_sql(table: RawTable, duck_types: bool) -> str:
         f'"{name}" {duck_type(sql_type) if duck_types else sql_type}'
         for name, sql_type in table.columns
     )
-    return f"create temporary table {STAGE} ({columns}, _file integer)"
+    row = "" if table.name == "heartbeats" else ", _row integer"
+    return f"create temporary table {STAGE} ({columns}, _file integer{row})"
 
 
 def missing_key_sql(table: RawTable) -> str:
@@ -40,20 +47,56 @@ def missing_key_sql(table: RawTable) -> str:
 
 
 def merge_statements(table: RawTable, backend: str) -> list[str]:
-    """Statements that add the staged rows to the raw table (the last one is the insert)."""
+    """Statements that add staged heartbeats to the raw table (entities: ``latest_sql`` etc.)."""
+    if table.name != "heartbeats":
+        raise ValueError("entities are merged with latest_sql and replace_statements")
+    return _insert_new_heartbeats(table, backend)
+
+
+def latest_sql(table: RawTable) -> str:
+    """A temporary table with one staged row per key: the last in file order of the last file."""
     cols = column_list(table)
-    target = table.qualified_name
     key = f'"{table.key}"'
-    if table.name == "heartbeats":
-        return _insert_new_heartbeats(table, backend)
-    order = ", ".join(f'"{name}" desc' for name in table.column_names if name != table.key)
-    return [
-        f"delete from {target} where {key} in (select {key} from {STAGE})",
-        f"insert into {target} ({cols}) "
-        f"select {cols} from ("
+    return (
+        f"create temporary table {LATEST} as select {cols} from ("
         f"select distinct on ({key}) {cols} from {STAGE} "
-        f"order by {key}, _file desc, {order}"
-        f") as latest",
+        f"order by {key}, _file desc, _row desc) as latest"
+    )
+
+
+def repeated_keys_sql(table: RawTable) -> str:
+    """How many staged rows repeat a key staged before them in the same call."""
+    return f'select count(*) - count(distinct "{table.key}") from {STAGE}'
+
+
+def entity_changes_sql(table: RawTable) -> str:
+    """(rows replacing an earlier row with other values, of those moved to another client,
+    of those with another time zone) for the rows in ``LATEST``."""
+    key = f'"{table.key}"'
+    target = table.qualified_name
+
+    def differs(columns: list[str]) -> str:
+        test = " or ".join(f'old."{name}" is distinct from new."{name}"' for name in columns)
+        return f"exists (select 1 from {target} as old where old.{key} = new.{key} and ({test}))"
+
+    others = [name for name in table.column_names if name != table.key]
+    moved = differs(["client_id"]) if table.name != "clients" else "false"
+    rezoned = differs(["timezone"]) if table.name == "clients" else "false"
+    return (
+        f"select count(*), count(*) filter (where {moved}), count(*) filter (where {rezoned}) "
+        f"from {LATEST} as new where {differs(others)}"
+    )
+
+
+def replace_statements(table: RawTable) -> list[str]:
+    """Replace every raw row whose key is in ``LATEST`` by the ``LATEST`` row, then drop it."""
+    cols = column_list(table)
+    key = f'"{table.key}"'
+    target = table.qualified_name
+    return [
+        f"delete from {target} where {key} in (select {key} from {LATEST})",
+        f"insert into {target} ({cols}) select {cols} from {LATEST}",
+        f"drop table {LATEST}",
     ]
 
 

@@ -2,14 +2,26 @@
 
 Every file is parsed by DuckDB whatever the target, so CSV and Parquet get
 the same typing rules on both backends. CSV uses DuckDB's rejects table to
-find the first bad line and column in the same pass; Parquet is cast
-strictly and, when that fails, a targeted ``try_cast`` query finds the row.
+find the first bad line and column of a count in the same pass; Parquet is
+cast strictly and, when that fails, a targeted query finds the row.
+
+Timestamps given as text (every CSV timestamp, Parquet string columns) follow
+the contract's rule (section 1): without a zone they are UTC; with an
+explicit UTC offset (``+05:00``, ``-0330``, ``+05``, ``Z``) they are converted
+to UTC; anything else (a zone name, an offset with a space before it, an
+impossible date) is refused. Plain ``YYYY-MM-DD HH:MM:SS`` text takes DuckDB's
+fast timestamp cast; only text that carries an offset goes through the
+zone-aware (slower) parse. Parquet timestamp columns with a time zone are
+converted to UTC; naive ones are UTC already.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
+from daybook.load.bytescan import open_binary
 from daybook.load.errors import LoadError
 from daybook.load.files import InputFile
 from daybook.raw_schema import COUNT, TIMESTAMP, RawTable
@@ -17,26 +29,89 @@ from daybook.raw_schema import COUNT, TIMESTAMP, RawTable
 REJECTS = "_daybook_rejects"
 REJECTS_SCAN = "_daybook_rejects_scan"
 _DUCK_TYPES = {"varchar": "VARCHAR", TIMESTAMP: "TIMESTAMP", COUNT: "DOUBLE"}
-_KIND_WORDS = {"TIMESTAMP": "a timestamp (YYYY-MM-DD HH:MM:SS)", "DOUBLE": "a number"}
+TIMESTAMP_WORDS = (
+    "a UTC timestamp (YYYY-MM-DD HH:MM:SS, optionally with a UTC offset such as +05:00, -0330 or Z)"
+)
+_KIND_WORDS = {"TIMESTAMP": TIMESTAMP_WORDS, "DOUBLE": "a number"}
+# text with an explicit UTC offset: date, optional time, offset of at most 18 hours
+OFFSET_PATTERN = (
+    r"\s*\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?"
+    r"([zZ]|[+-](0\d|1[0-8])(:?[0-5]\d)?)\s*"
+)
+NUL_MARK = "daybook: NUL byte"
+BAD_TIMESTAMP_MARK = "daybook: not a UTC timestamp"
 
 
 def duck_type(sql_type: str) -> str:
     return _DUCK_TYPES[sql_type]
 
 
-def select_sql(file: InputFile, table: RawTable, file_index: int | None) -> str:
+def timestamp_from_text(text: str, *, strict: bool = True) -> str:
+    """SQL turning the text expression ``text`` into a naive UTC timestamp.
+
+    ``strict``: an unreadable value stops the query (``error()``); otherwise it
+    gives NULL, which is how the locators find the first bad value. Empty text
+    is NULL, like an empty CSV field.
+    """
+    value = f"nullif({text}, '')"
+    # no '+' anywhere and no '-' after the date: no offset; a leading digit rules out
+    # DuckDB's special words (epoch, infinity)
+    plain = (
+        f"({value} >= '0' and {value} < ':' and not contains({value}, '+') "
+        f"and not contains(substr({value}, 11), '-'))"
+    )
+    offset = f"regexp_full_match({value}, '{OFFSET_PATTERN}')"
+    if strict:
+        return (
+            f"case when {value} is null then null "
+            f"when {plain} then cast({value} as timestamp) "
+            f"when {offset} then cast(cast(trim({value}) as timestamptz) as timestamp) "
+            f"else error('{BAD_TIMESTAMP_MARK}') end"
+        )
+    return (
+        f"case when {plain} then try_cast({value} as timestamp) "
+        f"when {offset} then try_cast(try_cast(trim({value}) as timestamptz) as timestamp) end"
+    )
+
+
+def text_without_nul(text: str) -> str:
+    """SQL passing text through, stopping the query at a NUL byte (PostgreSQL cannot store one)."""
+    return f"case when contains({text}, chr(0)) then error('{NUL_MARK}') else {text} end"
+
+
+def _column_sql(file: InputFile, name: str, sql_type: str) -> str:
+    quoted = f'"{name}"'
+    text = file.file_format == "csv" or name in file.text_columns
+    if sql_type == TIMESTAMP and text:
+        return timestamp_from_text(quoted)
+    if sql_type == "varchar" and file.file_format == "parquet":
+        # CSV bytes were checked for NUL before reading (daybook.load.bytescan)
+        return text_without_nul(f"cast({quoted} as VARCHAR)")
+    return f"cast({quoted} as {duck_type(sql_type)})"
+
+
+def _csv_type(sql_type: str) -> str:
+    """The type DuckDB's CSV reader gives a column: timestamps stay text for the offset rule."""
+    return "VARCHAR" if sql_type == TIMESTAMP else duck_type(sql_type)
+
+
+def select_sql(
+    file: InputFile, table: RawTable, file_index: int | None, *, row_numbers: bool = False
+) -> str:
     """SQL (one ``?`` parameter: the path) selecting the file's rows as contract-typed columns.
 
-    With a ``file_index`` the rows carry it as ``_file`` (for the stage).
+    With a ``file_index`` the rows carry it as ``_file`` (for the stage); with
+    ``row_numbers`` also their position in the file as ``_row`` (the caller keeps
+    insertion order, so ``row_number() over ()`` follows the file).
     """
     casts = ", ".join(
-        f'cast("{name}" as {duck_type(sql_type)}) as "{name}"' for name, sql_type in table.columns
+        f'{_column_sql(file, name, sql_type)} as "{name}"' for name, sql_type in table.columns
     )
     if file.file_format == "parquet":
         source = "read_parquet(?)"
     else:
         by_name = dict(table.columns)
-        spec = ", ".join(f"'{name}': '{duck_type(by_name[name])}'" for name in file.columns)
+        spec = ", ".join(f"'{name}': '{_csv_type(by_name[name])}'" for name in file.columns)
         source = (
             "read_csv(?, header = true, auto_detect = false, delim = ',', quote = '\"', "
             "escape = '\"', allow_quoted_nulls = false, strict_mode = true, "
@@ -44,6 +119,8 @@ def select_sql(file: InputFile, table: RawTable, file_index: int | None) -> str:
             f"rejects_scan = '{REJECTS_SCAN}', rejects_limit = 5)"
         )
     tag = "" if file_index is None else f", {int(file_index)} as _file"
+    if row_numbers:
+        tag += ", cast(row_number() over () as integer) as _row"
     return f"select {casts}{tag} from {source}"
 
 
@@ -78,17 +155,24 @@ def raise_for_parquet_values(duck: Any, file: InputFile, table: RawTable, error:
     """After a failed strict read, find the first row and column whose value does not convert."""
     for name, sql_type in table.columns:
         target = duck_type(sql_type)
+        quoted = f'"{name}"'
         if target == "VARCHAR":
-            continue
+            bad = f"contains(cast({quoted} as varchar), chr(0))"
+        elif target == "TIMESTAMP" and name in file.text_columns:
+            bad = f"{timestamp_from_text(quoted, strict=False)} is null and {quoted} <> ''"
+        else:
+            bad = f"try_cast({quoted} as {target}) is null"
         try:
             found = duck.execute(
-                f'select file_row_number + 1, cast("{name}" as varchar) '
+                f"select file_row_number + 1, cast({quoted} as varchar) "
                 "from read_parquet(?, file_row_number = true) "
-                f'where "{name}" is not null and try_cast("{name}" as {target}) is null '
+                f"where {quoted} is not null and {bad} "
                 "order by file_row_number limit 1",
                 [str(file.path)],
             ).fetchone()
         except Exception:
+            if target == "VARCHAR":
+                continue  # the generic message below names the file
             column_type = _parquet_type(duck, file, name)
             raise LoadError(
                 f"{file.path}: column {name}: values of type {column_type} cannot be read as "
@@ -96,12 +180,62 @@ def raise_for_parquet_values(duck: Any, file: InputFile, table: RawTable, error:
             ) from None
         if found is not None:
             row, value = found
-            raise LoadError(
-                f"{file.path}: row {row}, column {name}: cannot read {value!r} as "
-                f"{_KIND_WORDS[target]}"
-            )
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    raise LoadError(f"{file.path}: cannot read the file ({first_line})")
+            if target == "VARCHAR":
+                reason = "holds a NUL byte (0x00), which no text column may contain"
+            else:
+                reason = f"cannot read {value!r} as {_KIND_WORDS[target]}"
+            raise LoadError(f"{file.path}: row {row}, column {name}: {reason}")
+    raise LoadError(f"{file.path}: cannot read the file ({first_line(error)})")
+
+
+def raise_for_csv_values(duck: Any, file: InputFile, table: RawTable, error: Exception) -> None:
+    """After a failed CSV read, find the first line and column holding an unreadable timestamp.
+
+    The file is read again with Python's csv module (exact line numbers) and
+    its timestamps are checked in batches by DuckDB with the same rule as the
+    load (``timestamp_from_text``), so what is refused here is what the load refused.
+    """
+    names = [name for name, sql_type in table.columns if sql_type == TIMESTAMP]
+    batch: list[tuple[int, str, str]] = []
+    with open_binary(file.path) as raw:
+        handle = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+        reader = csv.DictReader(handle)
+        _ = reader.fieldnames  # reads the header, so line_num counts it
+        line = reader.line_num + 1
+        for record in reader:
+            for name in names:
+                value = record.get(name)
+                if value:
+                    batch.append((line, name, value))
+            line = reader.line_num + 1
+            if len(batch) >= 100_000:
+                _raise_for_bad_timestamp(duck, file, batch)
+                batch = []
+    _raise_for_bad_timestamp(duck, file, batch)
+    raise LoadError(f"{file.path}: cannot read the file ({first_line(error)})")
+
+
+def _raise_for_bad_timestamp(duck: Any, file: InputFile, batch: list[tuple[int, str, str]]) -> None:
+    if not batch:
+        return
+    lines, columns, values = (list(part) for part in zip(*batch, strict=True))
+    found = duck.execute(
+        "select line, name, value from (select unnest(?::integer[]) as line, "
+        "unnest(?::varchar[]) as name, unnest(?::varchar[]) as value) "
+        f"where {timestamp_from_text('value', strict=False)} is null order by line limit 1",
+        [lines, columns, values],
+    ).fetchone()
+    if found is not None:
+        line, name, value = found
+        raise LoadError(
+            f"{file.path}: line {line}, column {name}: cannot read {value!r} as {TIMESTAMP_WORDS}"
+        )
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of a driver's message: later lines can quote the SQL."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _parquet_type(duck: Any, file: InputFile, name: str) -> str:
