@@ -269,6 +269,75 @@
     $("data-table").tBodies[0].replaceChildren();
   }
 
+  // ---- axes: ticks on bucket starts, whole numbers for counts ----------------------------
+
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const MIN_TICK_PX = 64; // room for one x label
+  // Whole-number steps for the y axis when every value is an integer (counts and sums).
+  const WHOLE_INCRS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1e3, 2e3, 2.5e3, 5e3, 1e4, 2e4, 2.5e4,
+    5e4, 1e5, 2e5, 2.5e5, 5e5, 1e6, 2e6, 2.5e6, 5e6, 1e7, 2e7, 5e7, 1e8, 2e8, 5e8, 1e9, 2e9, 5e9];
+
+  /** A bucket start as its label: the day, the week's Monday, the month, or the quarter. */
+  function bucketLabel(seconds, granularity) {
+    const d = new Date(seconds * 1000);
+    const month = MONTHS[d.getUTCMonth()];
+    if (granularity === "monthly") return month + " " + d.getUTCFullYear();
+    if (granularity === "quarterly") return "Q" + (Math.floor(d.getUTCMonth() / 3) + 1) + " " + d.getUTCFullYear();
+    return month + " " + d.getUTCDate();
+  }
+
+  /**
+   * The x axis ticks: bucket starts only (never days inside a week or month), every
+   * bucket when they fit, else every k-th. Records what it renders on the chart element
+   * (data-x-ticks, data-y-ticks) for people and tests reading the page.
+   */
+  function axesFor(xs, wholeNumbers, granularity, element) {
+    const x = {
+      stroke: "#1a1a1a",
+      splits: (u) => {
+        const fit = Math.max(1, Math.floor(u.bbox.width / devicePixelRatio / MIN_TICK_PX));
+        const step = Math.max(1, Math.ceil(xs.length / fit));
+        return xs.filter((_, i) => i % step === 0);
+      },
+      values: (u, splits) => {
+        const labels = splits.map((v) => bucketLabel(v, granularity));
+        element.dataset.xTicks = JSON.stringify(splits.map((v) => formatDay(v * 1000)));
+        return labels;
+      },
+    };
+    const y = {
+      stroke: "#1a1a1a",
+      values: (u, splits) => {
+        element.dataset.yTicks = JSON.stringify(splits);
+        return splits.map((v) => (wholeNumbers ? String(Math.round(v)) : String(+v.toPrecision(6))));
+      },
+    };
+    if (wholeNumbers) y.incrs = WHOLE_INCRS;
+    return [x, y];
+  }
+
+  const isWhole = (values) => values.every((v) => v == null || Number.isInteger(v));
+
+  /**
+   * A summary that is true for any metric: the peak bucket and the average per bucket.
+   * A sum over buckets would mislead for a distinct count (weekly user-count: the same
+   * user counts in every week), and /v2/metrics does not say which metrics add up.
+   */
+  function describeSeries(points, granularity) {
+    const values = points.map((p) => p.value).filter((v) => v != null);
+    if (!values.length) return { text: "no values", peak: null, average: null };
+    const peak = Math.max(...values);
+    const at = points.find((p) => p.value === peak);
+    const mean = values.reduce((sum, v) => sum + v, 0) / values.length;
+    const average = Math.round(mean * 10) / 10;
+    const unit = { daily: "day", weekly: "week", monthly: "month", quarterly: "quarter" }[granularity] || "bucket";
+    return {
+      text: "peak " + peak + " (" + at.date + "), average " + average + " per " + unit,
+      peak,
+      average,
+    };
+  }
+
   function drawChart(current, previous, context) {
     destroyChart();
     const xs = current.data.map((point) => toSeconds(point.date));
@@ -300,7 +369,7 @@
         // Zero is always on the axis, so idle days sit visibly on the floor.
         y: { range: (u, min, max) => [0, max > 0 ? Math.ceil(max * 1.1) : 1] },
       },
-      axes: [{ stroke: "#1a1a1a" }, { stroke: "#1a1a1a" }],
+      axes: axesFor(xs, isWhole(data.slice(1).flat()), context.granularity, element),
       series,
     };
     state.chart = new uPlot(options, data, element);
@@ -326,12 +395,14 @@
   }
 
   function summarise(current, context) {
-    const total = current.data.reduce((sum, p) => sum + p.value, 0);
     const idle = current.data.filter((p) => p.value === 0).length;
+    const summary = describeSeries(current.data, context.granularity);
     $("chart-title").textContent = current.label + " for " + context.name;
     $("chart-summary").textContent =
       context.granularity + ", " + current.period.start + " to " + current.period.end + ": " +
-      current.data.length + " points, total " + total + ", " + idle + " with no activity.";
+      current.data.length + " points, " + summary.text + ", " + idle + " with no activity.";
+    $("chart-summary").dataset.peak = String(summary.peak);
+    $("chart-summary").dataset.average = String(summary.average);
   }
 
   async function showSeries(event) {
@@ -423,6 +494,8 @@
     }
     if (generation !== state.generation) return;
     clearSparklines();
+    const chosen = state.metrics.find((m) => m.name === params.metric);
+    const metricLabel = chosen ? chosen.label : params.metric;
     const cards = top.data.map((row) => {
       const item = document.createElement("li");
       const button = document.createElement("button");
@@ -433,17 +506,19 @@
       const name = document.createElement("span");
       name.className = "name";
       name.textContent = spec.name(row);
+      // The card names the metric its sparkline draws (the one chosen above), not the
+      // total activity the ranking uses; its numbers arrive with the series.
       const total = document.createElement("span");
       total.className = "total";
-      total.textContent = "Total activity " + row.total_activity;
+      total.textContent = metricLabel;
       const spark = document.createElement("span");
       spark.className = "spark";
       spark.setAttribute("aria-hidden", "true");
       button.append(name, total, spark);
-      button.setAttribute("aria-label", "Chart " + spec.name(row) + ", total activity " + row.total_activity);
+      button.setAttribute("aria-label", "Chart " + spec.name(row) + ", " + metricLabel);
       button.addEventListener("click", () => chooseEntity(row, kind));
       item.append(button);
-      return { item, spark, row };
+      return { item, spark, row, total };
     });
     $("sparklines").replaceChildren(...cards.map((card) => card.item));
     if (!cards.length) {
@@ -461,6 +536,10 @@
           return;
         }
         if (generation !== state.generation) return;
+        const summary = describeSeries(series.data, params.granularity);
+        card.total.textContent = series.label + ": " + summary.text;
+        card.total.closest("button").setAttribute(
+          "aria-label", "Chart " + spec.name(card.row) + ", " + series.label + ": " + summary.text);
         const xs = series.data.map((p) => toSeconds(p.date));
         const chart = new uPlot(
           {

@@ -1,0 +1,116 @@
+"""The chart's axes and words (issue 12): ticks on bucket starts, whole-number ticks for counts,
+a summary true for the metric shown, sparkline cards naming the metric they draw.
+
+The page records the ticks uPlot renders on ``#chart`` (``data-x-ticks``,
+``data-y-ticks``); expected bucket dates come from the calendar
+(``expected_buckets``), values from ``tests/reference.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from browser_pages import DaybookPage, expected_buckets
+from reference import series
+from test_page import END, START, busiest
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page(browser, served):
+    opened = DaybookPage.open(browser, served.url, served.token())
+    yield opened
+    opened.close()
+
+
+def _ticks(page: DaybookPage) -> tuple[list[str], list[float]]:
+    chart = page.page.query_selector("#chart")
+    return (
+        json.loads(chart.get_attribute("data-x-ticks")),
+        json.loads(chart.get_attribute("data-y-ticks")),
+    )
+
+
+@pytest.mark.parametrize("granularity", ["daily", "weekly", "monthly", "quarterly"])
+def test_x_ticks_sit_on_bucket_starts_and_y_ticks_are_whole(page, served, granularity):
+    client_id, device_id = busiest(served, "device", START, END)
+    page.choose(client_id, "device", device_id)
+    page.set_query(metric="user-count", granularity=granularity, start=START, end=END)
+    assert page.show() == "drawn"
+
+    buckets = [day.isoformat() for day in expected_buckets(START, END, granularity)]
+    xs, ys = _ticks(page)
+    assert xs and set(xs) <= set(buckets), (xs, buckets)
+    if granularity != "daily":  # few buckets: every one gets its tick
+        assert xs == buckets
+    assert ys and all(float(y).is_integer() for y in ys), ys
+    assert page.errors == []
+
+
+def test_summary_gives_peak_and_average_not_a_sum_of_distinct_counts(page, served):
+    client_id, device_id = busiest(served, "device", START, END)
+    page.choose(client_id, "device", device_id)
+    page.set_query(metric="user-count", granularity="weekly", start=START, end=END)
+    assert page.show() == "drawn"
+
+    expected = series(
+        served.reference,
+        entity="device",
+        client_id=client_id,
+        entity_id=device_id,
+        metric="user-count",
+        start=START,
+        end=END,
+        granularity="weekly",
+    )
+    values = [value for _, value in expected]
+    peak_day = next(day for day, value in expected if value == max(values))
+    average = round(sum(values) / len(values), 1)
+    text = page.page.inner_text("#chart-summary")
+    assert "total" not in text
+    assert f"peak {max(values)} ({peak_day.isoformat()})" in text
+    assert f"average {average:g} per week" in text
+
+
+def test_sparkline_cards_name_the_metric_they_draw(page, served):
+    client_id, device_id = busiest(served, "device", START, END)
+    page.choose(client_id, "device", device_id)
+    page.set_query(metric="user-count", granularity="monthly", start=START, end=END)
+    assert page.show() == "drawn"
+    page.wait_for_sparklines()
+
+    cards = page.page.eval_on_selector_all(
+        "#sparklines .sparkline",
+        "cards => cards.map(c => [c.dataset.id, c.querySelector('.total').textContent])",
+    )
+    assert cards
+    for entity_id, title in cards:
+        assert "Total activity" not in title
+        expected = series(
+            served.reference,
+            entity="device",
+            client_id=client_id,
+            entity_id=entity_id,
+            metric="user-count",
+            start=START,
+            end=END,
+            granularity="monthly",
+        )
+        peak = max(value for _, value in expected)
+        assert title.startswith("Daily Users: peak "), title
+        assert f"peak {peak} (" in title
+
+
+def test_ticks_cover_a_range_starting_mid_week(page, served):
+    # Thursday start: the first weekly bucket is the Monday before, and it is labelled
+    start, end = date(2026, 1, 1), date(2026, 2, 15)
+    client_id, user_id = busiest(served, "user", start, end)
+    page.choose(client_id, "user", user_id)
+    page.set_query(metric="activity-count", granularity="weekly", start=start, end=end)
+    assert page.show() == "drawn"
+    xs, _ = _ticks(page)
+    assert xs[0] == "2025-12-29"
+    assert all(date.fromisoformat(x).weekday() == 0 for x in xs)
