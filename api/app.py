@@ -18,7 +18,7 @@ from api.docs import install_docs
 from api.errors import register_error_handlers, validation_error_response
 from api.headers import install_security_headers
 from api.health import health_blueprint
-from api.limits import install_rate_limits
+from api.limits import RateLimits
 from api.logs import configure_logging, install_request_logging
 from api.models import ErrorResponse
 from api.settings import Settings
@@ -37,6 +37,7 @@ class Services:
     tokens: TokenStore
     known: KnownIds
     answers: AnswerCache
+    limits: RateLimits
 
 
 def _token_store(settings: Settings, reader: Reader) -> TokenStore:
@@ -100,22 +101,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
         tokens,
         known,
         AnswerCache(int(settings.answer_cache_mb * 1024 * 1024)),
+        RateLimits.from_settings(
+            settings.rate_limit_per_token,
+            settings.rate_limit_failed_auth,
+            settings.rate_limit_storage_uri,
+        ),
     )
     install_request_logging(app)
     register_error_handlers(app)
     install_security_headers(app)  # before the caching hook, so it sees that hook's headers
     app.register_api(health_blueprint())
-    activity = activity_blueprint(catalog, settings.max_range_days)
-    directory = directory_blueprint(catalog, settings.max_range_days)
-    app.register_api(activity)
-    app.register_api(directory)
-    install_rate_limits(
-        app,
-        [activity, directory],
-        per_token=settings.rate_limit_per_token,
-        failed_auth=settings.rate_limit_failed_auth,
-        storage_uri=settings.rate_limit_storage_uri,
-    )
+    app.register_api(activity_blueprint(catalog, settings.max_range_days))
+    app.register_api(directory_blueprint(catalog, settings.max_range_days))
     install_docs(app)
     register_web(app)
     if config.get("http_caching", True):

@@ -4,6 +4,10 @@ The token is looked up on every request (no cache), so a revocation made with
 ``daybook token revoke`` is effective on the next request in every worker. On
 PostgreSQL the same round trip reads the data state (``api.data_state``), so a
 cached answer costs one round trip in all.
+
+Rate limits (``api.limits``) are checked here, in this order: an address over
+its failed-authentication limit gets 429 before any lookup; every 401 counts
+against its address; a verified token over its own limit gets 429.
 """
 
 from __future__ import annotations
@@ -22,18 +26,24 @@ _CHALLENGE = 'Bearer realm="daybook"'
 
 
 def require_token() -> None:
-    """Blueprint hook: set ``g.token`` to the caller's token record, or answer 401."""
+    """Blueprint hook: set ``g.token`` to the caller's token record, or answer 401 (or 429)."""
+    services = current_app.extensions["daybook"]
+    limits = services.limits
+    address = request.remote_addr or "unknown"
+    limits.check_address(address)
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     credentials = credentials.strip()
     if scheme.lower() != "bearer" or not credentials:
+        limits.count_failure(address)
         raise ApiError(
             401,
             "authentication_required",
             "Authentication required: send 'Authorization: Bearer <token>'",
             headers={"WWW-Authenticate": _CHALLENGE},
         )
-    record = _authenticate(current_app.extensions["daybook"], credentials)
+    record = _authenticate(services, credentials)
     if record is None:
+        limits.count_failure(address)
         raise ApiError(
             401,
             "authentication_required",
@@ -41,6 +51,7 @@ def require_token() -> None:
             headers={"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
         )
     g.token = record
+    limits.hit_token(record.token_id)
 
 
 def _authenticate(services: Any, credentials: str) -> TokenRecord | None:

@@ -159,3 +159,38 @@ def test_the_served_api_answers_with_default_limits(served):
         for g in ("daily", "weekly", "monthly", "quarterly") * 10
     }
     assert statuses == {200}
+
+
+def test_the_in_process_store_drops_expired_counters_without_a_timer_thread():
+    import threading
+
+    from api.limits import LazyMemoryStorage
+
+    store = LazyMemoryStorage()
+    threads = threading.active_count()
+    for key in range(50):
+        store.incr(f"k{key}", expiry=60)
+    assert threading.active_count() <= threads  # no thread per increment
+    for key in list(store.expirations):
+        store.expirations[key] = 0  # every window over
+    store._next_sweep = 0
+    store.incr("fresh", expiry=60)
+    assert set(store.storage) == {"fresh"}
+
+
+def test_an_unreachable_storage_lets_requests_through():
+    from limits import parse_many
+
+    from api.limits import RateLimits
+
+    class Broken:
+        def hit(self, *args, **kwargs):
+            raise ConnectionError("redis down")
+
+        test = hit
+
+    limits = RateLimits(parse_many("1 per minute"), parse_many("1 per minute"), Broken())
+    for _ in range(3):
+        limits.check_address("10.0.0.1")
+        limits.count_failure("10.0.0.1")
+        limits.hit_token("abcdef012345")
