@@ -304,11 +304,15 @@ class WsgiOnThreads:
 class DaybookWorker(UvicornWorker):
     """gunicorn worker: uvicorn's event loop reads requests, :class:`DaybookProtocol` parses them.
 
-    Stopping: uvicorn handles SIGTERM and SIGINT (drain, then close); SIGQUIT,
-    which gunicorn's master sends on Ctrl-C, drains the same way. uvicorn
-    re-raises the signal it stopped for once it is done; the handler below
-    then lets the worker return normally (``worker_exit`` runs, exit code 0)
-    instead of being killed by that signal.
+    Stopping (a terminal's Ctrl-C reaches the master and every worker at
+    once; the master then also sends each worker SIGQUIT): while serving,
+    SIGTERM, SIGINT and SIGQUIT all make uvicorn drain in-flight requests and
+    close. Outside that window: while the app is still being built the
+    worker exits at once (code 0); once uvicorn is done (or the worker is
+    leaving) it ignores further stop signals. Otherwise uvicorn's re-raise of
+    the signal it stopped for, or the master's SIGQUIT arriving late, would
+    meet the default action and kill the worker by that signal before
+    ``worker_exit`` runs ("Worker was sent SIGQUIT!").
     """
 
     CONFIG_KWARGS: dict[str, Any] = {  # noqa: RUF012 - uvicorn_worker's own class attribute
@@ -320,18 +324,26 @@ class DaybookWorker(UvicornWorker):
         "headers": [("server", SERVER_NAME)],
         "timeout_graceful_shutdown": GRACEFUL_SECONDS - 2,
     }
+    STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 
-    _serving = False
+    _booting = True
 
     def init_signals(self) -> None:
         super().init_signals()
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        for sig in self.STOP_SIGNALS:
             signal.signal(sig, self._stop_signal)
 
     def _stop_signal(self, sig: int, frame: Any) -> None:
-        """Outside uvicorn's own handlers: while booting, stop now; after serving, nothing to do."""
-        if not self._serving:
+        """While booting, stop now; after serving, nothing is left to stop."""
+        if self._booting:
+            self._ignore_stop_signals()
             sys.exit(0)
+
+    def _ignore_stop_signals(self) -> None:
+        """On the way out, ignore further stop signals: the interpreter's teardown would reset
+        Python-level handlers to the default action, which kills the process mid-exit."""
+        for sig in self.STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
 
     async def _serve(self) -> None:
         from gunicorn.arbiter import Arbiter
@@ -339,14 +351,17 @@ class DaybookWorker(UvicornWorker):
 
         self.config.app = self.wsgi
         server = Server(config=self.config)
-        self._serving = True
-        asyncio.get_running_loop().add_signal_handler(
-            signal.SIGQUIT, server.handle_exit, signal.SIGINT, None
-        )
+        self._booting = False
+        # a Python-level handler (not the loop's), so nothing resets SIGQUIT to its default
+        # action when the loop closes; uvicorn itself takes SIGINT and SIGTERM while serving
+        signal.signal(signal.SIGQUIT, server.handle_exit)
         # uvloop closes the listening sockets it serves; hand it duplicates, so gunicorn's
         # own close of the originals at exit does not log a bad file descriptor
         sockets = [socket.fromfd(sock.fileno(), sock.family, sock.type) for sock in self.sockets]
-        await server.serve(sockets=sockets)
+        try:
+            await server.serve(sockets=sockets)
+        finally:
+            self._ignore_stop_signals()
         if not server.started:
             sys.exit(Arbiter.WORKER_BOOT_ERROR)
 

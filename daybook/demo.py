@@ -2,15 +2,19 @@
 
 It runs the same steps a data team runs by hand (generate, load, build,
 check, create a token, serve), so the demo exercises the real product and
-prints each step as it goes.
+prints each step as it goes. Serving replaces the demo's process with
+``daybook serve`` (see :func:`serve_in_a_fresh_process`).
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -102,8 +106,25 @@ def demo(heartbeats: int, host: str, port: int, no_serve: bool) -> None:
     click.echo()
     if no_serve:
         return
-    from api.serve import serve
+    serve_in_a_fresh_process(host, port)
 
-    serve.main(
-        ["--host", host, "--port", str(port)], standalone_mode=False, prog_name="daybook serve"
-    )
+
+def serve_in_a_fresh_process(host: str, port: int) -> NoReturn:
+    """Replace this process with ``daybook serve``: same pid, terminal and signals, clean state.
+
+    The steps above ran dbt, DuckDB and Great Expectations here, which leave
+    threads behind (DuckDB's and jemalloc's background threads, dbt's) with
+    native state that refers to them. gunicorn forks its workers from this
+    process: each would inherit that state without the threads, and on
+    Ctrl-C its DuckDB destructors wait for or join threads that do not exist
+    in it (hangs until SIGKILL, SIGABRT with "terminate called without an
+    active exception", SIGSEGV). ``daybook serve`` never has them: its master
+    imports no DuckDB. ``exec`` gives the demo that same clean process, after
+    the clean-up a normal exit would do (else multiprocessing's resource
+    tracker warns about "leaked semaphore objects" that dbt created).
+    """
+    atexit._run_exitfuncs()  # what a normal exit would run: e.g. release dbt's semaphores
+    sys.stdout.flush()
+    sys.stderr.flush()
+    command = [sys.executable, "-m", "daybook.cli", "serve", "--host", host, "--port", str(port)]
+    os.execv(sys.executable, command)
