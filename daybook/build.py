@@ -22,7 +22,7 @@ import click
 
 from daybook.config import Warehouse, project_dir, warehouse_from_env
 from daybook.raw_schema import RAW_SCHEMA, RAW_TABLES
-from daybook.warehouse import connection
+from daybook.warehouse import connection, duckdb_profile_env
 
 PROFILE_SUBDIR = Path("dbt_project") / "profiles"
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -134,7 +134,7 @@ def dbt_env(warehouse: Warehouse) -> dict[str, str]:
     env = {"DAYBOOK_DBT_TARGET": warehouse.backend}
     if warehouse.backend == "duckdb":
         assert warehouse.duckdb_path is not None
-        env["DAYBOOK_DUCKDB_PATH"] = str(warehouse.duckdb_path)
+        env |= duckdb_profile_env(warehouse.duckdb_path)  # the file, attached as `daybook`
         env["DAYBOOK_DUCKDB_MEMORY_LIMIT"] = os.environ.get(
             "DAYBOOK_DUCKDB_MEMORY_LIMIT", default_duckdb_memory_limit()
         )
@@ -239,6 +239,7 @@ def run_build(
             seconds=time.perf_counter() - started,
             error=f"cannot prepare the raw schema in {warehouse.backend} warehouse: {exc}",
         )
+    marks = _raw_marks(warehouse) if not select else None
     args = ["build", "--quiet"]
     if full_refresh:
         args.append("--full-refresh")
@@ -254,12 +255,33 @@ def run_build(
         error = " ".join(str(outcome.exception).split())
     elif not outcome.success and not any(node.failed for node in nodes):
         error = "dbt reported a failure without a failing node; see the dbt log"
+    if outcome.success and marks is not None:
+        from daybook.refresh import save_state
+
+        save_state(warehouse, marks)
     return BuildResult(
         success=bool(outcome.success),
         nodes=nodes,
         seconds=time.perf_counter() - started,
         error=error,
     )
+
+
+def _raw_marks(warehouse: Warehouse) -> Any:
+    """What raw holds before the models run (``daybook.refresh.raw_marks``), or None.
+
+    Saved as the refresh state once the build succeeds, so the first ``daybook refresh``
+    after a build (``daybook demo`` too) skips when nothing arrived instead of
+    rebuilding: before, only refresh cycles wrote that state. Taken before dbt reads
+    raw, so rows arriving during the build are seen by the next cycle. A failure here
+    only costs that cycle its skip, never the build.
+    """
+    from daybook.refresh import raw_marks
+
+    try:
+        return raw_marks(warehouse)
+    except Exception:
+        return None
 
 
 def node_results(result: Any) -> list[NodeResult]:

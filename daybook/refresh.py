@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,12 @@ class Arrivals:
     last_day: date | None
     high_water: datetime | None
     entity_rows: dict[str, int]
+    # every raw heartbeat row, whatever its received time: a row written straight into
+    # raw with an old received time changes this and nothing else
+    heartbeat_rows: int = 0
+    # an order-independent hash of each entity table's rows: a re-delivered entity
+    # replaces a row (same count, other content), which only this notices
+    entity_fingerprints: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,7 @@ def load_state(warehouse: Warehouse) -> dict[str, Any]:
 
 
 def save_state(warehouse: Warehouse, arrivals: Arrivals) -> None:
+    """Record what the marts now include, so the next cycle builds only when raw moved."""
     path = _state_path(warehouse)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".json.tmp")
@@ -102,6 +109,8 @@ def save_state(warehouse: Warehouse, arrivals: Arrivals) -> None:
             {
                 "high_water": arrivals.high_water.isoformat() if arrivals.high_water else None,
                 "entity_rows": arrivals.entity_rows,
+                "heartbeat_rows": arrivals.heartbeat_rows,
+                "entity_fingerprints": arrivals.entity_fingerprints,
             }
         ),
         encoding="utf-8",
@@ -109,22 +118,70 @@ def save_state(warehouse: Warehouse, arrivals: Arrivals) -> None:
     temporary.replace(path)
 
 
+def raw_marks(warehouse: Warehouse) -> Arrivals:
+    """What raw holds now (newest received time, row counts, entity fingerprints), with no
+    per-day counting: taken by ``daybook build`` before dbt runs and saved after it
+    succeeds, so the first refresh after a build (``daybook demo`` included) knows what
+    the build included and skips when nothing arrived."""
+    with _open(warehouse) as con:
+        cursor = con.cursor()
+        cursor.execute("select max(received_at_utc) from raw.heartbeats")
+        (newest,) = cursor.fetchone()
+        marks = _marks(cursor, warehouse.backend)
+        if warehouse.backend == "postgres":
+            con.rollback()
+    return Arrivals(
+        heartbeats=0,
+        local_days=0,
+        first_day=None,
+        last_day=None,
+        high_water=_utc(newest),
+        **marks,
+    )
+
+
+def _marks(cursor: Any, backend: str) -> dict[str, Any]:
+    """Raw heartbeat rows, and each entity table's row count and content fingerprint."""
+    row_hash = "hash({alias})" if backend == "duckdb" else "hashtextextended({alias}::text, 0)"
+    parts = ["(select count(*) from raw.heartbeats)"]
+    for table in ENTITY_TABLES:
+        parts.append(
+            f"(select cast(count(*) as varchar) || ':' || coalesce(cast(sum("
+            f"{row_hash.format(alias='entity')}) as varchar), '') from raw.{table} as entity)"
+        )
+    cursor.execute(f"select {', '.join(parts)}")
+    heartbeat_rows, *fingerprints = cursor.fetchone()
+    return {
+        "heartbeat_rows": int(heartbeat_rows),
+        "entity_rows": {
+            table: int(value.split(":", 1)[0])
+            for table, value in zip(ENTITY_TABLES, fingerprints, strict=True)
+        },
+        "entity_fingerprints": dict(zip(ENTITY_TABLES, fingerprints, strict=True)),
+    }
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 # --------------------------------------------------------------------------- measuring
 
 
 def measure_arrivals(warehouse: Warehouse, since: datetime | None) -> Arrivals:
     """Count raw heartbeats received after ``since`` and the client-local days they touch,
-    with the row count of each entity table, in one query."""
+    with the raw heartbeat rows and each entity table's row count and fingerprint."""
     local_day = (
         "cast((heartbeats.generated_at_utc at time zone 'UTC') at time zone clients.timezone "
         "as date)"
     )
     placeholder = "?" if warehouse.backend == "duckdb" else "%s"
     where = f"where heartbeats.received_at_utc > {placeholder}" if since else ""
-    entity_counts = "".join(f", (select count(*) from raw.{table})" for table in ENTITY_TABLES)
     sql = (
         f"select count(*), count(distinct {local_day}), min({local_day}), max({local_day}), "
-        f"max(heartbeats.received_at_utc){entity_counts} "
+        "max(heartbeats.received_at_utc) "
         "from raw.heartbeats as heartbeats "
         "left join raw.clients as clients on clients.client_id = heartbeats.client_id "
         f"{where}"
@@ -133,18 +190,17 @@ def measure_arrivals(warehouse: Warehouse, since: datetime | None) -> Arrivals:
     with _open(warehouse) as con:
         cursor = con.cursor()
         cursor.execute(sql, params)
-        count, days, first, last, newest, *counts = cursor.fetchone()
+        count, days, first, last, newest = cursor.fetchone()
+        marks = _marks(cursor, warehouse.backend)
         if warehouse.backend == "postgres":
             con.rollback()
-    if newest is not None:
-        newest = newest.replace(tzinfo=UTC) if newest.tzinfo is None else newest.astimezone(UTC)
     return Arrivals(
         heartbeats=int(count),
         local_days=int(days),
         first_day=first,
         last_day=last,
-        high_water=newest or since,
-        entity_rows={table: int(rows) for table, rows in zip(ENTITY_TABLES, counts, strict=True)},
+        high_water=_utc(newest) or since,
+        **marks,
     )
 
 
@@ -185,8 +241,10 @@ def refresh_once(
 ) -> CycleResult:
     """Run one refresh cycle: measure, incremental build, publish (DuckDB).
 
-    Skips the build when no heartbeat and no entity row arrived since the last
-    successful cycle (unless ``force``). Raises :class:`RefreshError` when the
+    Skips the build when raw is as the last successful cycle or build left it (unless
+    ``force``): no heartbeat received since, the same number of raw heartbeat rows (a
+    row written with an old received time), the same entity rows (a re-delivered
+    entity replaces a row). Raises :class:`RefreshError` when the
     build fails; the previous snapshot then stays served.
     """
     started = time.perf_counter()
@@ -198,7 +256,11 @@ def refresh_once(
     )
     arrivals = measure_arrivals(warehouse, since)
     measured = time.perf_counter()
-    unchanged = arrivals.heartbeats == 0 and arrivals.entity_rows == state.get("entity_rows")
+    unchanged = (
+        arrivals.heartbeats == 0
+        and arrivals.heartbeat_rows == state.get("heartbeat_rows")
+        and arrivals.entity_fingerprints == state.get("entity_fingerprints")
+    )
     if unchanged and not force and _served(warehouse):
         return CycleResult(arrivals, False, measured - started, 0.0, 0.0, measured - started)
 
