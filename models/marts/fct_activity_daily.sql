@@ -4,15 +4,19 @@
     touched by heartbeats validated since this table was last written: the partition
     each one counts in now and the one it counted in before it was validated again
     (an earlier copy, a moved user or device, a changed time zone; late heartbeats
-    touch their own, older day). A pre-hook deletes those partitions and the model
-    appends each one rebuilt whole from `int_heartbeats_validated`, so a partition that
-    lost all its heartbeats is left empty, as a full build leaves it. Rebuilding whole
+    touch their own, older day), and rebuilds each one whole from
+    `int_heartbeats_validated` (delete+insert on client_id, activity_date). A pre-hook
+    deletes the touched partitions first, so one that lost all its heartbeats ends
+    empty, as a full build leaves it (delete+insert alone only replaces partitions
+    that still have rows). The unique key also lets the serving snapshot publish
+    incrementally. Rebuilding whole
     partitions rather than adding deltas keeps a refresh idempotent and self-healing.
     Measures are bigint sums of counts the validity rule bounds to 2,147,483,647. -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='delete+insert',
+        unique_key=['client_id', 'activity_date'],
         on_schema_change='fail',
         pre_hook=["{{ delete_touched_partitions() }}"],
         post_hook=["{{ analyze_on_postgres() }}"],
