@@ -4,7 +4,8 @@ Each backend gets its own warehouse (a DuckDB file, or a fresh PostgreSQL
 database dropped afterwards). Phases run in child processes for their own
 time and peak memory; the API and the floor apps run under the same gunicorn
 command line; wrk drives them from its own process, on loopback, for a
-bounded time per run. Results go to ``bench/results/<timestamp>.json`` and
+bounded time per run, and once more per endpoint beside 64 slow connections
+(``daybook.bench.slow``). Results go to ``bench/results/<timestamp>.json`` and
 ``.md``, and the markdown is printed.
 """
 
@@ -26,6 +27,7 @@ import click
 from daybook.bench.phases import run_phase
 from daybook.bench.report import describe_machine, markdown, write_results
 from daybook.bench.requests import GRANULARITIES
+from daybook.bench.slow import SLOW_CONNECTIONS
 from daybook.config import Warehouse, parse_database_url, project_dir
 
 DEFAULT_HEARTBEATS = 25_000_000
@@ -205,6 +207,7 @@ def measure_http(
     from daybook.bench.inproc import measure_driver
     from daybook.bench.requests import sample_requests
     from daybook.bench.servers import start_api, start_bare
+    from daybook.bench.slow import measure_beside_slow_clients
     from daybook.bench.wrk import run_wrk
     from daybook.semantic import load_catalog
 
@@ -219,6 +222,7 @@ def measure_http(
         "api_uncached": {},
         "bare": {},
         "saturation": {},
+        "slow_clients": {},
         "trivial": {},
     }
     driver: dict[str, Any] = {}
@@ -306,6 +310,16 @@ def measure_http(
                 )
                 saturation[name] = {**asdict(run), "rps": run.rps}
             results["saturation"][entity] = saturation
+            # the API's latency with slow clients holding connections open beside the load
+            results["slow_clients"][entity] = slow = measure_beside_slow_clients(
+                api.base_url, api_paths, headers=headers, seconds=duration, work_dir=work
+            )
+            _log(
+                f"{warehouse.backend} {entity}: API p50/p99 {slow['with']['p50_ms']:.2f}/"
+                f"{slow['with']['p99_ms']:.2f} ms with {slow['slow_connections']} slow "
+                f"connections open ({slow['without']['p50_ms']:.2f}/"
+                f"{slow['without']['p99_ms']:.2f} ms without)"
+            )
         trivial = run_wrk(
             bare.base_url,
             ["/trivial"],
@@ -461,6 +475,7 @@ def bench(
             "threads": threads,
             "seed": seed,
             "saturation_connections": SATURATION_CONNECTIONS,
+            "slow_connections": SLOW_CONNECTIONS,
             "history_ratio": HISTORY_RATIO,
             "refresh_cycles": refresh_cycles,
             "granularities": list(granularities or GRANULARITIES),

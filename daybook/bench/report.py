@@ -98,7 +98,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{machine['os']}; Python {machine['python']}; DuckDB {machine['duckdb']}.",
         f"Size: {config['heartbeats']:,} heartbeats generated; load runs "
         f"{config['duration']:g}s each; gunicorn {config['workers']} workers x "
-        f"{config['threads']} threads (gthread) for the API and the floors; wrk on loopback.",
+        f"{config['threads']} app threads (uvicorn workers, as `daybook serve`) for the API "
+        "and the floors; wrk on loopback.",
     ]
     days = config.get("days")
     if days:
@@ -211,6 +212,28 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {_ratio(uncached.get('rps'), bare['rps'])} "
                 f"| {trivial.get('rps', 0):.0f} | {_ratio(api['rps'], trivial.get('rps'))} "
                 f"| {api['errors'] + bare['errors'] + uncached.get('errors', 0)} |"
+            )
+    lines += [
+        "",
+        f"## API latency with {config.get('slow_connections', 64)} slow connections held open",
+        "",
+        "The same load (every metric and granularity of the endpoint, answer cache on) "
+        "without, then with, slow clients beside it: connections that sent a request line "
+        "and a header and then trickle a header line a second, never finishing (reopened "
+        "at once when the server's request-read deadline closes them).",
+        "",
+        "| backend | endpoint | clients | slow connections | p50 | p99 | req/s "
+        "| p50 without | p99 without | req/s without | errors | slow reopened |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for backend, data in results["backends"].items():
+        for entity, slow in data.get("http", {}).get("slow_clients", {}).items():
+            beside, alone = slow["with"], slow["without"]
+            lines.append(
+                f"| {backend} | {entity} | {slow['clients']} | {slow['min_open']} "
+                f"| {_ms(beside['p50_ms'])} | {_ms(beside['p99_ms'])} | {beside['rps']:.0f} "
+                f"| {_ms(alone['p50_ms'])} | {_ms(alone['p99_ms'])} | {alone['rps']:.0f} "
+                f"| {beside['errors'] + alone['errors']} | {slow['reopened']} |"
             )
     lines += [
         "",

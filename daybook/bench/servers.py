@@ -101,7 +101,7 @@ def start_api(
     workers: int = DEFAULT_WORKERS,
     threads: int = DEFAULT_THREADS,
 ) -> Server:
-    """The API exactly as production runs it: ``daybook serve`` (gunicorn, gthread)."""
+    """The API exactly as production runs it: ``daybook serve`` (gunicorn, uvicorn workers)."""
     port = free_port()
     command = [sys.executable, "-m", "daybook.cli", "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers), "--threads", str(threads)]
@@ -134,7 +134,11 @@ def start_gunicorn(
     ready_path: str = "/",
     timeout: float = 120.0,
 ) -> Server:
-    """Start ``gunicorn app_target`` (a WSGI factory) on a free loopback port."""
+    """Start plain ``gunicorn app_target`` (a WSGI factory, ``gthread``) on a free loopback port.
+
+    Tests use it to serve an app built by a factory expression; the API's own
+    server stack is :func:`start_api`.
+    """
     port = free_port()
     command = [
         sys.executable,

@@ -2,8 +2,8 @@
 
 No timing is asserted (the machine is shared); the test proves the harness:
 generation, load and build in measured child processes, refreshes of new
-heartbeats, the API and its floors under wrk, the JSON record and the
-markdown table.
+heartbeats, the API and its floors under wrk (and beside 64 slow
+connections), the JSON record and the markdown table.
 """
 
 from __future__ import annotations
@@ -86,6 +86,11 @@ def test_bench_runs_end_to_end_and_records_every_section(backend: str, tmp_path:
         for server in ("api", "api_uncached", "bare"):
             assert run[server]["requests"] > 0 and run[server]["errors"] == 0
     assert http["trivial"]["requests"] > 0 and http["trivial"]["errors"] == 0
+    assert set(http["slow_clients"]) == {"user", "device"}
+    for slow in http["slow_clients"].values():
+        assert slow["slow_connections"] == 64 and slow["min_open"] == 64
+        for run in (slow["with"], slow["without"]):
+            assert run["requests"] > 0 and run["errors"] == 0
     assert all(group["requests"] > 0 for group in data["driver"].values())
     assert data["worker_rss_mb"]["api"] > 0
 
@@ -95,8 +100,10 @@ def test_bench_runs_end_to_end_and_records_every_section(backend: str, tmp_path:
         "Incremental refresh",
         "answer cache off",
         "Throughput at",
+        "64 slow connections held open",
     ):
         assert heading in table
     assert "| p50 / bare | p99 / bare | req/s / bare | p50 / driver |" in table
     assert f"| {backend} | user | weekly | 4 |" in table
+    assert f"| {backend} | user | 4 | 64 |" in table
     assert table.strip() in outcome.stdout
