@@ -177,16 +177,25 @@ def _received_sort_key(hb: Row) -> tuple:
 GRANULARITIES = ("daily", "weekly", "monthly", "quarterly")
 
 
+# The month each month's quarter starts in, written out (January..December).
+QUARTER_FIRST_MONTH = (1, 1, 1, 4, 4, 4, 7, 7, 7, 10, 10, 10)
+
+
 def bucket_start(day: date, granularity: str) -> date:
-    """First day of the bucket holding ``day``: the day, ISO Monday, month or quarter start."""
+    """First day of the bucket holding ``day``: the day, ISO Monday, month or quarter start.
+
+    Computed differently from ``daybook.semantic.calendar`` on purpose (ISO
+    calendar for weeks, a month table for quarters), so the two check each other.
+    """
     if granularity == "daily":
         return day
     if granularity == "weekly":
-        return day - timedelta(days=day.weekday())
+        iso_year, iso_week, _ = day.isocalendar()
+        return date.fromisocalendar(iso_year, iso_week, 1)
     if granularity == "monthly":
-        return day.replace(day=1)
+        return date(day.year, day.month, 1)
     if granularity == "quarterly":
-        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+        return date(day.year, QUARTER_FIRST_MONTH[day.month - 1], 1)
     raise ValueError(granularity)
 
 

@@ -1,11 +1,28 @@
-"""The buckets of a requested range, in Python: what the compiled series query's spine holds.
+"""Buckets: the one definition, on the Python side, of "the bucket of a day at a granularity".
 
-Why it exists: a caller that only needs the buckets holding data (the
-``"buckets"`` shape of a compiled query) lays them on the calendar here, so
-the warehouse is spared the day series and the join (about half of a DuckDB
-query's cost for a 90-day range, mostly planning). The contract's bucket
-starts: the day itself, the Monday of the ISO week, the first of the month,
-the first day of the quarter.
+``GRANULARITY`` is a single table. Each row says how a day is truncated to its
+bucket's first day, in both languages the project speaks:
+
+- ``trunc_unit``: the SQL ``DATE_TRUNC`` unit the compiler emits (``None`` for
+  days: no truncation). ``WEEK`` always means the ISO week (Monday first);
+  ``daybook.semantic.dialects`` renders it that way on warehouses where
+  ``DATE_TRUNC(.., WEEK)`` means something else (BigQuery, Snowflake).
+- ``days`` / ``months``: the same truncation in Python, as fixed periods of
+  days counted from 0001-01-01 (a Monday) or of months counted from January.
+  ``bucket_of`` and the walk over a range's buckets (``bucket_starts``) use
+  them; the API lays the values of the compiled ``"buckets"`` query on that
+  walk (``fill``), sparing the warehouse the day series and the join (about
+  half of a DuckDB query's cost for a 90-day range, mostly planning).
+
+How this relates to the ``dim_dates`` mart: ``dim_dates`` (dbt) carries the
+same truncations as columns (``week_start_date`` = ``date_trunc('week')``,
+``month_start_date``, ``quarter_start_date``) for BI tools that join the date
+spine. The semantic layer does not read it: a request may ask for any date of
+Python's calendar, outside the spine's configured years too, so the compiler
+generates its own spine from this table. The two agree because both use ISO
+weeks and ``date_trunc``; ``tests/semantic/test_semantic_buckets.py`` checks
+this table's SQL and Python against an independent reference on every day of
+four years, on DuckDB and PostgreSQL.
 
 Dates at the edges of Python's calendar (0001-01-01 .. 9999-12-31) are valid
 requests: the walk over buckets stops at the bucket holding the range's last
@@ -18,32 +35,72 @@ Monday, a month start and a quarter start.)
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from daybook.semantic.compiler import GRANULARITIES
+
+@dataclass(frozen=True)
+class Granularity:
+    """One bucket size: its SQL truncation unit and the same period in Python.
+
+    Exactly one of ``days`` and ``months`` is non-zero.
+    """
+
+    name: str
+    trunc_unit: str | None
+    days: int = 0
+    months: int = 0
+
+    def start_of(self, day: date) -> date:
+        """The first day of the bucket holding ``day``."""
+        if self.days:  # periods of days aligned on 0001-01-01, a Monday (ordinal 1)
+            return day - timedelta(days=(day.toordinal() - 1) % self.days)
+        month = (day.month - 1) // self.months * self.months + 1
+        return date(day.year, month, 1)
+
+    def after(self, bucket: date) -> date:
+        """The first day of the bucket following the one starting on ``bucket``."""
+        if self.days:
+            return bucket + timedelta(days=self.days)
+        month = bucket.month - 1 + self.months
+        return date(bucket.year + month // 12, month % 12 + 1, 1)
+
+
+GRANULARITY: dict[str, Granularity] = {
+    row.name: row
+    for row in (
+        Granularity("daily", None, days=1),
+        Granularity("weekly", "WEEK", days=7),
+        Granularity("monthly", "MONTH", months=1),
+        Granularity("quarterly", "QUARTER", months=3),
+    )
+}
+GRANULARITIES: tuple[str, ...] = tuple(GRANULARITY)
+
+
+def get_granularity(name: str) -> Granularity:
+    """The named granularity, or a ``ValueError`` listing the valid ones."""
+    try:
+        return GRANULARITY[name]
+    except KeyError:
+        valid = ", ".join(GRANULARITIES)
+        raise ValueError(f"unknown granularity {name!r}; use one of {valid}") from None
 
 
 def bucket_of(day: date, granularity: str) -> date:
     """The first day of the bucket holding ``day``."""
-    if granularity == "daily":
-        return day
-    if granularity == "weekly":
-        return day - timedelta(days=day.weekday())
-    if granularity == "monthly":
-        return day.replace(day=1)
-    if granularity == "quarterly":
-        return day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
-    raise ValueError(f"unknown granularity {granularity!r}; use one of {', '.join(GRANULARITIES)}")
+    return get_granularity(granularity).start_of(day)
 
 
 def bucket_starts(start: date, end: date, granularity: str) -> list[date]:
     """Every bucket overlapping [start, end], oldest first (partial first and last ones too)."""
+    size = get_granularity(granularity)
     if start > end:
         return []
-    bucket, last = bucket_of(start, granularity), bucket_of(end, granularity)
+    bucket, last = size.start_of(start), size.start_of(end)
     buckets = [bucket]
     while bucket < last:  # never steps past the last bucket, so never past date.max
-        bucket = _next_bucket(bucket, granularity)
+        bucket = size.after(bucket)
         buckets.append(bucket)
     return buckets
 
@@ -56,13 +113,3 @@ def fill(
     return [
         (bucket, int(values.get(bucket) or 0)) for bucket in bucket_starts(start, end, granularity)
     ]
-
-
-def _next_bucket(bucket: date, granularity: str) -> date:
-    if granularity == "daily":
-        return bucket + timedelta(days=1)
-    if granularity == "weekly":
-        return bucket + timedelta(days=7)
-    months = 1 if granularity == "monthly" else 3
-    month = bucket.month - 1 + months
-    return date(bucket.year + month // 12, month % 12 + 1, 1)

@@ -101,7 +101,7 @@ class Catalog:
         if shape not in SHAPES:
             raise SemanticError(f"Unknown shape: {shape}. Valid values: {', '.join(SHAPES)}")
         dialect = get_dialect(dialect_name)
-        tree = SHAPES[shape](metric, entity, granularity, dialect)
+        tree = SHAPES[shape](metric, entity, granularity)
         try:
             sql, order = render(tree, dialect)
         except (UnsupportedError, ValueError) as error:

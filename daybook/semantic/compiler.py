@@ -13,58 +13,47 @@ The query has three parts (see ``semantic/README.md``):
 3. The spine left-joined to the aggregate, zero-filled, cast to an integer,
    oldest bucket first.
 
-Request values never appear in the tree: only parameter markers do.
+Request values never appear in the tree: only parameter markers do. The tree
+is the same for every warehouse (bucket truncations come from
+``calendar.GRANULARITY``); how each warehouse spells a marker, an ISO week or
+an interval is its generator's business (``dialects.py``), so a new metric
+shape here never branches on a dialect.
 """
 
 from __future__ import annotations
 
-import re
-
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel
 
+from daybook.semantic.calendar import GRANULARITIES, get_granularity
 from daybook.semantic.definitions import Entity, Metric
-from daybook.semantic.dialects import PARAMETER_NAMES, Dialect
+from daybook.semantic.dialects import Dialect
 
-GRANULARITIES: tuple[str, ...] = ("daily", "weekly", "monthly", "quarterly")
-TRUNC_UNITS = {"weekly": "WEEK", "monthly": "MONTH", "quarterly": "QUARTER"}
+__all__ = ["GRANULARITIES", "SHAPES", "bucket_start", "metric_query", "render"]
+
 BUCKET = "bucket_date"
 VALUE = "metric_value"
 DAY = "calendar_day"
 
 
-def parameter(name: str, dialect: Dialect) -> exp.Placeholder:
-    """The marker of one request value in ``dialect``'s parameter style."""
-    if dialect.param_style == "numeric":
-        return exp.Placeholder(this=str(PARAMETER_NAMES.index(name) + 1))
+def parameter(name: str) -> exp.Placeholder:
+    """The marker of one request value; each dialect renders it in its driver's style."""
     return exp.Placeholder(this=name)
 
 
-def date_parameter(name: str, dialect: Dialect) -> exp.Expression:
+def date_parameter(name: str) -> exp.Expression:
     """A date marker cast to DATE, so text or untyped bindings still compare as dates."""
-    return exp.cast(parameter(name, dialect), exp.DataType.Type.DATE)
+    return exp.cast(parameter(name), exp.DataType.Type.DATE)
 
 
-def bucket_start(day: exp.Expression, granularity: str, dialect: Dialect) -> exp.Expression:
-    """The first day of the bucket holding ``day``, as a DATE, on ``dialect``.
-
-    Traps handled: BigQuery's ``WEEK`` starts on Sunday, so it gets
-    ``WEEK(MONDAY)``; Snowflake's ``DATE_TRUNC('WEEK')`` follows the session's
-    ``WEEK_START``, so it gets ``DATEADD(DAY, 1 - DAYOFWEEKISO(d), d)``;
-    PostgreSQL and DuckDB truncate a date to a timestamp, so every truncation is
-    cast back to DATE (the join with the spine compares dates).
-    """
-    if granularity == "daily":
+def bucket_start(day: exp.Expression, granularity: str) -> exp.Expression:
+    """The first day of the bucket holding ``day``, as a DATE: ``calendar.GRANULARITY``'s
+    truncation unit, cast back to DATE because PostgreSQL and DuckDB truncate a date to a
+    timestamp (the join with the spine compares dates). ``WEEK`` is the ISO week on every
+    dialect (``dialects.py`` handles BigQuery's and Snowflake's own weeks)."""
+    unit = get_granularity(granularity).trunc_unit
+    if unit is None:
         return day
-    if granularity not in TRUNC_UNITS:
-        raise ValueError(f"unknown granularity {granularity!r}")
-    if granularity == "weekly" and dialect.name == "snowflake":
-        offset = exp.Sub(this=exp.Literal.number(1), expression=exp.DayOfWeekIso(this=day))
-        return exp.DateAdd(this=day.copy(), expression=offset, unit=exp.var("DAY"))
-    unit: exp.Expression = exp.var(TRUNC_UNITS[granularity])
-    if granularity == "weekly" and dialect.name == "bigquery":
-        unit = exp.WeekStart(this=exp.var("MONDAY"))
-    return exp.cast(exp.DateTrunc(this=day, unit=unit), exp.DataType.Type.DATE)
+    return exp.cast(exp.DateTrunc(this=day, unit=exp.var(unit)), exp.DataType.Type.DATE)
 
 
 def aggregate(metric: Metric) -> exp.Expression:
@@ -88,38 +77,30 @@ def aggregate(metric: Metric) -> exp.Expression:
     raise ValueError(f"unsupported aggregation {metric.aggregation!r}")
 
 
-def one_day(dialect: Dialect) -> exp.Interval:
-    """``INTERVAL 1 DAY``; Trino accepts only the quoted form ``INTERVAL '1' DAY``."""
-    quantity = exp.Literal.string("1") if dialect.name == "trino" else exp.Literal.number(1)
-    return exp.Interval(this=quantity, unit=exp.var("DAY"))
-
-
-def bucket_spine(granularity: str, dialect: Dialect) -> exp.Select:
+def bucket_spine(granularity: str) -> exp.Select:
     """One row per bucket overlapping [start_date, end_date], from a generated day series."""
     days = exp.GenerateDateArray(
-        start=date_parameter("start_date", dialect),
-        end=date_parameter("end_date", dialect),
-        step=one_day(dialect),
+        start=date_parameter("start_date"),
+        end=date_parameter("end_date"),
+        step=exp.Interval(this=exp.Literal.number(1), unit=exp.var("DAY")),
     )
     calendar = exp.Unnest(
         expressions=[days],
         alias=exp.TableAlias(this=exp.to_identifier("calendar"), columns=[exp.to_identifier(DAY)]),
     )
-    spine = exp.select(exp.alias_(bucket_start(exp.column(DAY), granularity, dialect), BUCKET))
+    spine = exp.select(exp.alias_(bucket_start(exp.column(DAY), granularity), BUCKET))
     return spine.from_(calendar, copy=False).distinct(distinct=granularity != "daily", copy=False)
 
 
-def metric_by_bucket(
-    metric: Metric, entity: Entity, granularity: str, dialect: Dialect
-) -> exp.Select:
+def metric_by_bucket(metric: Metric, entity: Entity, granularity: str) -> exp.Select:
     """The metric aggregated per bucket for one tenant's entity over the requested days."""
     time = exp.column(metric.time_column)
-    bucket = bucket_start(time.copy(), granularity, dialect)
+    bucket = bucket_start(time.copy(), granularity)
     filters = [
-        exp.EQ(this=exp.column(entity.tenant_key), expression=parameter("tenant_id", dialect)),
-        exp.EQ(this=exp.column(entity.key), expression=parameter("entity_id", dialect)),
-        exp.GTE(this=time.copy(), expression=date_parameter("start_date", dialect)),
-        exp.LTE(this=time.copy(), expression=date_parameter("end_date", dialect)),
+        exp.EQ(this=exp.column(entity.tenant_key), expression=parameter("tenant_id")),
+        exp.EQ(this=exp.column(entity.key), expression=parameter("entity_id")),
+        exp.GTE(this=time.copy(), expression=date_parameter("start_date")),
+        exp.LTE(this=time.copy(), expression=date_parameter("end_date")),
     ]
     return (
         exp.select(exp.alias_(bucket, BUCKET), exp.alias_(aggregate(metric), VALUE))
@@ -134,7 +115,7 @@ def value_column(metric: Metric) -> str:
     return metric.name.replace("-", "_")
 
 
-def metric_query(metric: Metric, entity: Entity, granularity: str, dialect: Dialect) -> exp.Select:
+def metric_query(metric: Metric, entity: Entity, granularity: str) -> exp.Select:
     """The whole request query: spine left-joined to the per-bucket aggregate, zero-filled."""
     value = exp.Coalesce(
         this=exp.column(VALUE, "metric_by_bucket"), expressions=[exp.Literal.number(0)]
@@ -144,10 +125,10 @@ def metric_query(metric: Metric, entity: Entity, granularity: str, dialect: Dial
             exp.column(BUCKET, "bucket_spine"),
             exp.alias_(exp.cast(value, exp.DataType.Type.BIGINT), value_column(metric)),
         )
-        .with_("bucket_spine", as_=bucket_spine(granularity, dialect), copy=False)
+        .with_("bucket_spine", as_=bucket_spine(granularity), copy=False)
         .with_(
             "metric_by_bucket",
-            as_=metric_by_bucket(metric, entity, granularity, dialect),
+            as_=metric_by_bucket(metric, entity, granularity),
             copy=False,
         )
         .from_("bucket_spine", copy=False)
@@ -164,14 +145,14 @@ def metric_query(metric: Metric, entity: Entity, granularity: str, dialect: Dial
     )
 
 
-def bucket_values(metric: Metric, entity: Entity, granularity: str, dialect: Dialect) -> exp.Select:
+def bucket_values(metric: Metric, entity: Entity, granularity: str) -> exp.Select:
     """Only the buckets holding rows, oldest first, each value cast to an integer.
 
     The ``"buckets"`` shape of a compiled query: for a caller that lays the
     values on the calendar itself (``daybook.semantic.calendar.fill``), sparing
     the warehouse the day series and the join of :func:`metric_query`.
     """
-    query = metric_by_bucket(metric, entity, granularity, dialect)
+    query = metric_by_bucket(metric, entity, granularity)
     value = query.selects[1]
     value.set("this", exp.cast(value.this, exp.DataType.Type.BIGINT))
     return query.order_by(exp.column(BUCKET), copy=False)
@@ -180,26 +161,12 @@ def bucket_values(metric: Metric, entity: Entity, granularity: str, dialect: Dia
 SHAPES = {"series": metric_query, "buckets": bucket_values}
 
 
-_NAMED_MARKER = re.compile(r":(" + "|".join(PARAMETER_NAMES) + r")(?![A-Za-z0-9_])")
-
-
 def render(
     query: exp.Expression, dialect: Dialect, *, pretty: bool = False
 ) -> tuple[str, tuple[str, ...]]:
-    """SQL text for ``dialect`` and the parameter names in binding order.
+    """SQL text for ``dialect`` and the request values' names in binding order.
 
-    For ``qmark`` dialects the tree is rendered with named markers first and
-    each is then replaced by ``?`` in textual order, which is the order the
-    driver binds. (String literals are restricted to ``[A-Za-z0-9 _.-]``, so a
-    marker cannot hide inside one.)
+    The tree is the same for every dialect; ``dialect`` renders markers and
+    its own forms (``dialects.py``), and the binding order comes from the tree.
     """
-    sql = query.sql(dialect=dialect.name, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
-    if dialect.param_style != "qmark":  # named or numbered markers bind by name/number
-        return sql, PARAMETER_NAMES
-    order: list[str] = []
-
-    def to_qmark(match: re.Match[str]) -> str:
-        order.append(match.group(1))
-        return "?"
-
-    return _NAMED_MARKER.sub(to_qmark, sql), tuple(order)
+    return dialect.generate(query, pretty=pretty), dialect.binding_order(query)

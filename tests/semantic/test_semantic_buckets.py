@@ -1,4 +1,8 @@
-"""``bucket_start``: the per-dialect SQL for a bucket's first day, and its values on every day."""
+"""Buckets: ``calendar.GRANULARITY`` as SQL (per dialect) and as Python, on every day.
+
+Expected values come from ``tests/reference.py``, which computes bucket starts
+its own way (ISO calendar, a month table), never from ``calendar.py``.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ CASES = [
     ("weekly", "duckdb", "CAST(DATE_TRUNC('WEEK', d) AS DATE)"),
     ("weekly", "postgres", "CAST(DATE_TRUNC('WEEK', d) AS DATE)"),
     ("weekly", "bigquery", "CAST(DATE_TRUNC(d, WEEK(MONDAY)) AS DATE)"),
-    ("weekly", "snowflake", "DATEADD(DAY, 1 - DAYOFWEEKISO(d), d)"),
+    ("weekly", "snowflake", "CAST(DATEADD(DAY, 1 - DAYOFWEEKISO(d), d) AS DATE)"),
     ("weekly", "spark", "CAST(TRUNC(d, 'WEEK') AS DATE)"),
     ("weekly", "trino", "CAST(DATE_TRUNC('WEEK', d) AS DATE)"),
     ("monthly", "bigquery", "CAST(DATE_TRUNC(d, MONTH) AS DATE)"),
@@ -35,13 +39,12 @@ CASES = [
 
 @pytest.mark.parametrize(("granularity", "dialect", "expected"), CASES)
 def test_bucket_start_sql_per_dialect(granularity: str, dialect: str, expected: str) -> None:
-    sql = bucket_start(DAY.copy(), granularity, DIALECTS[dialect]).sql(dialect=dialect)
-    assert sql == expected
+    assert DIALECTS[dialect].generate(bucket_start(DAY.copy(), granularity)) == expected
 
 
 def test_unknown_granularity_is_refused() -> None:
     with pytest.raises(ValueError, match="hourly"):
-        bucket_start(DAY.copy(), "hourly", DIALECTS["duckdb"])
+        bucket_start(DAY.copy(), "hourly")
 
 
 DAYS = days_between(date(2023, 12, 25), date(2027, 1, 10))  # leap year, year and quarter ends
@@ -51,10 +54,11 @@ DAYS = days_between(date(2023, 12, 25), date(2027, 1, 10))  # leap year, year an
 def test_bucket_start_matches_the_reference_on_every_day(
     duckdb_marts, postgres_marts, granularity: str
 ) -> None:
-    """Four years of days through the SQL of both executed backends equal the reference."""
+    """Four years of days through the SQL of both executed backends equal the reference
+    (and so agree with ``calendar.bucket_of``, checked against the same reference below)."""
     expected = [(day, reference_bucket_start(day, granularity)) for day in DAYS]
     for con, dialect, marker in ((duckdb_marts, "duckdb", "?"), (postgres_marts, "postgres", "%s")):
-        bucket = bucket_start(exp.column("d"), granularity, DIALECTS[dialect]).sql(dialect=dialect)
+        bucket = DIALECTS[dialect].generate(bucket_start(exp.column("d"), granularity))
         values = ", ".join([f"(CAST({marker} AS DATE))"] * len(DAYS))
         sql = f"select d, {bucket} from (values {values}) as days(d) order by d"
         got = [tuple(row) for row in con.execute(sql, DAYS).fetchall()]
@@ -74,6 +78,19 @@ def test_python_buckets_of_every_range_match_the_reference(granularity: str) -> 
             assert [bucket_of(day, granularity) for day in days] == [
                 reference_bucket_start(day, granularity) for day in days
             ]
+
+
+@pytest.mark.parametrize("granularity", GRANULARITIES)
+def test_python_buckets_at_the_edges_of_the_calendar_match_the_reference(granularity: str) -> None:
+    """Ranges touching 0001-01-01 or 9999-12-31: complete, and no date past ``date.max``."""
+    for start, end in (
+        (date.min, date.min + timedelta(days=99)),
+        (date.max - timedelta(days=99), date.max),
+        (date.max, date.max),
+    ):
+        days = days_between(start, end)
+        expected = sorted({reference_bucket_start(day, granularity) for day in days})
+        assert bucket_starts(start, end, granularity) == expected
 
 
 def test_fill_puts_values_on_their_buckets_and_zero_elsewhere() -> None:

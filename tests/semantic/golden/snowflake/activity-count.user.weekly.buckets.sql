@@ -1,5 +1,5 @@
 SELECT
-  DATEADD(DAY, 1 - DAYOFWEEKISO(activity_date), activity_date) AS bucket_date,
+  CAST(DATEADD(DAY, 1 - DAYOFWEEKISO(activity_date), activity_date) AS DATE) AS bucket_date,
   CAST(SUM(total_activity_count) AS BIGINT) AS metric_value
 FROM fct_activity_daily
 WHERE
@@ -8,6 +8,6 @@ WHERE
   AND activity_date >= CAST(:3 AS DATE)
   AND activity_date <= CAST(:4 AS DATE)
 GROUP BY
-  DATEADD(DAY, 1 - DAYOFWEEKISO(activity_date), activity_date)
+  CAST(DATEADD(DAY, 1 - DAYOFWEEKISO(activity_date), activity_date) AS DATE)
 ORDER BY
   bucket_date

@@ -1,6 +1,6 @@
 WITH bucket_spine AS (
   SELECT DISTINCT
-    DATEADD(DAY, 1 - DAYOFWEEKISO(calendar_day), calendar_day) AS bucket_date
+    CAST(DATEADD(DAY, 1 - DAYOFWEEKISO(calendar_day), calendar_day) AS DATE) AS bucket_date
   FROM (
     SELECT
       DATEADD(DAY, CAST(calendar_day AS INT), CAST(:3 AS DATE)) AS calendar_day
@@ -10,7 +10,7 @@ WITH bucket_spine AS (
   ) AS calendar(calendar_day)
 ), metric_by_bucket AS (
   SELECT
-    DATEADD(DAY, 1 - DAYOFWEEKISO(activity_date), activity_date) AS bucket_date,
+    CAST(DATEADD(DAY, 1 - DAYOFWEEKISO(activity_date), activity_date) AS DATE) AS bucket_date,
     SUM(total_activity_count) AS metric_value
   FROM fct_activity_daily
   WHERE
@@ -19,7 +19,7 @@ WITH bucket_spine AS (
     AND activity_date >= CAST(:3 AS DATE)
     AND activity_date <= CAST(:4 AS DATE)
   GROUP BY
-    DATEADD(DAY, 1 - DAYOFWEEKISO(activity_date), activity_date)
+    CAST(DATEADD(DAY, 1 - DAYOFWEEKISO(activity_date), activity_date) AS DATE)
 )
 SELECT
   bucket_spine.bucket_date,
