@@ -1,37 +1,93 @@
-"""The two activity endpoints of contract section 4, built from the semantic catalogue.
+"""The activity endpoints of contract section 4, one per entity of the semantic catalogue.
 
 Check order: authentication (the blueprint's before-request hook, 401), then
 path and query validation by flask-openapi3 (400), then the token's grant
 (403), then the answer cache, then existence of the client and the entity under
-it (404, from ids known at the data version: ``api.answers``), then the compiled
+it (404, from ids known at the data version: ``api.known_ids``), then the compiled
 metric query.
+
+How the routes are declared. Entities come from the YAML catalogue (adding one
+is a YAML edit), and each entity's operation lists its own metric enum, so the
+path and query models are made per entity at start-up. flask-openapi3 (4.x)
+takes a view's models only from its type hints (``get_type_hints``) and keeps
+the wrapped view on the function object (``func.view``), so one function
+object cannot serve two routes with different models. The blueprint
+therefore declares the view, ``entity_activity``, with ordinary decorators
+inside :func:`_add_entity_route`, called once per catalogue entity by the
+explicit loop in :func:`activity_blueprint`: each call defines a fresh
+function whose annotations are that entity's models. The trade-off: the
+literal URL of a route (``.../users/<user_id>/activity``) is not in the
+source, only its pattern; ``git grep entity_activity`` or the pattern finds
+it, and ``/v2/openapi.json`` lists every route.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: flask-openapi3 resolves the views' annotations
+# with get_type_hints, which cannot see the per-entity models made in _add_entity_route.
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import BaseModel
 
-from api import data_state
+from api import request_state
+from api.activity_models import ActivityQuery, ActivitySeries, path_model, query_model
 from api.auth import require_client, require_token
-from api.data import as_day
-from api.errors import ApiError
-from api.models import ERROR_RESPONSES, ActivitySeries, path_model, query_model
+from api.errors import ERROR_RESPONSES, ApiError
+from api.services import Services, current_services
+from api.warehouse_reader import as_day
+from daybook.semantic import Catalog
 from daybook.semantic.calendar import fill
 
-ENTITIES = ("user", "device")
 API_SHAPE = "buckets"  # compiled queries return the buckets holding data; fill() does the rest
 
 
-def activity_series(entity: str, client_id: str, entity_id: str, query: Any) -> Response:
+def activity_blueprint(catalog: Catalog, max_range_days: int) -> APIBlueprint:
+    """One activity route per entity of the catalogue, each with that entity's metrics."""
+    blueprint = APIBlueprint(
+        "activity",
+        __name__,
+        url_prefix="/v2",
+        abp_tags=[Tag(name="activity", description="Activity time series")],
+        abp_security=[{"bearerAuth": []}],
+        abp_responses=ERROR_RESPONSES,
+    )
+    blueprint.before_request(require_token)
+    for entity in catalog.entities:
+        _add_entity_route(blueprint, catalog, entity, max_range_days)
+    return blueprint
+
+
+def _add_entity_route(
+    blueprint: APIBlueprint, catalog: Catalog, entity: str, max_range_days: int
+) -> None:
+    """``GET /v2/clients/<client_id>/analytics/<entity>s/<<entity>_id>/activity``."""
+    metrics = catalog.metrics_for(entity)
+    lines = "\n".join(f"- `{m.name}` ({m.label}): {m.description}" for m in metrics)
+    EntityPath = path_model(entity)  # a class: an annotation below
+    EntityQuery = query_model(entity, [m.name for m in metrics], max_range_days)
+
+    @blueprint.get(
+        f"/clients/<client_id>/analytics/{entity}s/<{entity}_id>/activity",
+        endpoint=f"{entity}_activity",
+        operation_id=f"get{entity.title()}Activity",
+        summary=f"{entity.title()} activity time series",
+        description=(
+            f"One point per bucket overlapping the range, oldest first, zero-filled. "
+            f"The range is at most {max_range_days} days, end inclusive; "
+            f"granularity defaults to daily.\n\nMetrics:\n{lines}"
+        ),
+        responses={200: ActivitySeries},
+        provide_automatic_options=False,  # no empty text/html OPTIONS answers
+    )
+    def entity_activity(path: EntityPath, query: EntityQuery) -> Response:  # type: ignore[valid-type]
+        return activity_series(entity, path.client_id, getattr(path, f"{entity}_id"), query)
+
+
+def activity_series(entity: str, client_id: str, entity_id: str, query: ActivityQuery) -> Response:
     """Answer one request whose parameters are valid: grant, then the cache or the query."""
     require_client(client_id)
-    services = current_app.extensions["daybook"]
-    version = data_state.current().version
+    services = current_services()
+    version = request_state.current().version
     key = (
         entity,
         client_id,
@@ -60,7 +116,7 @@ def activity_series(entity: str, client_id: str, entity_id: str, query: Any) -> 
 
 
 def _series(
-    services: Any, entity: str, client_id: str, entity_id: str, query: Any
+    services: Services, entity: str, client_id: str, entity_id: str, query: ActivityQuery
 ) -> dict[str, Any]:
     """The compiled metric query's answer in the documented shape.
 
@@ -99,47 +155,3 @@ def _series(
         ],
     )
     return series.model_dump(mode="json")
-
-
-def _view(entity: str, path_cls: type[BaseModel], query_cls: type[BaseModel]) -> Callable:
-    def view(path: Any, query: Any) -> Response:
-        return activity_series(entity, path.client_id, getattr(path, f"{entity}_id"), query)
-
-    # flask-openapi3 reads the models from the annotations; they are built per app.
-    view.__annotations__ = {"path": path_cls, "query": query_cls, "return": dict}
-    view.__name__ = f"{entity}_activity"
-    return view
-
-
-def activity_blueprint(catalog: Any, max_range_days: int) -> APIBlueprint:
-    """A blueprint serving each entity's activity with that entity's YAML metrics."""
-    blueprint = APIBlueprint(
-        "activity",
-        __name__,
-        url_prefix="/v2",
-        abp_tags=[Tag(name="activity", description="Activity time series")],
-        abp_security=[{"bearerAuth": []}],
-    )
-    blueprint.before_request(require_token)
-    for entity in ENTITIES:
-        if entity not in catalog.entities:
-            continue
-        metrics = [metric.name for metric in catalog.metrics_for(entity)]
-        lines = "\n".join(
-            f"- `{metric.name}` ({metric.label}): {metric.description}"
-            for metric in catalog.metrics_for(entity)
-        )
-        view = _view(entity, path_model(entity), query_model(entity, metrics, max_range_days))
-        blueprint.get(
-            f"/clients/<client_id>/analytics/{entity}s/<{entity}_id>/activity",
-            operation_id=f"get{entity.title()}Activity",
-            summary=f"{entity.title()} activity time series",
-            description=(
-                f"One point per bucket overlapping the range, oldest first, zero-filled. "
-                f"The range is at most {max_range_days} days, end inclusive; "
-                f"granularity defaults to daily.\n\nMetrics:\n{lines}"
-            ),
-            responses={200: ActivitySeries, **ERROR_RESPONSES},
-            provide_automatic_options=False,  # no empty text/html OPTIONS answers
-        )(view)
-    return blueprint

@@ -1,43 +1,37 @@
-"""The Flask application factory: settings, catalogue, warehouse reader, tokens, routes."""
+"""The Flask application factory: settings, catalogue, warehouse reader, tokens, routes.
+
+As in Flask's tutorial, ``create_app`` builds everything a process needs once
+(the typed :class:`~api.services.Services`) and registers one blueprint per
+resource module; ``api/README.md`` lists them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from flask_openapi3 import Info, OpenAPI
 
-from api import data_state
+from api import request_state
 from api.activity import API_SHAPE, activity_blueprint
-from api.answers import AnswerCache, KnownIds
-from api.data import PostgresReader, Reader, open_reader
+from api.answer_cache import AnswerCache
+from api.catalogue import catalogue_blueprint
 from api.directory import directory_blueprint
 from api.directory import queries as directory_queries
 from api.docs import install_docs
-from api.errors import register_error_handlers, validation_error_response
+from api.errors import ErrorResponse, register_error_handlers, validation_error_response
 from api.headers import install_security_headers
 from api.health import health_blueprint
+from api.known_ids import KnownIds
 from api.limits import RateLimits
 from api.logs import configure_logging, install_request_logging
-from api.models import ErrorResponse
+from api.services import EXTENSION_KEY, Services
 from api.settings import Settings
+from api.warehouse_reader import PostgresReader, Reader, open_reader
 from api.web import register as register_web
+from daybook.semantic import Catalog
 from daybook.serving import freshness_source, install_http_caching
 from daybook.tokens import PostgresTokenStore, TokenStore, open_token_store
-
-
-@dataclass
-class Services:
-    """Per-process resources the views use, at ``app.extensions["daybook"]``."""
-
-    settings: Settings
-    catalog: Any
-    reader: Reader
-    tokens: TokenStore
-    known: KnownIds
-    answers: AnswerCache
-    limits: RateLimits
 
 
 def _token_store(settings: Settings, reader: Reader) -> TokenStore:
@@ -48,7 +42,7 @@ def _token_store(settings: Settings, reader: Reader) -> TokenStore:
     return store
 
 
-def _warm_sql(catalog: Any, dialect: str) -> None:
+def _warm_sql(catalog: Catalog, dialect: str) -> None:
     """Generate every SQL text the views use before any request thread runs.
 
     Besides sparing requests the compile cost, this keeps sqlglot's generation
@@ -67,7 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
     config = dict(config or {})
     settings = Settings.from_config(config)
     configure_logging()
-    catalog = config.get("catalog")
+    catalog: Catalog | None = config.get("catalog")
     if catalog is None:
         from daybook.semantic import load_catalog
 
@@ -94,14 +88,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
         doc_url="/openapi.json",
     )
     app.json.sort_keys = False  # keep the documented key order: metric, label, period, data
-    app.extensions["daybook"] = Services(
-        settings,
-        catalog,
-        reader,
-        tokens,
-        known,
-        AnswerCache(int(settings.answer_cache_mb * 1024 * 1024)),
-        RateLimits.from_settings(
+    app.extensions[EXTENSION_KEY] = Services(
+        settings=settings,
+        catalog=catalog,
+        reader=reader,
+        tokens=tokens,
+        known=known,
+        answers=AnswerCache(int(settings.answer_cache_mb * 1024 * 1024)),
+        limits=RateLimits.from_settings(
             settings.rate_limit_per_token,
             settings.rate_limit_failed_auth,
             settings.rate_limit_storage_uri,
@@ -112,11 +106,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
     install_security_headers(app)  # before the caching hook, so it sees that hook's headers
     app.register_api(health_blueprint())
     app.register_api(activity_blueprint(catalog, settings.max_range_days))
-    app.register_api(directory_blueprint(catalog, settings.max_range_days))
+    app.register_api(directory_blueprint(settings.max_range_days))
+    app.register_api(catalogue_blueprint(catalog))
     install_docs(app)
     register_web(app)
     if config.get("http_caching", True):
         # ETag / Last-Modified / Cache-Control on data answers (daybook.serving, issue 7).
         fallback = freshness_source(settings.warehouse, reader)
-        install_http_caching(app, data_state.newest_data(fallback))
+        install_http_caching(app, request_state.newest_data(fallback))
     return app

@@ -2,7 +2,7 @@
 
 The token is looked up on every request (no cache), so a revocation made with
 ``daybook token revoke`` is effective on the next request in every worker. On
-PostgreSQL the same round trip reads the data state (``api.data_state``), so a
+PostgreSQL the same round trip reads the data state (``api.request_state``), so a
 cached answer costs one round trip in all.
 
 Rate limits (``api.limits``) are checked here, in this order: an address over
@@ -12,12 +12,11 @@ against its address; a verified token over its own limit gets 429.
 
 from __future__ import annotations
 
-from typing import Any
+from flask import request
 
-from flask import current_app, g, request
-
-from api import data_state
+from api import request_state
 from api.errors import ApiError
+from api.services import Services, current_services
 from daybook.tokens import PostgresTokenStore, TokenRecord
 from daybook.tokens.format import token_id_of
 from daybook.tokens.store import parse_row
@@ -27,7 +26,7 @@ _CHALLENGE = 'Bearer realm="daybook"'
 
 def require_token() -> None:
     """Blueprint hook: set ``g.token`` to the caller's token record, or answer 401 (or 429)."""
-    services = current_app.extensions["daybook"]
+    services = current_services()
     limits = services.limits
     address = request.remote_addr or "unknown"
     limits.check_address(address)
@@ -50,11 +49,11 @@ def require_token() -> None:
             "Unknown or revoked token",
             headers={"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
         )
-    g.token = record
+    request_state.set_token(record)
     limits.hit_token(record.token_id)
 
 
-def _authenticate(services: Any, credentials: str) -> TokenRecord | None:
+def _authenticate(services: Services, credentials: str) -> TokenRecord | None:
     """The caller's active token record; on PostgreSQL read with the data state."""
     combined = getattr(services.reader, "fetch_one_with_marker", None)
     token_id = token_id_of(credentials)
@@ -62,14 +61,14 @@ def _authenticate(services: Any, credentials: str) -> TokenRecord | None:
         found = combined(services.tokens.lookup_sql, (token_id,))
         if found is not None:
             row, version, newest = found
-            data_state.remember(data_state.DataState(version, newest))
+            request_state.remember(request_state.DataState(version, newest))
             return services.tokens.verify(credentials, parse_row(row) if row else None)
     return services.tokens.authenticate(credentials)
 
 
 def require_client(client_id: str) -> None:
     """403 unless the caller's token is granted ``client_id`` (whether or not it exists)."""
-    if not g.token.allows(client_id):
+    if not request_state.token().allows(client_id):
         raise ApiError(
             403,
             "forbidden",

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
-from pydantic import ValidationError
+from flask import Flask, Response, jsonify, request
+from pydantic import BaseModel, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
+from api import request_state
 from api.logs import loggable_path
-from api.models import ParameterProblem
+from api.params import ParameterProblem
 
 log = logging.getLogger("daybook.api")
 
@@ -118,7 +119,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _internal_error(error: BaseException) -> Response:
-    request_id = g.get("request_id", "-")
+    request_id = request_state.request_id() or "-"
     log.error(
         "unhandled error",
         exc_info=(type(error), error, error.__traceback__),
@@ -136,3 +137,28 @@ def _internal_error(error: BaseException) -> Response:
         f"Internal server error; quote request id {request_id} when reporting it",
         {"request_id": request_id},
     )
+
+
+# --- the error shape in the OpenAPI document --------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="authentication_required, invalid_parameter, forbidden, ...")
+    message: str
+    details: dict[str, Any] = Field(description="The offending values; request_id on a 500")
+
+
+class ErrorResponse(BaseModel):
+    """The contract's error shape."""
+
+    error: ErrorBody
+
+
+# What every authenticated blueprint documents, given once per blueprint (``abp_responses``)
+# rather than on every route: a 200, whose model each route names (listed first, so the
+# success answer leads each operation as before), and the error statuses, each with the
+# contract's body.
+ERROR_RESPONSES: dict[int, type[BaseModel] | None] = {
+    200: None,
+    **{status: ErrorResponse for status in (400, 401, 403, 404, 429, 500)},
+}

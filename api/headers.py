@@ -24,7 +24,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.routing import RequestRedirect
 
 # Blueprints whose answers depend on the caller's token.
-PRIVATE_BLUEPRINTS = frozenset({"activity", "directory"})
+PRIVATE_BLUEPRINTS = frozenset({"activity", "directory", "catalogue"})
 
 _INLINE_SCRIPT_RE = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 

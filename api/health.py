@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
 from flask_openapi3 import APIBlueprint
 
 from api.errors import ApiError
+from api.services import current_services
 
 log = logging.getLogger("daybook.api")
 
@@ -23,7 +23,7 @@ def health_blueprint() -> APIBlueprint:
     @blueprint.get("/readyz", summary="The warehouse answers a query")
     def readyz() -> dict:
         try:
-            current_app.extensions["daybook"].reader.fetch_all("select 1", [])
+            current_services().reader.fetch_all("select 1", [])
         except Exception as error:  # any driver error means not ready; the log says which
             log.warning("warehouse not reachable", extra={"fields": {"error": repr(error)}})
             raise ApiError(503, "not_ready", "The warehouse is not reachable") from None

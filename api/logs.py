@@ -27,7 +27,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
+
+from api import request_state
 
 log = logging.getLogger("daybook.api")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -124,15 +126,15 @@ def install_request_logging(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
-        g.started = time.perf_counter()
+        chosen = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        request_state.begin(chosen, time.perf_counter())
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        request_id = g.get("request_id") or uuid.uuid4().hex
+        request_id = request_state.request_id() or uuid.uuid4().hex
         response.headers["X-Request-ID"] = request_id
-        started = g.get("started")
-        token = g.get("token")
+        started = request_state.started()
+        token = request_state.token_or_none()
         fields = {
             "event": "request",
             "method": request.method,

@@ -1,43 +1,34 @@
 """Parameters and answers of the directory endpoints, in pydantic: validation and OpenAPI in one.
 
-Invalid values raise the API's :class:`~api.models.ParameterProblem`, so they are
+Invalid values raise the API's :class:`~api.params.ParameterProblem`, so they are
 answered like the activity endpoints' (400 ``invalid_parameter`` naming the
 value), with the same date rules and the same range limit.
 """
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    WithJsonSchema,
-    create_model,
-    field_validator,
-    model_validator,
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+
+from api.activity_models import Period
+from api.params import (
+    DateRangeQuery,
+    EndDate,
+    ParameterProblem,
+    RequestModel,
+    StartDate,
+    UuidString,
+    parse_uuid,
+    whole_number,
 )
-
-from api.models import UUID_PATTERN, ParameterProblem, Period, parse_date, parse_uuid
 
 MAX_PAGE = 1000
 MAX_TOP = 50
 MAX_SEARCH = 200
 
 
-def _whole_number(name: str, value: object, low: int, high: int) -> int:
-    text = str(value)
-    if isinstance(value, bool) or not text.isdigit() or not low <= int(text) <= high:
-        raise ParameterProblem(
-            f"Invalid {name}: expected a whole number from {low} to {high}", {name: text}
-        )
-    return int(text)
-
-
-class ClientPath(BaseModel):
-    client_id: Annotated[
-        str, WithJsonSchema({"type": "string", "format": "uuid", "pattern": UUID_PATTERN})
-    ] = Field(description="The client organisation's id")
+class ClientPath(RequestModel):
+    client_id: UuidString = Field(description="The client organisation's id")
 
     @field_validator("client_id", mode="before")
     @classmethod
@@ -45,7 +36,7 @@ class ClientPath(BaseModel):
         return parse_uuid("client_id", value)
 
 
-class ListQuery(BaseModel):
+class ListQuery(RequestModel):
     """Paging and an optional case-insensitive search over the id and the text columns."""
 
     model_config = ConfigDict(extra="ignore")
@@ -71,49 +62,30 @@ class ListQuery(BaseModel):
     @field_validator("limit", mode="before")
     @classmethod
     def _limit(cls, value: object) -> int:
-        return _whole_number("limit", value, 1, MAX_PAGE)
+        return whole_number("limit", value, 1, MAX_PAGE)
 
     @field_validator("offset", mode="before")
     @classmethod
     def _offset(cls, value: object) -> int:
-        return _whole_number("offset", value, 0, 10**9)
+        return whole_number("offset", value, 0, 10**9)
 
 
-def top_query_model(max_range_days: int) -> type[BaseModel]:
-    """The ranking's range parameters, under the same rules and limit as the activity series."""
+class TopQuery(DateRangeQuery):
+    """The ranking's range, under the same rules as the activity series; ``create_app``
+    sets the configured range limit (``api.params.with_range_limit``)."""
 
-    class TopQuery(BaseModel):
-        model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
-        start_date: date = Field(description="Start of the date range (YYYY-MM-DD), inclusive")
-        end_date: date = Field(description="End of the date range (YYYY-MM-DD), inclusive")
-        limit: Annotated[
-            int, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_TOP})
-        ] = Field(10, description=f"How many to rank, 1 to {MAX_TOP}")
+    start_date: StartDate
+    end_date: EndDate
+    limit: Annotated[int, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_TOP})] = (
+        Field(10, description=f"How many to rank, 1 to {MAX_TOP}")
+    )
 
-        @field_validator("start_date", "end_date", mode="before")
-        @classmethod
-        def _strict_date(cls, value: object, info: Any) -> date:
-            return parse_date(info.field_name or "date", value)
-
-        @field_validator("limit", mode="before")
-        @classmethod
-        def _limit(cls, value: object) -> int:
-            return _whole_number("limit", value, 1, MAX_TOP)
-
-        @model_validator(mode="after")
-        def _range(self) -> "TopQuery":
-            dates = {
-                "start_date": self.start_date.isoformat(),
-                "end_date": self.end_date.isoformat(),
-            }
-            if self.start_date > self.end_date:
-                raise ParameterProblem("start_date must not be after end_date", dates)
-            if (self.end_date - self.start_date).days + 1 > max_range_days:
-                raise ParameterProblem(f"Date range cannot exceed {max_range_days} days", dates)
-            return self
-
-    return create_model("TopQuery", __base__=TopQuery)
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _limit(cls, value: object) -> int:
+        return whole_number("limit", value, 1, MAX_TOP)
 
 
 # --- answers -------------------------------------------------------------------------------
@@ -134,26 +106,6 @@ class ClientList(BaseModel):
     """The clients this token is granted, that exist."""
 
     data: list[Client]
-
-
-class EntityInfo(BaseModel):
-    name: str = Field(description="Entity name, as in the activity endpoint's path: user, device")
-    label: str
-    description: str
-
-
-class MetricInfo(BaseModel):
-    name: str = Field(description="The value of the activity endpoints' metric parameter")
-    label: str = Field(description="The label the series carries")
-    description: str
-    entities: list[str] = Field(description="The entities whose activity endpoint serves it")
-
-
-class MetricCatalogue(BaseModel):
-    """Every metric of the YAML catalogue, and the entities they are served for."""
-
-    data: list[MetricInfo]
-    entities: list[EntityInfo]
 
 
 class User(BaseModel):

@@ -14,7 +14,7 @@ from functools import lru_cache
 from sqlglot import exp, select
 from sqlglot.expressions import column
 
-from api.data import CLIENT_KEY, CLIENT_MODEL
+from api.warehouse_reader import CLIENT_KEY, CLIENT_MODEL
 
 ACTIVITY_MODEL = "fct_activity_daily"
 ACTIVITY_MEASURE = "total_activity_count"

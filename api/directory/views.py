@@ -1,37 +1,39 @@
-"""The directory views: clients, metric catalogue, users, devices, most active.
+"""The directory endpoints: clients, users, devices, most active users and devices.
 
-Views are closures built per app (like the activity views), because the
-ranking's range limit is configuration; flask-openapi3 reads the models from
-the ``__annotations__`` set on each.
+Declared with ordinary decorators inside :func:`directory_blueprint`, which
+``create_app`` calls once per app: the ranking's range limit is configuration,
+so its query model (``TopQuery`` with that limit) and the operations'
+descriptions are made there. The users and devices routes are spelled out one
+by one (their answer models differ); the SQL behind them is
+``api.directory.queries``.
 """
 
-from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel
 
+from api import request_state
 from api.auth import require_client, require_token
-from api.data import as_day
 from api.directory import queries
 from api.directory.models import (
     ClientList,
     ClientPath,
     DevicePage,
     ListQuery,
-    MetricCatalogue,
     TopDevices,
+    TopQuery,
     TopUsers,
     UserPage,
-    top_query_model,
 )
-from api.errors import ApiError
-from api.models import ERROR_RESPONSES
+from api.errors import ERROR_RESPONSES, ApiError
+from api.params import with_range_limit
+from api.services import current_services
+from api.warehouse_reader import Reader, as_day
 
 
-def _reader() -> Any:
-    return current_app.extensions["daybook"].reader
+def _reader() -> Reader:
+    return current_services().reader
 
 
 def _require_existing_client(client_id: str) -> None:
@@ -43,8 +45,9 @@ def _require_existing_client(client_id: str) -> None:
         raise ApiError(404, "not_found", "Client not found", {"client_id": client_id})
 
 
-def list_clients() -> dict:
+def granted_clients() -> dict:
     """The clients the caller's token is granted (all of them for an all-clients token)."""
+    token = request_state.token()
     reader = _reader()
     rows = reader.fetch_all(queries.clients_sql(reader.dialect), [])
     data = [
@@ -56,33 +59,14 @@ def list_clients() -> dict:
             "last_activity_date": as_day(last) if last is not None else None,
         }
         for client_id, name, timezone, first, last in rows
-        if g.token.allows(client_id)
+        if token.allows(client_id)
     ]
     return ClientList(data=data).model_dump(mode="json")
 
 
-def metric_catalogue(catalog: Any) -> dict:
-    """Every YAML metric with its label and entities; a metric added as YAML shows up here.
-
-    Built once per app: the catalogue does not change while the app runs.
-    """
-    data = [
-        {
-            "name": metric.name,
-            "label": metric.label,
-            "description": metric.description,
-            "entities": [name for name in metric.entities if name in catalog.entities],
-        }
-        for metric in catalog.metrics.values()
-    ]
-    entities = [
-        {"name": entity.name, "label": entity.label, "description": entity.description}
-        for entity in catalog.entities.values()
-    ]
-    return MetricCatalogue(data=data, entities=entities).model_dump(mode="json")
-
-
-def list_entities(entity: str, page_model: type[BaseModel], client_id: str, query: Any) -> dict:
+def list_entities(
+    entity: str, page_model: type[BaseModel], client_id: str, query: ListQuery
+) -> dict:
     """One page of a client's users or devices, optionally filtered by a search text."""
     _require_existing_client(client_id)
     listing = queries.LISTINGS[entity]
@@ -102,7 +86,7 @@ def list_entities(entity: str, page_model: type[BaseModel], client_id: str, quer
     ).model_dump(mode="json")
 
 
-def top_entities(entity: str, top_model: type[BaseModel], client_id: str, query: Any) -> dict:
+def top_entities(entity: str, top_model: type[BaseModel], client_id: str, query: TopQuery) -> dict:
     """The client's most active users or devices over the range (total activity, descending)."""
     _require_existing_client(client_id)
     listing = queries.LISTINGS[entity]
@@ -119,13 +103,7 @@ def top_entities(entity: str, top_model: type[BaseModel], client_id: str, query:
     return top_model(period=period, data=data).model_dump(mode="json")
 
 
-def _annotated(view: Callable, name: str, **models: Any) -> Callable:
-    view.__annotations__ = {**models, "return": dict}
-    view.__name__ = name
-    return view
-
-
-def directory_blueprint(catalog: Any, max_range_days: int) -> APIBlueprint:
+def directory_blueprint(max_range_days: int) -> APIBlueprint:
     """The directory endpoints, authenticated like the activity endpoints."""
     blueprint = APIBlueprint(
         "directory",
@@ -133,62 +111,75 @@ def directory_blueprint(catalog: Any, max_range_days: int) -> APIBlueprint:
         url_prefix="/v2",
         abp_tags=[Tag(name="directory", description="Clients, metrics, users and devices")],
         abp_security=[{"bearerAuth": []}],
+        abp_responses=ERROR_RESPONSES,
     )
     blueprint.before_request(require_token)
-    common = {"provide_automatic_options": False}
+    RangedTopQuery = with_range_limit(TopQuery, "TopQuery", max_range_days)
 
-    blueprint.get(
+    @blueprint.get(
         "/clients",
         operation_id="listClients",
         summary="Clients this token may read",
         description="The clients the token is granted, with each one's time zone and the "
         "first and last local days with activity (useful as a default date range).",
-        responses={200: ClientList, **ERROR_RESPONSES},
-        **common,
-    )(_annotated(lambda: list_clients(), "list_clients"))
+        responses={200: ClientList},
+        provide_automatic_options=False,
+    )
+    def list_clients() -> dict:
+        return granted_clients()
 
-    catalogue = metric_catalogue(catalog)
-    blueprint.get(
-        "/metrics",
-        operation_id="listMetrics",
-        summary="Metric catalogue",
-        description="Every metric of the semantic layer's YAML, with its label and the "
-        "entities (user, device) whose activity endpoint accepts it.",
-        responses={200: MetricCatalogue, **ERROR_RESPONSES},
-        **common,
-    )(_annotated(lambda: catalogue, "list_metrics"))
+    @blueprint.get(
+        "/clients/<client_id>/users",
+        operation_id="listUsers",
+        summary="A client's users",
+        description="One page of the client's users; `search` matches the id and the "
+        "text columns, case-insensitively.",
+        responses={200: UserPage},
+        provide_automatic_options=False,
+    )
+    def list_users(path: ClientPath, query: ListQuery) -> dict:
+        return list_entities("user", UserPage, path.client_id, query)
 
-    top_query = top_query_model(max_range_days)
-    for entity, page_model, top_model in (
-        ("user", UserPage, TopUsers),
-        ("device", DevicePage, TopDevices),
-    ):
-        title = entity.title()
+    @blueprint.get(
+        "/clients/<client_id>/analytics/top-users",
+        operation_id="getTopUsers",
+        summary="A client's most active users",
+        description=_top_description("user", max_range_days),
+        responses={200: TopUsers},
+        provide_automatic_options=False,
+    )
+    def top_users(path: ClientPath, query: RangedTopQuery) -> dict:  # type: ignore[valid-type]
+        return top_entities("user", TopUsers, path.client_id, query)
 
-        def listing(path: Any, query: Any, entity: str = entity, model: type = page_model) -> dict:
-            return list_entities(entity, model, path.client_id, query)
+    @blueprint.get(
+        "/clients/<client_id>/devices",
+        operation_id="listDevices",
+        summary="A client's devices",
+        description="One page of the client's devices; `search` matches the id and the "
+        "text columns, case-insensitively.",
+        responses={200: DevicePage},
+        provide_automatic_options=False,
+    )
+    def list_devices(path: ClientPath, query: ListQuery) -> dict:
+        return list_entities("device", DevicePage, path.client_id, query)
 
-        blueprint.get(
-            f"/clients/<client_id>/{entity}s",
-            operation_id=f"list{title}s",
-            summary=f"A client's {entity}s",
-            description=f"One page of the client's {entity}s; `search` matches the id and the "
-            "text columns, case-insensitively.",
-            responses={200: page_model, **ERROR_RESPONSES},
-            **common,
-        )(_annotated(listing, f"list_{entity}s", path=ClientPath, query=ListQuery))
+    @blueprint.get(
+        "/clients/<client_id>/analytics/top-devices",
+        operation_id="getTopDevices",
+        summary="A client's most active devices",
+        description=_top_description("device", max_range_days),
+        responses={200: TopDevices},
+        provide_automatic_options=False,
+    )
+    def top_devices(path: ClientPath, query: RangedTopQuery) -> dict:  # type: ignore[valid-type]
+        return top_entities("device", TopDevices, path.client_id, query)
 
-        def top(path: Any, query: Any, entity: str = entity, model: type = top_model) -> dict:
-            return top_entities(entity, model, path.client_id, query)
-
-        blueprint.get(
-            f"/clients/<client_id>/analytics/top-{entity}s",
-            operation_id=f"getTop{title}s",
-            summary=f"A client's most active {entity}s",
-            description=f"The client's {entity}s with the highest total activity over the "
-            f"range (at most {max_range_days} days, end inclusive), most active first; "
-            f"{entity}s without activity in the range are left out.",
-            responses={200: top_model, **ERROR_RESPONSES},
-            **common,
-        )(_annotated(top, f"top_{entity}s", path=ClientPath, query=top_query))
     return blueprint
+
+
+def _top_description(entity: str, max_range_days: int) -> str:
+    return (
+        f"The client's {entity}s with the highest total activity over the "
+        f"range (at most {max_range_days} days, end inclusive), most active first; "
+        f"{entity}s without activity in the range are left out."
+    )

@@ -197,7 +197,7 @@ def keep_pandas_out_of_duckdb() -> bool:
 
 
 class SnapshotDataReader:
-    """The API's ``Reader`` interface (``api.data``) on top of :class:`SnapshotReader`.
+    """The API's ``Reader`` interface (``api.warehouse_reader``) on top of :class:`SnapshotReader`.
 
     Drop-in for a DuckDB warehouse: ``fetch_all(sql, parameters)`` runs on the
     current snapshot through this thread's cursor.

@@ -1,4 +1,4 @@
-"""The answer cache (api.answers): repeated answers stay right, access rules still apply first,
+"""The answer cache (api.answer_cache): repeated answers stay right, access rules still apply first,
 and a new build or snapshot makes every cached answer stale."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from served_api import activity_path, assert_error
 from test_api_answers import DATA_START, expected_body
 
-from api.answers import AnswerCache
+from api.answer_cache import AnswerCache
 from daybook.semantic import load_catalog
 from daybook.tokens import open_token_store
 
@@ -112,7 +112,7 @@ class _Unversioned:
     """The served warehouse's reader, but without a data version (a never-stamped warehouse)."""
 
     def __init__(self, warehouse):
-        from api.data import open_reader
+        from api.warehouse_reader import open_reader
 
         self._reader = open_reader(warehouse)
         self.dialect = self._reader.dialect
@@ -222,7 +222,7 @@ def test_every_build_gives_the_data_a_new_version(empty_warehouse):
     """What answers are filed under moves with each build: on PostgreSQL the dbt hook's
     stamp, on DuckDB the snapshot each build publishes. A reader on a not yet built
     PostgreSQL warehouse has no version, so nothing is cached."""
-    from api.data import open_reader
+    from api.warehouse_reader import open_reader
     from daybook.build import ensure_raw_tables, run_build
     from daybook.serving import publish_snapshot
 

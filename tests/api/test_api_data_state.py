@@ -1,4 +1,4 @@
-"""What a request reads about the data (api.data_state): the version its answer is cached
+"""What a request reads about the data (api.request_state): the version its answer is cached
 under and the newest data time, at the cost of one warehouse round trip on PostgreSQL."""
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ class Reader(Protocol):
     def data_version(self) -> Hashable | None:
         """What identifies the data the next query will read, or None if nothing does.
 
-        Answers are cached under it (``api.answers``); it must change whenever
+        Answers are cached under it (``api.answer_cache``); it must change whenever
         the data may have, and be read before the query it stands for.
         """
         ...

@@ -1,0 +1,84 @@
+"""``GET /v2/metrics``: the metric catalogue, straight from the semantic layer's YAML.
+
+A front end learns here which metrics exist, their labels, and which entities'
+activity endpoints accept each; a metric added as YAML shows up without code.
+Authenticated like the data endpoints (the catalogue is part of the API a
+token opens), but the answer is the same for every token, so it is built once
+per app: the catalogue does not change while the app runs.
+"""
+
+from __future__ import annotations
+
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel, Field
+
+from api.auth import require_token
+from api.errors import ERROR_RESPONSES
+from daybook.semantic import Catalog
+
+
+class EntityInfo(BaseModel):
+    name: str = Field(description="Entity name, as in the activity endpoint's path: user, device")
+    label: str
+    description: str
+
+
+class MetricInfo(BaseModel):
+    name: str = Field(description="The value of the activity endpoints' metric parameter")
+    label: str = Field(description="The label the series carries")
+    description: str
+    entities: list[str] = Field(description="The entities whose activity endpoint serves it")
+
+
+class MetricCatalogue(BaseModel):
+    """Every metric of the YAML catalogue, and the entities they are served for."""
+
+    data: list[MetricInfo]
+    entities: list[EntityInfo]
+
+
+def metric_catalogue(catalog: Catalog) -> dict:
+    """Every YAML metric with its label and entities, in the documented JSON shape."""
+    data = [
+        MetricInfo(
+            name=metric.name,
+            label=metric.label,
+            description=metric.description,
+            entities=[name for name in metric.entities if name in catalog.entities],
+        )
+        for metric in catalog.metrics.values()
+    ]
+    entities = [
+        EntityInfo(name=entity.name, label=entity.label, description=entity.description)
+        for entity in catalog.entities.values()
+    ]
+    return MetricCatalogue(data=data, entities=entities).model_dump(mode="json")
+
+
+def catalogue_blueprint(catalog: Catalog) -> APIBlueprint:
+    """The catalogue endpoint; its answer is computed here, once."""
+    blueprint = APIBlueprint(
+        "catalogue",
+        __name__,
+        url_prefix="/v2",
+        # Documented under the directory tag, beside the other endpoints a front end browses.
+        abp_tags=[Tag(name="directory", description="Clients, metrics, users and devices")],
+        abp_security=[{"bearerAuth": []}],
+        abp_responses=ERROR_RESPONSES,
+    )
+    blueprint.before_request(require_token)
+    answer = metric_catalogue(catalog)
+
+    @blueprint.get(
+        "/metrics",
+        operation_id="listMetrics",
+        summary="Metric catalogue",
+        description="Every metric of the semantic layer's YAML, with its label and the "
+        "entities (user, device) whose activity endpoint accepts it.",
+        responses={200: MetricCatalogue},
+        provide_automatic_options=False,
+    )
+    def list_metrics() -> dict:
+        return answer
+
+    return blueprint

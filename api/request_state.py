@@ -1,0 +1,98 @@
+"""Everything the API keeps about one request, on Flask's ``g``, behind named functions.
+
+Flask's ``g`` lives for one request; reading and writing it through this
+module means one place says which keys exist and who sets them:
+
+* the request id and start time (``api.logs``, first hook of every request);
+* the caller's verified token (``api.auth``, the authenticated blueprints' hook);
+* the data state: the warehouse's data version and its newest data time.
+  Read before anything the request queries: the answer cache and the known ids
+  are filed under the version (``api.answer_cache``, ``api.known_ids``), and
+  ``Last-Modified`` is the newest data. On PostgreSQL the authentication hook
+  reads both in the same round trip as the token; otherwise the reader is
+  asked the first time a view needs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, g
+
+from daybook.tokens import TokenRecord
+
+
+@dataclass(frozen=True)
+class DataState:
+    """The data version (None: nothing may be cached) and, when known, the newest data time."""
+
+    version: Hashable | None
+    newest_data: datetime | None = None
+
+
+# --- request id and timing (set by api.logs) ---------------------------------------------
+
+
+def begin(request_id: str, started: float) -> None:
+    """Record the request's id and start time (``time.perf_counter()``)."""
+    g.request_id = request_id
+    g.started = started
+
+
+def request_id() -> str | None:
+    """This request's id, or None before ``begin`` ran (e.g. an error in an earlier hook)."""
+    return g.get("request_id")
+
+
+def started() -> float | None:
+    return g.get("started")
+
+
+# --- the caller (set by api.auth) ----------------------------------------------------------
+
+
+def set_token(record: TokenRecord) -> None:
+    g.token = record
+
+
+def token() -> TokenRecord:
+    """The verified token; only views of authenticated blueprints may ask."""
+    return g.token
+
+
+def token_or_none() -> TokenRecord | None:
+    """The verified token, or None (unauthenticated endpoints, failed authentication)."""
+    return g.get("token")
+
+
+# --- the data this request reads ------------------------------------------------------------
+
+
+def remember(state: DataState) -> None:
+    """Record the state this request reads (called by the authentication hook)."""
+    g.data_state = state
+
+
+def current() -> DataState:
+    """This request's data state, read from the warehouse reader on first use."""
+    state = g.get("data_state")
+    if state is None:
+        # Read straight off the extension: api.services imports the error module, which
+        # imports this one.
+        state = DataState(current_app.extensions["daybook"].reader.data_version())
+        g.data_state = state
+    return state
+
+
+def newest_data(fallback: Callable[[], datetime | None]) -> Callable[[], datetime | None]:
+    """A ``Last-Modified`` source: this request's recorded newest data, else ``fallback()``."""
+
+    def newest() -> datetime | None:
+        state = g.get("data_state")
+        if state is not None and state.newest_data is not None:
+            return state.newest_data
+        return fallback()
+
+    return newest
