@@ -43,47 +43,20 @@ def write_semantic(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
-def test_shipped_catalogue_has_the_contract_metrics(catalog: Catalog) -> None:
-    activity, users = catalog.metrics["activity-count"], catalog.metrics["user-count"]
-    assert (activity.label, activity.aggregation, activity.expression) == (
-        "Total Activity",
-        "sum",
-        "total_activity_count",
-    )
-    assert set(activity.entities) == {"user", "device"}
-    assert (users.label, users.aggregation, users.expression, users.entities) == (
-        "Daily Users",
-        "count_distinct",
-        "user_id",
-        ("device",),
-    )
-
-
-def test_shipped_catalogue_serves_every_required_metric_to_the_right_entities(
+def test_shipped_catalogue_serves_the_contract_metrics_on_the_contract_entities(
     catalog: Catalog,
 ) -> None:
-    sources = ["chrome", "edge", "firefox", "desktop", "web-accessibility"]
-    per_source = [f"{source}-activity" for source in sources]
-    assert [m.name for m in catalog.metrics_for("user")] == [
-        "activity-count",
-        "device-count",
-        *per_source,
-    ]
-    assert [m.name for m in catalog.metrics_for("device")] == [
-        "activity-count",
-        "user-count",
-        *per_source,
-    ]
-    for source, name in zip(sources, per_source, strict=True):
-        metric = catalog.metrics[name]
-        assert metric.aggregation == "sum"
-        assert metric.expression == source.replace("-", "_") + "_activity_count"
-    assert catalog.metrics["device-count"].expression == "device_id"
-    assert catalog.metrics["device-count"].aggregation == "count_distinct"
-    assert {e.name: (e.model, e.key, e.tenant_key) for e in catalog.entities.values()} == {
-        "user": ("dim_users", "user_id", "client_id"),
-        "device": ("dim_devices", "device_id", "client_id"),
-    }
+    """Contract section 3: the required metrics, their labels, and who may ask for them.
+
+    What each shipped metric computes is not restated here: the property tests
+    execute every one of them against the plain-Python reference.
+    """
+    assert catalog.metrics["activity-count"].label == "Total Activity"
+    assert catalog.metrics["user-count"].label == "Daily Users"
+    for_users = {metric.name for metric in catalog.metrics_for("user")}
+    for_devices = {metric.name for metric in catalog.metrics_for("device")}
+    assert "activity-count" in for_users & for_devices
+    assert "user-count" in for_devices - for_users  # devices only
 
 
 def test_semantic_dir_defaults_to_the_environment_override(
