@@ -169,4 +169,5 @@ def render(
     The tree is the same for every dialect; ``dialect`` renders markers and
     its own forms (``dialects.py``), and the binding order comes from the tree.
     """
-    return dialect.generate(query, pretty=pretty), dialect.binding_order(query)
+    sql = dialect.generate(query, pretty=pretty)
+    return sql, dialect.binding_order(query, sql)

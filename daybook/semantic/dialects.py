@@ -42,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.bigquery import BigQuery
 from sqlglot.dialects.databricks import Databricks
@@ -138,11 +139,22 @@ class Dialect:
         """SQL text of ``tree`` in this dialect; anything it cannot express raises."""
         return tree.sql(dialect=self.sqlglot, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
 
-    def binding_order(self, tree: exp.Expression) -> tuple[str, ...]:
-        """Names of the request values in the order the driver binds them for ``tree``."""
-        if self.param_style == "qmark":
-            return tuple(node.name for node in tree.find_all(exp.Placeholder, bfs=False))
-        return PARAMETER_NAMES
+    def binding_order(self, tree: exp.Expression, sql: str) -> tuple[str, ...]:
+        """Names of the request values in the order the driver binds them for ``tree``.
+
+        For unnamed markers that is the tree's depth-first order. It holds while
+        the generator writes each placeholder once and in argument order: a
+        generator that repeats one (Snowflake spells a date series with its start
+        twice) is caught here by counting the markers sqlglot parses back from
+        ``sql``, and refused rather than bound wrongly.
+        """
+        if self.param_style != "qmark":
+            return PARAMETER_NAMES
+        order = tuple(node.name for node in tree.find_all(exp.Placeholder, bfs=False))
+        rendered = sqlglot.parse_one(sql, dialect=self.sqlglot).find_all(exp.Placeholder)
+        if sum(1 for _ in rendered) != len(order):
+            raise ValueError(f"{self.name} repeats a request value; use named or numbered markers")
+        return order
 
 
 def build_dialect(
