@@ -18,7 +18,9 @@ explicit loop in :func:`activity_blueprint`: each call defines a fresh
 function whose annotations are that entity's models. The trade-off: the
 literal URL of a route (``.../users/<user_id>/activity``) is not in the
 source, only its pattern; ``git grep entity_activity`` or the pattern finds
-it, and ``/v2/openapi.json`` lists every route.
+it, and ``/v2/openapi.json`` lists every route. An endpoint that is not per
+entity (such as a client-wide series) is a plain decorated function in
+:func:`activity_blueprint`.
 """
 
 # No `from __future__ import annotations`: flask-openapi3 resolves the views' annotations

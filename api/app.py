@@ -16,8 +16,8 @@ from api import request_state
 from api.activity import API_SHAPE, activity_blueprint
 from api.answer_cache import AnswerCache
 from api.catalogue import catalogue_blueprint
-from api.directory import directory_blueprint
 from api.directory import queries as directory_queries
+from api.directory.views import directory_blueprint
 from api.docs import install_docs
 from api.errors import ErrorResponse, register_error_handlers, validation_error_response
 from api.headers import install_security_headers
