@@ -5,8 +5,8 @@ returns a cached ``CompiledQuery`` whose ``sql`` is executed with
 ``query.parameters(...)``. See ``semantic/README.md`` for the YAML format.
 """
 
+from daybook.semantic.calendar import GRANULARITIES
 from daybook.semantic.catalog import Catalog
-from daybook.semantic.compiler import GRANULARITIES
 from daybook.semantic.definitions import AGGREGATIONS, Entity, Metric
 from daybook.semantic.dialects import DIALECTS
 from daybook.semantic.errors import SemanticError

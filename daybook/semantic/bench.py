@@ -16,8 +16,8 @@ from itertools import product
 
 import click
 
+from daybook.semantic.calendar import GRANULARITIES
 from daybook.semantic.catalog import Catalog
-from daybook.semantic.compiler import GRANULARITIES
 from daybook.semantic.dialects import DIALECTS
 from daybook.semantic.loader import load_catalog
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sqlglot.errors import UnsupportedError
 
-from daybook.semantic.compiler import GRANULARITIES, SHAPES, render
+from daybook.semantic.calendar import GRANULARITIES
+from daybook.semantic.compiler import SHAPES, render
 from daybook.semantic.definitions import Entity, Metric
 from daybook.semantic.dialects import get_dialect
 from daybook.semantic.errors import SemanticError

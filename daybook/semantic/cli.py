@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import click
 
+from daybook.semantic.calendar import GRANULARITIES
 from daybook.semantic.catalog import Catalog
-from daybook.semantic.compiler import GRANULARITIES, SHAPES
+from daybook.semantic.compiler import SHAPES
 from daybook.semantic.dialects import DIALECTS
 from daybook.semantic.errors import SemanticError
 from daybook.semantic.loader import load_catalog

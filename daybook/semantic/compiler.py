@@ -24,11 +24,9 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from daybook.semantic.calendar import GRANULARITIES, get_granularity
+from daybook.semantic.calendar import get_granularity
 from daybook.semantic.definitions import Entity, Metric
 from daybook.semantic.dialects import Dialect
-
-__all__ = ["GRANULARITIES", "SHAPES", "bucket_start", "metric_query", "render"]
 
 BUCKET = "bucket_date"
 VALUE = "metric_value"
