@@ -33,8 +33,8 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from api import request_state
 from api.activity_models import ActivityQuery, ActivitySeries, path_model, query_model
-from api.auth import require_client, require_token
-from api.errors import ERROR_RESPONSES, ApiError
+from api.auth import authenticated_blueprint, require_client
+from api.errors import ApiError
 from api.services import Services, current_services
 from api.warehouse_reader import as_day
 from daybook.semantic import Catalog
@@ -45,15 +45,8 @@ API_SHAPE = "buckets"  # compiled queries return the buckets holding data; fill(
 
 def activity_blueprint(catalog: Catalog, max_range_days: int) -> APIBlueprint:
     """One activity route per entity of the catalogue, each with that entity's metrics."""
-    blueprint = APIBlueprint(
-        "activity",
-        __name__,
-        url_prefix="/v2",
-        abp_tags=[Tag(name="activity", description="Activity time series")],
-        abp_security=[{"bearerAuth": []}],
-        abp_responses=ERROR_RESPONSES,
-    )
-    blueprint.before_request(require_token)
+    tag = Tag(name="activity", description="Activity time series")
+    blueprint = authenticated_blueprint("activity", __name__, tag)
     for entity in catalog.entities:
         _add_entity_route(blueprint, catalog, entity, max_range_days)
     return blueprint

@@ -13,15 +13,32 @@ against its address; a verified token over its own limit gets 429.
 from __future__ import annotations
 
 from flask import request
+from flask_openapi3 import APIBlueprint, Tag
 
 from api import request_state
-from api.errors import ApiError
+from api.errors import ERROR_RESPONSES, ApiError
 from api.services import Services, current_services
 from daybook.tokens import PostgresTokenStore, TokenRecord
 from daybook.tokens.format import token_id_of
 from daybook.tokens.store import parse_row
 
 _CHALLENGE = 'Bearer realm="daybook"'
+DIRECTORY_TAG = Tag(name="directory", description="Clients, metrics, users and devices")
+
+
+def authenticated_blueprint(name: str, import_name: str, tag: Tag) -> APIBlueprint:
+    """A ``/v2`` blueprint whose every route needs a bearer token (this module's hook) and
+    documents it: the security scheme and the error statuses, given once here."""
+    blueprint = APIBlueprint(
+        name,
+        import_name,
+        url_prefix="/v2",
+        abp_tags=[tag],
+        abp_security=[{"bearerAuth": []}],
+        abp_responses=ERROR_RESPONSES,
+    )
+    blueprint.before_request(require_token)
+    return blueprint
 
 
 def require_token() -> None:

@@ -9,11 +9,10 @@ per app: the catalogue does not change while the app runs.
 
 from __future__ import annotations
 
-from flask_openapi3 import APIBlueprint, Tag
+from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
-from api.auth import require_token
-from api.errors import ERROR_RESPONSES
+from api.auth import DIRECTORY_TAG, authenticated_blueprint
 from daybook.semantic import Catalog
 
 
@@ -57,16 +56,8 @@ def metric_catalogue(catalog: Catalog) -> dict:
 
 def catalogue_blueprint(catalog: Catalog) -> APIBlueprint:
     """The catalogue endpoint; its answer is computed here, once."""
-    blueprint = APIBlueprint(
-        "catalogue",
-        __name__,
-        url_prefix="/v2",
-        # Documented under the directory tag, beside the other endpoints a front end browses.
-        abp_tags=[Tag(name="directory", description="Clients, metrics, users and devices")],
-        abp_security=[{"bearerAuth": []}],
-        abp_responses=ERROR_RESPONSES,
-    )
-    blueprint.before_request(require_token)
+    # Documented under the directory tag, beside the other endpoints a front end browses.
+    blueprint = authenticated_blueprint("catalogue", __name__, DIRECTORY_TAG)
     answer = metric_catalogue(catalog)
 
     @blueprint.get(

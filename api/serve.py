@@ -38,6 +38,7 @@ import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from email.utils import formatdate
 from io import BytesIO
 from typing import Any
 
@@ -73,7 +74,8 @@ def json_error_response(status: int, reason: str, message: str) -> bytes:
     """A complete HTTP/1.1 response carrying the contract's JSON error; the connection closes."""
     body = error_body(status, message)
     head = (
-        f"HTTP/1.1 {status} {reason}\r\nServer: {SERVER_NAME}\r\nConnection: close\r\n"
+        f"HTTP/1.1 {status} {reason}\r\nDate: {formatdate(usegmt=True)}\r\n"
+        f"Server: {SERVER_NAME}\r\nConnection: close\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode("latin-1") + body
@@ -288,7 +290,12 @@ class WsgiOnThreads:
             close = getattr(iterable, "close", None)
             if close is not None:
                 close()
-        return answer["status"], answer["headers"], b"".join(written)
+        headers = answer["headers"]
+        if not any(name.lower() == b"date" for name, _ in headers):
+            # stamped after the app ran, so never earlier than a time the app put in the
+            # answer (Last-Modified is clamped to "now" and must not be later than Date)
+            headers.append((b"date", formatdate(usegmt=True).encode()))
+        return answer["status"], headers, b"".join(written)
 
     @staticmethod
     async def _send(send: Any, status: int, headers: list, content: bytes) -> None:
@@ -297,6 +304,7 @@ class WsgiOnThreads:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(content)).encode()),
             ]
+            headers.append((b"date", formatdate(usegmt=True).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
@@ -321,6 +329,7 @@ class DaybookWorker(UvicornWorker):
         "lifespan": "off",
         "access_log": False,  # the app logs one JSON line per request itself
         "server_header": False,
+        "date_header": False,  # uvicorn's is refreshed once a second; WsgiOnThreads sets it
         "headers": [("server", SERVER_NAME)],
         "timeout_graceful_shutdown": GRACEFUL_SECONDS - 2,
     }

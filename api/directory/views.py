@@ -3,18 +3,20 @@
 Declared with ordinary decorators inside :func:`directory_blueprint`, which
 ``create_app`` calls once per app: the ranking's range limit is configuration,
 so its query model (``TopQuery`` with that limit) and the operations'
-descriptions are made there. The users and devices routes are spelled out one
-by one (their answer models differ); the SQL behind them is
-``api.directory.queries``.
+descriptions are made there. The users and devices routes (a page, a ranking)
+are declared by :func:`_add_entity_routes`, once per row of the explicit table
+in :func:`directory_blueprint`, for the same reason as the activity routes
+(``api.activity``: flask-openapi3 takes models from type hints, one function
+object per route). The SQL behind them is ``api.directory.queries``.
 """
 
 from typing import Any
 
-from flask_openapi3 import APIBlueprint, Tag
+from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel
 
 from api import request_state
-from api.auth import require_client, require_token
+from api.auth import DIRECTORY_TAG, authenticated_blueprint, require_client
 from api.directory import queries
 from api.directory.models import (
     ClientList,
@@ -26,7 +28,7 @@ from api.directory.models import (
     TopUsers,
     UserPage,
 )
-from api.errors import ERROR_RESPONSES, ApiError
+from api.errors import ApiError
 from api.params import with_range_limit
 from api.services import current_services
 from api.warehouse_reader import Reader, as_day
@@ -105,16 +107,7 @@ def top_entities(entity: str, top_model: type[BaseModel], client_id: str, query:
 
 def directory_blueprint(max_range_days: int) -> APIBlueprint:
     """The directory endpoints, authenticated like the activity endpoints."""
-    blueprint = APIBlueprint(
-        "directory",
-        __name__,
-        url_prefix="/v2",
-        abp_tags=[Tag(name="directory", description="Clients, metrics, users and devices")],
-        abp_security=[{"bearerAuth": []}],
-        abp_responses=ERROR_RESPONSES,
-    )
-    blueprint.before_request(require_token)
-    RangedTopQuery = with_range_limit(TopQuery, "TopQuery", max_range_days)
+    blueprint = authenticated_blueprint("directory", __name__, DIRECTORY_TAG)
 
     @blueprint.get(
         "/clients",
@@ -128,58 +121,49 @@ def directory_blueprint(max_range_days: int) -> APIBlueprint:
     def list_clients() -> dict:
         return granted_clients()
 
-    @blueprint.get(
-        "/clients/<client_id>/users",
-        operation_id="listUsers",
-        summary="A client's users",
-        description="One page of the client's users; `search` matches the id and the "
-        "text columns, case-insensitively.",
-        responses={200: UserPage},
-        provide_automatic_options=False,
-    )
-    def list_users(path: ClientPath, query: ListQuery) -> dict:
-        return list_entities("user", UserPage, path.client_id, query)
-
-    @blueprint.get(
-        "/clients/<client_id>/analytics/top-users",
-        operation_id="getTopUsers",
-        summary="A client's most active users",
-        description=_top_description("user", max_range_days),
-        responses={200: TopUsers},
-        provide_automatic_options=False,
-    )
-    def top_users(path: ClientPath, query: RangedTopQuery) -> dict:  # type: ignore[valid-type]
-        return top_entities("user", TopUsers, path.client_id, query)
-
-    @blueprint.get(
-        "/clients/<client_id>/devices",
-        operation_id="listDevices",
-        summary="A client's devices",
-        description="One page of the client's devices; `search` matches the id and the "
-        "text columns, case-insensitively.",
-        responses={200: DevicePage},
-        provide_automatic_options=False,
-    )
-    def list_devices(path: ClientPath, query: ListQuery) -> dict:
-        return list_entities("device", DevicePage, path.client_id, query)
-
-    @blueprint.get(
-        "/clients/<client_id>/analytics/top-devices",
-        operation_id="getTopDevices",
-        summary="A client's most active devices",
-        description=_top_description("device", max_range_days),
-        responses={200: TopDevices},
-        provide_automatic_options=False,
-    )
-    def top_devices(path: ClientPath, query: RangedTopQuery) -> dict:  # type: ignore[valid-type]
-        return top_entities("device", TopDevices, path.client_id, query)
-
+    top_query = with_range_limit(TopQuery, "TopQuery", max_range_days)
+    for entity, page_model, top_model in (
+        ("user", UserPage, TopUsers),
+        ("device", DevicePage, TopDevices),
+    ):
+        _add_entity_routes(blueprint, entity, page_model, top_model, top_query, max_range_days)
     return blueprint
 
 
-def _top_description(entity: str, max_range_days: int) -> str:
-    return (
-        f"The client's {entity}s with the highest total activity over the "
-        f"range (at most {max_range_days} days, end inclusive), most active first; "
-        f"{entity}s without activity in the range are left out."
+def _add_entity_routes(
+    blueprint: APIBlueprint,
+    entity: str,
+    page_model: type[BaseModel],
+    top_model: type[BaseModel],
+    top_query: type[TopQuery],
+    max_range_days: int,
+) -> None:
+    """``/clients/<client_id>/<entity>s`` and ``/clients/<client_id>/analytics/top-<entity>s``."""
+    RangedTopQuery = top_query  # a class: an annotation below
+
+    @blueprint.get(
+        f"/clients/<client_id>/{entity}s",
+        endpoint=f"list_{entity}s",
+        operation_id=f"list{entity.title()}s",
+        summary=f"A client's {entity}s",
+        description=f"One page of the client's {entity}s; `search` matches the id and the "
+        "text columns, case-insensitively.",
+        responses={200: page_model},
+        provide_automatic_options=False,
     )
+    def list_entity_page(path: ClientPath, query: ListQuery) -> dict:
+        return list_entities(entity, page_model, path.client_id, query)
+
+    @blueprint.get(
+        f"/clients/<client_id>/analytics/top-{entity}s",
+        endpoint=f"top_{entity}s",
+        operation_id=f"getTop{entity.title()}s",
+        summary=f"A client's most active {entity}s",
+        description=f"The client's {entity}s with the highest total activity over the "
+        f"range (at most {max_range_days} days, end inclusive), most active first; "
+        f"{entity}s without activity in the range are left out.",
+        responses={200: top_model},
+        provide_automatic_options=False,
+    )
+    def top_entity_ranking(path: ClientPath, query: RangedTopQuery) -> dict:  # type: ignore[valid-type]
+        return top_entities(entity, top_model, path.client_id, query)
