@@ -177,7 +177,7 @@ def markdown(results: dict[str, Any]) -> str:
         "### The API with its answer cache off, 4 clients",
         "",
         "The mix above repeats its sampled requests, so after the warm-up the API answers "
-        "them from its answer cache (keyed on the data version; see `api/answers.py`). "
+        "them from its answer cache (keyed on the data version; see `api/answer_cache.py`). "
         "Here every request queries the warehouse: the cost of a first-time question.",
         "",
         "| backend | endpoint | granularity | p50 | p95 | p99 | req/s | p50 / bare "
