@@ -2,15 +2,30 @@
 
 One function hides the two drivers so that loaders, checks and the API speak
 to DuckDB and PostgreSQL through the same small surface.
+
+A DuckDB warehouse file is always attached under one fixed catalog name,
+``daybook`` (``DUCKDB_CATALOG``), whatever the file is called. Why: DuckDB
+names a file's catalog after the file (``main.duckdb`` becomes ``main_db``,
+``raw.duckdb`` becomes ``raw``), so some names collided with the schemas
+``main`` and ``raw`` ("Catalog main does not exist", "Ambiguous reference to
+catalog or schema raw"), and the views dbt writes name their catalog, so they
+only worked under the name they were built with. Every opener (this module,
+dbt's profile, the data checks) attaches the file the same way: an in-memory
+DuckDB instance named after the file, shared by the connections of one process
+like a file opened directly, with the file attached as ``daybook`` and used.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from daybook.config import Warehouse
+
+DUCKDB_CATALOG = "daybook"
 
 
 def connect(warehouse: Warehouse, *, read_only: bool = False) -> Any:
@@ -20,18 +35,89 @@ def connect(warehouse: Warehouse, *, read_only: bool = False) -> Any:
     work is one transaction until it commits.
     """
     if warehouse.backend == "duckdb":
-        import duckdb
-
         assert warehouse.duckdb_path is not None
         if not read_only:
             warehouse.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(str(warehouse.duckdb_path), read_only=read_only)
+        return DuckDBWarehouseConnection(open_duckdb_file(warehouse.duckdb_path, read_only))
     import psycopg
 
     connection = psycopg.connect(warehouse.pg_conninfo)
     if read_only:
         connection.read_only = True
     return connection
+
+
+def duckdb_instance(path: Path, read_only: bool = False, purpose: str = "") -> str:
+    """The name of the in-memory DuckDB instance that attaches ``path`` in this process.
+
+    Connections with the same name share one instance (and so see each other's
+    committed work, like connections to a file opened directly); read-only ones
+    get their own, as DuckDB opens a file either read-write or read-only.
+    """
+    digest = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
+    mode = "ro" if read_only else "rw"
+    return f":memory:daybook-{digest}-{mode}{'-' + purpose if purpose else ''}"
+
+
+def duckdb_config(path: Path) -> dict[str, str]:
+    """Instance settings: spill to ``<file>.tmp``, beside the file, as DuckDB does for a file."""
+    return {"temp_directory": f"{Path(path).resolve()}.tmp"}
+
+
+def use_duckdb_file(con: Any, path: Path, read_only: bool = False) -> None:
+    """Attach ``path`` as ``DUCKDB_CATALOG`` (once per instance) and make it this connection's."""
+    quoted = str(Path(path).resolve()).replace("'", "''")
+    options = " (read_only)" if read_only else ""
+    con.execute(f"attach if not exists '{quoted}' as {DUCKDB_CATALOG}{options}")
+    con.execute(f"use {DUCKDB_CATALOG}")
+
+
+def open_duckdb_file(path: Path, read_only: bool = False) -> Any:
+    """A raw ``duckdb`` connection with the warehouse file ``path`` attached and in use."""
+    import duckdb
+
+    con = duckdb.connect(duckdb_instance(path, read_only), config=duckdb_config(path))
+    try:
+        use_duckdb_file(con, path, read_only)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def duckdb_profile_env(path: Path) -> dict[str, str]:
+    """Variables ``dbt_project/profiles/profiles.yml`` reads to attach the file the same way."""
+    return {
+        "DAYBOOK_DUCKDB_PATH": str(Path(path).resolve()),
+        "DAYBOOK_DUCKDB_INSTANCE": duckdb_instance(path),
+        "DAYBOOK_DUCKDB_TEMP_DIRECTORY": duckdb_config(path)["temp_directory"],
+    }
+
+
+class DuckDBWarehouseConnection:
+    """A DuckDB connection whose cursors read the warehouse catalog too.
+
+    ``cursor()`` opens a new DuckDB connection to the same instance, which would
+    start in the instance's in-memory catalog; this one switches it to the
+    warehouse. Everything else is the wrapped connection's.
+    """
+
+    def __init__(self, con: Any) -> None:
+        self._con = con
+
+    def cursor(self) -> Any:
+        cursor = self._con.cursor()
+        cursor.execute(f"use {DUCKDB_CATALOG}")
+        return cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+    def __enter__(self) -> DuckDBWarehouseConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._con.close()
 
 
 @contextmanager

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import weakref
+from pathlib import Path
 from typing import Any
 
 from duckdb_engine import ConnectionWrapper, CursorWrapper, Dialect
 from sqlalchemy.dialects import registry
+
+from daybook.warehouse import DUCKDB_CATALOG, duckdb_config, duckdb_instance, use_duckdb_file
 
 DRIVER = "daybook"
 # Every DuckDB connection this dialect opened, per database file: GX builds engines of its
@@ -46,7 +49,10 @@ class _ChildCursorConnection(ConnectionWrapper):
 
     def cursor(self) -> _OwnResultCursor:
         duckdb_connection = self._ConnectionWrapper__c  # type: ignore[attr-defined]
-        return _OwnResultCursor(duckdb_connection.cursor(), self)
+        cursor = duckdb_connection.cursor()
+        if self.__dict__.get("attached_file"):  # a child starts in the in-memory catalog
+            cursor.execute(f"use {DUCKDB_CATALOG}")
+        return _OwnResultCursor(cursor, self)
 
 
 class DaybookDuckDBDialect(Dialect):
@@ -56,10 +62,21 @@ class DaybookDuckDBDialect(Dialect):
 
     def connect(self, *cargs: Any, **cparams: Any) -> _ChildCursorConnection:
         database = str(cparams.get("database", ""))
+        # the warehouse file is attached as `daybook`, as everywhere (daybook/warehouse.py)
+        is_file = bool(database) and not database.startswith(":memory:")
+        url_config = dict(cparams.get("url_config", {}))
+        read_only = str(url_config.pop("access_mode", "")).lower() == "read_only"
+        if is_file:
+            cparams["url_config"] = url_config | duckdb_config(Path(database))
+            cparams["database"] = duckdb_instance(Path(database), read_only, purpose="checks")
         wrapper = super().connect(*cargs, **cparams)
         duckdb_connection = wrapper._ConnectionWrapper__c  # type: ignore[attr-defined]
+        if is_file:
+            use_duckdb_file(duckdb_connection, Path(database), read_only)
         _OPEN.setdefault(database, weakref.WeakSet()).add(duckdb_connection)
-        return _ChildCursorConnection(duckdb_connection)
+        connection = _ChildCursorConnection(duckdb_connection)
+        connection.__dict__["attached_file"] = is_file
+        return connection
 
 
 def close_connections(database: str) -> None:

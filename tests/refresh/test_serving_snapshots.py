@@ -30,6 +30,7 @@ from daybook.serving import (
     publish_snapshot,
     serving_dir,
 )
+from daybook.warehouse import connect
 
 BASE_RECEIVED = datetime(2026, 3, 1, 12, 0, 0)
 
@@ -38,7 +39,7 @@ def fake_build(warehouse: Warehouse, version: int, rows: int = 200) -> datetime:
     """(Re)write every serving table and raw heartbeats as build number ``version``."""
     assert warehouse.duckdb_path is not None
     newest = BASE_RECEIVED + timedelta(minutes=5 * version)
-    con = duckdb.connect(str(warehouse.duckdb_path))
+    con = connect(warehouse)  # as daybook opens it (the file is attached as `daybook`)
     try:
         con.execute("create schema if not exists raw")
         con.execute(
@@ -187,7 +188,9 @@ def test_another_process_reads_while_this_one_builds_and_publishes(duck: Warehou
     process = context.Process(target=_read_in_other_process, args=(duck.url, ready, stop, queue))
     process.start()
     assert ready.wait(120), "the reading process started"
-    writer = duckdb.connect(str(duck.duckdb_path))  # hold the build file's write lock throughout
+    # hold the build file's write lock throughout (opened as daybook opens it: in this
+    # process a second, direct open of the file would conflict with daybook's attach)
+    writer = connect(duck)
     try:
         for version in range(2, 5):
             time.sleep(0.2)
