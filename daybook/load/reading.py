@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zlib
 from typing import Any
 
 from daybook.load.bytescan import open_binary
@@ -197,21 +198,30 @@ def raise_for_csv_values(duck: Any, file: InputFile, table: RawTable, error: Exc
     """
     names = [name for name, sql_type in table.columns if sql_type == TIMESTAMP]
     batch: list[tuple[int, str, str]] = []
-    with open_binary(file.path) as raw:
-        handle = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
-        reader = csv.DictReader(handle)
-        _ = reader.fieldnames  # reads the header, so line_num counts it
-        line = reader.line_num + 1
-        for record in reader:
-            for name in names:
-                value = record.get(name)
-                if value:
-                    batch.append((line, name, value))
+    try:
+        with open_binary(file.path) as raw:
+            handle = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+            reader = csv.DictReader(handle)
+            _ = reader.fieldnames  # reads the header, so line_num counts it
             line = reader.line_num + 1
-            if len(batch) >= 100_000:
-                _raise_for_bad_timestamp(duck, file, batch)
-                batch = []
+            for record in reader:
+                for name in names:
+                    value = record.get(name)
+                    if value:
+                        batch.append((line, name, value))
+                line = reader.line_num + 1
+                if len(batch) >= 100_000:
+                    _raise_for_bad_timestamp(duck, file, batch)
+                    batch = []
+    except (csv.Error, OSError, EOFError, zlib.error):
+        pass  # Python cannot read it either: DuckDB's own words below
     _raise_for_bad_timestamp(duck, file, batch)
+    try:
+        raise_for_csv_rejects(duck, file)  # a line DuckDB's reader rejected before it stopped
+    except LoadError:
+        raise
+    except Exception:  # no rejects table (rolled back with the load): nothing more to name
+        pass
     raise LoadError(f"{file.path}: cannot read the file ({first_line(error)})")
 
 
