@@ -114,7 +114,9 @@ def quick_server() -> Iterator[tuple[str, int]]:
     """uvicorn with the workers' own configuration, a 0.5 s read deadline, on a free port."""
     from uvicorn import Config, Server
 
-    from api.serve import DaybookProtocol, DaybookWorker, WsgiOnThreads
+    from api.asgi_bridge import WsgiOnThreads
+    from api.http_protocol import DaybookProtocol
+    from api.worker import DaybookWorker
 
     class QuickProtocol(DaybookProtocol):
         read_timeout = 0.5

@@ -1,0 +1,138 @@
+"""The HTTP side of a uvicorn worker: uvicorn's httptools protocol with Daybook's defences.
+
+uvicorn reads and parses requests on its event loop, so an idle or half-sent
+request costs a socket and a small buffer, never a thread. It lacks three
+things the API needs, which :class:`DaybookProtocol` adds: a deadline for
+reading a request (a connection that has not delivered a whole request within
+:data:`REQUEST_READ_TIMEOUT` seconds of opening, or of the first byte of a
+next request, is closed), a bound on the request head's size, and the
+contract's JSON error for HTTP it cannot parse. The JSON error helpers here
+are also used by the bridge (:mod:`api.asgi_bridge`) and by gunicorn's own
+error page (:mod:`api.serve`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from email.utils import formatdate
+from typing import Any
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+SERVER_NAME = "daybook"
+REQUEST_READ_TIMEOUT = 10.0  # seconds to deliver a whole request (head and body)
+MAX_HEAD_BYTES = 64 * 1024  # request line and headers
+
+
+def error_body(status: int, message: str) -> bytes:
+    """The contract's JSON error for an answer the server gives before or instead of the app."""
+    code = "invalid_parameter" if 400 <= status < 500 else "internal_error"
+    return json.dumps({"error": {"code": code, "message": message, "details": {}}}).encode()
+
+
+def json_error_response(status: int, reason: str, message: str) -> bytes:
+    """A complete HTTP/1.1 response carrying the contract's JSON error; the connection closes."""
+    body = error_body(status, message)
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nDate: {formatdate(usegmt=True)}\r\n"
+        f"Server: {SERVER_NAME}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+class DaybookProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a request-read deadline, a head bound and JSON 400s.
+
+    The deadline starts when the connection opens, or when the first byte of
+    a next request arrives on a kept-alive connection, and further bytes do
+    not extend it: a client trickling a header a second is closed like a
+    silent one. A connection whose complete request is being answered is left
+    alone (the app's own time is not the client's fault); idle time between
+    requests is uvicorn's keep-alive timeout.
+    """
+
+    read_timeout: float = REQUEST_READ_TIMEOUT
+    max_head_bytes: int = MAX_HEAD_BYTES
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read_deadline: asyncio.TimerHandle | None = None
+        self._partial = False  # a request has begun and is not complete
+        self._head_done = False
+        self._head_bytes = 0  # bytes received while the head is incomplete, across reads
+        self._head_size = 0  # the parsed request line and headers
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_read_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_read_deadline()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._read_deadline is None:
+            self._arm_read_deadline()
+        if not self._head_done:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        if not self._head_done and self._head_bytes > self.max_head_bytes:
+            self.send_400_response("request head too large")
+
+    def on_message_begin(self) -> None:
+        if self._read_deadline is None:
+            self._arm_read_deadline()  # a pipelined request behind a complete one
+        self._partial, self._head_done, self._head_size = True, False, 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._head_size += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_size += len(name) + len(value) + 4
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self._head_size > self.max_head_bytes:  # arrived within one read
+            raise httptools.HttpParserError("request head too large")  # uvicorn answers 400
+        self._head_done, self._head_bytes = True, 0
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._partial, self._head_done, self._head_bytes = False, False, 0
+        self._disarm_read_deadline()
+        super().on_message_complete()
+
+    def _arm_read_deadline(self) -> None:
+        self._disarm_read_deadline()
+        self._read_deadline = self.loop.call_later(self.read_timeout, self._read_timed_out)
+
+    def _disarm_read_deadline(self) -> None:
+        if self._read_deadline is not None:
+            self._read_deadline.cancel()
+            self._read_deadline = None
+
+    def _read_timed_out(self) -> None:
+        self._read_deadline = None
+        answering = (
+            not self._partial and self.cycle is not None and not self.cycle.response_complete
+        )
+        if not answering and not self.transport.is_closing():
+            self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """Answer HTTP that cannot be parsed with the contract's JSON error, then close."""
+        self._disarm_read_deadline()
+        if not self.transport.is_closing():
+            self.transport.write(
+                json_error_response(
+                    400,
+                    "Bad Request",
+                    "Malformed HTTP request: the request line or a header is invalid or too large",
+                )
+            )
+            self.transport.close()

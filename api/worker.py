@@ -1,0 +1,86 @@
+"""The gunicorn worker ``daybook serve`` runs: uvicorn's, with Daybook's protocol and signals.
+
+Each worker reads requests on its own event loop (:mod:`api.http_protocol`)
+and runs the Flask app on its thread pool (:mod:`api.asgi_bridge`). This
+module holds the worker's uvicorn configuration and what it does with stop
+signals, so that no worker ever dies by a signal.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+from typing import Any
+
+from uvicorn_worker import UvicornWorker
+
+from api.http_protocol import SERVER_NAME, DaybookProtocol
+
+GRACEFUL_SECONDS = 20  # in-flight requests get this long on stop
+
+
+class DaybookWorker(UvicornWorker):
+    """gunicorn worker: uvicorn's event loop reads requests, :class:`DaybookProtocol` parses them.
+
+    Stopping (a terminal's Ctrl-C reaches the master and every worker at
+    once; the master then also sends each worker SIGQUIT): while serving,
+    SIGTERM, SIGINT and SIGQUIT all make uvicorn drain in-flight requests and
+    close. Outside that window: while the app is still being built the
+    worker exits at once (code 0); once uvicorn is done (or the worker is
+    leaving) it ignores further stop signals. Otherwise uvicorn's re-raise of
+    the signal it stopped for, or the master's SIGQUIT arriving late, would
+    meet the default action and kill the worker by that signal before
+    ``worker_exit`` runs ("Worker was sent SIGQUIT!").
+    """
+
+    CONFIG_KWARGS: dict[str, Any] = {  # noqa: RUF012 - uvicorn_worker's own class attribute
+        "loop": "uvloop",
+        "http": DaybookProtocol,
+        "lifespan": "off",
+        "access_log": False,  # the app logs one JSON line per request itself
+        "server_header": False,
+        "date_header": False,  # uvicorn's is refreshed once a second; WsgiOnThreads sets it
+        "headers": [("server", SERVER_NAME)],
+        "timeout_graceful_shutdown": GRACEFUL_SECONDS - 2,
+    }
+    STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+
+    _booting = True
+
+    def init_signals(self) -> None:
+        super().init_signals()
+        for sig in self.STOP_SIGNALS:
+            signal.signal(sig, self._stop_signal)
+
+    def _stop_signal(self, sig: int, frame: Any) -> None:
+        """While booting, stop now; after serving, nothing is left to stop."""
+        if self._booting:
+            self._ignore_stop_signals()
+            sys.exit(0)
+
+    def _ignore_stop_signals(self) -> None:
+        """On the way out, ignore further stop signals: the interpreter's teardown would reset
+        Python-level handlers to the default action, which kills the process mid-exit."""
+        for sig in self.STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+    async def _serve(self) -> None:
+        from gunicorn.arbiter import Arbiter
+        from uvicorn.server import Server
+
+        self.config.app = self.wsgi
+        server = Server(config=self.config)
+        self._booting = False
+        # a Python-level handler (not the loop's), so nothing resets SIGQUIT to its default
+        # action when the loop closes; uvicorn itself takes SIGINT and SIGTERM while serving
+        signal.signal(signal.SIGQUIT, server.handle_exit)
+        # uvloop closes the listening sockets it serves; hand it duplicates, so gunicorn's
+        # own close of the originals at exit does not log a bad file descriptor
+        sockets = [socket.fromfd(sock.fileno(), sock.family, sock.type) for sock in self.sockets]
+        try:
+            await server.serve(sockets=sockets)
+        finally:
+            self._ignore_stop_signals()
+        if not server.started:
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)

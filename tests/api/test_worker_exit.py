@@ -1,0 +1,75 @@
+"""A worker that exits stops its app threads before it closes the warehouse reader.
+
+uvicorn's graceful timeout cancels a slow request's task, but the pool thread
+running the Flask app keeps going, possibly inside a query; closing a DuckDB
+connection under a running query can crash the process at exit. The
+``worker_exit`` hook must therefore wait for running requests (and drop queued
+ones) before it closes the reader. In process, with a stand-in app and reader
+whose calls are recorded in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from types import SimpleNamespace
+
+
+def http_scope(path: str) -> dict:
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": b"",
+        "http_version": "1.1",
+        "headers": [],
+    }
+
+
+async def whole_request() -> dict:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def ignore(message: dict) -> None:
+    return None
+
+
+def test_the_reader_is_closed_only_after_the_running_request_finished():
+    from api.asgi_bridge import WsgiOnThreads
+    from api.serve import _close_warehouse
+
+    events: list[str] = []
+    running = threading.Event()
+
+    class Reader:
+        def close(self) -> None:
+            events.append("reader closed")
+
+    class SlowApp:
+        extensions = {"daybook": SimpleNamespace(reader=Reader())}  # noqa: RUF012
+
+        def __call__(self, environ, start_response):
+            events.append(f"started {environ['PATH_INFO']}")
+            running.set()
+            time.sleep(0.5)  # a query still running when the worker exits
+            events.append(f"finished {environ['PATH_INFO']}")
+            start_response("200 OK", [("Content-Length", "0")])
+            return [b""]
+
+    bridge = WsgiOnThreads(SlowApp(), threads=1)
+
+    async def uvicorn_gives_up() -> None:
+        """The request is running when the graceful timeout cancels its task."""
+        task = asyncio.create_task(bridge(http_scope("/running"), whole_request, ignore))
+        await asyncio.to_thread(running.wait, 5)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(uvicorn_gives_up())
+    queued = bridge.pool.submit(bridge.wsgi_app, {"PATH_INFO": "/queued"}, None)
+
+    _close_warehouse(None, SimpleNamespace(wsgi=bridge))
+
+    assert events == ["started /running", "finished /running", "reader closed"]
+    assert queued.cancelled()  # a request not yet started never runs against a closed reader
