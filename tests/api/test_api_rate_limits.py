@@ -161,21 +161,40 @@ def test_the_served_api_answers_with_default_limits(served):
     assert statuses == {200}
 
 
+def test_the_in_process_store_overrides_hooks_the_library_still_has():
+    """LazyMemoryStorage overrides name-mangled private methods of ``limits``' MemoryStorage
+    (checked against limits 5.8.0): a release that renames them must fail here, loudly."""
+    from limits.storage import MemoryStorage
+
+    from api.limits import _PRIVATE_HOOKS, LazyMemoryStorage, open_storage
+
+    for name in _PRIVATE_HOOKS:
+        assert callable(getattr(MemoryStorage, name, None)), (
+            f"limits' MemoryStorage no longer has {name}: re-check api/limits.py"
+        )
+        assert name in vars(MemoryStorage), name  # the library's own, not inherited
+    assert "_MemoryStorage__schedule_expiry" in vars(LazyMemoryStorage)
+    assert type(open_storage("memory://")) is LazyMemoryStorage
+
+
 def test_the_in_process_store_drops_expired_counters_without_a_timer_thread():
     import threading
 
     from api.limits import LazyMemoryStorage
 
     store = LazyMemoryStorage()
-    threads = threading.active_count()
+    store.timer.join()  # the one timer the base class starts in __init__
+    first_timer, threads = store.timer, threading.active_count()
     for key in range(50):
         store.incr(f"k{key}", expiry=60)
+    # the base class replaces its ended timer on every increment; the override never does
+    assert store.timer is first_timer, "limits' MemoryStorage started a timer: hook not overridden"
     assert threading.active_count() <= threads  # no thread per increment
     for key in list(store.expirations):
         store.expirations[key] = 0  # every window over
     store._next_sweep = 0
     store.incr("fresh", expiry=60)
-    assert set(store.storage) == {"fresh"}
+    assert set(store.storage) == {"fresh"}  # swept inline, in this very call
 
 
 def test_an_unreachable_storage_lets_requests_through():
