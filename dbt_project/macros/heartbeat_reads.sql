@@ -4,13 +4,14 @@
    Raw heartbeats are only ever added (by `daybook load` or written straight into raw),
    but they can be added with any received time. Each run reads every raw row received
    at or after a boundary, and records, before it reads, the boundary for the next
-   run (the newest kept heartbeat minus `heartbeat_lookback_hours`) with the number of
-   raw rows received before it (`daybook_meta.heartbeat_read_state`). The next run
-   counts the rows before that boundary again: the same number means nothing older
-   arrived, so reading from the boundary on sees every new row; another number (a
-   backfill, a row written into raw by hand, a lost record) makes that run read all of
-   raw. Rows added between the count and the read are read but not counted, so they
-   only cause one extra full read, never a missed row. #}
+   run (the newest kept heartbeat, capped at the run's start, minus
+   `heartbeat_lookback_hours`) with the number of raw rows received before it
+   (`daybook_meta.heartbeat_read_state`). The next run counts the rows before that
+   boundary again: the same number means nothing older arrived, so reading from the
+   boundary on sees every new row; another number (a backfill, a row written into raw
+   by hand, a lost record) makes that run read all of raw. Rows a concurrent load
+   commits between these counts and the read cost at most one extra full read, never a
+   missed row: see `record_heartbeat_reads`. #}
 
 {% macro heartbeat_read_state_relation() -%}
     {{- return(adapter.get_relation(
@@ -39,25 +40,79 @@
     {{- return(boundary if now_before == rows[0][1] | int else none) -}}
 {%- endmacro %}
 
-{# A pre-hook of int_heartbeats_deduplicated: record the next run's boundary (the
-   newest heartbeat kept so far, or in raw for a full build, minus the lookback) and
-   the raw rows received before it, counted before this run reads raw. It runs in the
-   model's transaction, so a failed run leaves the previous record in place. #}
+{# A pre-hook of int_heartbeats_deduplicated: check again what `heartbeat_read_from`
+   checked, and record the next run's boundary B2 with the raw rows received before it.
+
+   The boundary is the newest heartbeat kept so far (or in raw, for a full build) minus
+   the lookback, the newest capped at this run's start: one heartbeat received days in
+   the future must not put the boundary in the future (every later run would then find
+   rows "arriving" before it and read all of raw).
+
+   Why the check is repeated here, in the same statement as the count it records: the
+   compile-time check counted the rows received before the old boundary B1 and found
+   the recorded number, so the model reads from B1. A `daybook load` may commit a row
+   received before B1 after that count; the model would not read it (it reads from B1),
+   and a count before B2 taken later would include it, so no later run would read it
+   either. Hence ONE statement (one snapshot on PostgreSQL) counts the rows before B1
+   and before B2, and records the count before B2 only when the count before B1 is
+   still the recorded one, the value the compile-time check verified (rows are only
+   added, so the count cannot have dropped in between). Otherwise it records no
+   boundary, which makes the next run read all of raw. Every case:
+     - a row committed before the compile-time check: that check mismatches, the model
+       reads all of raw (and this check mismatches too: one extra full read next run);
+     - a row received before B1 committed between the check and this statement: this
+       count mismatches, the next run reads all of raw;
+     - a row received before B1 committed after this statement, before the model reads:
+       not counted in the record, so the next run's count before B2 (B2 >= its receipt
+       time, or else the next run reads from B2 and sees it) mismatches: it reads all;
+     - a row received at or after B1 committed before the model reads: the model reads it.
+   When the previous record has no boundary (none yet, or forced) or this is a full
+   build, the model reads all of raw, so the count before B2 is recorded as is.
+   It runs in the model's transaction, so a failed run leaves the previous record. #}
 {% macro record_heartbeat_reads(raw_heartbeats) -%}
     {%- set newest = ('(select max(received_at_utc) from ' ~ this ~ ')') if is_incremental()
         else ('(select max(received_at_utc) from ' ~ raw_heartbeats ~ ')') -%}
-    {%- set boundary = dbt.dateadd('hour', -1 * var('heartbeat_lookback_hours'), newest) -%}
+    {%- set capped = 'least(' ~ newest ~ ', ' ~ run_timestamp() ~ ')' -%}
+    {%- set boundary = dbt.dateadd('hour', -1 * var('heartbeat_lookback_hours'), capped) -%}
     create schema if not exists daybook_meta;
     create table if not exists daybook_meta.heartbeat_read_state (
         state_id integer primary key,
         boundary_utc timestamp,
         rows_before bigint not null
     );
-    delete from daybook_meta.heartbeat_read_state where state_id = 1;
     insert into daybook_meta.heartbeat_read_state (state_id, boundary_utc, rows_before)
-    select 1, boundary_utc,
-        (select count(*) from {{ raw_heartbeats }} where received_at_utc < boundary_utc)
-    from (select cast({{ boundary }} as timestamp) as boundary_utc) as next_read
+    select 1, cast(null as timestamp), 0
+    where not exists (select 1 from daybook_meta.heartbeat_read_state where state_id = 1);
+    update daybook_meta.heartbeat_read_state
+    set
+        boundary_utc = case when checked.verified then checked.next_boundary end,
+        rows_before = case when checked.verified then checked.next_rows_before else 0 end
+    from (
+        select
+            next_read.boundary_utc as next_boundary,
+            (
+                select count(*) from {{ raw_heartbeats }} as raw_row
+                where raw_row.received_at_utc < next_read.boundary_utc
+            ) as next_rows_before,
+            {% if is_incremental() -%}
+            (
+                previous.boundary_utc is null
+                or previous.rows_before = (
+                    select count(*) from {{ raw_heartbeats }} as raw_row
+                    where raw_row.received_at_utc < previous.boundary_utc
+                )
+            )
+            {%- else -%}
+            true
+            {%- endif %} as verified
+        from (select cast({{ boundary }} as timestamp) as boundary_utc) as next_read
+        cross join (
+            select boundary_utc, rows_before
+            from daybook_meta.heartbeat_read_state
+            where state_id = 1
+        ) as previous
+    ) as checked
+    where state_id = 1
 {%- endmacro %}
 
 {# The one order of a heartbeat's copies, earliest first: received time, then every

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from support import require_postgres
@@ -270,3 +270,49 @@ def test_incremental_builds_equal_a_full_build(backend, make_warehouse, seed):
     final = _marts(full)
     assert final["fct_activity_daily"] and final["fct_heartbeats_quarantined"]
     assert any("count_out_of_range" in row[-1] for row in final["fct_heartbeats_quarantined"])
+
+
+def _read_state(warehouse: Warehouse) -> dict:
+    (state,) = query(
+        warehouse,
+        "select boundary_utc, rows_before from daybook_meta.heartbeat_read_state "
+        "where state_id = 1",
+    )
+    return state
+
+
+def test_a_heartbeat_received_in_the_future_does_not_make_every_refresh_read_all(
+    backend, make_warehouse
+):
+    """One kept heartbeat received days ahead of the clock used to put the read boundary
+    (newest received minus the lookback) in the future: every later delivery was then
+    "before the boundary" and every refresh read all of raw. The boundary is capped at
+    the run's start; the marts still equal a full build's."""
+    if backend == "postgres":
+        require_postgres()
+    incremental, full = make_warehouse(backend), make_warehouse(backend)
+    wall_clock = datetime.now(UTC).replace(tzinfo=None)
+    deliveries = Deliveries(3)
+    deliveries.now = wall_clock - timedelta(days=3)  # ordinary deliveries: the recent past
+    first = deliveries.first()
+    future = heartbeat(
+        "hb-future", "c0", "u0", "d0", wall_clock, wall_clock + timedelta(days=4), (1, 0, 0, 0, 0)
+    )
+    first["heartbeats"].append(future)
+    for warehouse in (incremental, full):
+        insert_raw(warehouse, first)
+    _run(incremental, full=True)
+    for number in range(2):
+        deliveries.now += timedelta(days=1)
+        ops = [("insert", {"heartbeats": deliveries._new_heartbeats(6)})]
+        for warehouse in (incremental, full):
+            _apply(warehouse, ops)
+        started = datetime.now(UTC).replace(tzinfo=None)
+        _run(incremental, full=False)
+        _run(full, full=True)
+        assert _marts(incremental) == _marts(full), f"step {number + 1}"
+        state = _read_state(incremental)
+        # a boundary was recorded (this run's check held: it read only from the boundary)
+        # and it is not in the future
+        assert state["boundary_utc"] is not None
+        assert state["boundary_utc"] <= started
