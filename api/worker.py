@@ -8,6 +8,7 @@ signals, so that no worker ever dies by a signal.
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import sys
@@ -18,6 +19,23 @@ from uvicorn_worker import UvicornWorker
 from api.http_protocol import SERVER_NAME, DaybookProtocol
 
 GRACEFUL_SECONDS = 20  # in-flight requests get this long on stop
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+_LATE_SIGNAL = re.compile(r"Signal (\d+) ignored due to race condition")
+
+
+def _quiet_about_late_stop_signals(unraisable: Any) -> None:
+    """Say nothing of a stop signal that arrived just before the worker began ignoring them.
+
+    Ctrl-C sends SIGINT and the master SIGQUIT within microseconds: when the
+    second is caught by CPython before the first one's handler has set
+    ``SIG_IGN`` but run after, CPython reports an unraisable ``OSError("Signal
+    3 ignored due to race condition")`` with a traceback. The signal is
+    ignored, exactly as meant; any other unraisable error is reported as usual.
+    """
+    error = unraisable.exc_value
+    late = _LATE_SIGNAL.fullmatch(str(error)) if isinstance(error, OSError) else None
+    if late is None or int(late[1]) not in STOP_SIGNALS:
+        sys.__unraisablehook__(unraisable)
 
 
 class DaybookWorker(UvicornWorker):
@@ -44,7 +62,7 @@ class DaybookWorker(UvicornWorker):
         "headers": [("server", SERVER_NAME)],
         "timeout_graceful_shutdown": GRACEFUL_SECONDS - 2,
     }
-    STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+    STOP_SIGNALS = STOP_SIGNALS
 
     _booting = True
 
@@ -62,6 +80,7 @@ class DaybookWorker(UvicornWorker):
     def _ignore_stop_signals(self) -> None:
         """On the way out, ignore further stop signals: the interpreter's teardown would reset
         Python-level handlers to the default action, which kills the process mid-exit."""
+        sys.unraisablehook = _quiet_about_late_stop_signals
         for sig in self.STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
 

@@ -73,3 +73,47 @@ def test_the_reader_is_closed_only_after_the_running_request_finished():
 
     assert events == ["started /running", "finished /running", "reader closed"]
     assert queued.cancelled()  # a request not yet started never runs against a closed reader
+
+
+def test_a_stop_signal_met_by_sig_ign_on_the_way_out_leaves_no_traceback(capsys):
+    """Ctrl-C's SIGINT and the master's SIGQUIT arrive together; if CPython catches the second
+    just before the first one's handler sets ``SIG_IGN``, it reports an unraisable OSError
+    with a traceback (seen in ``daybook demo``'s output). That report is dropped; others stay.
+    """
+    import signal
+    import sys
+
+    from api.worker import DaybookWorker
+
+    worker = DaybookWorker.__new__(DaybookWorker)
+    saved = {sig: signal.getsignal(sig) for sig in DaybookWorker.STOP_SIGNALS}
+    saved_hook = sys.unraisablehook
+    try:
+        sys.unraisablehook = sys.__unraisablehook__  # a worker's (pytest installs its own)
+        worker._ignore_stop_signals()
+        hook = sys.unraisablehook
+    finally:
+        sys.unraisablehook = saved_hook
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+    def report(error: BaseException) -> None:
+        """Have CPython report ``error`` as unraisable (as it does the late signal) to ``hook``."""
+
+        class Raises:
+            def __del__(self):
+                raise error
+
+        sys.unraisablehook = hook
+        try:
+            Raises()  # dropped at once: __del__ raises, CPython reports it
+        finally:
+            sys.unraisablehook = saved_hook
+
+    report(OSError(f"Signal {int(signal.SIGQUIT)} ignored due to race condition"))
+    assert capsys.readouterr().err == ""
+    report(OSError(f"Signal {int(signal.SIGUSR1)} ignored due to race condition"))
+    report(ValueError("something else"))
+    err = capsys.readouterr().err
+    assert f"Signal {int(signal.SIGUSR1)} ignored" in err
+    assert "something else" in err
