@@ -250,9 +250,12 @@ select * from final
 {# A pre-hook of the dense facts' incremental runs: delete the rows a full build would
    not have. Days after the latest active day go every run (an index range on
    PostgreSQL; usually none). Rows of an entity no longer under that client, or
-   before its first day, can only appear when an entity changed or a heartbeat left a
-   partition since this table was last written; only then does the hook compare the
-   whole table with the dimension. #}
+   before its first day, can only appear when such an entity that already had rows
+   changed (moved, a new creation time, vanished), its client changed zone (local
+   days move), or a heartbeat left a partition since this table was last written;
+   only then does the hook compare the whole table with the dimension. Brand-new ids
+   (`is_new_entity`) and entities of the other dense kind do not count: nearly every
+   refresh delivers a new user, and it has no rows here to prune. #}
 {% macro prune_dense_rows(entity) -%}
     {%- if is_incremental() -%}
     {%- set key = entity ~ '_id' -%}
@@ -261,6 +264,8 @@ select * from final
     {%- set moved = run_query(
         'select count(*) from (select 1 from ' ~ ref('int_entity_versions')
         ~ ' where changed_at_utc > ' ~ last_refreshed_at
+        ~ " and entity_type in ('" ~ entity ~ "', 'client')"
+        ~ ' and not coalesce(is_new_entity, false)'
         ~ ' union all select 1 from ' ~ ref('int_heartbeats_validated')
         ~ ' where processed_at_utc > ' ~ last_refreshed_at
         ~ ' and previous_activity_date is not null) as changes'

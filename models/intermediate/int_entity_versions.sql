@@ -8,13 +8,15 @@
     `changed_at_utc`, and re-validates exactly their heartbeats, so an incremental build
     reaches what a full build would. Incremental: each run compares the current rows
     with the stored fingerprints and rewrites only new, changed and vanished ids (a
-    vanished id keeps a row with a null fingerprint). -#}
+    vanished id keeps a row with a null fingerprint). `is_new_entity` marks an id this
+    table never held before the run that wrote the row: it has no dense fact rows yet,
+    so the dense facts need not look for rows it left (`prune_dense_rows`). -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['entity_type', 'entity_id'],
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
         indexes=postgres_indexes([
             {'columns': ['entity_type', 'entity_id'], 'unique': true},
             {'columns': ['changed_at_utc']},
@@ -59,7 +61,12 @@ current_entities as (
 {% if is_incremental() %}
 changed as (
 
-    select current_entities.entity_type, current_entities.entity_id, current_entities.fingerprint
+    select
+        current_entities.entity_type,
+        current_entities.entity_id,
+        current_entities.fingerprint,
+        {#- any earlier row, even a vanished id's: its dense rows may still be there #}
+        previous.entity_id is null as is_new_entity
     from current_entities
     left join {{ this }} as previous
         on previous.entity_type = current_entities.entity_type
@@ -72,7 +79,11 @@ changed as (
 
 vanished as (
 
-    select previous.entity_type, previous.entity_id, cast(null as {{ text }}) as fingerprint
+    select
+        previous.entity_type,
+        previous.entity_id,
+        cast(null as {{ text }}) as fingerprint,
+        false as is_new_entity
     from {{ this }} as previous
     where previous.fingerprint is not null
         and not exists (
@@ -94,7 +105,8 @@ versions as (
 {% else %}
 versions as (
 
-    select * from current_entities
+    {#- a full build does not know what the table held before: none counts as new #}
+    select *, false as is_new_entity from current_entities
 
 ),
 {% endif %}
@@ -105,7 +117,8 @@ final as (
         cast(entity_type as {{ text }}) as entity_type,
         entity_id,
         fingerprint,
-        {{ run_timestamp() }} as changed_at_utc
+        {{ run_timestamp() }} as changed_at_utc,
+        is_new_entity
     from versions
 
 )
