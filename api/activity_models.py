@@ -33,8 +33,8 @@ from api.params import (
     parse_uuid,
     with_range_limit,
 )
+from daybook.semantic.calendar import GRANULARITIES
 
-GRANULARITIES = ("daily", "weekly", "monthly", "quarterly")
 DEFAULT_GRANULARITY = "daily"
 
 

@@ -23,6 +23,8 @@ import re
 from flask import Flask, Response, jsonify, request
 from werkzeug.routing import RequestRedirect
 
+from api.web import content_security_policy
+
 # Blueprints whose answers depend on the caller's token.
 PRIVATE_BLUEPRINTS = frozenset({"activity", "directory", "catalogue"})
 
@@ -30,25 +32,12 @@ _INLINE_SCRIPT_RE = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", r
 
 
 def docs_content_security_policy(html: bytes) -> str:
-    """The docs pages' policy: same origin only, plus the page's own inline scripts."""
+    """The docs pages' policy: the chart page's, plus the page's own inline scripts."""
     hashes = [
         "'sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii") + "'"
         for body in _INLINE_SCRIPT_RE.findall(html)
     ]
-    return "; ".join(
-        (
-            "default-src 'self'",
-            " ".join(("script-src 'self'", *hashes)),
-            # Swagger UI and the docs index style elements inline.
-            "style-src 'self' 'unsafe-inline'",
-            "img-src 'self' data:",
-            "connect-src 'self'",
-            "frame-ancestors 'none'",
-            "base-uri 'none'",
-            "form-action 'self'",
-            "object-src 'none'",
-        )
-    )
+    return content_security_policy(*hashes)
 
 
 def api_index() -> Response:

@@ -24,20 +24,29 @@ web_bp = Blueprint(
     static_url_path="/web/static",
 )
 
-# Everything the page loads comes from this origin; the API calls are same-origin fetches.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        # uPlot sizes its elements through inline style attributes.
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
+
+def content_security_policy(*script_hashes: str) -> str:
+    """Same origin only: the chart page's policy, and the docs pages' (which add the hashes of
+    their own inline scripts, ``'sha256-...'``, computed by ``api.headers``)."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            " ".join(("script-src 'self'", *script_hashes)),
+            # uPlot sizes its elements through inline style attributes; Swagger UI and the
+            # docs index style elements inline.
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "object-src 'none'",
+        )
     )
-)
+
+
+# Everything the page loads comes from this origin; the API calls are same-origin fetches.
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 
 @web_bp.get("/")

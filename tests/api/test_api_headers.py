@@ -66,6 +66,23 @@ def test_docs_pages_have_a_content_security_policy_allowing_only_their_own_scrip
     assert allowed_scripts == {"'self'", *_inline_script_hashes(response.text)}
 
 
+def _directives(header: str) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in header.split(";"))
+
+
+@pytest.mark.parametrize("page", DOCS_PAGES)
+def test_docs_pages_policy_is_the_chart_pages_plus_their_script_hashes(served, page):
+    """One policy for every HTML page: the docs pages only add their inline scripts' hashes."""
+    chart = _directives(served.get("/").headers["Content-Security-Policy"])
+    docs_page = served.get(page)
+    docs = _directives(docs_page.headers["Content-Security-Policy"])
+    hashes = set(_inline_script_hashes(docs_page.text))
+    assert set(docs["script-src"].split()) == set(chart["script-src"].split()) | hashes
+    del docs["script-src"], chart["script-src"]
+    assert docs == chart
+    assert chart["object-src"] == "'none'"
+
+
 @pytest.mark.parametrize(("path", "params"), DIRECTORY)
 def test_directory_answers_are_private(served, path, params):
     token = served.token()
