@@ -21,6 +21,8 @@ from typing import Any
 import click
 
 from daybook.config import Warehouse, project_dir, warehouse_from_env
+from daybook.dbt_paths import dbt_dir, target_path
+from daybook.dbt_paths import manifest_path as manifest_path  # re-exported for callers
 from daybook.raw_schema import RAW_SCHEMA, RAW_TABLES
 from daybook.warehouse import connection, duckdb_profile_env
 
@@ -95,20 +97,6 @@ def _outcome(status: str) -> str:
 
 
 # --- locations ---------------------------------------------------------------------------
-
-
-def dbt_dir(warehouse: Warehouse) -> Path:
-    """This warehouse's private dbt folder (target/ and logs/)."""
-    return warehouse.state_dir / "dbt"
-
-
-def target_path(warehouse: Warehouse) -> Path:
-    return dbt_dir(warehouse) / "target"
-
-
-def manifest_path(warehouse: Warehouse) -> Path:
-    """The ``manifest.json`` of this warehouse's last dbt run (read by the semantic layer)."""
-    return target_path(warehouse) / "manifest.json"
 
 
 def profiles_dir() -> Path:
@@ -256,7 +244,7 @@ def run_build(
     elif not outcome.success and not any(node.failed for node in nodes):
         error = "dbt reported a failure without a failing node; see the dbt log"
     if outcome.success and marks is not None:
-        from daybook.refresh import save_state
+        from daybook.refresh_state import save_state
 
         save_state(warehouse, marks)
     return BuildResult(
@@ -268,7 +256,7 @@ def run_build(
 
 
 def _raw_marks(warehouse: Warehouse) -> Any:
-    """What raw holds before the models run (``daybook.refresh.raw_marks``), or None.
+    """What raw holds before the models run (``daybook.refresh_state.raw_marks``), or None.
 
     Saved as the refresh state once the build succeeds, so the first ``daybook refresh``
     after a build (``daybook demo`` too) skips when nothing arrived instead of
@@ -276,7 +264,7 @@ def _raw_marks(warehouse: Warehouse) -> Any:
     raw, so rows arriving during the build are seen by the next cycle. A failure here
     only costs that cycle its skip, never the build.
     """
-    from daybook.refresh import raw_marks
+    from daybook.refresh_state import raw_marks
 
     try:
         return raw_marks(warehouse)

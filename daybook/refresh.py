@@ -11,49 +11,31 @@ a second Ctrl-C aborts at once.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
-from pathlib import Path
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from daybook.config import Warehouse, warehouse_from_env
-from daybook.raw_schema import RAW_TABLES
-from daybook.warehouse import connect
-
-ENTITY_TABLES = tuple(name for name in RAW_TABLES if name != "heartbeats")
-LOCK_WAIT_SECONDS = 60.0
+from daybook.refresh_state import (
+    Arrivals,
+    as_utc,
+    load_state,
+    open_build_database,
+    raw_fingerprints,
+    save_state,
+)
 
 
 class RefreshError(RuntimeError):
     """A refresh cycle failed; the message names the step."""
-
-
-@dataclass(frozen=True)
-class Arrivals:
-    """What the raw tables hold beyond the previous cycle's high-water mark."""
-
-    heartbeats: int
-    local_days: int
-    first_day: date | None
-    last_day: date | None
-    high_water: datetime | None
-    entity_rows: dict[str, int]
-    # every raw heartbeat row, whatever its received time: a row written straight into
-    # raw with an old received time changes this and nothing else
-    heartbeat_rows: int = 0
-    # an order-independent hash of each entity table's rows: a re-delivered entity
-    # replaces a row (same count, other content), which only this notices
-    entity_fingerprints: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,89 +66,6 @@ class CycleResult:
         )
 
 
-# --------------------------------------------------------------------------- state
-
-
-def _state_path(warehouse: Warehouse) -> Path:
-    return warehouse.state_dir / "refresh.json"
-
-
-def load_state(warehouse: Warehouse) -> dict[str, Any]:
-    """The previous successful cycle's high-water mark and entity row counts."""
-    try:
-        return json.loads(_state_path(warehouse).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-
-
-def save_state(warehouse: Warehouse, arrivals: Arrivals) -> None:
-    """Record what the marts now include, so the next cycle builds only when raw moved."""
-    path = _state_path(warehouse)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(
-        json.dumps(
-            {
-                "high_water": arrivals.high_water.isoformat() if arrivals.high_water else None,
-                "entity_rows": arrivals.entity_rows,
-                "heartbeat_rows": arrivals.heartbeat_rows,
-                "entity_fingerprints": arrivals.entity_fingerprints,
-            }
-        ),
-        encoding="utf-8",
-    )
-    temporary.replace(path)
-
-
-def raw_marks(warehouse: Warehouse) -> Arrivals:
-    """What raw holds now (newest received time, row counts, entity fingerprints), with no
-    per-day counting: taken by ``daybook build`` before dbt runs and saved after it
-    succeeds, so the first refresh after a build (``daybook demo`` included) knows what
-    the build included and skips when nothing arrived."""
-    with _open(warehouse) as con:
-        cursor = con.cursor()
-        cursor.execute("select max(received_at_utc) from raw.heartbeats")
-        (newest,) = cursor.fetchone()
-        marks = _marks(cursor, warehouse.backend)
-        if warehouse.backend == "postgres":
-            con.rollback()
-    return Arrivals(
-        heartbeats=0,
-        local_days=0,
-        first_day=None,
-        last_day=None,
-        high_water=_utc(newest),
-        **marks,
-    )
-
-
-def _marks(cursor: Any, backend: str) -> dict[str, Any]:
-    """Raw heartbeat rows, and each entity table's row count and content fingerprint."""
-    row_hash = "hash({alias})" if backend == "duckdb" else "hashtextextended({alias}::text, 0)"
-    parts = ["(select count(*) from raw.heartbeats)"]
-    for table in ENTITY_TABLES:
-        parts.append(
-            f"(select cast(count(*) as varchar) || ':' || coalesce(cast(sum("
-            f"{row_hash.format(alias='entity')}) as varchar), '') from raw.{table} as entity)"
-        )
-    cursor.execute(f"select {', '.join(parts)}")
-    heartbeat_rows, *fingerprints = cursor.fetchone()
-    return {
-        "heartbeat_rows": int(heartbeat_rows),
-        "entity_rows": {
-            table: int(value.split(":", 1)[0])
-            for table, value in zip(ENTITY_TABLES, fingerprints, strict=True)
-        },
-        "entity_fingerprints": dict(zip(ENTITY_TABLES, fingerprints, strict=True)),
-    }
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 # --------------------------------------------------------------------------- measuring
 
 
@@ -187,11 +86,11 @@ def measure_arrivals(warehouse: Warehouse, since: datetime | None) -> Arrivals:
         f"{where}"
     )
     params = [since.astimezone(UTC).replace(tzinfo=None)] if since else []
-    with _open(warehouse) as con:
+    with open_build_database(warehouse) as con:
         cursor = con.cursor()
         cursor.execute(sql, params)
         count, days, first, last, newest = cursor.fetchone()
-        marks = _marks(cursor, warehouse.backend)
+        marks = raw_fingerprints(cursor, warehouse.backend)
         if warehouse.backend == "postgres":
             con.rollback()
     return Arrivals(
@@ -199,7 +98,7 @@ def measure_arrivals(warehouse: Warehouse, since: datetime | None) -> Arrivals:
         local_days=int(days),
         first_day=first,
         last_day=last,
-        high_water=_utc(newest) or since,
+        high_water=as_utc(newest) or since,
         **marks,
     )
 
@@ -211,23 +110,11 @@ def _newest_built(warehouse: Warehouse) -> datetime | None:
     from daybook.serving import FRESHNESS_SOURCES, newest_included
 
     built = tuple(source for source in FRESHNESS_SOURCES if source[0] != "raw")
-    with _open(warehouse) as con:
+    with open_build_database(warehouse) as con:
         newest = newest_included(con, warehouse.backend, built)
         if warehouse.backend == "postgres":
             con.rollback()
     return newest
-
-
-def _open(warehouse: Warehouse) -> Any:
-    """Open the build database, waiting while another process (a load) holds DuckDB's lock."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    while True:
-        try:
-            return contextlib.closing(connect(warehouse))
-        except Exception as error:  # duckdb.IOException: "Could not set lock on file"
-            if "lock" not in str(error).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 # --------------------------------------------------------------------------- one cycle

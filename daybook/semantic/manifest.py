@@ -27,8 +27,8 @@ def default_manifest_path() -> Path | None:
     override = os.environ.get(ENV_MANIFEST)
     if override:
         return Path(override)
-    from daybook.build import manifest_path
     from daybook.config import ConfigError, warehouse_from_env
+    from daybook.dbt_paths import manifest_path
 
     candidates = []
     with contextlib.suppress(ConfigError):

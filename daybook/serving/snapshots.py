@@ -192,7 +192,7 @@ def _start_from(previous: Snapshot | None, partial: Path) -> int:
 
 def _incremental_keys(warehouse: Warehouse) -> dict[str, list[str]]:
     """dbt ``unique_key`` of each incremental serving model, from the build's manifest."""
-    from daybook.build import manifest_path
+    from daybook.dbt_paths import manifest_path
 
     path = manifest_path(warehouse)
     try:

@@ -1,0 +1,134 @@
+"""What raw held when the marts were last built: the refresh state.
+
+``daybook build`` saves it after a successful build and ``daybook refresh`` reads and
+saves it every cycle, so the first refresh after a build skips when nothing arrived.
+Its own module so that :mod:`daybook.build` and :mod:`daybook.refresh` both import it
+and neither imports the other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from daybook.config import Warehouse
+from daybook.raw_schema import RAW_TABLES
+from daybook.warehouse import connect
+
+ENTITY_TABLES = tuple(name for name in RAW_TABLES if name != "heartbeats")
+LOCK_WAIT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """What the raw tables hold beyond the previous cycle's high-water mark."""
+
+    heartbeats: int
+    local_days: int
+    first_day: date | None
+    last_day: date | None
+    high_water: datetime | None
+    entity_rows: dict[str, int]
+    # every raw heartbeat row, whatever its received time: a row written straight into
+    # raw with an old received time changes this and nothing else
+    heartbeat_rows: int = 0
+    # an order-independent hash of each entity table's rows: a re-delivered entity
+    # replaces a row (same count, other content), which only this notices
+    entity_fingerprints: dict[str, str] = field(default_factory=dict)
+
+
+def _state_path(warehouse: Warehouse) -> Path:
+    return warehouse.state_dir / "refresh.json"
+
+
+def load_state(warehouse: Warehouse) -> dict[str, Any]:
+    """The previous successful cycle's high-water mark and entity row counts."""
+    try:
+        return json.loads(_state_path(warehouse).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+
+
+def save_state(warehouse: Warehouse, arrivals: Arrivals) -> None:
+    """Record what the marts now include, so the next cycle builds only when raw moved."""
+    path = _state_path(warehouse)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(
+        json.dumps(
+            {
+                "high_water": arrivals.high_water.isoformat() if arrivals.high_water else None,
+                "entity_rows": arrivals.entity_rows,
+                "heartbeat_rows": arrivals.heartbeat_rows,
+                "entity_fingerprints": arrivals.entity_fingerprints,
+            }
+        ),
+        encoding="utf-8",
+    )
+    temporary.replace(path)
+
+
+def raw_marks(warehouse: Warehouse) -> Arrivals:
+    """What raw holds now (newest received time, row counts, entity fingerprints), with no
+    per-day counting: taken by ``daybook build`` before dbt runs and saved after it
+    succeeds, so the first refresh after a build (``daybook demo`` included) knows what
+    the build included and skips when nothing arrived."""
+    with open_build_database(warehouse) as con:
+        cursor = con.cursor()
+        cursor.execute("select max(received_at_utc) from raw.heartbeats")
+        (newest,) = cursor.fetchone()
+        marks = raw_fingerprints(cursor, warehouse.backend)
+        if warehouse.backend == "postgres":
+            con.rollback()
+    return Arrivals(
+        heartbeats=0,
+        local_days=0,
+        first_day=None,
+        last_day=None,
+        high_water=as_utc(newest),
+        **marks,
+    )
+
+
+def raw_fingerprints(cursor: Any, backend: str) -> dict[str, Any]:
+    """Raw heartbeat rows, and each entity table's row count and content fingerprint."""
+    row_hash = "hash({alias})" if backend == "duckdb" else "hashtextextended({alias}::text, 0)"
+    parts = ["(select count(*) from raw.heartbeats)"]
+    for table in ENTITY_TABLES:
+        parts.append(
+            f"(select cast(count(*) as varchar) || ':' || coalesce(cast(sum("
+            f"{row_hash.format(alias='entity')}) as varchar), '') from raw.{table} as entity)"
+        )
+    cursor.execute(f"select {', '.join(parts)}")
+    heartbeat_rows, *fingerprints = cursor.fetchone()
+    return {
+        "heartbeat_rows": int(heartbeat_rows),
+        "entity_rows": {
+            table: int(value.split(":", 1)[0])
+            for table, value in zip(ENTITY_TABLES, fingerprints, strict=True)
+        },
+        "entity_fingerprints": dict(zip(ENTITY_TABLES, fingerprints, strict=True)),
+    }
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def open_build_database(warehouse: Warehouse) -> Any:
+    """Open the build database, waiting while another process (a load) holds DuckDB's lock."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            return contextlib.closing(connect(warehouse))
+        except Exception as error:  # duckdb.IOException: "Could not set lock on file"
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
