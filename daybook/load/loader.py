@@ -33,7 +33,6 @@ from daybook.load.merge import (
     replace_statements,
     stage_sql,
 )
-from daybook.load.meta import record_heartbeat_load
 from daybook.load.progress import load_progress
 from daybook.load.reading import (
     first_line,
@@ -165,8 +164,6 @@ def _load_duckdb(
             else:
                 changes = _replace_entities(con, spec)
         added = _count(con, spec) - before
-        if spec.name == "heartbeats":
-            record_heartbeat_load(con, spec.qualified_name if direct else STAGE, added, "duckdb")
         if not direct:
             con.execute(f"drop table {STAGE}")
         con.commit()
@@ -233,10 +230,6 @@ def _load_postgres(
                 cur.execute(statement)
             if direct:  # fresh statistics, or the next load's duplicate check scans everything
                 cur.execute(f"analyze {spec.qualified_name}")
-            if spec.name == "heartbeats":
-                record_heartbeat_load(
-                    cur, spec.qualified_name if direct else STAGE, added, "postgres"
-                )
         pg.commit()
         return rows_read, added, changes
     except psycopg.Error as error:
