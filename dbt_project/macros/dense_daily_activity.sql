@@ -266,9 +266,8 @@ select * from final
         ~ ' where changed_at_utc > ' ~ last_refreshed_at
         ~ " and entity_type in ('" ~ entity ~ "', 'client')"
         ~ ' and not coalesce(is_new_entity, false)'
-        ~ ' union all select 1 from ' ~ ref('int_heartbeats_validated')
-        ~ ' where processed_at_utc > ' ~ last_refreshed_at
-        ~ ' and previous_activity_date is not null) as changes'
+        ~ ' union all select 1 from ' ~ heartbeat_departures_relation()
+        ~ ' where departed_at_utc > ' ~ last_refreshed_at ~ ') as changes'
     ).columns[0].values()[0] | int > 0 -%}
     delete from {{ this }} as dense
     where dense.activity_date > {{ last_active }}

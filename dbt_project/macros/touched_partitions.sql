@@ -1,18 +1,52 @@
 {# The (client_id, activity_date) partitions that heartbeats validated after
-   `watermark` touch: where each valid one counts now, and where each one counted
-   before this validation (`previous_*`, set when an earlier copy, a moved user or
-   device or a changed time zone rewrote a heartbeat that was valid). The facts
-   rebuild exactly these. Both halves read `int_heartbeats_validated` through its
-   `processed_at_utc` index on PostgreSQL. #}
+   `watermark` touch: where each valid one counts now, and every partition one
+   counted in before a rewrite after `watermark` (`heartbeat_departures`: an earlier
+   copy, a moved user or device, a changed time zone rewrote a heartbeat that was
+   valid). The facts rebuild exactly these. The first half reads
+   `int_heartbeats_validated` through its `processed_at_utc` index on PostgreSQL. #}
 {% macro touched_partitions(watermark) -%}
     select client_id, activity_date
     from {{ ref('int_heartbeats_validated') }}
     where processed_at_utc > {{ watermark }}
         and is_valid
     union
-    select previous_client_id as client_id, previous_activity_date as activity_date
-    from {{ ref('int_heartbeats_validated') }}
-    where processed_at_utc > {{ watermark }}
+    select client_id, activity_date
+    from {{ heartbeat_departures_relation() }}
+    where departed_at_utc > {{ watermark }}
+{%- endmacro %}
+
+{# Every (client, local day) a valid heartbeat left when `int_heartbeats_validated`
+   rewrote it, with that run's start: appended by the model's post-hook
+   (`record_heartbeat_departures`), in its transaction.
+
+   Why not only the row's `previous_*`: they hold the state just before the latest
+   rewrite. If the model rewrites a heartbeat twice (A to B, then B to C) while a fact
+   did not run in between (killed, or skipped after a failing test), that fact still
+   counts it in A, which the row no longer names. And the facts run at different
+   watermarks (the dense ones can fail after fct_activity_daily succeeded), so no
+   single "older previous" is right for all of them. Each fact reads the departures
+   after its own watermark: A and B for one that last ran before both rewrites, B for
+   one that ran in between. One row per distinct partition and run, so a zone change
+   over millions of heartbeats adds as many rows as days it moved. #}
+{% macro heartbeat_departures_relation() -%}
+    daybook_meta.heartbeat_departures
+{%- endmacro %}
+
+{% macro record_heartbeat_departures() -%}
+    create schema if not exists daybook_meta;
+    create table if not exists {{ heartbeat_departures_relation() }} (
+        client_id {{ dbt.type_string() }},
+        activity_date date not null,
+        departed_at_utc timestamp not null
+    );
+    {% if target.type == 'postgres' -%}
+    create index if not exists heartbeat_departures_departed
+        on {{ heartbeat_departures_relation() }} (departed_at_utc);
+    {% endif -%}
+    insert into {{ heartbeat_departures_relation() }} (client_id, activity_date, departed_at_utc)
+    select distinct previous_client_id, previous_activity_date, processed_at_utc
+    from {{ this }}
+    where processed_at_utc = {{ run_timestamp() }}
         and previous_activity_date is not null
 {%- endmacro %}
 

@@ -10,8 +10,10 @@
     so its rows equal what a full build computes from the current raw tables. Every
     row written in a run carries that run's `processed_at_utc`, and the (client, local
     day) the row counted in before it was rewritten (`previous_client_id`,
-    `previous_activity_date`), so the facts rebuild both the partitions a heartbeat
-    left and the ones it joined. -#}
+    `previous_activity_date`), which a post-hook appends to
+    `daybook_meta.heartbeat_departures` (`record_heartbeat_departures`), so the facts
+    rebuild both the partitions a heartbeat left, in every rewrite since each fact
+    last ran, and the ones it joined. -#}
 {{
     config(
         materialized='incremental',
@@ -26,6 +28,7 @@
             {'columns': ['processed_at_utc']},
         ]),
         post_hook=[
+            "{{ record_heartbeat_departures() }}",
             "{% if target.type == 'postgres' %}create index if not exists "
             ~ "int_heartbeats_validated_quarantined on {{ this }} (heartbeat_key) "
             ~ "where not is_valid{% endif %}",
