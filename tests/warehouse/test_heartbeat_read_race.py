@@ -96,7 +96,8 @@ def test_an_old_row_committed_between_check_and_record_is_read(make_warehouse):
     _run(twin, full=True)
     kept = query(
         warehouse,
-        "select count(*) as n from intermediate.int_heartbeats_deduplicated where heartbeat_id = 'hb-race'",
+        "select count(*) as n from intermediate.int_heartbeats_deduplicated "
+        "where heartbeat_id = 'hb-race'",
     )
     assert kept == [{"n": 1}]
     assert _marts(warehouse) == _marts(twin)
