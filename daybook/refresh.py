@@ -31,6 +31,7 @@ from daybook.refresh_state import (
     open_build_database,
     raw_fingerprints,
     save_state,
+    settle_raw_heartbeats,
 )
 
 
@@ -86,6 +87,7 @@ def measure_arrivals(warehouse: Warehouse, since: datetime | None) -> Arrivals:
         f"{where}"
     )
     params = [since.astimezone(UTC).replace(tzinfo=None)] if since else []
+    settle_raw_heartbeats(warehouse)
     with open_build_database(warehouse) as con:
         cursor = con.cursor()
         cursor.execute(sql, params)

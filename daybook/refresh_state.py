@@ -78,6 +78,7 @@ def raw_marks(warehouse: Warehouse) -> Arrivals:
     per-day counting: taken by ``daybook build`` before dbt runs and saved after it
     succeeds, so the first refresh after a build (``daybook demo`` included) knows what
     the build included and skips when nothing arrived."""
+    settle_raw_heartbeats(warehouse)
     with open_build_database(warehouse) as con:
         cursor = con.cursor()
         cursor.execute("select max(received_at_utc) from raw.heartbeats")
@@ -93,6 +94,29 @@ def raw_marks(warehouse: Warehouse) -> Arrivals:
         high_water=as_utc(newest),
         **marks,
     )
+
+
+def settle_raw_heartbeats(warehouse: Warehouse) -> None:
+    """On PostgreSQL, VACUUM ``raw.heartbeats`` so its pages are marked all-visible.
+
+    Why: every refresh counts raw heartbeats by received time (here and in
+    ``heartbeat_reads.sql``), nearly the whole history each time. Those counts are
+    index-only scans only for pages the visibility map marks all-visible; on a table
+    never vacuumed (a bulk load, autovacuum off or behind) each counted row is also a
+    heap fetch, about seven times slower (1.3 s against 0.18 s per count at 2.5M
+    rows). VACUUM visits only pages not yet all-visible, so after the first pass
+    (``daybook build``) a refresh pays for the newly loaded pages alone. Rows written
+    after it are still counted, just through the heap: only speed depends on it.
+    ``skip_locked``: a load holding the table is not waited for. DuckDB: nothing.
+    """
+    if warehouse.backend != "postgres":
+        return
+    import psycopg
+
+    with psycopg.connect(warehouse.pg_conninfo, autocommit=True) as con:
+        exists = con.execute("select to_regclass('raw.heartbeats') is not null").fetchone()
+        if exists and exists[0]:
+            con.execute("vacuum (skip_locked) raw.heartbeats")
 
 
 def raw_fingerprints(cursor: Any, backend: str) -> dict[str, Any]:
