@@ -27,6 +27,7 @@
             {'columns': ['device_id']},
             {'columns': ['processed_at_utc']},
         ]),
+        pre_hook=["{{ incremental_session_on_postgres() }}"],
         post_hook=[
             "{{ record_heartbeat_departures() }}",
             "{% if target.type == 'postgres' %}create index if not exists "
@@ -148,9 +149,22 @@ with_previous as (
         previous.client_id as previous_client_id,
         previous.activity_date as previous_activity_date
     from candidates
+    {#- PostgreSQL: one lookup per candidate through the unique heartbeat_key index (a
+        lateral join); a plain join planned a hash of the whole table (1.2 s at 2.5M
+        heartbeats for 70 candidates). heartbeat_key is unique: at most one row. #}
+    {% if target.type == 'postgres' -%}
+    left join lateral (
+        select kept.client_id, kept.activity_date
+        from {{ this }} as kept
+        where kept.heartbeat_key = candidates.heartbeat_key
+            and kept.activity_date is not null
+        limit 1  -- keeps the subquery from being flattened back into a hash join
+    ) as previous on true
+    {%- else -%}
     left join {{ this }} as previous
         on previous.heartbeat_key = candidates.heartbeat_key
         and previous.activity_date is not null
+    {%- endif %}
 
 ),
 {% else %}
