@@ -52,12 +52,29 @@ touched_partitions as (
 
 partition_heartbeats as (
 
+    {#- PostgreSQL: each touched partition read through the (client_id, activity_date)
+        index (a lateral join; `offset 0` keeps it from being flattened): a plain join
+        planned a hash join over every validated heartbeat (1.1 s at 2.5M heartbeats
+        for five partitions). #}
+    {% if target.type == 'postgres' -%}
+    select validated.*
+    from touched_partitions
+    cross join lateral (
+        select partition_rows.*
+        from {{ ref('int_heartbeats_validated') }} as partition_rows
+        where partition_rows.client_id = touched_partitions.client_id
+            and partition_rows.activity_date = touched_partitions.activity_date
+            and partition_rows.is_valid
+        offset 0
+    ) as validated
+    {%- else -%}
     select validated.*
     from {{ ref('int_heartbeats_validated') }} as validated
     inner join touched_partitions
         on touched_partitions.client_id = validated.client_id
         and touched_partitions.activity_date = validated.activity_date
     where validated.is_valid
+    {%- endif %}
 
 ),
 {% else %}
