@@ -90,26 +90,47 @@
     from (
         select
             next_read.boundary_utc as next_boundary,
+            {% if is_incremental() -%}
+            {#- rows before B2 = rows before B1 + rows in [B1, B2) when B2 >= B1 (the usual
+                case: the newest heartbeat only moves on), in this one snapshot: one count
+                over the history instead of two #}
+            case
+                when previous.boundary_utc is not null
+                    and next_read.boundary_utc >= previous.boundary_utc
+                    then previous.rows_now + (
+                        select count(*) from {{ raw_heartbeats }} as raw_row
+                        where raw_row.received_at_utc >= previous.boundary_utc
+                            and raw_row.received_at_utc < next_read.boundary_utc
+                    )
+                else (
+                    select count(*) from {{ raw_heartbeats }} as raw_row
+                    where raw_row.received_at_utc < next_read.boundary_utc
+                )
+            end as next_rows_before,
+            (previous.boundary_utc is null or previous.rows_before = previous.rows_now)
+            {%- else -%}
             (
                 select count(*) from {{ raw_heartbeats }} as raw_row
                 where raw_row.received_at_utc < next_read.boundary_utc
             ) as next_rows_before,
-            {% if is_incremental() -%}
-            (
-                previous.boundary_utc is null
-                or previous.rows_before = (
-                    select count(*) from {{ raw_heartbeats }} as raw_row
-                    where raw_row.received_at_utc < previous.boundary_utc
-                )
-            )
-            {%- else -%}
             true
             {%- endif %} as verified
         from (select cast({{ boundary }} as timestamp) as boundary_utc) as next_read
         cross join (
-            select boundary_utc, rows_before
-            from daybook_meta.heartbeat_read_state
-            where state_id = 1
+            select
+                state.boundary_utc,
+                state.rows_before
+                {%- if is_incremental() %},
+                {#- the rows before B1 now, counted once (`offset 0` keeps PostgreSQL from
+                    copying this subquery into each of its two uses) #}
+                (
+                    select count(*) from {{ raw_heartbeats }} as raw_row
+                    where raw_row.received_at_utc < state.boundary_utc
+                ) as rows_now
+                {%- endif %}
+            from daybook_meta.heartbeat_read_state as state
+            where state.state_id = 1
+            offset 0
         ) as previous
     ) as checked
     where state_id = 1
