@@ -1,0 +1,45 @@
+"""The bench's floor statement computes what fct_activity_daily holds.
+
+The floor is the yardstick the full build is measured against (issue 14); if it
+did less work than the build (skipped deduplication, validity or the local day)
+the ratio would flatter the build. Its rows are checked against the independent
+plain-Python reference over the same raw rows, on every backend.
+"""
+
+from __future__ import annotations
+
+from reference import compute
+from support import read_table
+
+from daybook.bench.floor import COUNTS, FLOOR_TABLE, drop_floor, run_floor
+from daybook.generate import generate_dataset
+from daybook.load import load_files
+
+
+def test_floor_matches_the_reference(backend: str, make_warehouse, tmp_path) -> None:
+    warehouse = make_warehouse(backend)
+    files = generate_dataset(tmp_path / "raw", heartbeats=4_000, seed=11, file_format="parquet")
+    for table in ("clients", "users", "devices", "heartbeats"):
+        load_files(warehouse, table, files[table])
+    raw = {
+        table: read_table(warehouse, f"select * from raw.{table}")
+        for table in ("clients", "users", "devices", "heartbeats")
+    }
+    expected = compute(raw["clients"], raw["users"], raw["devices"], raw["heartbeats"]).activity
+
+    result = run_floor(warehouse)
+
+    rows = read_table(warehouse, f"select * from {FLOOR_TABLE}")
+    actual = {
+        (row["client_id"], row["activity_date"], row["user_id"], row["device_id"]): {
+            column: int(row[column]) for column in (*COUNTS, "heartbeat_count")
+        }
+        for row in rows
+    }
+    assert result.rows == len(rows) == len(expected) > 0
+    assert actual == expected
+    drop_floor(warehouse)
+    assert read_table(
+        warehouse,
+        "select count(*) as n from information_schema.schemata where schema_name = 'bench_floor'",
+    ) == [{"n": 0}]
