@@ -130,30 +130,23 @@ def _close_warehouse(server: Any, worker: Any) -> None:
         services.reader.close()
 
 
-_PUBLISH = (
-    "import sys\n"
-    "from daybook.config import parse_database_url\n"
-    "from daybook.serving import publish_snapshot\n"
-    "publish_snapshot(parse_database_url(sys.argv[1]))\n"
-)
-
-
 def ensure_serving_snapshot(warehouse: Warehouse) -> str:
-    """On DuckDB, make sure a serving snapshot exists, so workers never hold the build file.
+    """Make sure the API has something published to read (on DuckDB: a serving snapshot,
+    so workers never hold the build file); returns what it serves, for the start line.
 
     A worker holding the build file (even read-only) would lock ``daybook
     build``/``refresh`` out of it. The first snapshot is published in a child
-    process, because importing DuckDB in gunicorn's master before it forks
-    workers makes them abort at exit. When publishing fails (nothing built yet,
-    or a build holds the file) the file itself is served and the reason shown.
+    process (``python -m daybook.pipeline publish``), because importing DuckDB in
+    gunicorn's master before it forks workers makes them abort at exit. When
+    publishing fails (nothing built yet, or a build holds the file) the file itself
+    is served and the reason shown.
     """
-    if warehouse.backend != "duckdb":
-        return "PostgreSQL tables"
-    from daybook.serving import current_snapshot
+    from daybook.publishers import publisher_for
 
-    if current_snapshot(warehouse) is None:
+    publisher = publisher_for(warehouse)
+    if not publisher.serves(warehouse):
         result = subprocess.run(
-            [sys.executable, "-c", _PUBLISH, warehouse.url],
+            [sys.executable, "-m", "daybook.pipeline", "publish", warehouse.url],
             capture_output=True,
             text=True,
             check=False,
@@ -162,8 +155,7 @@ def ensure_serving_snapshot(warehouse: Warehouse) -> str:
             reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
             click.echo(f"warning: no serving snapshot could be published ({reason})", err=True)
             return f"{warehouse.duckdb_path} directly"
-    snapshot = current_snapshot(warehouse)
-    return f"DuckDB snapshot {snapshot.id}" if snapshot else f"{warehouse.duckdb_path} directly"
+    return publisher.describe(warehouse)
 
 
 @click.command()

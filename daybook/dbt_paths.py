@@ -1,27 +1,12 @@
-"""Where dbt writes for a warehouse (its target/ with manifest.json, and logs/).
+"""Compatibility shim: dbt's paths are :class:`daybook.dbt_artifacts.DbtArtifacts` now.
 
-A module of its own so that readers of the manifest (the serving snapshots, the
-semantic layer) need not import :mod:`daybook.build`, which imports them.
+Kept only while :mod:`daybook.serving.snapshots` still imports ``manifest_path`` from
+here (it should call ``DbtArtifacts.of(warehouse).manifest().incremental_keys(...)``);
+delete this module then.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from daybook.dbt_artifacts import manifest_path
 
-from daybook.config import Warehouse
-
-__all__ = ["dbt_dir", "manifest_path", "target_path"]
-
-
-def dbt_dir(warehouse: Warehouse) -> Path:
-    """This warehouse's private dbt folder (target/ and logs/)."""
-    return warehouse.state_dir / "dbt"
-
-
-def target_path(warehouse: Warehouse) -> Path:
-    return dbt_dir(warehouse) / "target"
-
-
-def manifest_path(warehouse: Warehouse) -> Path:
-    """The ``manifest.json`` of this warehouse's last dbt run (read by the semantic layer)."""
-    return target_path(warehouse) / "manifest.json"
+__all__ = ["manifest_path"]

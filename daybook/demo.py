@@ -52,9 +52,9 @@ def example_requests(base_url: str, token: str) -> list[str]:
 
 def prepare(warehouse: Warehouse, *, heartbeats: int, data_dir: Path) -> str:
     """Generate, load, build and check the sample warehouse; returns a new demo token."""
-    from daybook.build import run_build
     from daybook.generate import generate_dataset
     from daybook.load import load_files
+    from daybook.pipeline import build_and_publish
     from daybook.quality.runner import run_checks
     from daybook.tokens.store import open_token_store
 
@@ -65,16 +65,18 @@ def prepare(warehouse: Warehouse, *, heartbeats: int, data_dir: Path) -> str:
     for table in ("clients", "users", "devices", "heartbeats"):
         result = _step(f"Loading raw.{table}", lambda t=table: load_files(warehouse, t, files[t]))
         console.print(f"    {result.rows_read:,} rows read, {result.rows_added:,} new")
-    build = _step(
-        "Building the marts with dbt (models and data tests)", lambda: run_build(warehouse)
+    outcome = _step(
+        "Building the marts with dbt (models and data tests) and publishing them",
+        lambda: build_and_publish(warehouse),
     )
-    console.print(build.summary())
-    if not build.success:
+    console.print(outcome.build.summary())
+    if not outcome.success:
         raise click.ClickException("the dbt build failed; see the summary above")
-    if warehouse.backend == "duckdb":
-        from daybook.serving import publish_snapshot
-
-        _step("Publishing the serving snapshot", lambda: publish_snapshot(warehouse))
+    if outcome.publication is not None:
+        console.print(
+            f"[green]✓[/green] Published {outcome.publication.description} "
+            f"({outcome.publish_seconds or 0.0:.1f} s)"
+        )
     report = _step("Checking data quality (Great Expectations)", lambda: run_checks(warehouse))
     from daybook.quality.cli import render
 

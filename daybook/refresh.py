@@ -1,29 +1,26 @@
-"""``daybook refresh [--every 5m]``: keep the served marts within minutes of delivery.
+"""One refresh cycle: keep the served marts within minutes of delivery.
 
 Each cycle measures what arrived since the previous one (raw heartbeats by
 ``received_at_utc``), runs dbt's incremental build (the models select newly
-received heartbeats and rebuild the local days they touch), and on DuckDB
-publishes a new serving snapshot (see :mod:`daybook.serving`). One log line
-per cycle says how many heartbeats came in, which local days they touched and
-how long it took. Ctrl-C (or SIGTERM) lets the running cycle finish and stops;
-a second Ctrl-C aborts at once.
+received heartbeats and rebuild the local days they touch) and publishes it to the
+API (:func:`daybook.pipeline.build_and_publish`: a new serving snapshot on DuckDB).
+:class:`CycleResult` gives the cycle's one log line: how many heartbeats came in,
+which local days they touched and how long it took. The ``daybook refresh``
+command that repeats cycles is :mod:`daybook.refresh_cli`.
 """
 
 from __future__ import annotations
 
-import re
-import signal
-import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import click
-
-from daybook.config import Warehouse, warehouse_from_env
+from daybook.build.run import run_build, run_models
+from daybook.config import Warehouse
+from daybook.pipeline import Built, build_and_publish
+from daybook.publishers import publisher_for
 from daybook.refresh_state import (
     Arrivals,
     as_utc,
@@ -126,15 +123,16 @@ def refresh_once(
     warehouse: Warehouse,
     *,
     force: bool = False,
-    build: Callable[[Warehouse], Any] | None = None,
+    build: Callable[[Warehouse], Built] | None = None,
 ) -> CycleResult:
-    """Run one refresh cycle: measure, incremental build, publish (DuckDB).
+    """Run one refresh cycle: measure, incremental build, publish.
 
     Skips the build when raw is as the last successful cycle or build left it (unless
-    ``force``): no heartbeat received since, the same number of raw heartbeat rows (a
-    row written with an old received time), the same entity rows (a re-delivered
-    entity replaces a row). Raises :class:`RefreshError` when the
-    build fails; the previous snapshot then stays served.
+    ``force``) and something is published: no heartbeat received since, the same
+    number of raw heartbeat rows (a row written with an old received time), the same
+    entity rows (a re-delivered entity replaces a row). ``build`` defaults to
+    :func:`incremental_build`. Raises :class:`RefreshError` when the build fails;
+    the previously published data then stays served.
     """
     started = time.perf_counter()
     state = load_state(warehouse)
@@ -150,155 +148,31 @@ def refresh_once(
         and arrivals.heartbeat_rows == state.get("heartbeat_rows")
         and arrivals.entity_fingerprints == state.get("entity_fingerprints")
     )
-    if unchanged and not force and _served(warehouse):
+    if unchanged and not force and publisher_for(warehouse).serves(warehouse):
         return CycleResult(arrivals, False, measured - started, 0.0, 0.0, measured - started)
 
-    result = (build or incremental_build)(warehouse)
-    built = time.perf_counter()
-    if not result.success:
-        raise RefreshError(f"incremental build failed:\n{result.summary()}")
-
-    snapshot = None
-    if warehouse.backend == "duckdb":
-        from daybook.serving import publish_snapshot
-
-        snapshot = publish_snapshot(warehouse).stem.removeprefix("snapshot-")
+    outcome = build_and_publish(warehouse, build=build or incremental_build)
     published = time.perf_counter()
+    if not outcome.success:
+        raise RefreshError(f"incremental build failed:\n{outcome.build.summary()}")
     save_state(warehouse, arrivals)
+    publication = outcome.publication
+    publish_seconds = outcome.publish_seconds or 0.0
     return CycleResult(
         arrivals=arrivals,
         built=True,
         measure_seconds=measured - started,
-        build_seconds=built - measured,
-        publish_seconds=published - built,
+        build_seconds=outcome.build_seconds,
+        publish_seconds=publish_seconds,
         total_seconds=published - started,
-        snapshot=snapshot,
+        snapshot=publication.snapshot_id if publication is not None else None,
     )
 
 
-def incremental_build(warehouse: Warehouse, *, with_tests: bool = False) -> Any:
-    """dbt's incremental run of the models; with ``with_tests``, ``dbt build`` (tests too).
-
-    Models only by default: data tests scan whole tables (unique keys over every
-    heartbeat), so their cost follows the history, while a refresh's cost must
-    follow the new data. ``daybook build`` and CI run the tests.
-    """
-    from daybook.build import BuildResult, node_results, run_build, run_dbt
-
-    if with_tests:
-        return run_build(warehouse)
-    started = time.perf_counter()
-    outcome = run_dbt(warehouse, ["run", "--quiet"])
-    nodes = node_results(outcome.result)
-    error = " ".join(str(outcome.exception).split()) if outcome.exception else None
-    return BuildResult(
-        success=bool(outcome.success),
-        nodes=nodes,
-        seconds=time.perf_counter() - started,
-        error=error,
-    )
-
-
-def _served(warehouse: Warehouse) -> bool:
-    if warehouse.backend != "duckdb":
-        return True
-    from daybook.serving import current_snapshot
-
-    return current_snapshot(warehouse) is not None
-
-
-# --------------------------------------------------------------------------- the command
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(text: str) -> float:
-    """``"5m"`` -> 300.0; accepts ms, s, m, h, or bare seconds."""
-    match = _DURATION.match(text)
-    if not match or float(match.group(1)) <= 0:
-        raise click.BadParameter(f"{text!r} is not a duration like 30s, 5m or 1h")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-
-
-class _Stopper:
-    """First Ctrl-C/SIGTERM: finish the running cycle, then stop. Second: abort now."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-
-    def install(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        signal.signal(signal.SIGINT, self._handle)
-        signal.signal(signal.SIGTERM, self._handle)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.event.is_set():
-            raise KeyboardInterrupt
-        self.event.set()
-        _log("refresh: stopping after this cycle (Ctrl-C again to abort)")
-
-
-def _log(message: str) -> None:
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    click.echo(f"{stamp} {message}")
-    sys.stdout.flush()
-
-
-@click.command()
-@click.option(
-    "--every",
-    metavar="DURATION",
-    default=None,
-    help="Repeat every DURATION (e.g. 30s, 5m) until stopped; default: run once.",
-)
-@click.option("--force", is_flag=True, help="Build even when nothing new arrived.")
-@click.option(
-    "--with-tests",
-    is_flag=True,
-    help="Run dbt's data and unit tests in each cycle too (cost grows with the history).",
-)
-@click.option("--cycles", type=int, default=None, hidden=True, help="Stop after N cycles.")
-def refresh(every: str | None, force: bool, with_tests: bool, cycles: int | None) -> None:
-    """Build what arrived since the last run (incrementally) and publish it to the API."""
-    interval = parse_duration(every) if every else None
-    warehouse = warehouse_from_env()
-    stopper = _Stopper()
-    stopper.install()
-
-    def build(target: Warehouse) -> Any:
-        return incremental_build(target, with_tests=with_tests)
-
-    failures = 0
-    done = 0
-    try:
-        while True:
-            cycle_start = time.monotonic()
-            try:
-                result = refresh_once(warehouse, force=force, build=build)
-                _log(result.log_line())
-                failures = 0
-            except KeyboardInterrupt:
-                raise
-            except Exception as error:
-                failures += 1
-                _log(f"refresh: cycle failed: {error}")
-                if interval is None:
-                    raise SystemExit(1) from None
-            done += 1
-            if interval is None or stopper.event.is_set() or (cycles and done >= cycles):
-                break
-            remaining = interval - (time.monotonic() - cycle_start)
-            if stopper.event.wait(max(0.0, remaining)):
-                break
-    except KeyboardInterrupt:
-        _log("refresh: aborted; the last published data stays served")
-        raise SystemExit(130) from None
-    if stopper.event.is_set():
-        _log("refresh: stopped")
-    if failures:
-        raise SystemExit(1)
+def incremental_build(warehouse: Warehouse, *, with_tests: bool = False) -> Built:
+    """A cycle's build: the models alone (:func:`~daybook.build.run.run_models`), or with
+    ``with_tests`` the whole ``dbt build`` (tests too, their cost follows the history)."""
+    return run_build(warehouse) if with_tests else run_models(warehouse)
 
 
 def summary_dict(result: CycleResult) -> dict[str, Any]:

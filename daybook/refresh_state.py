@@ -2,8 +2,8 @@
 
 ``daybook build`` saves it after a successful build and ``daybook refresh`` reads and
 saves it every cycle, so the first refresh after a build skips when nothing arrived.
-Its own module so that :mod:`daybook.build` and :mod:`daybook.refresh` both import it
-and neither imports the other.
+Its own module so that :mod:`daybook.build.run` and :mod:`daybook.refresh` both import it
+and the build never imports the refresh (which imports the build).
 """
 
 from __future__ import annotations

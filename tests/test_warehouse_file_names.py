@@ -17,7 +17,8 @@ from reference import compute, series
 from served_api import plain_row
 from support import read_table
 
-from daybook.build import build, manifest_path
+from daybook.build import manifest_path
+from daybook.build_cli import build
 from daybook.config import parse_database_url
 from daybook.generate import generate_dataset
 from daybook.load.cli import load

@@ -97,24 +97,19 @@ def _load(args: dict[str, Any]) -> dict[str, Any]:
 
 def _build(args: dict[str, Any]) -> dict[str, Any]:
     from daybook.build import run_build
+    from daybook.pipeline import build_and_publish
 
     warehouse = parse_database_url(args["url"])
-    started = time.perf_counter()
-    result = run_build(warehouse, full_refresh=args.get("full_refresh", False))
-    build_seconds = time.perf_counter() - started
-    if not result.success:
-        print(result.summary(), file=sys.stderr)
+    full_refresh = args.get("full_refresh", False)
+    outcome = build_and_publish(
+        warehouse, build=lambda target: run_build(target, full_refresh=full_refresh)
+    )
+    if not outcome.success:
+        print(outcome.build.summary(), file=sys.stderr)
         raise SystemExit(1)
-    publish_seconds = None
-    if warehouse.backend == "duckdb":
-        from daybook.serving import publish_snapshot
-
-        started = time.perf_counter()
-        publish_snapshot(warehouse)
-        publish_seconds = time.perf_counter() - started
     return {
-        "build_seconds": build_seconds,
-        "publish_seconds": publish_seconds,
+        "build_seconds": outcome.build_seconds,
+        "publish_seconds": outcome.publish_seconds,
         "mart_rows": _mart_rows(warehouse),
     }
 
@@ -159,7 +154,8 @@ def _refresh(args: dict[str, Any]) -> dict[str, Any]:
 
 def _mark(args: dict[str, Any]) -> dict[str, Any]:
     """Record the refresh high-water mark after a full build (so refresh counts only arrivals)."""
-    from daybook.refresh import measure_arrivals, save_state
+    from daybook.refresh import measure_arrivals
+    from daybook.refresh_state import save_state
 
     warehouse = parse_database_url(args["url"])
     arrivals = measure_arrivals(warehouse, None)

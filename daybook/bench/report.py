@@ -6,9 +6,16 @@ import json
 import os
 import platform
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import click
+
+
+def log(message: str) -> None:
+    """One progress line on stderr, stamped with the time."""
+    click.echo(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", err=True)
 
 
 def describe_machine() -> dict[str, Any]:

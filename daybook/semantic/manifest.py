@@ -1,17 +1,19 @@
-"""What the dbt project documents: model names and their columns, read from ``manifest.json``.
+"""Which dbt manifest the semantic layer checks against, and the models it documents.
 
-The semantic layer checks every model and column it names against this, so a
-metric cannot point at a column that dbt does not build and document.
+The semantic layer checks every model and column it names against the manifest, so a
+metric cannot point at a column that dbt does not build and document. The manifest is
+parsed by :mod:`daybook.dbt_artifacts` (the one reader); this module picks the file
+and turns its errors into :class:`SemanticError`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 
 from daybook.config import project_dir
+from daybook.dbt_artifacts import ManifestError, read_manifest
 from daybook.semantic.errors import SemanticError
 
 ENV_MANIFEST = "DAYBOOK_DBT_MANIFEST"
@@ -28,11 +30,11 @@ def default_manifest_path() -> Path | None:
     if override:
         return Path(override)
     from daybook.config import ConfigError, warehouse_from_env
-    from daybook.dbt_paths import manifest_path
+    from daybook.dbt_artifacts import DbtArtifacts
 
     candidates = []
     with contextlib.suppress(ConfigError):
-        candidates.append(manifest_path(warehouse_from_env()))
+        candidates.append(DbtArtifacts.of(warehouse_from_env()).manifest_path)
     for candidate in (
         *candidates,
         project_dir() / "target" / "manifest.json",
@@ -46,20 +48,6 @@ def default_manifest_path() -> Path | None:
 def documented_models(manifest_path: Path) -> dict[str, frozenset[str]]:
     """Model name -> its documented column names (lower-cased), from a dbt manifest."""
     try:
-        manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SemanticError(f"{manifest_path}: dbt manifest not found") from None
-    except (OSError, ValueError) as error:
-        raise SemanticError(f"{manifest_path}: not a readable dbt manifest ({error})") from None
-    nodes = manifest.get("nodes") if isinstance(manifest, dict) else None
-    if not isinstance(nodes, dict):
-        raise SemanticError(f"{manifest_path}: not a dbt manifest (no 'nodes')")
-    models: dict[str, frozenset[str]] = {}
-    for node in nodes.values():
-        if not isinstance(node, dict) or node.get("resource_type") != "model":
-            continue
-        columns = node.get("columns") or {}
-        names = {str(column.get("name", key)).lower() for key, column in columns.items()}
-        name = str(node.get("alias") or node.get("name"))
-        models[name] = frozenset(names)
-    return models
+        return read_manifest(manifest_path).documented_columns()
+    except ManifestError as error:
+        raise SemanticError(str(error)) from None

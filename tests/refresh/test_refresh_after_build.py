@@ -14,8 +14,8 @@ from datetime import timedelta
 
 from warehouse.scenario import batch1, expected_marts, heartbeat, insert_raw, read_marts
 
-from daybook.build import run_build
 from daybook.config import Warehouse
+from daybook.pipeline import build_and_publish
 from daybook.refresh import refresh_once
 from daybook.warehouse import connection
 
@@ -33,19 +33,11 @@ def _counting_build():
     return build, calls
 
 
-def _publish(warehouse: Warehouse) -> None:
-    if warehouse.backend == "duckdb":
-        from daybook.serving import publish_snapshot
-
-        publish_snapshot(warehouse)
-
-
 def test_a_refresh_right_after_a_build_does_not_rebuild(backend, make_warehouse):
     warehouse = make_warehouse(backend)
     raw = batch1()
     insert_raw(warehouse, raw)
-    assert run_build(warehouse).success
-    _publish(warehouse)
+    assert build_and_publish(warehouse).success
 
     build, calls = _counting_build()
     cycle = refresh_once(warehouse, build=build)

@@ -19,7 +19,9 @@ import click
 import pytest
 
 from daybook.config import Warehouse
-from daybook.refresh import RefreshError, load_state, parse_duration, refresh_once
+from daybook.refresh import RefreshError, refresh_once
+from daybook.refresh_cli import parse_duration
+from daybook.refresh_state import load_state
 from daybook.serving import SERVING_TABLES, current_snapshot
 from daybook.warehouse import connection
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from daybook.build import build
+from daybook.build_cli import build
 from daybook.config import Warehouse, project_dir
 
 BROKEN_MODEL = "broken_on_purpose"

@@ -1,0 +1,123 @@
+"""The benchmark's warehouses: a fresh one per run, loaded and fully built, then refreshed
+with five minutes of new heartbeats at a time, and dropped afterwards.
+
+Each phase runs in a measured child process (:mod:`daybook.bench.phases`).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from daybook.bench.phases import run_phase
+from daybook.bench.report import log
+from daybook.config import Warehouse, parse_database_url, project_dir
+
+HISTORY_RATIO = 10  # the refresh is also measured over a history this many times smaller
+
+
+def _admin_url() -> str:
+    return os.environ.get(
+        "DAYBOOK_BENCH_PG_URL",
+        os.environ.get("DAYBOOK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    )
+
+
+def make_warehouse(backend: str, work: Path, name: str) -> Warehouse:
+    """A fresh, empty warehouse for one benchmark run."""
+    if backend == "duckdb":
+        folder = work / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return parse_database_url(f"duckdb://{folder / 'warehouse.duckdb'}")
+    import psycopg
+
+    admin = parse_database_url(_admin_url())
+    dbname = f"daybook_bench_{name}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin.pg_conninfo, autocommit=True) as con:
+        con.execute(f'create database "{dbname}"')
+    return parse_database_url(f"postgresql://{admin.user}@{admin.host}:{admin.port}/{dbname}")
+
+
+def drop_warehouse(warehouse: Warehouse) -> None:
+    if warehouse.backend != "postgres":
+        return
+    import psycopg
+
+    admin = parse_database_url(_admin_url())
+    with psycopg.connect(admin.pg_conninfo, autocommit=True) as con:
+        con.execute(f'drop database if exists "{warehouse.dbname}" with (force)')
+
+
+def bench_env(warehouse: Warehouse, work: Path) -> dict[str, str]:
+    """The environment every child process of a run against ``warehouse`` gets."""
+    return {
+        "DAYBOOK_DATABASE_URL": warehouse.url,
+        "DAYBOOK_STATE_DIR": str(work / "state"),
+        "DAYBOOK_PROJECT_DIR": str(project_dir()),
+    }
+
+
+def build_history(
+    warehouse: Warehouse, files: dict[str, list[str]], work: Path, log_path: Path
+) -> dict[str, Any]:
+    """Load and fully build one warehouse; record the refresh high-water mark."""
+    env = bench_env(warehouse, work)
+    phases = {}
+    phases["load"] = run_phase(
+        "load", {"url": warehouse.url, "files": files}, log_path=log_path, env=env
+    )
+    phases["build"] = run_phase(
+        "build", {"url": warehouse.url, "full_refresh": True}, log_path=log_path, env=env
+    )
+    run_phase("mark", {"url": warehouse.url}, log_path=log_path, env=env)
+    return phases
+
+
+def measure_refresh(
+    warehouse: Warehouse, history: int, work: Path, log_path: Path, cycles: int = 2
+) -> list[dict[str, Any]]:
+    """Five minutes of new heartbeats, loaded and refreshed end to end, ``cycles`` times.
+
+    All cycles run in one child process, as ``daybook refresh --every 5m`` does:
+    the first pays for importing dbt ("cold"), the next ones are the steady state.
+    """
+    from datetime import timedelta
+
+    from daybook.bench.arrivals import WINDOW, write_arrivals
+    from daybook.serving import freshness
+
+    newest = freshness(warehouse)
+    assert newest is not None, "the history has no heartbeats"
+    files = []
+    for cycle in range(cycles):
+        path, count = write_arrivals(
+            warehouse,
+            work / f"arrivals-{warehouse.backend}-{history}-{cycle}.parquet",
+            after=newest + cycle * WINDOW + timedelta(seconds=1),
+            seed=cycle,
+        )
+        files.append((str(path), count))
+    phase = run_phase(
+        "refresh",
+        {"url": warehouse.url, "files": [path for path, _ in files]},
+        log_path=log_path,
+        env=bench_env(warehouse, work),
+    )
+    runs = []
+    for index, ((_, count), cycle) in enumerate(zip(files, phase.data["cycles"], strict=True)):
+        runs.append(
+            {
+                "history_heartbeats": history,
+                "new_heartbeats": count,
+                "cold": index == 0,
+                "peak_rss_mb": phase.peak_rss_mb,
+                **cycle,
+            }
+        )
+        log(
+            f"{warehouse.backend}: refresh of {count:,} new heartbeats over {history:,}"
+            f"{' (cold)' if index == 0 else ''}: {cycle['end_to_end_seconds']:.2f}s end to end"
+        )
+    return runs

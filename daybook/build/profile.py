@@ -1,0 +1,75 @@
+"""The dbt profile's inputs for a warehouse: ``dbt_project/profiles/profiles.yml`` reads
+only environment variables, and this module is where they are set, one function per
+backend (a third backend, such as Spark, adds its own here and a target in the profile).
+
+It also holds the one setting that bounds a DuckDB build's memory,
+:data:`DUCKDB_BUILD_MEMORY_LIMIT`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from daybook.config import Warehouse, project_dir
+from daybook.warehouse import duckdb_profile_env
+
+PROFILE_SUBDIR = Path("dbt_project") / "profiles"
+
+# The memory limit of dbt's DuckDB session during a build or refresh, as DuckDB writes
+# it ("4GB", "1500MB"). None: half the machine's memory (duckdb_build_memory_limit).
+# Above it DuckDB spills to a temporary folder beside the warehouse file instead of
+# growing. The environment variable below overrides it for one run.
+DUCKDB_BUILD_MEMORY_LIMIT: str | None = None
+DUCKDB_BUILD_MEMORY_LIMIT_ENV = "DAYBOOK_DUCKDB_MEMORY_LIMIT"
+
+
+def profiles_dir() -> Path:
+    return project_dir() / PROFILE_SUBDIR
+
+
+def duckdb_build_memory_limit() -> str:
+    """The memory limit a DuckDB build runs under.
+
+    ``DAYBOOK_DUCKDB_MEMORY_LIMIT`` if set, else :data:`DUCKDB_BUILD_MEMORY_LIMIT`,
+    else half the machine's memory: DuckDB's own default (80% of memory) left too
+    little for everything else on the machine at 25 million heartbeats.
+    """
+    configured = os.environ.get(DUCKDB_BUILD_MEMORY_LIMIT_ENV) or DUCKDB_BUILD_MEMORY_LIMIT
+    if configured:
+        return configured
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "4GB"
+    return f"{max(1, total // 2 // 1024**2)}MB"
+
+
+def _duckdb_env(warehouse: Warehouse) -> dict[str, str]:
+    assert warehouse.duckdb_path is not None
+    return duckdb_profile_env(warehouse.duckdb_path) | {  # the file, attached as `daybook`
+        DUCKDB_BUILD_MEMORY_LIMIT_ENV: duckdb_build_memory_limit()
+    }
+
+
+def _postgres_env(warehouse: Warehouse) -> dict[str, str]:
+    return {
+        "DAYBOOK_PG_HOST": warehouse.host,
+        "DAYBOOK_PG_PORT": str(warehouse.port),
+        "DAYBOOK_PG_USER": warehouse.user,
+        "DAYBOOK_PG_DBNAME": warehouse.dbname,
+        # DBT_ENV_SECRET_ values are scrubbed from dbt's logs and messages.
+        "DBT_ENV_SECRET_DAYBOOK_PG_PASSWORD": warehouse.password,
+    }
+
+
+BACKEND_ENV: dict[str, Callable[[Warehouse], dict[str, str]]] = {
+    "duckdb": _duckdb_env,
+    "postgres": _postgres_env,
+}
+
+
+def dbt_env(warehouse: Warehouse) -> dict[str, str]:
+    """Environment variables ``dbt_project/profiles/profiles.yml`` reads for this warehouse."""
+    return {"DAYBOOK_DBT_TARGET": warehouse.backend} | BACKEND_ENV[warehouse.backend](warehouse)

@@ -1,0 +1,85 @@
+"""The two dbt runs the product makes: ``run_build`` (``daybook build``: models, unit
+tests and data tests) and ``run_models`` (each refresh cycle: the models alone).
+
+Both return a :class:`~daybook.build.results.BuildResult`; neither publishes anything
+(:func:`daybook.pipeline.build_and_publish` does that after either).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from daybook.build.invoke import run_dbt
+from daybook.build.raw_tables import ensure_raw_tables
+from daybook.build.results import BuildResult, NodeResult, build_result, progress_callback
+from daybook.config import Warehouse
+from daybook.refresh_state import raw_marks, save_state
+
+
+def run_build(
+    warehouse: Warehouse,
+    *,
+    full_refresh: bool = False,
+    select: list[str] | None = None,
+    exclude: list[str] | None = None,
+    on_node: Callable[[NodeResult], None] | None = None,
+) -> BuildResult:
+    """``dbt build`` (models, unit tests, data tests) against ``warehouse``.
+
+    Incremental by default: only newly received heartbeats are processed.
+    ``full_refresh`` rebuilds every incremental model from raw. ``select`` limits the
+    build to dbt selectors, ``exclude`` leaves some out (``["resource_type:test"]``).
+    ``on_node`` is called as each node finishes (progress).
+    """
+    started = time.perf_counter()
+    try:
+        ensure_raw_tables(warehouse)
+    except Exception as exc:
+        return BuildResult(
+            success=False,
+            seconds=time.perf_counter() - started,
+            error=f"cannot prepare the raw schema in {warehouse.backend} warehouse: {exc}",
+        )
+    marks = _raw_marks(warehouse) if not select else None
+    args = ["build", "--quiet"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", *select]
+    if exclude:
+        args += ["--exclude", *exclude]
+    callbacks = [progress_callback(on_node)] if on_node else None
+    outcome = run_dbt(warehouse, args, callbacks=callbacks)
+    result = build_result(outcome, time.perf_counter() - started)
+    if result.success and marks is not None:
+        save_state(warehouse, marks)
+    return result
+
+
+def run_models(warehouse: Warehouse) -> BuildResult:
+    """dbt's incremental run of the models (``dbt run``), without tests.
+
+    What a refresh cycle runs: data tests scan whole tables (unique keys over every
+    heartbeat), so their cost follows the history, while a refresh's cost must follow
+    the new data. ``daybook build`` and CI run the tests.
+    """
+    started = time.perf_counter()
+    outcome = run_dbt(warehouse, ["run", "--quiet"])
+    return build_result(outcome, time.perf_counter() - started)
+
+
+def _raw_marks(warehouse: Warehouse) -> Any:
+    """What raw holds before the models run (``daybook.refresh_state.raw_marks``), or None.
+
+    Saved as the refresh state once the build succeeds, so the first ``daybook refresh``
+    after a build (``daybook demo`` too) skips when nothing arrived instead of
+    rebuilding: before, only refresh cycles wrote that state. Taken before dbt reads
+    raw, so rows arriving during the build are seen by the next cycle. A failure here
+    only costs that cycle its skip, never the build.
+    """
+    try:
+        return raw_marks(warehouse)
+    except Exception:
+        return None

@@ -1,0 +1,88 @@
+"""``daybook build``: the command, its progress line and its summary table.
+
+The build itself is :func:`daybook.build.run.run_build`; publishing it to the API is
+:func:`daybook.pipeline.build_and_publish`. This module only talks to the terminal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from daybook.build.results import OUTCOMES, BuildResult, NodeResult
+from daybook.build.run import run_build
+from daybook.config import Warehouse, warehouse_from_env
+from daybook.pipeline import build_and_publish
+
+
+@click.command()
+@click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from raw.")
+@click.option(
+    "--select",
+    "-s",
+    "select",
+    multiple=True,
+    help="Only these dbt selectors (repeatable), e.g. -s fct_activity_daily+.",
+)
+def build(full_refresh: bool, select: tuple[str, ...]) -> None:
+    """Build the marts with dbt: models, unit tests and data tests.
+
+    Incremental unless --full-refresh: only heartbeats received since the last
+    build are processed. Exits non-zero and names the failing nodes on failure.
+    """
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    warehouse = warehouse_from_env()
+    done: list[NodeResult] = []
+
+    with console.status(f"dbt build on {warehouse.backend}: starting") as status:
+
+        def on_node(node: NodeResult) -> None:
+            done.append(node)
+            status.update(
+                f"dbt build on {warehouse.backend}: {len(done)} nodes done, last {node.name}"
+            )
+            if node.failed or node.status == "warn":
+                console.print(f"  [red]{node.status.upper()}[/] {node.type} {node.name}")
+
+        def dbt_build(target: Warehouse) -> BuildResult:
+            return run_build(
+                target, full_refresh=full_refresh, select=list(select) or None, on_node=on_node
+            )
+
+        def on_built(result: Any) -> None:
+            status.stop()  # the summary, then (on success) the publish
+            _print_summary(console, result)
+            if not result.success:
+                failing = ", ".join(node.name for node in result.failed_nodes)
+                raise click.ClickException(f"dbt build failed: {failing or 'see the error above'}")
+
+        outcome = build_and_publish(warehouse, build=dbt_build, on_built=on_built)
+    if outcome.publication is not None:
+        # The API reads published snapshots, never the build file (see daybook.serving).
+        console.print(f"Published serving snapshot {outcome.publication.name}")
+
+
+def _print_summary(console: Any, result: BuildResult) -> None:
+    from rich.table import Table
+
+    table = Table(title="dbt build", title_justify="left")
+    table.add_column("node type")
+    for outcome in OUTCOMES:
+        table.add_column(outcome, justify="right")
+    counts = result.counts()
+    for node_type in sorted({node_type for node_type, _ in counts}):
+        table.add_row(
+            f"{node_type}s",
+            *(str(counts.get((node_type, outcome), 0)) for outcome in OUTCOMES),
+        )
+    console.print(table)
+    for node in result.failed_nodes:
+        message = " ".join((node.message or "").split())[:500]
+        console.print(f"[red]{node.status.upper()}[/] {node.type} [bold]{node.name}[/]: {message}")
+    if result.error:
+        console.print(f"[red]error:[/] {result.error}")
+    verdict = "[green]succeeded[/]" if result.success else "[red]FAILED[/]"
+    console.print(f"build {verdict} in {result.seconds:.1f}s")

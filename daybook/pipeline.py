@@ -1,0 +1,87 @@
+"""Build, then publish to whatever serves: the one path from raw data to the API.
+
+``daybook build``, each ``daybook refresh`` cycle, ``daybook demo`` and the benchmark
+all call :func:`build_and_publish`; ``daybook serve`` calls :func:`publish` (in a child
+process: ``python -m daybook.pipeline publish URL``) when nothing was published yet.
+A failed build publishes nothing, so the API keeps serving the previous data. Which
+store is published to, and how, is the :class:`~daybook.publishers.Publisher` that
+:func:`~daybook.publishers.publisher_for` chooses.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from daybook.build.run import run_build
+from daybook.config import Warehouse, parse_database_url
+from daybook.publishers import Publication, Publisher, publisher_for
+
+
+class Built(Protocol):
+    """What a build returns (a :class:`~daybook.build.results.BuildResult`, or a stand-in)."""
+
+    success: bool
+
+    def summary(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One build and what it published, with the time each step took."""
+
+    build: Built  # the build's result (a BuildResult)
+    publication: Publication | None
+    build_seconds: float
+    publish_seconds: float | None  # None: nothing was published (a failed build, or in place)
+
+    @property
+    def success(self) -> bool:
+        return bool(self.build.success)
+
+
+def build_and_publish(
+    warehouse: Warehouse,
+    *,
+    build: Callable[[Warehouse], Built] = run_build,
+    on_built: Callable[[Built], None] | None = None,
+    publisher: Publisher | None = None,
+) -> Outcome:
+    """Run ``build`` on ``warehouse``; when it succeeds, publish the result to the API.
+
+    ``build`` defaults to ``dbt build`` (:func:`~daybook.build.run.run_build`); a
+    refresh passes ``run_models``. ``on_built`` sees the build's result before anything
+    is published (a command prints it there); raising in it publishes nothing.
+    ``publish_seconds`` is None when nothing needed publishing (PostgreSQL).
+    """
+    started = time.perf_counter()
+    result = build(warehouse)
+    built = time.perf_counter()
+    if on_built is not None:
+        on_built(result)
+    if not result.success:
+        return Outcome(result, None, built - started, None)
+    published = time.perf_counter()
+    publication = (publisher or publisher_for(warehouse)).publish(warehouse, result)
+    seconds = time.perf_counter() - published if publication is not None else None
+    return Outcome(result, publication, built - started, seconds)
+
+
+def publish(warehouse: Warehouse) -> Publication | None:
+    """Publish what the warehouse holds now, without building (the last build's marts)."""
+    return publisher_for(warehouse).publish(warehouse)
+
+
+def main(argv: list[str]) -> None:
+    """``python -m daybook.pipeline publish URL``: what ``daybook serve`` runs in a child
+    process, so that its own process never imports DuckDB before gunicorn forks."""
+    if len(argv) != 3 or argv[1] != "publish":
+        raise SystemExit("usage: python -m daybook.pipeline publish DATABASE_URL")
+    publish(parse_database_url(argv[2]))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
