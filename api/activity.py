@@ -56,13 +56,14 @@ def _add_entity_route(
     blueprint: APIBlueprint, catalog: Catalog, entity: str, max_range_days: int
 ) -> None:
     """``GET /v2/clients/<client_id>/analytics/<entity>s/<<entity>_id>/activity``."""
+    plural = catalog.entities[entity].plural
     metrics = catalog.metrics_for(entity)
     lines = "\n".join(f"- `{m.name}` ({m.label}): {m.description}" for m in metrics)
     EntityPath = path_model(entity)  # a class: an annotation below
     EntityQuery = query_model(entity, [m.name for m in metrics], max_range_days)
 
     @blueprint.get(
-        f"/clients/<client_id>/analytics/{entity}s/<{entity}_id>/activity",
+        f"/clients/<client_id>/analytics/{plural}/<{entity}_id>/activity",
         endpoint=f"{entity}_activity",
         operation_id=f"get{entity.title()}Activity",
         summary=f"{entity.title()} activity time series",

@@ -16,7 +16,7 @@ from api import request_state
 from api.activity import API_SHAPE, activity_blueprint
 from api.answer_cache import AnswerCache
 from api.catalogue import catalogue_blueprint
-from api.directory import queries as directory_queries
+from api.directory.queries import DirectoryQueries
 from api.directory.views import directory_blueprint
 from api.docs import install_docs
 from api.errors import ErrorResponse, register_error_handlers, validation_error_response
@@ -42,8 +42,9 @@ def _token_store(settings: Settings, reader: Reader) -> TokenStore:
     return store
 
 
-def _warm_sql(catalog: Catalog, dialect: str) -> None:
-    """Generate every SQL text the views use before any request thread runs.
+def _warm_sql(catalog: Catalog, dialect: str) -> tuple[KnownIds, DirectoryQueries]:
+    """Generate every SQL text the views use before any request thread runs: the compiled
+    metrics, and the existence checks and directory statements (made here, from the registry).
 
     Besides sparing requests the compile cost, this keeps sqlglot's generation
     out of concurrent threads: under gunicorn's threads, a first-time generation
@@ -51,7 +52,7 @@ def _warm_sql(catalog: Catalog, dialect: str) -> None:
     cache then kept the wrong text for the life of the worker.
     """
     catalog.warm(dialect, shape=API_SHAPE)
-    directory_queries.warm(dialect)
+    return KnownIds(catalog, dialect), DirectoryQueries(catalog.registry, dialect)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
@@ -69,8 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
             semantic_dir=settings.semantic_dir, manifest_path=settings.manifest_path
         )
     reader = config.get("reader") or open_reader(settings.warehouse, max_size=settings.pool_size)
-    _warm_sql(catalog, reader.dialect)
-    known = KnownIds(catalog, reader.dialect)  # generates its SQL now, before any request
+    known, directory = _warm_sql(catalog, reader.dialect)
     tokens = config.get("token_store") or _token_store(settings, reader)
 
     app = OpenAPI(
@@ -94,6 +94,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
         reader=reader,
         tokens=tokens,
         known=known,
+        directory=directory,
         answers=AnswerCache(int(settings.answer_cache_mb * 1024 * 1024)),
         limits=RateLimits.from_settings(
             settings.rate_limit_per_token,
@@ -106,7 +107,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
     install_security_headers(app)  # before the caching hook, so it sees that hook's headers
     app.register_api(health_blueprint())
     app.register_api(activity_blueprint(catalog, settings.max_range_days))
-    app.register_api(directory_blueprint(settings.max_range_days))
+    app.register_api(directory_blueprint(catalog.registry, settings.max_range_days))
     app.register_api(catalogue_blueprint(catalog))
     install_docs(app)
     register_web(app)

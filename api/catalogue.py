@@ -17,7 +17,10 @@ from daybook.semantic import Catalog
 
 
 class EntityInfo(BaseModel):
-    name: str = Field(description="Entity name, as in the activity endpoint's path: user, device")
+    name: str = Field(
+        description="Entity name, as in the activity endpoint's path (singular: its plural "
+        "is the path segment)"
+    )
     label: str
     description: str
 
@@ -65,7 +68,7 @@ def catalogue_blueprint(catalog: Catalog) -> APIBlueprint:
         operation_id="listMetrics",
         summary="Metric catalogue",
         description="Every metric of the semantic layer's YAML, with its label and the "
-        "entities (user, device) whose activity endpoint accepts it.",
+        f"entities ({', '.join(catalog.entities)}) whose activity endpoint accepts it.",
         responses={200: MetricCatalogue},
         provide_automatic_options=False,
     )

@@ -7,7 +7,8 @@ millisecond even when it reads nothing). The version is read before anything
 else in a request (``api.request_state``), and data only moves forward, so
 what is loaded for a version is never older than it. Without a version (a
 PostgreSQL warehouse whose marts no dbt run of this project has stamped yet)
-existence is one query.
+existence is one query. The tenant's and entities' marts and keys come from the
+semantic registry (``semantic/entities.yml``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from api.warehouse_reader import CLIENT_KEY, CLIENT_MODEL, Reader
+from api.warehouse_reader import Reader
 from daybook.semantic import Catalog
-from daybook.semantic.definitions import Entity
+from daybook.semantic.definitions import Entity, Tenant
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class _Ids:
 
 @dataclass
 class KnownIds:
-    """Which clients exist, and which users and devices under each, at one data version."""
+    """Which clients exist, and which entities (users, devices) under each, at one data version."""
 
     catalog: Catalog
     dialect: str
@@ -42,9 +43,10 @@ class KnownIds:
 
     def __post_init__(self) -> None:
         # Built once, before request threads run (sqlglot generation is kept out of them).
+        tenant = self.catalog.registry.require_tenant()
         self._sql["client"] = (
-            exp.select(exp.column(CLIENT_KEY, quoted=True))
-            .from_(exp.to_table(CLIENT_MODEL))
+            exp.select(exp.column(tenant.key, quoted=True))
+            .from_(exp.to_table(tenant.model))
             .sql(dialect=self.dialect)
         )
         for name, spec in self.catalog.entities.items():
@@ -52,7 +54,7 @@ class KnownIds:
             self._sql[name] = (
                 exp.select(*columns).from_(exp.to_table(spec.model)).sql(dialect=self.dialect)
             )
-            self._sql[f"exists:{name}"] = _existence_sql(spec, self.dialect)
+            self._sql[f"exists:{name}"] = _existence_sql(tenant, spec, self.dialect)
 
     def missing(
         self, reader: Reader, version: Hashable | None, entity: str, client_id: str, entity_id: str
@@ -89,7 +91,7 @@ class KnownIds:
             return self._ids
 
 
-def _existence_sql(spec: Entity, dialect: str) -> str:
+def _existence_sql(tenant: Tenant, spec: Entity, dialect: str) -> str:
     """One round trip: does the client exist, and the entity under it?
 
     Parameters, in order: client id, entity id, client id.
@@ -99,7 +101,7 @@ def _existence_sql(spec: Entity, dialect: str) -> str:
         query = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table))
         return query.where(exp.and_(*conditions)).subquery()
 
-    client = count(CLIENT_MODEL, exp.column(CLIENT_KEY, quoted=True).eq(exp.Placeholder()))
+    client = count(tenant.model, exp.column(tenant.key, quoted=True).eq(exp.Placeholder()))
     entity = count(
         spec.model,
         exp.column(spec.key, quoted=True).eq(exp.Placeholder()),

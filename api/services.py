@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from api.answer_cache import AnswerCache
+from api.directory.queries import DirectoryQueries
 from api.known_ids import KnownIds
 from api.limits import RateLimits
 from api.settings import Settings
@@ -25,13 +26,15 @@ EXTENSION_KEY = "daybook"
 
 @dataclass
 class Services:
-    """Settings, catalogue, warehouse reader, token store, known ids, cache, rate limits."""
+    """Settings, catalogue, warehouse reader, token store, known ids, directory SQL, cache,
+    rate limits."""
 
     settings: Settings
     catalog: Catalog
     reader: Reader
     tokens: TokenStore
     known: KnownIds
+    directory: DirectoryQueries
     answers: AnswerCache
     limits: RateLimits
 

@@ -22,8 +22,6 @@ from typing import Any, Protocol
 
 from daybook.config import Warehouse
 
-CLIENT_MODEL = "dim_clients"  # contract mart; entity models come from the YAML catalogue
-CLIENT_KEY = "client_id"
 # Written by the dbt on-run-end hook dbt_project/macros/record_build.sql.
 BUILD_MARKER_SQL = "select invocation_id from daybook_meta.build_marker"
 MARKER_RETRY_SECONDS = 5.0  # how long a missing marker keeps requests on separate queries

@@ -2,13 +2,17 @@
 
 Invalid values raise the API's :class:`~api.params.ParameterProblem`, so they are
 answered like the activity endpoints' (400 ``invalid_parameter`` naming the
-value), with the same date rules and the same range limit.
+value), with the same date rules and the same range limit. The answers about an
+entity (a page of users, the most active devices) are made per entity of the
+semantic registry when the app starts (:func:`entity_answers`), so an entity
+added as YAML gets its own documented answer shapes.
 """
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model, field_validator
 
 from api.activity_models import Period
 from api.params import (
@@ -21,6 +25,7 @@ from api.params import (
     parse_uuid,
     whole_number,
 )
+from daybook.semantic.definitions import Entity
 
 MAX_PAGE = 1000
 MAX_TOP = 50
@@ -108,55 +113,47 @@ class ClientList(BaseModel):
     data: list[Client]
 
 
-class User(BaseModel):
-    user_id: str
-    display_name: str | None
-    email: str | None
+@dataclass(frozen=True)
+class EntityAnswers:
+    """One entity's directory answers: a page of the listing, and the ranking."""
+
+    page: type[BaseModel]
+    top: type[BaseModel]
 
 
-class Device(BaseModel):
-    device_id: str
-    hostname: str | None
-    platform: str | None
-
-
-class UserPage(BaseModel):
-    """One page of a client's users, ordered by display name."""
-
-    data: list[User]
-    total: int = Field(description="How many users match, over all pages")
-    limit: int
-    offset: int
-
-
-class DevicePage(BaseModel):
-    """One page of a client's devices, ordered by hostname."""
-
-    data: list[Device]
-    total: int = Field(description="How many devices match, over all pages")
-    limit: int
-    offset: int
-
-
-class RankedUser(User):
-    total_activity: int = Field(description="Total activity over the range")
-
-
-class RankedDevice(Device):
-    total_activity: int = Field(description="Total activity over the range")
-
-
-class TopUsers(BaseModel):
-    """The client's most active users over the range, by total activity, most active first."""
-
-    metric: str = "activity-count"
-    period: Period
-    data: list[RankedUser]
-
-
-class TopDevices(BaseModel):
-    """The client's most active devices over the range, by total activity, most active first."""
-
-    metric: str = "activity-count"
-    period: Period
-    data: list[RankedDevice]
+def entity_answers(entity: Entity) -> EntityAnswers:
+    """``UserPage``/``TopUsers`` and the like, made from the registry when the app starts:
+    the item holds the entity's key and display columns (``semantic/entities.yml``)."""
+    title, plural = entity.name.title(), entity.plural
+    item = create_model(
+        title,
+        **{entity.key: (str, ...)},
+        **{name: (str | None, ...) for name in entity.display_columns},
+    )
+    ranked = create_model(
+        f"Ranked{title}",
+        __base__=item,
+        total_activity=(int, Field(description="Total activity over the range")),
+    )
+    order = (
+        f", ordered by {entity.display_columns[0].replace('_', ' ')}"
+        if entity.display_columns
+        else ""
+    )
+    page = create_model(
+        f"{title}Page",
+        __doc__=f"One page of a client's {plural}{order}.",
+        data=(list[item], ...),  # type: ignore[valid-type]
+        total=(int, Field(description=f"How many {plural} match, over all pages")),
+        limit=(int, ...),
+        offset=(int, ...),
+    )
+    top = create_model(
+        f"Top{title}s",
+        __doc__=f"The client's most active {plural} over the range, by total activity, "
+        "most active first.",
+        metric=(str, "activity-count"),
+        period=(Period, ...),
+        data=(list[ranked], ...),  # type: ignore[valid-type]
+    )
+    return EntityAnswers(page=page, top=top)

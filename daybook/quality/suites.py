@@ -4,13 +4,21 @@ A suite file is YAML a data engineer reviews in a pull request. It names the
 suite, and lists *batches*: a SQL query over the warehouse (usually a small
 view that pushes the heavy work into the database) and the Great
 Expectations expectations to evaluate on it, each with a Daybook severity.
-``settings.yml`` beside the suites holds the relation names the queries use
-(``${quarantine}``) and the tunable thresholds (``${max_duplicate_share}``),
-so a renamed model or a new bound is a one-line change.
+Mart names come from the semantic registry (``semantic/entities.yml``,
+:meth:`daybook.semantic.registry.Registry.relations`): ``${activity}``,
+``${tenant}``, ``${quarantine}``, ``${user_daily}``, and ``${dimension_keys}``
+(every dimension's keys, as one relation). A batch with ``for_each: entity``
+is a template, repeated for every entity with a dense daily mart, with
+``${entity}``, ``${entity_key}``, ``${tenant_key}``, ``${entity_dimension}``,
+``${entity_daily}`` and ``${other_entity_counts}`` filled in; so a new entity
+is checked, and a renamed mart found, with no edit here or in the suites.
+``settings.yml`` beside the suites holds the tunable thresholds
+(``${max_duplicate_share}``) and any other relation names.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from daybook.config import project_dir
+from daybook.semantic.registry import Registry
 
 Severity = Literal["error", "warning"]
 SETTINGS_FILE = "settings.yml"
@@ -55,11 +64,15 @@ class ExpectationSpec(BaseModel):
 
 
 class BatchSpec(BaseModel):
-    """A query whose (small) result Great Expectations validates."""
+    """A query whose (small) result Great Expectations validates.
+
+    ``for_each: entity`` marks a template, expanded by :func:`load_suites`.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
+    for_each: Literal["entity"] | None = None
     description: str
     query: str
     expectations: list[ExpectationSpec]
@@ -84,7 +97,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    relations: dict[str, str]
+    relations: dict[str, str] = Field(default_factory=dict)
     parameters: dict[str, float | int | str] = Field(default_factory=dict)
 
     @field_validator("relations")
@@ -116,23 +129,92 @@ def _read_yaml(path: Path) -> Any:
         raise SuiteFileError(f"{path.name}: cannot read YAML: {exc}") from None
 
 
-def load_settings(folder: Path | None = None) -> Settings:
+def default_registry() -> Registry:
+    """The registry of the project's ``semantic/`` (``DAYBOOK_SEMANTIC_DIR`` if set)."""
+    from daybook.semantic.loader import load_registry
+
+    return load_registry()
+
+
+def registry_relations(registry: Registry) -> dict[str, str]:
+    """The registry's mart names by placeholder, plus ``dimension_keys``: a derived table
+    of (dimension, entity_key) over every dimension, keys as text."""
+    keys = " union all ".join(
+        f"select '{model}' as dimension, cast({key} as varchar) as entity_key from {model}"
+        for model, key in registry.dimensions()
+    )
+    return {**registry.relations(), "dimension_keys": f"({keys}) as dimension_keys"}
+
+
+def entity_values(registry: Registry, entity_name: str) -> dict[str, str]:
+    """What a ``for_each: entity`` template is filled with for one entity."""
+    entity = registry.entities[entity_name]
+    counts = registry.counted_entities(entity)
+    return {
+        "entity": entity.name,
+        "entity_key": entity.key,
+        "tenant_key": entity.tenant_key,
+        "entity_dimension": entity.model,
+        "entity_daily": entity.daily_model or "",
+        "other_entity_counts": "".join(f", coalesce({o.name}_count, -1)" for o in counts),
+    }
+
+
+def load_settings(folder: Path | None = None, registry: Registry | None = None) -> Settings:
+    """``settings.yml``, its relations completed with the registry's mart names."""
     path = (folder or expectations_dir()) / SETTINGS_FILE
     try:
-        return Settings.model_validate(_read_yaml(path))
+        settings = Settings.model_validate(_read_yaml(path))
     except ValidationError as exc:
         raise SuiteFileError(f"{path.name}: {exc}") from None
+    derived = registry_relations(registry or default_registry())
+    twice = sorted(set(derived) & set(settings.relations))
+    if twice:
+        raise SuiteFileError(
+            f"{path.name}: relations {twice} are named by semantic/entities.yml already"
+        )
+    return settings.model_copy(update={"relations": {**derived, **settings.relations}})
 
 
-def load_suites(folder: Path | None = None) -> list[SuiteSpec]:
-    """Every ``*.yml`` suite in ``folder`` (settings excluded), sorted by file name."""
+def _substitute(node: Any, values: dict[str, str]) -> Any:
+    """``node`` (parsed YAML) with the ``${name}`` placeholders of ``values`` filled in;
+    other placeholders (thresholds, run-time values) are left for :func:`render_query`."""
+    return json.loads(Template(json.dumps(node)).safe_substitute(values))
+
+
+def _expand(data: Any, registry: Registry | None) -> Any:
+    """A suite's raw YAML with its mart names filled in and ``for_each`` batches repeated."""
+    if not isinstance(data, dict) or not isinstance(data.get("batches"), list):
+        return data
+    if registry is None:
+        if not any(isinstance(b, dict) and "${" in json.dumps(b) for b in data["batches"]):
+            return data  # nothing to fill: no need to read semantic/
+        registry = default_registry()
+    relations = registry_relations(registry)
+    batches = []
+    for batch in data["batches"]:
+        if isinstance(batch, dict) and batch.get("for_each") == "entity":
+            template = {key: value for key, value in batch.items() if key != "for_each"}
+            for entity in registry.entities.values():
+                if entity.daily_model is not None:
+                    values = {**relations, **entity_values(registry, entity.name)}
+                    batches.append(_substitute(template, values))
+        else:
+            batches.append(_substitute(batch, relations))
+    return {**data, "batches": batches}
+
+
+def load_suites(folder: Path | None = None, registry: Registry | None = None) -> list[SuiteSpec]:
+    """Every ``*.yml`` suite in ``folder`` (settings excluded), sorted by file name, with
+    mart names from ``registry`` (default: the project's ``semantic/``) and templates
+    expanded."""
     folder = folder or expectations_dir()
     suites = []
     for path in sorted(folder.glob("*.yml")):
         if path.name == SETTINGS_FILE:
             continue
         try:
-            suite = SuiteSpec.model_validate(_read_yaml(path))
+            suite = SuiteSpec.model_validate(_expand(_read_yaml(path), registry))
         except ValidationError as exc:
             raise SuiteFileError(f"{path.name}: {exc}") from None
         names = suite.expectation_names()

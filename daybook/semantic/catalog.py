@@ -10,10 +10,11 @@ from sqlglot.errors import UnsupportedError
 
 from daybook.semantic.calendar import GRANULARITIES
 from daybook.semantic.compiler import SHAPES, render
-from daybook.semantic.definitions import Entity, Metric
+from daybook.semantic.definitions import Entity, Mart, Metric, Tenant
 from daybook.semantic.dialects import get_dialect
 from daybook.semantic.errors import SemanticError
 from daybook.semantic.query import CompiledQuery
+from daybook.semantic.registry import Registry
 
 CacheKey = tuple[str, str, str, str, str]
 
@@ -30,8 +31,15 @@ class Catalog:
     entities: dict[str, Entity]
     metrics: dict[str, Metric]
     sources: dict[str, Path] = field(default_factory=dict)  # "metric:x"/"entity:y" -> file
+    tenant: Tenant | None = None
+    marts: dict[str, Mart] = field(default_factory=dict)
     _cache: dict[CacheKey, CompiledQuery] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def registry(self) -> Registry:
+        """Which tenant, entities and marts exist: what the API, serving and checks derive."""
+        return Registry(tenant=self.tenant, entities=self.entities, marts=self.marts)
 
     def metrics_for(self, entity: str) -> list[Metric]:
         """Metrics that may be asked about ``entity``, in YAML order."""

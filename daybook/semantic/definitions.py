@@ -26,7 +26,14 @@ Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class Entity(BaseModel):
-    """Something a metric is asked about (a user, a device): its mart, key and tenant key."""
+    """Something a metric is asked about (a user, a device): its marts, key and tenant key.
+
+    ``model`` is its dimension mart (whether an id exists, what the directory
+    lists); ``daily_model`` its dense daily fact (served and checked, optional
+    for an entity whose metrics read other marts); ``display_columns`` the text
+    columns the directory shows and searches besides the key (the first one
+    orders the listing).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -35,6 +42,47 @@ class Entity(BaseModel):
     model: Identifier
     key: Identifier
     tenant_key: Identifier
+    description: str = ""
+    daily_model: Identifier | None = None
+    display_columns: tuple[Identifier, ...] = ()
+
+    @property
+    def plural(self) -> str:
+        """The API's path segment and the directory's wording: ``users``, ``devices``."""
+        return f"{self.name}s"
+
+
+class Tenant(BaseModel):
+    """Whose data a row is (a client): every query is scoped to one tenant.
+
+    Declared once; every entity's ``tenant_key`` must be its ``key``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: EntityName
+    label: Text
+    model: Identifier
+    key: Identifier
+    description: str = ""
+
+
+class Mart(BaseModel):
+    """A mart that belongs to no single entity (the activity fact, the calendar, the quarantine).
+
+    Code and the expectations refer to it by ``name`` (its role), never by ``model``,
+    so renaming the dbt model is an edit of ``model`` alone. ``grain`` is its key
+    columns, in the order the serving snapshot sorts it by.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: EntityName
+    model: Identifier
+    kind: Literal["dimension", "fact"]
+    grain: tuple[Identifier, ...] = ()
+    time_column: Identifier | None = None
+    served: bool = True
     description: str = ""
 
 
@@ -92,9 +140,11 @@ class Metric(BaseModel):
 
 
 class SemanticFile(BaseModel):
-    """One YAML file: any number of entities and metrics."""
+    """One YAML file: the tenant (at most one over all files), entities, shared marts, metrics."""
 
     model_config = ConfigDict(extra="forbid")
 
+    tenant: Tenant | None = None
     entities: list[Entity] = Field(default_factory=list)
+    marts: list[Mart] = Field(default_factory=list)
     metrics: list[Metric] = Field(default_factory=list)

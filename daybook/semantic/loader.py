@@ -19,9 +19,10 @@ from pydantic import ValidationError
 
 from daybook.config import project_dir
 from daybook.semantic.catalog import Catalog
-from daybook.semantic.definitions import Entity, Metric, SemanticFile
+from daybook.semantic.definitions import Entity, Mart, Metric, SemanticFile, Tenant
 from daybook.semantic.errors import SemanticError
 from daybook.semantic.manifest import default_manifest_path, documented_models
+from daybook.semantic.registry import ACTIVITY, Registry
 
 ENV_SEMANTIC_DIR = "DAYBOOK_SEMANTIC_DIR"
 
@@ -32,13 +33,19 @@ def default_semantic_dir() -> Path:
     return Path(override) if override else project_dir() / "semantic"
 
 
-def load_catalog(semantic_dir: Path | None = None, manifest_path: Path | None = None) -> Catalog:
+def load_catalog(
+    semantic_dir: Path | None = None,
+    manifest_path: Path | None = None,
+    *,
+    check_manifest: bool = True,
+) -> Catalog:
     """Load and validate every ``*.yml``/``*.yaml`` under ``semantic_dir`` (sorted by path).
 
     With a dbt manifest (given, or found by ``default_manifest_path``), every
     model and column a definition names must be a documented column of a dbt
     model. Raises ``SemanticError`` naming the file and key of the first
-    problem file's problems.
+    problem file's problems. ``check_manifest=False`` checks the definitions alone
+    (for callers that check the warehouse itself, such as publishing a snapshot).
     """
     folder = Path(semantic_dir) if semantic_dir is not None else default_semantic_dir()
     if not folder.is_dir():
@@ -52,17 +59,28 @@ def load_catalog(semantic_dir: Path | None = None, manifest_path: Path | None = 
 
     entities: dict[str, Entity] = {}
     metrics: dict[str, Metric] = {}
+    marts: dict[str, Mart] = {}
+    tenants: dict[str, Tenant] = {}
     # "entity:user" / "metric:activity-count" -> (file, "metrics[0] (activity-count)")
     where: dict[str, tuple[Path, str]] = {}
     for path in files:
         parsed = _parse_file(path)
-        for kind, items, found in (
-            ("entity", parsed.entities, entities),
-            ("metric", parsed.metrics, metrics),
+        for kind, section, items, found in (
+            ("tenant", "tenant", [parsed.tenant] if parsed.tenant else [], tenants),
+            ("entity", "entities", parsed.entities, entities),
+            ("mart", "marts", parsed.marts, marts),
+            ("metric", "metrics", parsed.metrics, metrics),
         ):
             for index, item in enumerate(items):
                 key = f"{kind}:{item.name}"
-                label = f"{'entities' if kind == 'entity' else 'metrics'}[{index}] ({item.name})"
+                label = (
+                    f"tenant ({item.name})"
+                    if kind == "tenant"
+                    else f"{section}[{index}] ({item.name})"
+                )
+                if kind == "tenant" and tenants:
+                    first = where[f"tenant:{next(iter(tenants))}"][0]
+                    raise SemanticError(f"{path}: tenant: declared twice (first in {first})")
                 if key in where:
                     raise SemanticError(
                         f"{path}: {label}.name: duplicate {kind} {item.name!r} "
@@ -79,12 +97,51 @@ def load_catalog(semantic_dir: Path | None = None, manifest_path: Path | None = 
                     f"{path}: {label}.entities: unknown entity"
                     f"{_suggest(entity_name, entities)}; defined: {', '.join(entities) or 'none'}"
                 )
+    tenant = next(iter(tenants.values()), None)
+    _check_registry(tenant, entities, marts, where)
 
     manifest = manifest_path if manifest_path is not None else default_manifest_path()
-    if manifest is not None:
-        _check_against_manifest(documented_models(manifest), manifest, entities, metrics, where)
+    if manifest is not None and check_manifest:
+        checks = _manifest_checks(tenant, entities, marts, metrics)
+        _check_against_manifest(documented_models(manifest), manifest, checks, where)
     sources = {key: path for key, (path, _) in where.items()}
-    return Catalog(entities=entities, metrics=metrics, sources=sources)
+    return Catalog(entities=entities, metrics=metrics, sources=sources, tenant=tenant, marts=marts)
+
+
+def load_registry(
+    semantic_dir: Path | None = None,
+    manifest_path: Path | None = None,
+    *,
+    check_manifest: bool = True,
+) -> Registry:
+    """The registry of ``semantic/`` (tenant, entities, marts), validated like ``load_catalog``."""
+    return load_catalog(semantic_dir, manifest_path, check_manifest=check_manifest).registry
+
+
+def _check_registry(
+    tenant: Tenant | None,
+    entities: dict[str, Entity],
+    marts: dict[str, Mart],
+    where: dict[str, tuple[Path, str]],
+) -> None:
+    """Rules across the tenant, entities and marts (each file is already valid alone)."""
+    activity = marts.get(ACTIVITY)
+    for name, entity in entities.items():
+        path, label = where["entity:" + name]
+        if tenant is not None and entity.tenant_key != tenant.key:
+            raise SemanticError(
+                f"{path}: {label}.tenant_key: {entity.tenant_key!r} is not the key of the "
+                f"tenant {tenant.name!r} ({tenant.key!r})"
+            )
+        if entity.daily_model is not None and (activity is None or activity.time_column is None):
+            raise SemanticError(
+                f"{path}: {label}.daily_model: needs a shared mart {ACTIVITY!r} with a "
+                "time_column (the day column of every dense daily mart)"
+            )
+    for name, mart in marts.items():
+        path, label = where["mart:" + name]
+        if mart.kind == "dimension" and len(mart.grain) != 1:
+            raise SemanticError(f"{path}: {label}.grain: a dimension has one key column")
 
 
 def _parse_file(path: Path) -> SemanticFile:
@@ -135,7 +192,9 @@ def _describe(problem: dict[str, Any], data: dict[str, Any]) -> str:
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     section = loc[0] if len(loc) > 2 else None
-    model = {"entities": Entity, "metrics": Metric}.get(str(section), SemanticFile)
+    if loc and loc[0] == "tenant" and len(loc) > 1:
+        return list(Tenant.model_fields)
+    model = {"entities": Entity, "marts": Mart, "metrics": Metric}.get(str(section), SemanticFile)
     return list(model.model_fields)
 
 
@@ -144,16 +203,49 @@ def _suggest(word: str, options: Iterable[str]) -> str:
     return f" {word!r} (did you mean {close[0]!r}?)" if close else f" {word!r}"
 
 
+Check = tuple[str, str, list[tuple[str, str]]]  # (where key, model, [(yaml key, column)])
+
+
+def _manifest_checks(
+    tenant: Tenant | None,
+    entities: dict[str, Entity],
+    marts: dict[str, Mart],
+    metrics: dict[str, Metric],
+) -> list[Check]:
+    """Every (model, column) the definitions name, with the YAML key that names it."""
+    checks: list[Check] = []
+    if tenant is not None:
+        checks.append(("tenant:" + tenant.name, tenant.model, [("key", tenant.key)]))
+    for name, mart in marts.items():
+        columns = [("grain", column) for column in mart.grain]
+        if mart.time_column is not None:
+            columns.append(("time_column", mart.time_column))
+        checks.append(("mart:" + name, mart.model, columns))
+    day = marts[ACTIVITY].time_column if ACTIVITY in marts else None
+    for name, entity in entities.items():
+        keys = [("key", entity.key), ("tenant_key", entity.tenant_key)]
+        shown = [("display_columns", column) for column in entity.display_columns]
+        checks.append(("entity:" + name, entity.model, keys + shown))
+        if entity.daily_model is not None and day is not None:
+            checks.append(("entity:" + name, entity.daily_model, [*keys, ("daily_model", day)]))
+    for name, metric in metrics.items():
+        columns = [("time_column", metric.time_column)]
+        columns += [("expression", column) for column in metric.columns[1:]]
+        for entity_name in metric.entities:
+            entity = entities[entity_name]
+            columns += [("entities", entity.key), ("entities", entity.tenant_key)]
+        checks.append(("metric:" + name, metric.model, columns))
+    return checks
+
+
 def _check_against_manifest(
     models: dict[str, frozenset[str]],
     manifest: Path,
-    entities: dict[str, Entity],
-    metrics: dict[str, Metric],
+    checks: list[Check],
     where: dict[str, tuple[Path, str]],
 ) -> None:
     """Every model and column named must be a documented column of a model in the manifest."""
-
-    def need(key: str, model: str, columns: Iterable[tuple[str, str]]) -> None:
+    for key, model, columns in checks:
         path, label = where[key]
         if model not in models:
             raise SemanticError(
@@ -167,17 +259,3 @@ def _check_against_manifest(
                     f"{_suggest(column, models[model])} of model {model!r}"
                     f" (not a documented column in {manifest})"
                 )
-
-    for name, entity in entities.items():
-        need(
-            "entity:" + name,
-            entity.model,
-            [("key", entity.key), ("tenant_key", entity.tenant_key)],
-        )
-    for name, metric in metrics.items():
-        columns = [("time_column", metric.time_column)]
-        columns += [("expression", column) for column in metric.columns[1:]]
-        for entity_name in metric.entities:
-            entity = entities[entity_name]
-            columns += [("entities", entity.key), ("entities", entity.tenant_key)]
-        need("metric:" + name, metric.model, columns)

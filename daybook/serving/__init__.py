@@ -25,34 +25,61 @@ from after a refresh, never from a half-built table.
   removed after a grace period, keeping the newest few; a process that still
   has one open keeps reading it (POSIX unlink semantics).
 
-The module also answers "how fresh is this?" (:func:`freshness`) on both
+Modules, one job each: ``pointer`` (the snapshot files and the pointer),
+``snapshots`` (publishing, with the tables and sort orders taken from the
+semantic registry), ``reader`` (reading the current snapshot), ``freshness``
+and ``http``.
+
+The package also answers "how fresh is this?" (:func:`freshness`) on both
 backends and sets the HTTP caching headers (:func:`install_http_caching`).
 """
 
 from __future__ import annotations
 
-from daybook.serving.freshness import FreshnessCache, freshness, freshness_source, newest_included
-from daybook.serving.http import DEFAULT_MAX_AGE, cache_headers, install_http_caching
-from daybook.serving.reader import SnapshotDataReader, SnapshotReader, keep_pandas_out_of_duckdb
-from daybook.serving.snapshots import (
-    DEFAULT_SERVING_MEMORY,
+from typing import Any
+
+from daybook.serving.freshness import (
     FRESHNESS_SOURCES,
-    FULL_EVERY,
+    FreshnessCache,
+    freshness,
+    freshness_source,
+    newest_included,
+)
+from daybook.serving.http import DEFAULT_MAX_AGE, cache_headers, install_http_caching
+from daybook.serving.pointer import (
     GRACE_SECONDS,
     KEEP_SNAPSHOTS,
     POINTER_NAME,
-    REFRESHED_COLUMN,
-    SERVING_MEMORY_ENV,
-    SERVING_TABLES,
-    SERVING_THREADS_ENV,
-    SNAPSHOT_META_TABLE,
     ServingError,
     Snapshot,
     collect_garbage,
     current_snapshot,
-    publish_snapshot,
     serving_dir,
 )
+from daybook.serving.reader import (
+    DEFAULT_SERVING_MEMORY,
+    SERVING_MEMORY_ENV,
+    SERVING_THREADS_ENV,
+    SnapshotDataReader,
+    SnapshotReader,
+    keep_pandas_out_of_duckdb,
+)
+from daybook.serving.snapshots import (
+    FULL_EVERY,
+    REFRESHED_COLUMN,
+    SNAPSHOT_META_TABLE,
+    publish_snapshot,
+    serving_tables,
+)
+
+
+def __getattr__(name: str) -> Any:
+    """``SERVING_TABLES``: derived from the semantic registry when asked for
+    (:func:`serving_tables`), not a constant."""
+    if name == "SERVING_TABLES":
+        return serving_tables()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_MAX_AGE",
@@ -82,4 +109,5 @@ __all__ = [
     "newest_included",
     "publish_snapshot",
     "serving_dir",
+    "serving_tables",
 ]

@@ -10,14 +10,38 @@ from datetime import datetime
 from typing import Any
 
 from daybook.config import Warehouse
+from daybook.serving._util import _as_utc, _duckdb_has, _postgres_has
+from daybook.serving.pointer import POINTER_NAME, current_snapshot, pointer_stamp, serving_dir
 from daybook.serving.reader import SnapshotDataReader, SnapshotReader
-from daybook.serving.snapshots import (
-    POINTER_NAME,
-    current_snapshot,
-    newest_included,
-    pointer_stamp,
-    serving_dir,
+
+# Where "the newest data included" is read from, first match wins: the
+# deduplicated valid heartbeats the marts are built from, else the raw input.
+# (The deduplicated model has an index on received_at_utc on PostgreSQL, so
+# max() there is an index probe.)
+FRESHNESS_SOURCES: tuple[tuple[str, str], ...] = (
+    ("intermediate", "int_heartbeats_deduplicated"),
+    ("intermediate", "int_heartbeats_validated"),
+    ("raw", "heartbeats"),
 )
+
+
+def newest_included(
+    con: Any, backend: str, sources: tuple[tuple[str, str], ...] = FRESHNESS_SOURCES
+) -> datetime | None:
+    """Max ``received_at_utc`` of the heartbeats a built warehouse includes, from ``con``
+    (the first of ``sources`` that exists)."""
+    for schema, table in sources:
+        if backend == "duckdb":
+            exists = _duckdb_has(con, schema, table)
+        else:
+            exists = _postgres_has(con, schema, table)
+        if not exists:
+            continue
+        cursor = con.cursor()
+        cursor.execute(f'select max(received_at_utc) from "{schema}"."{table}"')
+        row = cursor.fetchone()
+        return _as_utc(row[0]) if row and row[0] is not None else None
+    return None
 
 
 def freshness(warehouse: Warehouse, con: Any | None = None) -> datetime | None:

@@ -12,17 +12,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from daybook.config import Warehouse
-from daybook.serving.snapshots import (
-    DEFAULT_SERVING_MEMORY,
+from daybook.serving.pointer import (
     POINTER_NAME,
-    SERVING_MEMORY_ENV,
-    SERVING_THREADS_ENV,
     ServingError,
     Snapshot,
     _read_pointer,
     pointer_stamp,
     serving_dir,
 )
+
+# A serving worker's DuckDB buffer pool: the API reads a few row groups per
+# request, and an unbounded pool (DuckDB's default is 80% of RAM) would grow each
+# worker toward the size of the hot data. Re-reading an evicted block comes from
+# the OS page cache, which all workers share.
+SERVING_MEMORY_ENV = "DAYBOOK_DUCKDB_SERVING_MEMORY"
+DEFAULT_SERVING_MEMORY = "100MB"
+# DuckDB worker threads per serving process (default: DuckDB's, one per core).
+SERVING_THREADS_ENV = "DAYBOOK_DUCKDB_SERVING_THREADS"
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
 """Stand-in marts for semantic-layer tests: the ARCHITECTURE.md column names, no dbt needed.
 
-The compiler reads only ``fct_activity_daily`` (its spine is generated in
-SQL), so tests create that one table in a fresh DuckDB or PostgreSQL database
-and fill it with random rows; a minimal dbt ``manifest.json`` documents the
-marts so the loader's column checks run too.
+The compiler reads only the activity fact (its spine is generated in SQL), so
+tests create that one table in a fresh DuckDB or PostgreSQL database and fill
+it with random rows; a minimal dbt ``manifest.json`` documents the marts so the
+loader's column checks run too. Mart names are read from ``semantic/entities.yml``
+(plain YAML, not the code under test), the one place that names them.
 """
 
 from __future__ import annotations
@@ -13,20 +14,28 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
+import yaml
 from reference import SOURCES
 
-FACT = "fct_activity_daily"
+_REGISTRY = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "semantic" / "entities.yml").read_text()
+)
+_SHARED = {mart["name"]: mart["model"] for mart in _REGISTRY["marts"]}
+_ENTITY = {entity["name"]: entity for entity in _REGISTRY["entities"]}
+
+FACT = _SHARED["activity"]
 FACT_KEYS = ("client_id", "activity_date", "user_id", "device_id")
 FACT_COLUMNS = (*FACT_KEYS, *SOURCES, "total_activity_count", "heartbeat_count")
 
 # Model -> documented columns, as docs/ARCHITECTURE.md names them.
 MART_COLUMNS: dict[str, tuple[str, ...]] = {
-    "dim_dates": ("date_day",),
-    "dim_clients": ("client_id", "client_name", "timezone", "created_at"),
-    "dim_users": ("user_id", "client_id", "email", "display_name", "created_at"),
-    "dim_devices": ("device_id", "client_id", "hostname", "platform", "created_at"),
+    _SHARED["dates"]: ("date_day",),
+    _REGISTRY["tenant"]["model"]: ("client_id", "client_name", "timezone", "created_at"),
+    _ENTITY["user"]["model"]: ("user_id", "client_id", "email", "display_name", "created_at"),
+    _ENTITY["device"]["model"]: ("device_id", "client_id", "hostname", "platform", "created_at"),
     FACT: FACT_COLUMNS,
-    "fct_user_activity_daily": (
+    _SHARED["quarantine"]: ("heartbeat_id", "client_id", "invalid_reasons"),
+    _ENTITY["user"]["daily_model"]: (
         "client_id",
         "user_id",
         "activity_date",
@@ -35,7 +44,7 @@ MART_COLUMNS: dict[str, tuple[str, ...]] = {
         "heartbeat_count",
         "device_count",
     ),
-    "fct_device_activity_daily": (
+    _ENTITY["device"]["daily_model"]: (
         "client_id",
         "device_id",
         "activity_date",
