@@ -147,3 +147,97 @@ def test_a_check_releases_the_duckdb_file_and_keeps_other_files_in_the_docs_fold
     assert "old run" not in (docs / "index.html").read_text()
     with duckdb.connect(str(path)) as con:  # read-write again: GX let go of the file
         con.execute("insert into raw.clients values ('c2', 'Beta', 'UTC', now())")
+
+
+TEAM_YAML = """
+entities:
+  - name: team
+    label: Team
+    model: dim_teams
+    key: team_id
+    tenant_key: client_id
+    daily_model: fct_team_activity_daily
+"""
+
+
+def _semantic_with_team(tmp_path: Path, renames: dict[str, str]) -> Path:
+    """A copy of semantic/ with a team entity added and the ``old: new`` models renamed."""
+    import shutil
+
+    semantic = tmp_path / "semantic"
+    shutil.copytree(Path(__file__).parents[2] / "semantic", semantic)
+    (semantic / "team.yml").write_text(TEAM_YAML)
+    for path in semantic.rglob("*.yml"):
+        text = path.read_text()
+        for old, new in renames.items():
+            text = text.replace(f"model: {old}\n", f"model: {new}\n")
+        path.write_text(text)
+    return semantic
+
+
+def test_the_marts_checks_follow_the_semantic_yaml(tmp_path: Path) -> None:
+    """A team entity added and the activity mart renamed in semantic/ alone: the marts suite
+    gains the team's checks, every query reads the renamed mart and none the old name, and
+    the team's span check, run on a small DuckDB, finds exactly the days a plain-Python
+    walk over the same rows finds missing or outside the span."""
+    from datetime import date, timedelta
+
+    import duckdb
+
+    from daybook.semantic.loader import load_registry
+
+    shipped = yaml.safe_load((Path(__file__).parents[2] / "semantic" / "entities.yml").read_text())
+    old_activity = next(m["model"] for m in shipped["marts"] if m["name"] == "activity")
+    semantic = _semantic_with_team(tmp_path, {old_activity: "fct_day_activity"})
+    registry = load_registry(semantic, check_manifest=False)
+    settings = load_settings(registry=registry)
+    params = runtime_parameters(settings)
+    (marts,) = [suite for suite in load_suites(registry=registry) if suite.suite == "marts"]
+    batches = {batch.name: batch for batch in marts.batches}
+    for entity in [*shipped["entities"], yaml.safe_load(TEAM_YAML)["entities"][0]]:
+        assert {f"{entity['name']}_spans", entity["daily_model"]} <= set(batches)
+        assert f"{entity['name']}_daily_reconciles" in marts.expectation_names()
+    queries = {name: render_query(b.query, settings, params) for name, b in batches.items()}
+    assert not any(old_activity in sql for sql in queries.values())
+    assert "fct_day_activity" in queries["reconciliation"]
+
+    # Team spans: t1 complete, t2 missing one day, t3 with a day before its span.
+    latest = date(2026, 1, 10)
+    starts = {"t1": date(2026, 1, 4), "t2": date(2026, 1, 6), "t3": date(2026, 1, 8)}
+    dense = {
+        team: [start + timedelta(days=i) for i in range((latest - start).days + 1)]
+        for team, start in starts.items()
+    }
+    dense["t2"].remove(date(2026, 1, 7))
+    dense["t3"].insert(0, date(2026, 1, 7))
+    con = duckdb.connect()
+    con.execute(
+        "create table fct_day_activity (client_id varchar, team_id varchar, activity_date date)"
+    )
+    con.execute(
+        "insert into fct_day_activity values ('c', 't1', ?), ('c', 't1', ?)", [starts["t1"], latest]
+    )
+    con.execute(
+        "create table dim_teams (client_id varchar, team_id varchar, active_from_date date)"
+    )
+    con.executemany("insert into dim_teams values ('c', ?, ?)", list(starts.items()))
+    con.execute(
+        "create table fct_team_activity_daily "
+        "(client_id varchar, team_id varchar, activity_date date)"
+    )
+    con.executemany(
+        "insert into fct_team_activity_daily values ('c', ?, ?)",
+        [(team, day) for team, days in dense.items() for day in days],
+    )
+    cursor = con.execute(queries["team_spans"])
+    names = [column[0] for column in cursor.description]
+    found = {
+        row["team_id"]: (row["missing_days"], row["days_outside_span"])
+        for row in (dict(zip(names, values, strict=True)) for values in cursor.fetchall())
+    }
+    expected = {}
+    for team, start in starts.items():
+        span = {start + timedelta(days=i) for i in range((latest - start).days + 1)}
+        expected[team] = (len(span - set(dense[team])), len(set(dense[team]) - span))
+    assert found == expected
+    assert expected["t2"] == (1, 0) and expected["t3"] == (0, 1)  # the rows hold both faults

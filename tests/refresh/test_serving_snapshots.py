@@ -354,3 +354,78 @@ def test_a_full_copy_is_made_every_few_publishes(
         generations.append(current_snapshot(duck).generation)
     assert generations == [0, 1, 2, 0, 1]
     _same_tables(duck)
+
+
+TEAM_YAML = """
+entities:
+  - name: team
+    label: Team
+    model: dim_teams
+    key: team_id
+    tenant_key: client_id
+    daily_model: fct_team_activity_daily
+    display_columns: [team_name]
+"""
+
+
+def test_the_served_tables_follow_the_semantic_yaml(
+    duck: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An entity added and a mart renamed in semantic/ alone: the snapshot serves the new
+    entity's dimension and dense daily mart (sorted by client, team, day) and the renamed
+    mart under its new name, with the same rows as the build."""
+    import shutil
+
+    import yaml
+
+    semantic = tmp_path / "semantic"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "semantic", semantic)
+    entities = semantic / "entities.yml"
+    device_mart = next(
+        entity["model"]
+        for entity in yaml.safe_load(entities.read_text())["entities"]
+        if entity["name"] == "device"
+    )
+    entities.write_text(
+        entities.read_text().replace(f"model: {device_mart}\n", "model: dim_machines\n")
+    )
+    (semantic / "team.yml").write_text(TEAM_YAML)
+    monkeypatch.setenv("DAYBOOK_SEMANTIC_DIR", str(semantic))
+
+    fake_build(duck, version=1)
+    con = connect(duck)
+    try:
+        con.execute(f"alter table main.{device_mart} rename to dim_machines")
+        con.execute(
+            "create table main.dim_teams as select 'c' || (i % 3) as client_id, "
+            "'t' || (i % 11) as team_id, 'Team ' || i as team_name from range(40) t(i)"
+        )
+        con.execute(
+            "create table main.fct_team_activity_daily as select 'c' || (i % 3) as client_id, "
+            "'t' || (i * 7 % 11) as team_id, date '2026-01-01' + (i % 30)::int as activity_date, "
+            "i as total_activity_count from range(300) t(i)"
+        )
+    finally:
+        con.close()
+    path = publish_snapshot(duck)
+
+    with duckdb.connect(str(duck.duckdb_path), read_only=True) as con:
+        con.execute(f"attach '{path}' as served (read_only)")
+        served = {
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'served'"
+            ).fetchall()
+        }
+        assert {"dim_machines", "dim_teams", "fct_team_activity_daily"} <= served
+        assert device_mart not in served
+        for table in ("dim_machines", "dim_teams", "fct_team_activity_daily"):
+            for left, right in (("main", "served.main"), ("served.main", "main")):
+                rows = con.execute(
+                    f"select * from {left}.{table} except all select * from {right}.{table}"
+                ).fetchall()
+                assert rows == [], (table, left, rows[:3])
+        days = con.execute(
+            "select client_id, team_id, activity_date from served.main.fct_team_activity_daily"
+        ).fetchall()
+        assert days == sorted(days), "the new entity's days are clustered by (client, team, day)"
