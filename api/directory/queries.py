@@ -82,7 +82,7 @@ class DirectoryQueries:
 
     def __post_init__(self) -> None:
         tenant = self.registry.require_tenant()
-        self.listings = {name: Listing.of(e) for name, e in self.registry.entities.items()}
+        self.listings = {e.name: Listing.of(e) for e in self.registry.listed_entities()}
         self.ranked = tuple(entity.name for entity in self.registry.activity_entities())
         self.clients_sql = self._clients()
         self.client_exists_sql = (

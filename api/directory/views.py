@@ -119,7 +119,7 @@ def directory_blueprint(registry: Registry, max_range_days: int) -> APIBlueprint
 
     top_query = with_range_limit(TopQuery, "TopQuery", max_range_days)
     ranked = {entity.name for entity in registry.activity_entities()}
-    for spec in registry.entities.values():
+    for spec in registry.listed_entities():
         _add_entity_routes(blueprint, spec, spec.name in ranked, top_query, max_range_days)
     return blueprint
 

@@ -70,19 +70,21 @@ class Registry:
             raise SemanticError(f"semantic/: the {ACTIVITY!r} mart declares no time_column")
         return column
 
+    def listed_entities(self) -> list[Entity]:
+        """Entities listed under a tenant (the directory): all but one that is the tenant
+        itself (its key is its tenant key, as a client-wide entity's would be)."""
+        return [entity for entity in self.entities.values() if entity.key != entity.tenant_key]
+
     def activity_entities(self) -> list[Entity]:
-        """Entities the activity fact is at (their key is in its grain): they can be ranked."""
+        """Listed entities the activity fact is at (their key is in its grain): they can be
+        ranked, and a dense daily mart counts them per day."""
         grain = set(self.activity.grain)
-        return [entity for entity in self.entities.values() if entity.key in grain]
+        return [entity for entity in self.listed_entities() if entity.key in grain]
 
     def counted_entities(self, entity: Entity) -> list[Entity]:
         """The entities a dense daily mart of ``entity`` counts per day (``<name>_count``):
         the other entities of the activity fact."""
-        return [
-            other
-            for other in self.activity_entities()
-            if other.name != entity.name and other.key != entity.tenant_key
-        ]
+        return [other for other in self.activity_entities() if other.name != entity.name]
 
     def sort_order(self, entity: Entity, *, daily: bool) -> tuple[str, ...]:
         """Tenant, entity key (and day, for the dense daily mart): one entity's rows together."""
