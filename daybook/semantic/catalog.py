@@ -1,4 +1,5 @@
-"""The loaded catalogue of entities and metrics, and the compile cache in front of the compiler."""
+"""The loaded catalogue (tenant, entities, shared marts, metrics) and the compile cache in
+front of the compiler; ``Catalog.registry`` is the registry the other layers derive from."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ CacheKey = tuple[str, str, str, str, str]
 
 @dataclass
 class Catalog:
-    """Validated entities and metrics (YAML order), with compiled queries cached per key.
+    """Validated tenant, entities, shared marts and metrics (YAML order), with compiled
+    queries cached per key.
 
     A request costs one dictionary lookup after the first compile of its
     (metric, entity, granularity, dialect); the catalogue is immutable once
