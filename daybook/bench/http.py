@@ -67,7 +67,7 @@ def measure_http(
     """Latency and throughput of the API, the bare handler and a trivial view, plus floors."""
     from daybook.bench.inproc import measure_driver
     from daybook.bench.requests import sample_requests
-    from daybook.bench.servers import start_api, start_bare
+    from daybook.bench.servers import start_app
     from daybook.bench.slow import measure_beside_slow_clients
     from daybook.bench.wrk import run_wrk
     from daybook.semantic import load_catalog
@@ -88,23 +88,23 @@ def measure_http(
     }
     driver: dict[str, Any] = {}
     try:
-        api = start_api(
-            f"api-{warehouse.backend}", env=env, log_dir=work, workers=workers, threads=threads
-        )
-        servers.append(api)
-        # The same API with its answer cache off: every request queries the warehouse.
-        api_uncached = start_api(
-            f"api-uncached-{warehouse.backend}",
-            env={**env, "DAYBOOK_ANSWER_CACHE_MB": "0"},
-            log_dir=work,
-            workers=workers,
-            threads=threads,
-        )
-        servers.append(api_uncached)
-        bare = start_bare(
-            f"bare-{warehouse.backend}", env=env, log_dir=work, workers=workers, threads=threads
-        )
-        servers.append(bare)
+        # the API; the same API with its answer cache off (every request queries the
+        # warehouse); the floor apps
+        for label, app, extra in (
+            ("api", "api", {}),
+            ("api-uncached", "api", {"DAYBOOK_ANSWER_CACHE_MB": "0"}),
+            ("bare", "bare", {}),
+        ):
+            server = start_app(
+                app,
+                f"{label}-{warehouse.backend}",
+                env={**env, **extra},
+                log_dir=work,
+                workers=workers,
+                threads=threads,
+            )
+            servers.append(server)
+        api, api_uncached, bare = servers
         everything = [request for batch in groups.values() for request in batch]
         api_paths = [request.api_path() for request in everything]
         for server, paths in (

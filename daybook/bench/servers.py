@@ -93,7 +93,18 @@ def start_server(
     return server
 
 
-def start_api(
+# app -> (the command's module and arguments before its port option, the path that
+# answers once it is ready)
+APPS = {
+    # the API exactly as production runs it: ``daybook serve`` (gunicorn, uvicorn workers)
+    "api": (["daybook.cli", "serve", "--host", "127.0.0.1"], "/healthz"),
+    # the floor apps under the same gunicorn application class and options as the API
+    "bare": (["daybook.bench.bare"], "/trivial"),
+}
+
+
+def start_app(
+    app: str,
     name: str,
     *,
     env: dict[str, str],
@@ -101,26 +112,12 @@ def start_api(
     workers: int = DEFAULT_WORKERS,
     threads: int = DEFAULT_THREADS,
 ) -> Server:
-    """The API exactly as production runs it: ``daybook serve`` (gunicorn, uvicorn workers)."""
+    """Start one of :data:`APPS` with the same workers and threads as the others."""
+    head, ready_path = APPS[app]
     port = free_port()
-    command = [sys.executable, "-m", "daybook.cli", "serve", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--workers", str(workers), "--threads", str(threads)]
-    return start_server(name, command, port=port, env=env, log_dir=log_dir, ready_path="/healthz")
-
-
-def start_bare(
-    name: str,
-    *,
-    env: dict[str, str],
-    log_dir: Path,
-    workers: int = DEFAULT_WORKERS,
-    threads: int = DEFAULT_THREADS,
-) -> Server:
-    """The floor apps under the same gunicorn application class and options as the API."""
-    port = free_port()
-    command = [sys.executable, "-m", "daybook.bench.bare", "--port", str(port)]
+    command = [sys.executable, "-m", *head, "--port", str(port)]
     command += ["--workers", str(workers), "--threads", str(threads)]
-    return start_server(name, command, port=port, env=env, log_dir=log_dir, ready_path="/trivial")
+    return start_server(name, command, port=port, env=env, log_dir=log_dir, ready_path=ready_path)
 
 
 def start_gunicorn(
@@ -137,7 +134,7 @@ def start_gunicorn(
     """Start plain ``gunicorn app_target`` (a WSGI factory, ``gthread``) on a free loopback port.
 
     Tests use it to serve an app built by a factory expression; the API's own
-    server stack is :func:`start_api`.
+    server stack is ``start_app("api", ...)``.
     """
     port = free_port()
     command = [
