@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from daybook.build.results import OUTCOMES, BuildResult, NodeResult
+from daybook.build.results import OUTCOMES, BuildResult, Built, NodeResult
 from daybook.build.run import run_build
 from daybook.config import Warehouse, warehouse_from_env
 from daybook.pipeline import build_and_publish
@@ -52,7 +52,7 @@ def build(full_refresh: bool, select: tuple[str, ...]) -> None:
                 target, full_refresh=full_refresh, select=list(select) or None, on_node=on_node
             )
 
-        def on_built(result: Any) -> None:
+        def on_built(result: Built) -> None:
             status.stop()  # the summary, then (on success) the publish
             _print_summary(console, result)
             if not result.success:

@@ -14,19 +14,11 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
+from daybook.build.results import Built
 from daybook.build.run import run_build
 from daybook.config import Warehouse, parse_database_url
 from daybook.publishers import Publication, Publisher, publisher_for
-
-
-class Built(Protocol):
-    """What a build returns (a :class:`~daybook.build.results.BuildResult`, or a stand-in)."""
-
-    success: bool
-
-    def summary(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ build rewrote.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from daybook.build.results import Built
 from daybook.config import Warehouse
 
 
@@ -36,7 +37,7 @@ class Publication:
 class Publisher(Protocol):
     """Makes a successful build visible to the API, atomically."""
 
-    def publish(self, warehouse: Warehouse, built: Any = None) -> Publication | None:
+    def publish(self, warehouse: Warehouse, built: Built | None = None) -> Publication | None:
         """Publish what the warehouse holds now; None when nothing needs publishing.
 
         ``built`` is the build's result (its nodes name the models it rewrote)."""
@@ -54,7 +55,7 @@ class Publisher(Protocol):
 class DuckDBSnapshotPublisher:
     """DuckDB: the tables the API reads, copied into a new snapshot file (see daybook.serving)."""
 
-    def publish(self, warehouse: Warehouse, built: Any = None) -> Publication:
+    def publish(self, warehouse: Warehouse, built: Built | None = None) -> Publication:
         from daybook.serving import publish_snapshot
 
         path = publish_snapshot(warehouse)
@@ -76,7 +77,7 @@ class DuckDBSnapshotPublisher:
 class InPlacePublisher:
     """PostgreSQL: the API reads the built tables, so there is nothing to publish."""
 
-    def publish(self, warehouse: Warehouse, built: Any = None) -> None:
+    def publish(self, warehouse: Warehouse, built: Built | None = None) -> None:
         return None
 
     def serves(self, warehouse: Warehouse) -> bool:

@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from daybook.build.results import Built
 from daybook.build.run import run_build, run_models
 from daybook.config import Warehouse
-from daybook.pipeline import Built, build_and_publish
+from daybook.pipeline import build_and_publish
 from daybook.publishers import publisher_for
 from daybook.refresh_state import (
     Arrivals,

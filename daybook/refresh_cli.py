@@ -17,8 +17,8 @@ from typing import Any
 
 import click
 
+from daybook.build.results import Built
 from daybook.config import Warehouse, warehouse_from_env
-from daybook.pipeline import Built
 from daybook.refresh import incremental_build, refresh_once
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")

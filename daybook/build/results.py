@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 OUTCOMES = ("passed", "warned", "failed", "skipped")
+
+
+class Built(Protocol):
+    """What any build returns: a :class:`BuildResult`, or a test's stand-in."""
+
+    success: bool
+
+    def summary(self) -> str: ...
 
 
 @dataclass(frozen=True)
