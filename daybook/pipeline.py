@@ -56,9 +56,9 @@ def build_and_publish(
         on_built(result)
     if not result.success:
         return Outcome(result, None, built - started, None)
-    published = time.perf_counter()
+    publishing = time.perf_counter()
     publication = (publisher or publisher_for(warehouse)).publish(warehouse, result)
-    seconds = time.perf_counter() - published if publication is not None else None
+    seconds = time.perf_counter() - publishing if publication is not None else None
     return Outcome(result, publication, built - started, seconds)
 
 
