@@ -9,7 +9,6 @@ with no Python change. The files and the pointer are ``pointer.py``'s.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from daybook.config import Warehouse
+from daybook.dbt_artifacts import DbtArtifacts, ManifestError
 from daybook.serving._util import _columns, _duckdb_has, _naive_utc, _sql_string
 from daybook.serving.freshness import newest_included
 from daybook.serving.pointer import (
@@ -163,25 +163,13 @@ def _start_from(previous: Snapshot | None, partial: Path) -> int:
 def _incremental_keys(
     warehouse: Warehouse, tables: Collection[str] | None = None
 ) -> dict[str, list[str]]:
-    """dbt ``unique_key`` of each incremental serving model, from the build's manifest."""
+    """dbt ``unique_key`` of each incremental serving model, from the build's manifest
+    (none without a readable manifest: every table is then copied whole)."""
     names = set(tables if tables is not None else serving_tables())
-    from daybook.dbt_paths import manifest_path
-
-    path = manifest_path(warehouse)
     try:
-        nodes = json.loads(path.read_text(encoding="utf-8"))["nodes"]
-    except (FileNotFoundError, KeyError, ValueError):
+        return DbtArtifacts.of(warehouse).manifest().incremental_keys(names)
+    except ManifestError:
         return {}
-    keys = {}
-    for node in nodes.values():
-        config = node.get("config") or {}
-        if node.get("resource_type") != "model" or node.get("name") not in names:
-            continue
-        if config.get("materialized") != "incremental" or not config.get("unique_key"):
-            continue
-        unique_key = config["unique_key"]
-        keys[node["name"]] = [unique_key] if isinstance(unique_key, str) else list(unique_key)
-    return keys
 
 
 def _publish_table(con: Any, name: str, order: tuple[str, ...], key: list[str] | None) -> None:
