@@ -24,7 +24,7 @@ from daybook.load.files import InputFile, inspect_file
 from daybook.load.merge import (
     STAGE,
     create_index_statements,
-    drop_index_statements,
+    drop_bulk_index_statements,
     entity_changes_sql,
     latest_sql,
     merge_statements,
@@ -199,12 +199,18 @@ def _load_postgres(
             # with what is already there, which a concurrent load would change underneath
             cur.execute(f"lock table {spec.qualified_name} in share row exclusive mode")
             cur.execute("set local work_mem = '256MB'")
+            # index builds sort in memory instead of in temporary files
+            cur.execute("set local maintenance_work_mem = '1GB'")
             cur.execute("set local jit = off")
             # counting 25M heartbeats costs seconds; only entities need a count
             before = _count(cur, spec) if spec.name != "heartbeats" else _has_rows(cur, spec)
             direct = _loads_directly(spec, before)
-            if direct:  # bulk-build the indexes after the rows, not row by row
-                for statement in drop_index_statements(spec):
+            # the indexes the merge probes exist before it; in an empty table the big
+            # ones are built after the rows, not row by row
+            for statement in create_index_statements(spec):
+                cur.execute(statement)
+            if direct:
+                for statement in drop_bulk_index_statements(spec):
                     cur.execute(statement)
             else:
                 cur.execute(stage_sql(spec, duck_types=False) + " on commit drop")
@@ -226,9 +232,10 @@ def _load_postgres(
                 else:  # upserts replace rows: count what is new
                     changes = _replace_entities(cur, spec)
                     added = _count(cur, spec) - before
-            for statement in create_index_statements(spec):
-                cur.execute(statement)
-            if direct:  # fresh statistics, or the next load's duplicate check scans everything
+            if direct:
+                for statement in create_index_statements(spec):
+                    cur.execute(statement)
+                # fresh statistics, or the next load's duplicate check scans everything
                 cur.execute(f"analyze {spec.qualified_name}")
         pg.commit()
         return rows_read, added, changes
@@ -283,6 +290,7 @@ def _copy_file(duck: Any, cur: Any, spec: RawTable, item: InputFile, index: int 
     ``index`` None: straight into the raw table; otherwise into the stage, tagged.
     """
     import duckdb
+    import psycopg
     import pyarrow as pa
 
     reset_rejects(duck)
@@ -295,10 +303,13 @@ def _copy_file(duck: Any, cur: Any, spec: RawTable, item: InputFile, index: int 
         # to_arrow_reader is the newer name (duckdb >= 1.4) of fetch_record_batch
         reader = getattr(result, "to_arrow_reader", result.fetch_record_batch)(COPY_BATCH_ROWS)
         columns = _sink_columns(spec, direct)
-        with cur.copy(f"copy {sink} ({columns}) from stdin (format binary)") as copy:
+        # a queued writer sends on its own thread while this one parses and encodes
+        writer = psycopg.copy.QueuedLibpqWriter(cur)
+        with cur.copy(f"copy {sink} ({columns}) from stdin (format binary)", writer=writer) as copy:
             copy.write(pgbinary.HEADER)
             for batch in reader:
-                copy.write(pgbinary.encode_batch(batch))
+                for piece in pgbinary.encode_batch(batch):
+                    copy.write(piece)
                 rows += batch.num_rows
             copy.write(pgbinary.TRAILER)
     except (duckdb.Error, pa.ArrowException, OSError) as error:

@@ -117,9 +117,10 @@ def _insert_new_heartbeats(table: RawTable, backend: str) -> list[str]:
     received_same = f"old_rows.{received} is not distinct from new_rows.{received}"
     head = f"insert into {target} ({column_list(table)}) select {selected} from {STAGE} as new_rows"
     if backend == "postgres":
-        # two statements so each is indexable: ids by the hash index on heartbeat_id,
-        # id-less rows by the small partial index (see POSTGRES_INDEXES)
-        with_id = " and ".join([f"old_rows.{key} = new_rows.{key}", received_same, *rest])
+        # two statements so each is indexable: ids by the index on their hash (the hashes
+        # equal, then the ids), id-less rows by the small partial index (see POSTGRES_INDEXES)
+        same_id = f"hashtext(old_rows.{key}) = hashtext(new_rows.{key})"
+        with_id = " and ".join([same_id, f"old_rows.{key} = new_rows.{key}", received_same, *rest])
         without_id = " and ".join([f"old_rows.{key} is null", received_same, *rest])
         return [
             f"{head} where new_rows.{key} is not null and not exists "
@@ -141,25 +142,36 @@ def _insert_new_heartbeats(table: RawTable, backend: str) -> list[str]:
 
 
 # PostgreSQL indexes on raw.heartbeats: the loader's duplicate check looks rows up by id
-# (hash: equality only, no collation sort to build) and by missing id; incremental dbt
-# models select new arrivals by received_at_utc.
-POSTGRES_INDEXES = {
-    "raw_heartbeats_id_idx": "using hash (heartbeat_id)",
+# and by missing id; incremental dbt models select new arrivals by received_at_utc.
+# The id index is a b-tree over the id's 4-byte hash: measured at 4M rows, it builds in
+# 3.0 s against 3.7 s for a b-tree over the ids ("C" collation) and 8 to 22 s for a hash
+# index (used before; its build was the largest single cost of a first load), and takes
+# 85 MB against 222 MB and 128 MB.
+BULK_INDEXES = {
+    "raw_heartbeats_id_hash_idx": "(hashtext(heartbeat_id))",
     "raw_heartbeats_received_idx": "(received_at_utc)",
-    "raw_heartbeats_missing_id_idx": "(received_at_utc) where heartbeat_id is null",
 }
+# rows without an id are rare: this index is kept up during a bulk insert (a predicate per
+# row) instead of rebuilt after it (a scan of the whole table)
+KEPT_INDEXES = {"raw_heartbeats_missing_id_idx": "(received_at_utc) where heartbeat_id is null"}
+POSTGRES_INDEXES = {**BULK_INDEXES, **KEPT_INDEXES}
+# indexes of earlier versions, dropped by the next load
+RETIRED_INDEXES = ("raw_heartbeats_id_idx",)
 
 
 def create_index_statements(table: RawTable) -> list[str]:
+    """Statements giving raw.heartbeats its indexes (nothing for entities): cheap when present."""
     if table.name != "heartbeats":
         return []
-    return [
+    return [f"drop index if exists {RAW_SCHEMA}.{name}" for name in RETIRED_INDEXES] + [
         f"create index if not exists {name} on {table.qualified_name} {spec}"
         for name, spec in POSTGRES_INDEXES.items()
     ]
 
 
-def drop_index_statements(table: RawTable) -> list[str]:
+def drop_bulk_index_statements(table: RawTable) -> list[str]:
+    """Before a bulk insert into an empty table: the indexes cheaper to build after it."""
     if table.name != "heartbeats":
         return []
-    return [f"drop index if exists {RAW_SCHEMA}.{name}" for name in POSTGRES_INDEXES]
+    names = (*BULK_INDEXES, *RETIRED_INDEXES)
+    return [f"drop index if exists {RAW_SCHEMA}.{name}" for name in names]
