@@ -25,6 +25,7 @@ test: install
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint models dbt_project
 
 format: install
 	$(BIN)/ruff format .

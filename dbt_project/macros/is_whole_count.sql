@@ -24,5 +24,24 @@
 {% macro is_count_out_of_range(column) -%}
     ({{ column }} is not null
         and {{ column }} > {{ max_activity_count() }}
-        and {{ column }} <> cast('NaN' as double precision))
+        and {{ column }} <> cast('NaN' as {{ type_double() }}))
+{%- endmacro %}
+
+{# True when every one of `columns` is a whole count. #}
+{% macro all_whole_counts(columns) -%}
+    ({% for column in columns %}{{ is_whole_count(column) }}{{ ' and ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+
+{# True when any of `columns` is above the bound (`count_out_of_range`). #}
+{% macro any_count_out_of_range(columns) -%}
+    ({% for column in columns %}{{ is_count_out_of_range(column) }}{{ ' or ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+
+{# True when any of `columns` is neither whole nor above the bound (`invalid_count`:
+   null, NaN, negative, fractional). #}
+{% macro any_invalid_count(columns) -%}
+    ({% for column in columns -%}
+        (not {{ is_whole_count(column) }} and not {{ is_count_out_of_range(column) }})
+        {{- ' or ' if not loop.last }}
+    {%- endfor %})
 {%- endmacro %}

@@ -39,10 +39,8 @@
         activity_date date not null,
         departed_at_utc timestamp not null
     );
-    {% if target.type == 'postgres' -%}
-    create index if not exists heartbeat_departures_departed
-        on {{ heartbeat_departures_relation() }} (departed_at_utc);
-    {% endif -%}
+    {{ index_meta_table(heartbeat_departures_relation(), 'heartbeat_departures_departed',
+        'departed_at_utc') }}
     insert into {{ heartbeat_departures_relation() }} (client_id, activity_date, departed_at_utc)
     select distinct previous_client_id, previous_activity_date, processed_at_utc
     from {{ this }}

@@ -7,7 +7,13 @@ with
 
 clients as (
 
-    {{ keep_first_per_key(ref('stg_raw__clients'), 'client_id', 'created_at asc nulls last, timezone asc nulls last, client_name asc nulls last') }}
+    {{ keep_first_per_key(
+        ref('stg_raw__clients'),
+        'client_id',
+        'created_at asc nulls last, '
+        ~ 'timezone asc nulls last, '
+        ~ 'client_name asc nulls last',
+    ) }}
 
 )
 

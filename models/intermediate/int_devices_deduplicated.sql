@@ -7,7 +7,14 @@ with
 
 devices as (
 
-    {{ keep_first_per_key(ref('stg_raw__devices'), 'device_id', 'created_at asc nulls last, client_id asc nulls last, hostname asc nulls last, platform asc nulls last') }}
+    {{ keep_first_per_key(
+        ref('stg_raw__devices'),
+        'device_id',
+        'created_at asc nulls last, '
+        ~ 'client_id asc nulls last, '
+        ~ 'hostname asc nulls last, '
+        ~ 'platform asc nulls last',
+    ) }}
 
 )
 

@@ -17,7 +17,7 @@
         incremental_strategy='delete+insert',
         unique_key=['entity_type', 'entity_id'],
         on_schema_change='append_new_columns',
-        indexes=postgres_indexes([
+        indexes=adapter_indexes([
             {'columns': ['entity_type', 'entity_id'], 'unique': true},
             {'columns': ['changed_at_utc']},
         ]),
@@ -26,6 +26,7 @@
 
 {%- set text = dbt.type_string() -%}
 
+
 with
 
 current_entities as (
@@ -33,27 +34,16 @@ current_entities as (
     select
         'client' as entity_type,
         client_id as entity_id,
-        {#- the zone as delivered and whether the database knows it #}
-        {{ dbt.hash("coalesce(timezone, '<null>') || '|' || coalesce(" ~ valid_timezone('timezone') ~ ", '<unknown>')") }}
-            as fingerprint
+        {{ zone_fingerprint() }} as fingerprint
     from {{ ref('int_clients_deduplicated') }}
 
+    {#- a user's or device's client and creation time #}
     union all
-
-    select
-        'user' as entity_type,
-        user_id as entity_id,
-        {{ dbt.hash("coalesce(client_id, '<null>') || '|' || coalesce(cast(created_at as " ~ text ~ "), '<null>')") }}
-            as fingerprint
+    select 'user' as entity_type, user_id as entity_id, {{ owner_fingerprint() }} as fingerprint
     from {{ ref('int_users_deduplicated') }}
 
     union all
-
-    select
-        'device' as entity_type,
-        device_id as entity_id,
-        {{ dbt.hash("coalesce(client_id, '<null>') || '|' || coalesce(cast(created_at as " ~ text ~ "), '<null>')") }}
-            as fingerprint
+    select 'device' as entity_type, device_id as entity_id, {{ owner_fingerprint() }} as fingerprint
     from {{ ref('int_devices_deduplicated') }}
 
 ),

@@ -22,8 +22,8 @@
         unique_key='heartbeat_key',
         on_schema_change='fail',
         pre_hook=["{{ record_heartbeat_reads(ref('stg_raw__heartbeats')) }}"],
-        post_hook=["{{ analyze_on_postgres() }}"],
-        indexes=postgres_indexes([
+        post_hook=["{{ refresh_statistics() }}"],
+        indexes=adapter_indexes([
             {'columns': ['heartbeat_key'], 'unique': true},
             {'columns': ['received_at_utc']},
             {'columns': ['processed_at_utc']},
@@ -34,9 +34,7 @@
 {%- set heartbeat_columns = [
     'heartbeat_id', 'client_id', 'user_id', 'device_id',
     'generated_at_utc', 'received_at_utc',
-    'chrome_activity_count', 'edge_activity_count', 'firefox_activity_count',
-    'desktop_activity_count', 'web_accessibility_activity_count', 'total_activity_count',
-] -%}
+] + activity_count_columns() -%}
 
 with
 
@@ -93,18 +91,7 @@ without_id as (
 
     select
         *,
-        {{ dbt.hash(
-            "coalesce(client_id, '') || '|' || coalesce(user_id, '') || '|'"
-            ~ " || coalesce(device_id, '') || '|'"
-            ~ " || coalesce(cast(generated_at_utc as " ~ dbt.type_string() ~ "), '') || '|'"
-            ~ " || coalesce(cast(received_at_utc as " ~ dbt.type_string() ~ "), '') || '|'"
-            ~ " || coalesce(cast(chrome_activity_count as " ~ dbt.type_string() ~ "), '') || '|'"
-            ~ " || coalesce(cast(edge_activity_count as " ~ dbt.type_string() ~ "), '') || '|'"
-            ~ " || coalesce(cast(firefox_activity_count as " ~ dbt.type_string() ~ "), '') || '|'"
-            ~ " || coalesce(cast(desktop_activity_count as " ~ dbt.type_string() ~ "), '') || '|'"
-            ~ " || coalesce(cast(web_accessibility_activity_count as " ~ dbt.type_string() ~ "), '') || '|'"
-            ~ " || coalesce(cast(total_activity_count as " ~ dbt.type_string() ~ "), '')"
-        ) }} as content_hash
+        {{ dbt.hash(content_fingerprint(heartbeat_columns[1:])) }} as content_hash
     from heartbeats
     where heartbeat_id is null
 
@@ -124,18 +111,10 @@ keyed_without_id as (
 
 earliest_copies as (
 
-    select
-        heartbeat_key, heartbeat_id, client_id, user_id, device_id,
-        generated_at_utc, received_at_utc,
-        chrome_activity_count, edge_activity_count, firefox_activity_count,
-        desktop_activity_count, web_accessibility_activity_count, total_activity_count
+    select heartbeat_key, {{ heartbeat_columns | join(', ') }}
     from earliest_with_id
     union all
-    select
-        heartbeat_key, heartbeat_id, client_id, user_id, device_id,
-        generated_at_utc, received_at_utc,
-        chrome_activity_count, edge_activity_count, firefox_activity_count,
-        desktop_activity_count, web_accessibility_activity_count, total_activity_count
+    select heartbeat_key, {{ heartbeat_columns | join(', ') }}
     from keyed_without_id
 
 ),
@@ -155,13 +134,9 @@ new_heartbeats as (
         earliest_copies.received_at_utc,
 
         ----------  counts as delivered
-        earliest_copies.chrome_activity_count,
-        earliest_copies.edge_activity_count,
-        earliest_copies.firefox_activity_count,
-        earliest_copies.desktop_activity_count,
-        earliest_copies.web_accessibility_activity_count,
-        earliest_copies.total_activity_count,
-
+        {% for count in activity_count_columns() -%}
+        earliest_copies.{{ count }},
+        {% endfor %}
         ----------  lineage
         {{ run_timestamp() }} as processed_at_utc
 

@@ -13,39 +13,36 @@
     `previous_activity_date`), which a post-hook appends to
     `daybook_meta.heartbeat_departures` (`record_heartbeat_departures`), so the facts
     rebuild both the partitions a heartbeat left, in every rewrite since each fact
-    last ran, and the ones it joined. -#}
+    last ran, and the ones it joined.
+
+    One model of about 300 lines, on purpose: every step (join the entities, check,
+    name the reasons, find the local day) works on this run's candidates, which only
+    this model can select (they are read from `this` at its own watermark); split
+    into ephemeral or view models, those steps would see every heartbeat instead. The
+    rules themselves are expression macros (`is_whole_count.sql`, `local_date.sql`). -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='heartbeat_key',
         on_schema_change='append_new_columns',
-        indexes=postgres_indexes([
+        indexes=adapter_indexes([
             {'columns': ['heartbeat_key'], 'unique': true},
             {'columns': ['client_id', 'activity_date']},
             {'columns': ['user_id']},
             {'columns': ['device_id']},
             {'columns': ['processed_at_utc']},
         ]),
-        pre_hook=["{{ incremental_session_on_postgres() }}"],
+        pre_hook=["{{ incremental_session_settings() }}"],
         post_hook=[
             "{{ record_heartbeat_departures() }}",
-            "{% if target.type == 'postgres' %}create index if not exists "
-            ~ "int_heartbeats_validated_quarantined on {{ this }} (heartbeat_key) "
-            ~ "where not is_valid{% endif %}",
-            "{{ analyze_on_postgres() }}",
+            "{{ index_quarantined_heartbeats() }}",
+            "{{ refresh_statistics() }}",
         ],
     )
 }}
 
-{%- set measures = [
-    'chrome_activity_count',
-    'edge_activity_count',
-    'firefox_activity_count',
-    'desktop_activity_count',
-    'web_accessibility_activity_count',
-    'total_activity_count',
-] -%}
+{%- set measures = activity_count_columns() -%}
 {%- set last_processed = max_timestamp('processed_at_utc', this)
     if execute and is_incremental() else none -%}
 {%- set heartbeat_columns = [
@@ -101,23 +98,14 @@ changed_entities as (
 {#- one join per entity kind, so PostgreSQL looks each id up through its index #}
 entity_affected_keys as (
 
+    {%- for kind in ['client', 'user', 'device'] %}
     select affected.heartbeat_key
     from {{ this }} as affected
     inner join changed_entities
-        on changed_entities.entity_type = 'client'
-        and changed_entities.entity_id = affected.client_id
-    union
-    select affected.heartbeat_key
-    from {{ this }} as affected
-    inner join changed_entities
-        on changed_entities.entity_type = 'user'
-        and changed_entities.entity_id = affected.user_id
-    union
-    select affected.heartbeat_key
-    from {{ this }} as affected
-    inner join changed_entities
-        on changed_entities.entity_type = 'device'
-        and changed_entities.entity_id = affected.device_id
+        on changed_entities.entity_type = '{{ kind }}'
+        and changed_entities.entity_id = affected.{{ kind }}_id
+    {{ 'union' if not loop.last }}
+    {%- endfor %}
 
 ),
 
@@ -149,22 +137,8 @@ with_previous as (
         previous.client_id as previous_client_id,
         previous.activity_date as previous_activity_date
     from candidates
-    {#- PostgreSQL: one lookup per candidate through the unique heartbeat_key index (a
-        lateral join); a plain join planned a hash of the whole table (1.2 s at 2.5M
-        heartbeats for 70 candidates). heartbeat_key is unique: at most one row. #}
-    {% if target.type == 'postgres' -%}
-    left join lateral (
-        select kept.client_id, kept.activity_date
-        from {{ this }} as kept
-        where kept.heartbeat_key = candidates.heartbeat_key
-            and kept.activity_date is not null
-        limit 1  -- keeps the subquery from being flattened back into a hash join
-    ) as previous on true
-    {%- else -%}
-    left join {{ this }} as previous
-        on previous.heartbeat_key = candidates.heartbeat_key
-        and previous.activity_date is not null
-    {%- endif %}
+    {#- dispatched: PostgreSQL looks each candidate up through the unique key's index #}
+    {{ join_previous_row(this, 'candidates') }}
 
 ),
 {% else %}
@@ -184,11 +158,11 @@ joined as (
     select
         candidates.*,
         clients.timezone,
+        users.client_id as user_client_id,
+        devices.client_id as device_client_id,
         clients.client_id is not null as client_exists,
         users.user_id is not null as user_exists,
-        users.client_id as user_client_id,
-        devices.device_id is not null as device_exists,
-        devices.client_id as device_client_id
+        devices.device_id is not null as device_exists
     from with_previous as candidates
     left join clients on clients.client_id = candidates.client_id
     left join users on users.user_id = candidates.user_id
@@ -209,22 +183,9 @@ checked as (
         (device_id is not null and not device_exists) as has_unknown_device,
         (device_exists and device_client_id is distinct from client_id)
             as has_device_client_mismatch,
-        (
-            {%- for measure in measures %}
-            {{ is_whole_count(measure) }}{{ ' and' if not loop.last }}
-            {%- endfor %}
-        ) as has_whole_counts,
-        (
-            {%- for measure in measures %}
-            {{ is_count_out_of_range(measure) }}{{ ' or' if not loop.last }}
-            {%- endfor %}
-        ) as has_count_out_of_range,
-        (
-            {%- for measure in measures %}
-            (not {{ is_whole_count(measure) }} and not {{ is_count_out_of_range(measure) }})
-                {{- ' or' if not loop.last }}
-            {%- endfor %}
-        ) as has_invalid_count,
+        {{ all_whole_counts(measures) }} as has_whole_counts,
+        {{ any_count_out_of_range(measures) }} as has_count_out_of_range,
+        {{ any_invalid_count(measures) }} as has_invalid_count,
         generated_at_utc is null as has_missing_generated_at
     from joined
 
@@ -234,25 +195,27 @@ reasoned as (
 
     select
         *,
-        nullif(concat_ws(',',
-            case when has_missing_id then 'missing_id' end,
-            case when has_unknown_client then 'unknown_client' end,
-            case when has_invalid_client_timezone then 'invalid_client_timezone' end,
-            case when has_unknown_user then 'unknown_user' end,
-            case when has_user_client_mismatch then 'user_client_mismatch' end,
-            case when has_unknown_device then 'unknown_device' end,
-            case when has_device_client_mismatch then 'device_client_mismatch' end,
-            case when has_invalid_count then 'invalid_count' end,
-            case when has_count_out_of_range then 'count_out_of_range' end,
-            case
-                when has_whole_counts
-                    and chrome_activity_count + edge_activity_count + firefox_activity_count
-                        + desktop_activity_count + web_accessibility_activity_count
-                        <> total_activity_count
-                    then 'total_mismatch'
-            end,
-            case when has_missing_generated_at then 'missing_generated_at' end
-        ), '') as invalid_reasons
+        nullif(
+            concat_ws(
+                ',',
+                case when has_missing_id then 'missing_id' end,
+                case when has_unknown_client then 'unknown_client' end,
+                case when has_invalid_client_timezone then 'invalid_client_timezone' end,
+                case when has_unknown_user then 'unknown_user' end,
+                case when has_user_client_mismatch then 'user_client_mismatch' end,
+                case when has_unknown_device then 'unknown_device' end,
+                case when has_device_client_mismatch then 'device_client_mismatch' end,
+                case when has_invalid_count then 'invalid_count' end,
+                case when has_count_out_of_range then 'count_out_of_range' end,
+                case
+                    when has_whole_counts
+                        and {{ activity_source_columns() | join(' + ') }} <> total_activity_count
+                        then 'total_mismatch'
+                end,
+                case when has_missing_generated_at then 'missing_generated_at' end
+            ),
+            ''
+        ) as invalid_reasons
     from checked
 
 ),
@@ -277,8 +240,10 @@ hour_offsets as (
         timezone,
         utc_hour,
         {{ local_timestamp('utc_hour', 'timezone', checked=true) }} - utc_hour as offset_at_start,
-        {{ local_timestamp(dbt.dateadd('hour', 1, 'utc_hour'), 'timezone', checked=true) }}
-            - {{ dbt.dateadd('hour', 1, 'utc_hour') }} as offset_at_end
+        (
+            {{ local_timestamp(dbt.dateadd('hour', 1, 'utc_hour'), 'timezone', checked=true) }}
+            - {{ dbt.dateadd('hour', 1, 'utc_hour') }}
+        ) as offset_at_end
     from local_hours
 
 ),

@@ -7,7 +7,14 @@ with
 
 users as (
 
-    {{ keep_first_per_key(ref('stg_raw__users'), 'user_id', 'created_at asc nulls last, client_id asc nulls last, email asc nulls last, display_name asc nulls last') }}
+    {{ keep_first_per_key(
+        ref('stg_raw__users'),
+        'user_id',
+        'created_at asc nulls last, '
+        ~ 'client_id asc nulls last, '
+        ~ 'email asc nulls last, '
+        ~ 'display_name asc nulls last',
+    ) }}
 
 )
 

@@ -1,5 +1,14 @@
 {#- One row per calendar day from `daybook_dates_start` to `daybook_dates_end`
-    (exclusive): the date spine the dense facts and the API's buckets join. -#}
+    (exclusive): the date spine the dense facts join, with calendar attributes for
+    BI tools.
+
+    The bucket starts (week_start_date: the ISO Monday; month, quarter and year
+    starts) are contract columns for BI tools that join the spine. They are not a
+    second definition of the API's buckets: the API's one definition is
+    `daybook/semantic/calendar.py` (`GRANULARITY`, from which the compiler's SQL
+    comes), and the compiler never reads this table, because a request may ask for
+    any date, outside the spine's years too. tests/warehouse/test_marts.py checks
+    these columns against the same independent reference as the API's buckets. -#}
 with
 
 spine as (
@@ -22,16 +31,15 @@ described as (
 
     select
         date_day,
-        cast(extract(isodow from date_day) as integer) as day_of_week,
+        {{ iso_day_of_week('date_day') }} as day_of_week,
         cast(extract(day from date_day) as integer) as day_of_month,
         cast(extract(month from date_day) as integer) as month_of_year,
         cast(extract(quarter from date_day) as integer) as quarter_of_year,
         cast(extract(year from date_day) as integer) as year_number,
-        cast(date_trunc('week', cast(date_day as timestamp)) as date) as week_start_date,
-        cast(date_trunc('month', cast(date_day as timestamp)) as date) as month_start_date,
-        cast(date_trunc('quarter', cast(date_day as timestamp)) as date) as quarter_start_date,
-        cast(date_trunc('year', cast(date_day as timestamp)) as date) as year_start_date,
-        cast(extract(isodow from date_day) as integer) >= 6 as is_weekend
+        {%- for unit in ['week', 'month', 'quarter', 'year'] %}
+        {{ period_start(unit, 'date_day') }} as {{ unit }}_start_date,
+        {%- endfor %}
+        {{ iso_day_of_week('date_day') }} >= 6 as is_weekend
     from days
 
 )

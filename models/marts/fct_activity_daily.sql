@@ -19,8 +19,8 @@
         unique_key=['client_id', 'activity_date'],
         on_schema_change='fail',
         pre_hook=["{{ delete_touched_partitions() }}"],
-        post_hook=["{{ analyze_on_postgres() }}"],
-        indexes=postgres_indexes([
+        post_hook=["{{ refresh_statistics() }}"],
+        indexes=adapter_indexes([
             {'columns': ['client_id', 'user_id', 'activity_date']},
             {'columns': ['client_id', 'device_id', 'activity_date']},
             {'columns': ['client_id', 'activity_date']},
@@ -29,15 +29,6 @@
         ]),
     )
 }}
-
-{%- set measures = [
-    'chrome_activity_count',
-    'edge_activity_count',
-    'firefox_activity_count',
-    'desktop_activity_count',
-    'web_accessibility_activity_count',
-    'total_activity_count',
-] -%}
 
 with
 
@@ -52,29 +43,8 @@ touched_partitions as (
 
 partition_heartbeats as (
 
-    {#- PostgreSQL: each touched partition read through the (client_id, activity_date)
-        index (a lateral join; `offset 0` keeps it from being flattened): a plain join
-        planned a hash join over every validated heartbeat (1.1 s at 2.5M heartbeats
-        for five partitions). #}
-    {% if target.type == 'postgres' -%}
-    select validated.*
-    from touched_partitions
-    cross join lateral (
-        select partition_rows.*
-        from {{ ref('int_heartbeats_validated') }} as partition_rows
-        where partition_rows.client_id = touched_partitions.client_id
-            and partition_rows.activity_date = touched_partitions.activity_date
-            and partition_rows.is_valid
-        offset 0
-    ) as validated
-    {%- else -%}
-    select validated.*
-    from {{ ref('int_heartbeats_validated') }} as validated
-    inner join touched_partitions
-        on touched_partitions.client_id = validated.client_id
-        and touched_partitions.activity_date = validated.activity_date
-    where validated.is_valid
-    {%- endif %}
+    {#- dispatched: PostgreSQL reads each partition through its index #}
+    {{ valid_heartbeats_in_partitions(ref('int_heartbeats_validated'), 'touched_partitions') }}
 
 ),
 {% else %}
@@ -96,7 +66,7 @@ aggregated as (
         device_id,
 
         ----------  measures
-        {% for measure in measures -%}
+        {% for measure in activity_count_columns() -%}
         cast(sum(cast({{ measure }} as bigint)) as bigint) as {{ measure }},
         {% endfor -%}
         cast(count(*) as bigint) as heartbeat_count,

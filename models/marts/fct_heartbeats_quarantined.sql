@@ -21,12 +21,9 @@ quarantined as (
         device_id,
         generated_at_utc,
         received_at_utc,
-        chrome_activity_count,
-        edge_activity_count,
-        firefox_activity_count,
-        desktop_activity_count,
-        web_accessibility_activity_count,
-        total_activity_count,
+        {% for count in activity_count_columns() -%}
+        {{ count }},
+        {% endfor -%}
         invalid_reasons,
         processed_at_utc
     from validated

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from reference import local_day
+from reference import bucket_start, days_between, local_day
 from support import create_postgres_database, drop_postgres_database, require_postgres
 
 from daybook.build import BuildResult, manifest_path, run_build, run_dbt
@@ -251,6 +251,82 @@ def test_dense_tables_have_every_day_zero_filled(scenario: BuiltScenario) -> Non
     assert len(idle) == (idle[-1] - idle[0]).days + 1
     last_day = max(day for _client, day, _user, _device in scenario.incremental_marts["activity"])
     assert idle[-1] == last_day
+
+
+@pytest.mark.parametrize("entity", ["user", "device"])
+def test_dimension_spans_match_reference(scenario: BuiltScenario, entity: str) -> None:
+    """dim_users / dim_devices after the refresh: each entity of a known client with its
+    local creation day, first and last day of valid activity (from the reference's
+    activity cells) and active_from_date (the earlier of the two), nulls where none."""
+    raw = scenario.all_raw
+    timezones = {row["client_id"]: row["timezone"] for row in raw["clients"]}
+    position = 2 if entity == "user" else 3
+    active: dict[tuple[str, str], list[date]] = {}
+    for key in expected_marts(raw)["activity"]:
+        active.setdefault((key[0], key[position]), []).append(key[1])
+    expected = {}
+    for row in raw[f"{entity}s"]:
+        client = row["client_id"]
+        if client not in timezones:
+            continue
+        days = active.get((client, row[f"{entity}_id"]), [])
+        created = (
+            None if row["created_at"] is None else local_day(row["created_at"], timezones[client])
+        )
+        first = min(days, default=None)
+        starts = [day for day in (created, first) if day is not None]
+        expected[row[f"{entity}_id"]] = (
+            client,
+            created,
+            first,
+            max(days, default=None),
+            min(starts, default=None),
+        )
+    assert expected, "the scenario must hold entities of known clients"
+    if entity == "user":  # u-ny-idle: no valid activity, so null first and last days
+        assert any(value[2] is None for value in expected.values())
+    rows = query(
+        scenario.warehouse,
+        f"select {entity}_id, client_id, created_date, first_active_date, last_active_date, "
+        f"active_from_date from dim_{entity}s",
+    )
+    actual = {
+        row[f"{entity}_id"]: (
+            row["client_id"],
+            row["created_date"],
+            row["first_active_date"],
+            row["last_active_date"],
+            row["active_from_date"],
+        )
+        for row in rows
+    }
+    _assert_same(actual, expected, f"dim_{entity}s")
+
+
+def test_dim_dates_bucket_starts_match_reference(scenario: BuiltScenario) -> None:
+    """dim_dates' calendar columns on every day of four years (leap year, year and quarter
+    ends) equal the independent reference the API's buckets are checked against."""
+    days = days_between(date(2023, 12, 25), date(2027, 1, 10))
+    rows = query(
+        scenario.warehouse,
+        "select date_day, day_of_week, week_start_date, month_start_date, quarter_start_date, "
+        "year_start_date, is_weekend from dim_dates "
+        f"where date_day between cast('{days[0]}' as date) and cast('{days[-1]}' as date) "
+        "order by date_day",
+    )
+    actual = {row.pop("date_day"): row for row in rows}
+    expected = {
+        day: {
+            "day_of_week": day.isoweekday(),
+            "week_start_date": bucket_start(day, "weekly"),
+            "month_start_date": bucket_start(day, "monthly"),
+            "quarter_start_date": bucket_start(day, "quarterly"),
+            "year_start_date": date(day.year, 1, 1),
+            "is_weekend": day.isoweekday() >= 6,
+        }
+        for day in days
+    }
+    _assert_same(actual, expected, "dim_dates")
 
 
 def test_docs_generate_works(scenario: BuiltScenario) -> None:

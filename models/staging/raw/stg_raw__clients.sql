@@ -11,7 +11,7 @@ renamed as (
     select
 
         ----------  ids
-        nullif(cast(client_id as {{ dbt.type_string() }}), '') as client_id,
+        {{ raw_id('client_id') }} as client_id,
 
         ----------  text
         cast(name as {{ dbt.type_string() }}) as client_name,

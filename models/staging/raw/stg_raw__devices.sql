@@ -11,8 +11,8 @@ renamed as (
     select
 
         ----------  ids
-        nullif(cast(device_id as {{ dbt.type_string() }}), '') as device_id,
-        nullif(cast(client_id as {{ dbt.type_string() }}), '') as client_id,
+        {{ raw_id('device_id') }} as device_id,
+        {{ raw_id('client_id') }} as client_id,
 
         ----------  text
         cast(hostname as {{ dbt.type_string() }}) as hostname,

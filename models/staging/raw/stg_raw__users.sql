@@ -11,8 +11,8 @@ renamed as (
     select
 
         ----------  ids
-        nullif(cast(user_id as {{ dbt.type_string() }}), '') as user_id,
-        nullif(cast(client_id as {{ dbt.type_string() }}), '') as client_id,
+        {{ raw_id('user_id') }} as user_id,
+        {{ raw_id('client_id') }} as client_id,
 
         ----------  text
         cast(email as {{ dbt.type_string() }}) as email,
