@@ -2,11 +2,12 @@
 
 Heartbeats: delivery is at least once, so a re-delivery (same id, later
 ``received_at_utc``) is data and is kept; only a row identical in every column
-(null-safe) to one already present is skipped. The comparison is a hash
-anti-join on (id, received time), null-safe through ``coalesce``, with the
-other columns as a null-safe residual. Each database gets the spelling its
-planner hashes: ``not exists`` on PostgreSQL (Hash Anti Join), a left join on
-DuckDB (its ``not exists`` with a residual becomes a slow delim join).
+(null-safe) to one already present is skipped. The comparison is an
+anti-join on (id, received time), null-safe, with the other columns as a
+null-safe residual. Each database gets the spelling its planner runs well:
+``not exists`` on PostgreSQL (an anti-join through the indexes of
+``daybook.load.pg_indexes``), a hashed left join on DuckDB (its ``not exists``
+with a residual becomes a slow delim join).
 Rows repeated inside the files of one call are all kept, like the files say.
 
 Entities (contract section 1): the key identifies the row, so a re-delivered
@@ -19,7 +20,7 @@ and changed time zones.
 
 from __future__ import annotations
 
-from daybook.raw_schema import RAW_SCHEMA, RawTable
+from daybook.raw_schema import RawTable
 
 STAGE = "_daybook_stage"
 LATEST = "_daybook_latest"
@@ -118,7 +119,7 @@ def _insert_new_heartbeats(table: RawTable, backend: str) -> list[str]:
     head = f"insert into {target} ({column_list(table)}) select {selected} from {STAGE} as new_rows"
     if backend == "postgres":
         # two statements so each is indexable: ids by the index on their hash (the hashes
-        # equal, then the ids), id-less rows by the small partial index (see POSTGRES_INDEXES)
+        # equal, then the ids), id-less rows by the small partial index (daybook.load.pg_indexes)
         same_id = f"hashtext(old_rows.{key}) = hashtext(new_rows.{key})"
         with_id = " and ".join([same_id, f"old_rows.{key} = new_rows.{key}", received_same, *rest])
         without_id = " and ".join([f"old_rows.{key} is null", received_same, *rest])
@@ -139,39 +140,3 @@ def _insert_new_heartbeats(table: RawTable, backend: str) -> list[str]:
         f"{head} left join (select *, 1 as _present from {target}) as old_rows on {same} "
         "where old_rows._present is null"
     ]
-
-
-# PostgreSQL indexes on raw.heartbeats: the loader's duplicate check looks rows up by id
-# and by missing id; incremental dbt models select new arrivals by received_at_utc.
-# The id index is a b-tree over the id's 4-byte hash: measured at 4M rows, it builds in
-# 3.0 s against 3.7 s for a b-tree over the ids ("C" collation) and 8 to 22 s for a hash
-# index (used before; its build was the largest single cost of a first load), and takes
-# 85 MB against 222 MB and 128 MB.
-BULK_INDEXES = {
-    "raw_heartbeats_id_hash_idx": "(hashtext(heartbeat_id))",
-    "raw_heartbeats_received_idx": "(received_at_utc)",
-}
-# rows without an id are rare: this index is kept up during a bulk insert (a predicate per
-# row) instead of rebuilt after it (a scan of the whole table)
-KEPT_INDEXES = {"raw_heartbeats_missing_id_idx": "(received_at_utc) where heartbeat_id is null"}
-POSTGRES_INDEXES = {**BULK_INDEXES, **KEPT_INDEXES}
-# indexes of earlier versions, dropped by the next load
-RETIRED_INDEXES = ("raw_heartbeats_id_idx",)
-
-
-def create_index_statements(table: RawTable) -> list[str]:
-    """Statements giving raw.heartbeats its indexes (nothing for entities): cheap when present."""
-    if table.name != "heartbeats":
-        return []
-    return [f"drop index if exists {RAW_SCHEMA}.{name}" for name in RETIRED_INDEXES] + [
-        f"create index if not exists {name} on {table.qualified_name} {spec}"
-        for name, spec in POSTGRES_INDEXES.items()
-    ]
-
-
-def drop_bulk_index_statements(table: RawTable) -> list[str]:
-    """Before a bulk insert into an empty table: the indexes cheaper to build after it."""
-    if table.name != "heartbeats":
-        return []
-    names = (*BULK_INDEXES, *RETIRED_INDEXES)
-    return [f"drop index if exists {RAW_SCHEMA}.{name}" for name in names]

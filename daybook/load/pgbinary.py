@@ -11,10 +11,11 @@ matrix filled a column slice at a time by numpy; rows holding a null (its
 field is 4 bytes, the length -1, with no value) are cut out of the matrix
 with a mask and sent after the others, when they are at most 1% of the
 batch (COPY row order carries no meaning: heartbeats have none, entity rows
-carry their file position). It takes about a quarter of the CPU of the general encoder, which handles any lengths: each
-field becomes a binary Arrow array (4-byte big-endian length, then the value
-in network order), and Arrow's element-wise join glues a row's fields
-together; the joined array's data buffer is then exactly the COPY tuples.
+carry their file position). It takes about a quarter of the CPU of the
+general encoder, which handles any lengths: each field becomes a binary
+Arrow array (4-byte big-endian length, then the value in network order),
+and Arrow's element-wise join glues a row's fields together; the joined
+array's data buffer is then exactly the COPY tuples.
 """
 
 from __future__ import annotations
