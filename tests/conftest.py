@@ -1,8 +1,14 @@
-"""Shared fixtures: one fresh warehouse per backend, built once per test session.
+"""Shared fixtures: one sample warehouse per backend, built once per test session; the tiers.
 
 Every warehouse, semantic-layer and API test runs on DuckDB and on PostgreSQL
 through the ``backend`` parameter. PostgreSQL tests skip only when no server
 is reachable, and fail instead when ``DAYBOOK_REQUIRE_POSTGRES=1`` (CI).
+
+Each test belongs to one tier (``tests/README.md``), given as a marker here at
+collection: ``bench`` and ``browser`` by folder and marker, ``served`` for tests
+using the real server (``served``/``served_apps``) or listed in ``TIER_OF_MODULE``,
+``build`` for tests that run dbt builds of their own (listed, or marked
+``@pytest.mark.build``), ``fast`` for every other test.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from support import (
@@ -24,7 +31,31 @@ from support import (
 
 from daybook.config import Warehouse, parse_database_url
 
+if TYPE_CHECKING:
+    from reference import Reference
+
 BACKENDS = ("duckdb", "postgres")
+
+# Slowest first: the first tier marker a test has is its tier.
+TIERS = ("bench", "browser", "served", "build", "fast")
+# Modules whose every test is in one tier that their fixtures do not show: builds of their
+# own (dbt runs of a scenario, a CLI, a refresh cycle), or the whole product end to end.
+TIER_OF_MODULE = {
+    "tests/test_demo_stop.py": "served",
+    "tests/refresh/test_refresh_while_serving.py": "served",
+    "tests/test_warehouse_file_names.py": "build",
+    "tests/refresh/test_refresh_after_build.py": "build",
+    "tests/warehouse/test_backfill.py": "build",
+    "tests/warehouse/test_build_command.py": "build",
+    "tests/warehouse/test_count_bound.py": "build",
+    "tests/warehouse/test_dense_prune.py": "build",
+    "tests/warehouse/test_heartbeat_read_race.py": "build",
+    "tests/warehouse/test_incremental_equals_full.py": "build",
+    "tests/warehouse/test_invalid_timezone.py": "build",
+    "tests/warehouse/test_marts.py": "build",
+    "tests/warehouse/test_rewritten_twice.py": "build",
+}
+SERVED_FIXTURES = {"served", "served_apps"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -32,6 +63,29 @@ def pytest_configure(config: pytest.Config) -> None:
     import tempfile
 
     os.environ["DAYBOOK_STATE_DIR"] = tempfile.mkdtemp(prefix="daybook-test-state-")
+
+
+def _tier(item: pytest.Item) -> str:
+    module = item.nodeid.split("::", 1)[0]
+    if module.startswith("tests/bench/"):
+        return "bench"
+    marked = [tier for tier in TIERS if item.get_closest_marker(tier)]
+    if "browser" in marked or "browser" in getattr(item, "fixturenames", ()):
+        return "browser"
+    if SERVED_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return "served"
+    return marked[0] if marked else TIER_OF_MODULE.get(module, "fast")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give every test exactly one tier marker, so ``-m fast`` (etc.) selects a tier."""
+    for item in items:
+        tier = _tier(item)
+        for other in TIERS:
+            if other != tier:
+                item.own_markers[:] = [m for m in item.own_markers if m.name != other]
+        if not any(m.name == tier for m in item.iter_markers()):
+            item.add_marker(tier)
 
 
 @pytest.fixture
@@ -127,27 +181,109 @@ def built(backend: str, built_warehouses: dict) -> BuiltWarehouse:
     return built_warehouses[backend]
 
 
+@dataclass
+class Sample:
+    """The sample's raw rows (ids as strings) and the reference answers computed from them."""
+
+    raw: dict[str, list[dict]]
+    reference: Reference
+
+
 @pytest.fixture(scope="session")
-def served_apps(built_warehouses, tmp_path_factory) -> Iterator[dict]:
+def samples(built_warehouses: dict) -> dict:
+    """Per backend (lazily), the built sample's raw rows and reference, computed once."""
+    from reference import compute
+    from served_api import RAW_TABLES, plain_row
+
+    class Lazy(dict):
+        def __missing__(self, backend: str) -> Sample:
+            built = built_warehouses[backend]
+            raw = {table: [plain_row(row) for row in built.raw_rows(table)] for table in RAW_TABLES}
+            reference = compute(raw["clients"], raw["users"], raw["devices"], raw["heartbeats"])
+            self[backend] = Sample(raw=raw, reference=reference)
+            return self[backend]
+
+    return Lazy()
+
+
+@pytest.fixture(scope="session")
+def apps(built_warehouses, samples, tmp_path_factory) -> Iterator[dict]:
+    """Lazily built in-process API apps keyed by backend, over the session's sample warehouse.
+
+    Fast API tests use these through Flask's test client (``api``); on DuckDB each
+    app reads a serving snapshot published from a private copy of the built file (as
+    ``daybook serve`` does), on PostgreSQL the database itself.
+    """
+    from in_process_api import InProcess
+    from served_api import serving_copy
+
+    from api.app import create_app
+
+    made: dict = {}
+
+    class Lazy(dict):
+        def __missing__(self, backend: str):
+            sample = samples[backend]
+            folder = tmp_path_factory.mktemp(f"in-process-{backend}")
+            warehouse = serving_copy(built_warehouses[backend].warehouse, folder)
+            if backend == "duckdb":
+                from daybook.serving import publish_snapshot
+
+                publish_snapshot(warehouse)
+            made[backend] = self[backend] = InProcess(
+                backend=backend,
+                warehouse=warehouse,
+                reference=sample.reference,
+                clients=sample.raw["clients"],
+                users=sample.raw["users"],
+                devices=sample.raw["devices"],
+                app=create_app({"warehouse": warehouse}),
+            )
+            return made[backend]
+
+    yield Lazy()
+    for in_process in made.values():
+        in_process.close()
+
+
+@pytest.fixture
+def api(backend: str, apps: dict):
+    """The API over the session's sample warehouse through Flask's test client (fast tier)."""
+    return apps[backend]
+
+
+@pytest.fixture
+def app(api):
+    """The Flask app of ``api`` (as in Flask's tutorial)."""
+    return api.app
+
+
+@pytest.fixture
+def client(app):
+    """Flask's test client of ``app`` (as in Flask's tutorial)."""
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def served_apps(built_warehouses, samples, tmp_path_factory) -> Iterator[dict]:
     """Lazily started ``daybook serve`` processes keyed by backend, stopped at session end.
 
     Each serves the session's built sample warehouse (on DuckDB a copy of the
     file, on PostgreSQL the database itself) and carries the reference answers
-    computed from its raw rows; API, page and refresh tests share them.
+    computed from its raw rows; the served tier's API, page and refresh tests share them.
     """
-    from reference import compute
-    from served_api import RAW_TABLES, plain_row, serving_copy, start_server
+    from served_api import serving_copy, start_server
 
     started: dict = {}
 
     class Lazy(dict):
         def __missing__(self, backend: str):
-            built = built_warehouses[backend]
-            raw = {table: [plain_row(row) for row in built.raw_rows(table)] for table in RAW_TABLES}
-            reference = compute(raw["clients"], raw["users"], raw["devices"], raw["heartbeats"])
+            sample = samples[backend]
             folder = tmp_path_factory.mktemp(f"served-{backend}")
-            warehouse = serving_copy(built.warehouse, folder)
-            started[backend] = self[backend] = start_server(warehouse, folder, reference, raw)
+            warehouse = serving_copy(built_warehouses[backend].warehouse, folder)
+            started[backend] = self[backend] = start_server(
+                warehouse, folder, sample.reference, sample.raw
+            )
             return started[backend]
 
     yield Lazy()
@@ -157,5 +293,5 @@ def served_apps(built_warehouses, tmp_path_factory) -> Iterator[dict]:
 
 @pytest.fixture
 def served(backend: str, served_apps: dict):
-    """The served API over the session's built warehouse, on the parametrised backend."""
+    """The served API (real gunicorn) over the session's built warehouse, on the backend."""
     return served_apps[backend]

@@ -1,8 +1,16 @@
-"""Helpers for the API tests: a really served API (``daybook serve`` in a subprocess).
+"""Helpers for the API tests: the API under test, served for real or in process.
 
-The server is started once per session and backend, over the session's built
-sample warehouse: on PostgreSQL the database itself, on DuckDB a copy of the
-built file (the server holds its file open read-only for the whole session,
+Two ways to reach the same app over the session's built sample warehouse, with
+one interface (``get``, ``request``, ``token`` and the sample's reference):
+
+* :class:`Served`: ``daybook serve`` (gunicorn with uvicorn workers) in a
+  subprocess, for the served end-to-end tier (``served`` marker): logs, the
+  HTTP server's own answers, the CLI beside a running server, the browser.
+* ``InProcess`` (``tests/in_process_api.py``): Flask's test client over an app
+  built once per session and backend, for everything else.
+
+On PostgreSQL both use the built database itself; on DuckDB each gets its own
+copy of the built file (a server holds its file open for the whole session,
 which would stop any other test from opening the shared file for writing).
 Expected answers come from ``tests/reference.py`` over the raw rows.
 """
@@ -18,11 +26,12 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
-from reference import Reference
+from reference import Reference, series
 
 from daybook.config import Warehouse, parse_database_url
 from daybook.tokens import open_token_store
@@ -32,6 +41,8 @@ EXAMPLE_CLIENT = "aa7cf840-9ca9-46a3-9778-9015d6580d50"
 EXAMPLE_USER = "a1d97031-04e2-4907-a249-093f7436207b"
 EXAMPLE_DEVICE = "f1e2d3c4-b5a6-7890-abcd-ef1234567890"
 RAW_TABLES = ("clients", "users", "devices", "heartbeats")
+DATA_START = date(2025, 10, 1)  # the generator's default window: 182 days from here
+DATA_END = DATA_START + timedelta(days=181)
 
 
 def _free_port() -> int:
@@ -47,24 +58,48 @@ def plain_row(row: dict) -> dict:
     }
 
 
-@dataclass
-class Served:
-    """A running ``daybook serve`` and what tests need to talk to it and check it."""
+@dataclass(kw_only=True)
+class SampleApi:
+    """The API over the session's sample, and what tests need to check its answers."""
 
     backend: str
     warehouse: Warehouse
-    url: str
-    process: subprocess.Popen
-    log_path: Path
-    env: dict[str, str]
     reference: Reference
     clients: list[dict]
     users: list[dict]
     devices: list[dict]
-    session: requests.Session = field(default_factory=requests.Session)
     _tokens: dict[Any, str] = field(default_factory=dict)
 
-    # --- requests ----------------------------------------------------------------------
+    def token(self, *client_ids: str) -> str:
+        """A token for these clients (none given: all clients), created once per session."""
+        key = tuple(sorted(client_ids)) or None
+        if key not in self._tokens:
+            store = open_token_store(self.warehouse)
+            self._tokens[key] = store.create(list(key) if key else None, label="tests")[1]
+        return self._tokens[key]
+
+    def other_client(self, client_id: str) -> str:
+        return next(c["client_id"] for c in self.clients if c["client_id"] != client_id)
+
+    def entity_rows(self, entity: str) -> list[dict]:
+        return self.users if entity == "user" else self.devices
+
+    def active_entities(self, entity: str) -> list[tuple[str, str]]:
+        """(client, id) pairs with at least one valid heartbeat, sorted for reproducibility."""
+        position = 2 if entity == "user" else 3
+        return sorted({(key[0], key[position]) for key in self.reference.activity})
+
+
+@dataclass(kw_only=True)
+class Served(SampleApi):
+    """A running ``daybook serve``, talked to over HTTP."""
+
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+    env: dict[str, str]
+    session: requests.Session = field(default_factory=requests.Session)
+
     def get(
         self, path: str, token: str | None = None, params: dict | None = None, **kwargs
     ) -> requests.Response:
@@ -78,15 +113,6 @@ class Served:
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
         return self.session.request(method, self.url + path, timeout=30, **kwargs)
 
-    # --- tokens ------------------------------------------------------------------------
-    def token(self, *client_ids: str) -> str:
-        """A token for these clients (none given: all clients), created once per session."""
-        key = tuple(sorted(client_ids)) or None
-        if key not in self._tokens:
-            store = open_token_store(self.warehouse)
-            self._tokens[key] = store.create(list(key) if key else None, label="tests")[1]
-        return self._tokens[key]
-
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run ``daybook`` against this server's warehouse."""
         result = subprocess.run(
@@ -96,25 +122,13 @@ class Served:
             assert result.returncode == 0, result.stderr
         return result
 
-    # --- what the server logged --------------------------------------------------------
     def log_lines(self) -> list[dict]:
+        """The JSON lines the server logged so far."""
         lines = []
         for line in self.log_path.read_text(encoding="utf-8", errors="replace").splitlines():
             if line.startswith("{"):
                 lines.append(json.loads(line))
         return lines
-
-    # --- sample entities ---------------------------------------------------------------
-    def other_client(self, client_id: str) -> str:
-        return next(c["client_id"] for c in self.clients if c["client_id"] != client_id)
-
-    def entity_rows(self, entity: str) -> list[dict]:
-        return self.users if entity == "user" else self.devices
-
-    def active_entities(self, entity: str) -> list[tuple[str, str]]:
-        """(client, id) pairs with at least one valid heartbeat, sorted for reproducibility."""
-        position = 2 if entity == "user" else 3
-        return sorted({(key[0], key[position]) for key in self.reference.activity})
 
     def stop(self) -> None:
         self.session.close()
@@ -159,19 +173,7 @@ def start_server(warehouse: Warehouse, folder: Path, reference: Reference, raw: 
     )
     log_file.close()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"daybook serve exited:\n{log_path.read_text()}")
-        try:
-            if requests.get(url + "/readyz", timeout=5).status_code == 200:
-                break
-        except requests.RequestException:  # refused, or workers still booting
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"daybook serve not ready in time:\n{log_path.read_text()}")
-        time.sleep(0.2)
+    _wait_until_ready(process, url, log_path)
     return Served(
         backend=warehouse.backend,
         warehouse=warehouse,
@@ -184,6 +186,23 @@ def start_server(warehouse: Warehouse, folder: Path, reference: Reference, raw: 
         users=raw["users"],
         devices=raw["devices"],
     )
+
+
+def _wait_until_ready(process: subprocess.Popen, url: str, log_path: Path) -> None:
+    """Poll ``/readyz`` until the workers answer (or the server dies, or 90 s pass)."""
+    deadline = time.monotonic() + 90
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"daybook serve exited:\n{log_path.read_text()}")
+        try:
+            if requests.get(url + "/readyz", timeout=5).status_code == 200:
+                break
+        except requests.RequestException:  # refused, or workers still booting
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"daybook serve not ready in time:\n{log_path.read_text()}")
+        time.sleep(0.05)
 
 
 def activity_path(client_id: str, entity: str, entity_id: str) -> str:
@@ -200,3 +219,34 @@ def assert_error(response: requests.Response, status: int, code: str) -> dict:
     assert body["error"]["code"] == code
     assert isinstance(body["error"]["details"], dict)
     return body["error"]
+
+
+def expected_body(
+    api: SampleApi,
+    entity: str,
+    client: str,
+    entity_id: str,
+    metric: str,
+    start: date,
+    end: date,
+    granularity: str,
+) -> dict:
+    """The contract's answer to one activity request, from the reference over the raw rows."""
+    from daybook.semantic import load_catalog
+
+    points = series(
+        api.reference,
+        entity=entity,
+        client_id=client,
+        entity_id=entity_id,
+        metric=metric,
+        start=start,
+        end=end,
+        granularity=granularity,
+    )
+    return {
+        "metric": metric,
+        "label": load_catalog().metrics[metric].label,
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "data": [{"date": day.isoformat(), "value": value} for day, value in points],
+    }

@@ -11,8 +11,11 @@ import uuid
 
 import pytest
 
-from daybook.config import Warehouse, parse_database_url
+from daybook.config import Warehouse, parse_database_url, project_dir
 from daybook.warehouse import connection
+
+# the semantic catalogue the product ships (``semantic/`` at the checkout's root)
+SHIPPED_SEMANTIC_DIR = project_dir() / "semantic"
 
 PG_ADMIN_URL = os.environ.get(
     "DAYBOOK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -1,4 +1,5 @@
-"""API-test fixtures; the served app itself (``served``) comes from ``tests/conftest.py``."""
+"""API-test fixtures; the API itself (``api`` in process, ``served`` for real) comes from
+``tests/conftest.py``."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ def rng(request: pytest.FixtureRequest) -> random.Random:
 
 
 @pytest.fixture
-def make_client(served):
-    """In-process test clients of apps over the served warehouse, with ``config`` overrides."""
+def make_client(api):
+    """Test clients of new apps over the session's sample warehouse, with ``config`` overrides."""
     from api.app import create_app
 
     apps = []
 
     def make(**config):
-        app = create_app({"warehouse": served.warehouse, **config})
+        app = create_app({"warehouse": api.warehouse, **config})
         apps.append(app)
         return app.test_client()
 

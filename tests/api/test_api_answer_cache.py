@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from served_api import activity_path, assert_error
-from test_api_answers import DATA_START, expected_body
+from served_api import DATA_START, activity_path, assert_error, expected_body
 
 from api.answer_cache import AnswerCache
 from daybook.semantic import load_catalog
@@ -30,15 +29,15 @@ def _ask(client, token, entity, client_id, entity_id, metric, start, granularity
 
 @pytest.mark.parametrize("entity", ["user", "device"])
 def test_answers_served_again_from_the_cache_still_match_the_reference(
-    served, make_client, entity, rng
+    api, make_client, entity, rng
 ):
     client = make_client()
     answers = client.application.extensions["daybook"].answers
-    token = served.token()
+    token = api.token()
     metrics = [metric.name for metric in load_catalog().metrics_for(entity)]
     asked = []
     for metric in metrics:
-        client_id, entity_id = rng.choice(served.active_entities(entity))
+        client_id, entity_id = rng.choice(api.active_entities(entity))
         granularity = rng.choice(["daily", "weekly", "monthly", "quarterly"])
         start = DATA_START + timedelta(days=rng.randint(0, 90))
         asked.append((client_id, entity_id, metric, start, granularity))
@@ -47,7 +46,7 @@ def test_answers_served_again_from_the_cache_still_match_the_reference(
             response = _ask(client, token, entity, client_id, entity_id, metric, start, granularity)
             assert response.status_code == 200, response.text
             expected = expected_body(
-                served,
+                api,
                 entity,
                 client_id,
                 entity_id,
@@ -60,10 +59,10 @@ def test_answers_served_again_from_the_cache_still_match_the_reference(
     assert answers.hits == len(asked), "the second round came from the cache"
 
 
-def test_a_cached_answer_equals_the_uncached_answer_byte_for_byte(served, make_client):
+def test_a_cached_answer_equals_the_uncached_answer_byte_for_byte(api, make_client):
     cached, uncached = make_client(), make_client(answer_cache_mb=0)
-    client_id, user_id = served.active_entities("user")[0]
-    token = served.token()
+    client_id, user_id = api.active_entities("user")[0]
+    token = api.token()
     bodies = []
     for client in (cached, cached, uncached):
         response = _ask(
@@ -84,10 +83,10 @@ def test_a_cached_answer_equals_the_uncached_answer_byte_for_byte(served, make_c
     assert (uncached_answers.hits, len(uncached_answers)) == (0, 0)
 
 
-def test_a_cached_answer_is_still_refused_without_a_valid_token_or_grant(served, make_client):
+def test_a_cached_answer_is_still_refused_without_a_valid_token_or_grant(api, make_client):
     client = make_client()
-    client_id, user_id = served.active_entities("user")[0]
-    store = open_token_store(served.warehouse)  # the app's own store only reads
+    client_id, user_id = api.active_entities("user")[0]
+    store = open_token_store(api.warehouse)  # the app's own store only reads
     record, token = store.create([client_id], label="cache-test")
 
     def ask(with_token: str):
@@ -103,7 +102,7 @@ def test_a_cached_answer_is_still_refused_without_a_valid_token_or_grant(served,
         )
 
     assert ask(token).status_code == 200  # now cached
-    assert_error(_AsRequests(ask(served.token(served.other_client(client_id)))), 403, "forbidden")
+    assert_error(_AsRequests(ask(api.token(api.other_client(client_id)))), 403, "forbidden")
     store.revoke(record.token_id)
     assert_error(_AsRequests(ask(token)), 401, "authentication_required")
 
@@ -127,13 +126,13 @@ class _Unversioned:
         return getattr(self._reader, name)
 
 
-def test_without_a_data_version_answers_are_right_and_nothing_is_cached(served, make_client):
-    client = make_client(reader=_Unversioned(served.warehouse))
-    client_id, user_id = served.active_entities("user")[0]
+def test_without_a_data_version_answers_are_right_and_nothing_is_cached(api, make_client):
+    client = make_client(reader=_Unversioned(api.warehouse))
+    client_id, user_id = api.active_entities("user")[0]
     for _ in range(2):
         response = _ask(
             client,
-            served.token(),
+            api.token(),
             "user",
             client_id,
             user_id,
@@ -142,7 +141,7 @@ def test_without_a_data_version_answers_are_right_and_nothing_is_cached(served, 
             "daily",
         )
         expected = expected_body(
-            served,
+            api,
             "user",
             client_id,
             user_id,
@@ -156,12 +155,12 @@ def test_without_a_data_version_answers_are_right_and_nothing_is_cached(served, 
     assert (answers.hits, len(answers)) == (0, 0)
 
 
-def test_unknown_ids_are_404_whether_or_not_answers_are_cached_or_versioned(served, make_client):
-    client_id, user_id = served.active_entities("user")[0]
+def test_unknown_ids_are_404_whether_or_not_answers_are_cached_or_versioned(api, make_client):
+    client_id, user_id = api.active_entities("user")[0]
     for client in (
         make_client(),
         make_client(answer_cache_mb=0),
-        make_client(reader=_Unversioned(served.warehouse)),
+        make_client(reader=_Unversioned(api.warehouse)),
     ):
         for path_client, path_user, message in (
             ("00000000-0000-0000-0000-000000000000", user_id, "Client not found"),
@@ -170,7 +169,7 @@ def test_unknown_ids_are_404_whether_or_not_answers_are_cached_or_versioned(serv
             for _ in range(2):  # a 404 is never cached into a 200, nor the other way
                 response = _ask(
                     client,
-                    served.token(),
+                    api.token(),
                     "user",
                     path_client,
                     path_user,
@@ -218,6 +217,7 @@ def test_the_cache_serves_nothing_across_versions_or_without_one():
     assert off.get("k", "v1") is None and len(off) == 0
 
 
+@pytest.mark.build
 def test_every_build_gives_the_data_a_new_version(empty_warehouse):
     """What answers are filed under moves with each build: on PostgreSQL the dbt hook's
     stamp, on DuckDB the snapshot each build publishes. A reader on a not yet built

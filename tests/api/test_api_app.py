@@ -38,11 +38,11 @@ def _get(client, path, token, params):
 
 
 def test_an_unexpected_failure_is_a_json_500_with_a_request_id_and_no_detail(
-    served, make_client, caplog
+    api, make_client, caplog
 ):
     client = make_client(reader=BrokenReader())
     response = _get(
-        client, activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), served.token(), PARAMS
+        client, activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), api.token(), PARAMS
     )
     assert response.status_code == 500
     assert response.content_type == "application/json"
@@ -55,7 +55,7 @@ def test_an_unexpected_failure_is_a_json_500_with_a_request_id_and_no_detail(
     assert "secret_column" not in body and "Traceback" not in body and "select" not in body
 
 
-def test_the_500_detail_goes_to_the_log(served, make_client):
+def test_the_500_detail_goes_to_the_log(api, make_client):
     client = make_client(reader=BrokenReader())
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -63,7 +63,7 @@ def test_the_500_detail_goes_to_the_log(served, make_client):
     logger = logging.getLogger("daybook.api")
     logger.addHandler(handler)
     try:
-        _get(client, activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), served.token(), PARAMS)
+        _get(client, activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), api.token(), PARAMS)
     finally:
         logger.removeHandler(handler)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
@@ -74,7 +74,7 @@ def test_the_500_detail_goes_to_the_log(served, make_client):
     )
 
 
-def test_readyz_is_503_json_when_the_warehouse_is_unreachable(served, make_client):
+def test_readyz_is_503_json_when_the_warehouse_is_unreachable(api, make_client):
     client = make_client(reader=BrokenReader())
     assert client.get("/healthz").status_code == 200
     response = client.get("/readyz")
@@ -89,24 +89,24 @@ def test_readyz_is_200_over_the_real_warehouse(served):
 
 
 @pytest.mark.parametrize("limit", [7, 30])
-def test_the_range_limit_is_configuration(served, make_client, limit):
+def test_the_range_limit_is_configuration(api, make_client, limit):
     client = make_client(max_range_days=limit)
     path = activity_path(EXAMPLE_CLIENT, "device", EXAMPLE_DEVICE)
     ok = {**PARAMS, "start_date": "2026-01-01", "end_date": f"2026-01-{limit:02d}"}
     too_long = {**ok, "end_date": f"2026-01-{limit + 1:02d}"}
-    assert _get(client, path, served.token(), ok).status_code == 200
-    response = _get(client, path, served.token(), too_long)
+    assert _get(client, path, api.token(), ok).status_code == 200
+    response = _get(client, path, api.token(), too_long)
     assert response.status_code == 400
     assert response.get_json()["error"]["message"] == f"Date range cannot exceed {limit} days"
 
 
-def test_the_range_limit_is_read_from_the_environment(served, make_client, monkeypatch):
+def test_the_range_limit_is_read_from_the_environment(api, make_client, monkeypatch):
     monkeypatch.setenv("DAYBOOK_MAX_RANGE_DAYS", "3")
     client = make_client()
     response = _get(
         client,
         activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER),
-        served.token(),
+        api.token(),
         {**PARAMS, "end_date": "2026-01-04"},
     )
     assert response.get_json()["error"]["message"] == "Date range cannot exceed 3 days"
@@ -122,12 +122,12 @@ def _semantic_copy(tmp_path: Path, *metric_files: str) -> Path:
     return folder
 
 
-def test_with_the_contract_metrics_the_documented_message_is_exact(served, make_client, tmp_path):
+def test_with_the_contract_metrics_the_documented_message_is_exact(api, make_client, tmp_path):
     client = make_client(semantic_dir=_semantic_copy(tmp_path, "core.yml"))
     response = _get(
         client,
         activity_path(EXAMPLE_CLIENT, "device", EXAMPLE_DEVICE),
-        served.token(),
+        api.token(),
         {**PARAMS, "metric": "invalid-metric"},
     )
     assert response.status_code == 400
@@ -141,7 +141,7 @@ def test_with_the_contract_metrics_the_documented_message_is_exact(served, make_
 
 
 def test_a_metric_added_as_yaml_alone_appears_in_the_document_and_is_served(
-    served, make_client, tmp_path
+    api, make_client, tmp_path
 ):
     folder = _semantic_copy(tmp_path, "core.yml")
     (folder / "metrics" / "heartbeats.yml").write_text(
@@ -167,12 +167,12 @@ def test_a_metric_added_as_yaml_alone_appears_in_the_document_and_is_served(
     response = _get(
         client,
         activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER),
-        served.token(),
+        api.token(),
         {**PARAMS, "metric": "heartbeat-total"},
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     expected = {}
-    for (client_id, day, user, _device), values in served.reference.activity.items():
+    for (client_id, day, user, _device), values in api.reference.activity.items():
         if client_id == EXAMPLE_CLIENT and user == EXAMPLE_USER:
             expected[day.isoformat()] = expected.get(day.isoformat(), 0) + values["heartbeat_count"]
     body = response.get_json()
@@ -215,21 +215,21 @@ def test_a_401_is_logged_too(served):
     assert [line["status"] for line in lines] == [401]
 
 
-def test_error_bodies_keep_the_documented_key_order(served):
-    response = served.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER))
+def test_error_bodies_keep_the_documented_key_order(api):
+    response = api.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER))
     error = assert_error(response, 401, "authentication_required")
     assert list(error) == ["code", "message", "details"]
 
 
-def test_on_duckdb_the_api_reads_the_published_snapshot(served_apps, tmp_path):
+def test_on_duckdb_the_api_reads_the_published_snapshot(apps, tmp_path):
     """With a snapshot published (``daybook refresh``), the build file is never opened."""
     from api.warehouse_reader import DuckDBReader
     from daybook.config import parse_database_url
     from daybook.serving import publish_snapshot
 
-    served = served_apps["duckdb"]
+    sample = apps["duckdb"]
     copy = tmp_path / "snap.duckdb"
-    shutil.copyfile(served.warehouse.duckdb_path, copy)
+    shutil.copyfile(sample.warehouse.duckdb_path, copy)
     warehouse = parse_database_url(f"duckdb://{copy}")
     publish_snapshot(warehouse)
     copy.rename(tmp_path / "moved-away.duckdb")  # answers can only come from the snapshot now
@@ -243,8 +243,8 @@ def test_on_duckdb_the_api_reads_the_published_snapshot(served_apps, tmp_path):
         response = _get(client, activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), token, params)
         assert response.status_code == 200, response.get_data(as_text=True)
         assert reader.serving_snapshots
-        expected = served.get(
-            activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), served.token(), params=params
+        expected = sample.get(
+            activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), sample.token(), params=params
         )
         assert response.get_json() == expected.json()
     finally:

@@ -33,15 +33,13 @@ EXPECTED = {
 
 @pytest.mark.parametrize("entity", ["user", "device"])
 @pytest.mark.parametrize(("start", "end", "granularity"), sorted(EXPECTED))
-def test_activity_at_the_edges_of_the_calendar_is_zero_filled(
-    served, entity, start, end, granularity
-):
+def test_activity_at_the_edges_of_the_calendar_is_zero_filled(api, entity, start, end, granularity):
     entity_id = EXAMPLE_USER if entity == "user" else EXAMPLE_DEVICE
     metrics = ["activity-count"] + (["user-count"] if entity == "device" else [])
     for metric in metrics:
-        response = served.get(
+        response = api.get(
             activity_path(EXAMPLE_CLIENT, entity, entity_id),
-            served.token(),
+            api.token(),
             {"metric": metric, "start_date": start, "end_date": end, "granularity": granularity},
         )
         assert response.status_code == 200, response.text
@@ -56,10 +54,10 @@ def test_activity_at_the_edges_of_the_calendar_is_zero_filled(
 @pytest.mark.parametrize(
     ("start", "end"), [("9999-12-31", "9999-12-31"), ("0001-01-01", "0001-01-01")]
 )
-def test_rankings_at_the_edges_of_the_calendar_are_empty(served, entity, start, end):
-    response = served.get(
+def test_rankings_at_the_edges_of_the_calendar_are_empty(api, entity, start, end):
+    response = api.get(
         f"/v2/clients/{EXAMPLE_CLIENT}/analytics/top-{entity}s",
-        served.token(),
+        api.token(),
         {"start_date": start, "end_date": end},
     )
     assert response.status_code == 200, response.text
@@ -76,10 +74,10 @@ def test_rankings_at_the_edges_of_the_calendar_are_empty(served, entity, start, 
     ],
 )
 @pytest.mark.parametrize("granularity", GRANULARITIES)
-def test_out_of_calendar_or_reversed_edges_are_400(served, start, end, granularity):
-    response = served.get(
+def test_out_of_calendar_or_reversed_edges_are_400(api, start, end, granularity):
+    response = api.get(
         activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER),
-        served.token(),
+        api.token(),
         {
             "metric": "activity-count",
             "start_date": start,

@@ -6,8 +6,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import timedelta
 
-from served_api import activity_path
-from test_api_answers import DATA_START
+from served_api import DATA_START, activity_path
 from werkzeug.http import http_date
 
 
@@ -20,20 +19,20 @@ def _path_and_query(client_id: str, user_id: str) -> tuple[str, dict[str, str]]:
 
 
 def test_a_repeated_answer_costs_one_round_trip_on_postgres_and_no_query_on_duckdb(
-    served, make_client, monkeypatch
+    api, make_client, monkeypatch
 ):
     """PostgreSQL: the token and the data version come back from one statement; DuckDB:
     the version is the snapshot's id and tokens live beside the warehouse, so a cached
     answer queries nothing."""
     client = make_client()
     reader = client.application.extensions["daybook"].reader
-    path, query = _path_and_query(*served.active_entities("user")[0])
-    headers = {"Authorization": f"Bearer {served.token()}"}
+    path, query = _path_and_query(*api.active_entities("user")[0])
+    headers = {"Authorization": f"Bearer {api.token()}"}
     first = client.get(path, query_string=query, headers=headers)
     assert first.status_code == 200, first.text
 
     calls: list[str] = []
-    if served.backend == "postgres":
+    if api.backend == "postgres":
         borrow = reader.pool.connection
 
         @contextmanager
@@ -50,19 +49,19 @@ def test_a_repeated_answer_costs_one_round_trip_on_postgres_and_no_query_on_duck
     again = client.get(path, query_string=query, headers=headers)
     assert again.get_data() == first.get_data()
     assert client.application.extensions["daybook"].answers.hits == 1
-    assert len(calls) == (1 if served.backend == "postgres" else 0), calls
+    assert len(calls) == (1 if api.backend == "postgres" else 0), calls
 
 
-def test_last_modified_is_the_newest_heartbeat_the_marts_include(served, make_client):
+def test_last_modified_is_the_newest_heartbeat_the_marts_include(api, make_client):
     """The newest received time among the heartbeats kept after deduplication (valid or
     quarantined), computed from the raw rows."""
-    kept = [row for row, _ in served.reference.quarantined] + served.reference.valid
+    kept = [row for row, _ in api.reference.quarantined] + api.reference.valid
     newest = max(row["received_at_utc"] for row in kept if row["received_at_utc"] is not None)
-    path, query = _path_and_query(*served.active_entities("user")[0])
+    path, query = _path_and_query(*api.active_entities("user")[0])
     for client in (make_client(), make_client(answer_cache_mb=0)):
         for _ in range(2):  # the answer, then the cached answer
             response = client.get(
-                path, query_string=query, headers={"Authorization": f"Bearer {served.token()}"}
+                path, query_string=query, headers={"Authorization": f"Bearer {api.token()}"}
             )
             assert response.status_code == 200
             assert response.headers["Last-Modified"] == http_date(newest.replace(microsecond=0))

@@ -1,6 +1,7 @@
 """Every row of the contract's error table, the order of its checks, and hostile input.
 
-All against the served app (gunicorn, real warehouse), on both backends.
+Through Flask's test client over the real warehouse (``api``), on both backends; what only
+the real server answers (HTTP it cannot parse) through ``served``.
 """
 
 from __future__ import annotations
@@ -63,21 +64,21 @@ def metric_names(entity: str) -> list[str]:
     ],
 )
 def test_missing_malformed_or_unknown_tokens_are_401_with_a_bearer_challenge(
-    served, entity, authorization
+    api, entity, authorization
 ):
     headers = {} if authorization is None else {"Authorization": authorization}
-    response = served.get(
+    response = api.get(
         activity_path(EXAMPLE_CLIENT, entity, ENTITIES[entity]), params=GOOD, headers=headers
     )
     assert_error(response, 401, "authentication_required")
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_a_token_for_another_warehouse_is_401(served):
+def test_a_token_for_another_warehouse_is_401(api):
     """A token that was issued (it is well formed) but whose hash does not match is refused."""
-    real = served.token()
+    real = api.token()
     forged = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
-    response = served.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), forged, params=GOOD)
+    response = api.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), forged, params=GOOD)
     assert_error(response, 401, "authentication_required")
 
 
@@ -86,10 +87,10 @@ def test_a_token_for_another_warehouse_is_401(served):
 
 @pytest.mark.parametrize("entity", ENTITIES)
 @pytest.mark.parametrize("missing", ["metric", "start_date", "end_date"])
-def test_a_missing_required_parameter_is_400_naming_it(served, entity, missing):
+def test_a_missing_required_parameter_is_400_naming_it(api, entity, missing):
     params = {key: value for key, value in GOOD.items() if key != missing}
-    response = served.get(
-        activity_path(EXAMPLE_CLIENT, entity, ENTITIES[entity]), served.token(), params=params
+    response = api.get(
+        activity_path(EXAMPLE_CLIENT, entity, ENTITIES[entity]), api.token(), params=params
     )
     error = assert_error(response, 400, "invalid_parameter")
     assert missing in error["message"]
@@ -111,10 +112,10 @@ def test_a_missing_required_parameter_is_400_naming_it(served, entity, missing):
         ("end_date", "\u0661\u0662\u0663\u0664-01-01"),  # non-ASCII digits
     ],
 )
-def test_malformed_dates_are_400_naming_the_value(served, field, value):
+def test_malformed_dates_are_400_naming_the_value(api, field, value):
     params = {**GOOD, field: value}
-    response = served.get(
-        activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), served.token(), params=params
+    response = api.get(
+        activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), api.token(), params=params
     )
     error = assert_error(response, 400, "invalid_parameter")
     assert error["details"] == {field: value}
@@ -133,12 +134,12 @@ def test_malformed_dates_are_400_naming_the_value(served, field, value):
         "12345",
     ],
 )
-def test_malformed_path_ids_are_400(served, entity, which, bad_id):
+def test_malformed_path_ids_are_400(api, entity, which, bad_id):
     client = bad_id if which == "client" else EXAMPLE_CLIENT
     entity_id = bad_id if which == "entity" else ENTITIES[entity]
-    response = served.get(
+    response = api.get(
         activity_path(quote(client, safe=""), entity, quote(entity_id, safe="")),
-        served.token(),
+        api.token(),
         params=GOOD,
     )
     error = assert_error(response, 400, "invalid_parameter")
@@ -146,10 +147,10 @@ def test_malformed_path_ids_are_400(served, entity, which, bad_id):
     assert error["details"] == {name: bad_id}
 
 
-def test_start_after_end_is_400(served):
+def test_start_after_end_is_400(api):
     params = {**GOOD, "start_date": "2026-01-15", "end_date": "2026-01-14"}
-    response = served.get(
-        activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), served.token(), params=params
+    response = api.get(
+        activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), api.token(), params=params
     )
     error = assert_error(response, 400, "invalid_parameter")
     assert error["details"] == {"start_date": "2026-01-15", "end_date": "2026-01-14"}
@@ -160,20 +161,20 @@ def test_start_after_end_is_400(served):
     "start,end",
     [("2026-01-01", "2026-04-01"), ("2026-01-01", "2026-06-01"), ("2025-01-01", "2026-01-01")],
 )
-def test_a_range_over_90_days_is_400_with_the_documented_message(served, entity, start, end):
+def test_a_range_over_90_days_is_400_with_the_documented_message(api, entity, start, end):
     params = {**GOOD, "start_date": start, "end_date": end}
-    response = served.get(
-        activity_path(EXAMPLE_CLIENT, entity, ENTITIES[entity]), served.token(), params=params
+    response = api.get(
+        activity_path(EXAMPLE_CLIENT, entity, ENTITIES[entity]), api.token(), params=params
     )
     error = assert_error(response, 400, "invalid_parameter")
     assert error["message"] == "Date range cannot exceed 90 days"
     assert error["details"] == {"start_date": start, "end_date": end}
 
 
-def test_exactly_90_days_counted_inclusively_is_allowed(served):
+def test_exactly_90_days_counted_inclusively_is_allowed(api):
     params = {**GOOD, "start_date": "2026-01-01", "end_date": "2026-03-31"}
-    response = served.get(
-        activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), served.token(), params=params
+    response = api.get(
+        activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), api.token(), params=params
     )
     assert response.status_code == 200, response.text
     assert len(response.json()["data"]) == 90
@@ -181,10 +182,10 @@ def test_exactly_90_days_counted_inclusively_is_allowed(served):
 
 @pytest.mark.parametrize("entity", ENTITIES)
 @pytest.mark.parametrize("metric", ["invalid-metric", "ACTIVITY-COUNT", "activity_count", ""])
-def test_an_unknown_metric_is_400_listing_that_endpoints_metrics(served, entity, metric):
+def test_an_unknown_metric_is_400_listing_that_endpoints_metrics(api, entity, metric):
     params = {**GOOD, "metric": metric}
-    response = served.get(
-        activity_path(EXAMPLE_CLIENT, entity, ENTITIES[entity]), served.token(), params=params
+    response = api.get(
+        activity_path(EXAMPLE_CLIENT, entity, ENTITIES[entity]), api.token(), params=params
     )
     error = assert_error(response, 400, "invalid_parameter")
     valid = ", ".join(metric_names(entity))
@@ -192,21 +193,21 @@ def test_an_unknown_metric_is_400_listing_that_endpoints_metrics(served, entity,
     assert error["details"] == {"metric": metric}
 
 
-def test_a_device_only_metric_is_unknown_on_the_user_endpoint(served):
+def test_a_device_only_metric_is_unknown_on_the_user_endpoint(api):
     assert "user-count" not in metric_names("user")
     params = {**GOOD, "metric": "user-count"}
-    response = served.get(
-        activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), served.token(), params=params
+    response = api.get(
+        activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), api.token(), params=params
     )
     error = assert_error(response, 400, "invalid_parameter")
     assert error["message"].startswith("Unknown metric: user-count. Valid values: activity-count")
 
 
 @pytest.mark.parametrize("granularity", ["hourly", "Daily", "week", ""])
-def test_an_unknown_granularity_is_400(served, granularity):
+def test_an_unknown_granularity_is_400(api, granularity):
     params = {**GOOD, "granularity": granularity}
-    response = served.get(
-        activity_path(EXAMPLE_CLIENT, "device", EXAMPLE_DEVICE), served.token(), params=params
+    response = api.get(
+        activity_path(EXAMPLE_CLIENT, "device", EXAMPLE_DEVICE), api.token(), params=params
     )
     error = assert_error(response, 400, "invalid_parameter")
     assert error["message"] == (
@@ -215,10 +216,10 @@ def test_an_unknown_granularity_is_400(served, granularity):
     assert error["details"] == {"granularity": granularity}
 
 
-def test_several_bad_parameters_are_all_named(served):
+def test_several_bad_parameters_are_all_named(api):
     params = {"metric": "nope", "start_date": "x", "granularity": "hourly"}
-    response = served.get(
-        activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), served.token(), params=params
+    response = api.get(
+        activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), api.token(), params=params
     )
     error = assert_error(response, 400, "invalid_parameter")
     assert error["details"] == {
@@ -233,15 +234,11 @@ def test_several_bad_parameters_are_all_named(served):
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
-def test_a_token_not_granted_the_client_is_403_whether_or_not_it_exists(served, entity):
-    other = served.other_client(EXAMPLE_CLIENT)
-    token = served.token(other)
-    existing = served.get(
-        activity_path(EXAMPLE_CLIENT, entity, ENTITIES[entity]), token, params=GOOD
-    )
-    missing = served.get(
-        activity_path(UNKNOWN_CLIENT, entity, ENTITIES[entity]), token, params=GOOD
-    )
+def test_a_token_not_granted_the_client_is_403_whether_or_not_it_exists(api, entity):
+    other = api.other_client(EXAMPLE_CLIENT)
+    token = api.token(other)
+    existing = api.get(activity_path(EXAMPLE_CLIENT, entity, ENTITIES[entity]), token, params=GOOD)
+    missing = api.get(activity_path(UNKNOWN_CLIENT, entity, ENTITIES[entity]), token, params=GOOD)
     first = assert_error(existing, 403, "forbidden")
     second = assert_error(missing, 403, "forbidden")
     # Nothing in the answer tells an existing client from a missing one.
@@ -250,19 +247,19 @@ def test_a_token_not_granted_the_client_is_403_whether_or_not_it_exists(served, 
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
-def test_an_unknown_client_is_404_for_a_token_that_may_see_it(served, entity):
-    response = served.get(
-        activity_path(UNKNOWN_CLIENT, entity, ENTITIES[entity]), served.token(), params=GOOD
+def test_an_unknown_client_is_404_for_a_token_that_may_see_it(api, entity):
+    response = api.get(
+        activity_path(UNKNOWN_CLIENT, entity, ENTITIES[entity]), api.token(), params=GOOD
     )
     error = assert_error(response, 404, "not_found")
     assert error["details"] == {"client_id": UNKNOWN_CLIENT}
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
-def test_an_unknown_entity_is_404(served, entity):
-    response = served.get(
+def test_an_unknown_entity_is_404(api, entity):
+    response = api.get(
         activity_path(EXAMPLE_CLIENT, entity, UNKNOWN_ENTITY),
-        served.token(EXAMPLE_CLIENT),
+        api.token(EXAMPLE_CLIENT),
         params=GOOD,
     )
     error = assert_error(response, 404, "not_found")
@@ -270,25 +267,25 @@ def test_an_unknown_entity_is_404(served, entity):
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
-def test_an_entity_of_another_client_is_404_under_the_asked_client(served, entity):
-    other = served.other_client(EXAMPLE_CLIENT)
+def test_an_entity_of_another_client_is_404_under_the_asked_client(api, entity):
+    other = api.other_client(EXAMPLE_CLIENT)
     foreign = next(
-        row[f"{entity}_id"] for row in served.entity_rows(entity) if row["client_id"] == other
+        row[f"{entity}_id"] for row in api.entity_rows(entity) if row["client_id"] == other
     )
-    for token in (served.token(EXAMPLE_CLIENT), served.token()):
-        response = served.get(activity_path(EXAMPLE_CLIENT, entity, foreign), token, params=GOOD)
+    for token in (api.token(EXAMPLE_CLIENT), api.token()):
+        response = api.get(activity_path(EXAMPLE_CLIENT, entity, foreign), token, params=GOOD)
         assert_error(response, 404, "not_found")
     # ... while the owner's token under the owning client gets its series.
-    owner = served.get(activity_path(other, entity, foreign), served.token(other), params=GOOD)
+    owner = api.get(activity_path(other, entity, foreign), api.token(other), params=GOOD)
     assert owner.status_code == 200, owner.text
 
 
-def test_a_token_for_several_clients_sees_each_of_them(served):
-    other = served.other_client(EXAMPLE_CLIENT)
-    token = served.token(EXAMPLE_CLIENT, other)
+def test_a_token_for_several_clients_sees_each_of_them(api):
+    other = api.other_client(EXAMPLE_CLIENT)
+    token = api.token(EXAMPLE_CLIENT, other)
     for client in (EXAMPLE_CLIENT, other):
-        user = next(row["user_id"] for row in served.users if row["client_id"] == client)
-        response = served.get(activity_path(client, "user", user), token, params=GOOD)
+        user = next(row["user_id"] for row in api.users if row["client_id"] == client)
+        response = api.get(activity_path(client, "user", user), token, params=GOOD)
         assert response.status_code == 200, response.text
 
 
@@ -298,47 +295,47 @@ def test_a_token_for_several_clients_sees_each_of_them(served):
 BAD_PARAMS = {"metric": "invalid-metric", "start_date": "2026-01-01", "end_date": "2026-06-01"}
 
 
-def test_no_token_and_bad_parameters_is_401(served):
-    response = served.get(activity_path("not-a-uuid", "user", EXAMPLE_USER), params=BAD_PARAMS)
+def test_no_token_and_bad_parameters_is_401(api):
+    response = api.get(activity_path("not-a-uuid", "user", EXAMPLE_USER), params=BAD_PARAMS)
     assert_error(response, 401, "authentication_required")
 
 
-def test_unknown_token_and_forbidden_unknown_client_is_401(served):
-    response = served.get(
+def test_unknown_token_and_forbidden_unknown_client_is_401(api):
+    response = api.get(
         activity_path(UNKNOWN_CLIENT, "user", UNKNOWN_ENTITY), "dbk_nope", params=GOOD
     )
     assert_error(response, 401, "authentication_required")
 
 
 @pytest.mark.parametrize("bad", ["params", "path"])
-def test_bad_parameters_for_a_forbidden_client_is_400(served, bad):
-    token = served.token(served.other_client(EXAMPLE_CLIENT))
+def test_bad_parameters_for_a_forbidden_client_is_400(api, bad):
+    token = api.token(api.other_client(EXAMPLE_CLIENT))
     if bad == "params":
-        response = served.get(
+        response = api.get(
             activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), token, params=BAD_PARAMS
         )
     else:
-        response = served.get(activity_path(EXAMPLE_CLIENT, "user", "bad-id"), token, params=GOOD)
+        response = api.get(activity_path(EXAMPLE_CLIENT, "user", "bad-id"), token, params=GOOD)
     assert_error(response, 400, "invalid_parameter")
 
 
-def test_bad_parameters_for_an_unknown_client_is_400(served):
-    response = served.get(
-        activity_path(UNKNOWN_CLIENT, "user", UNKNOWN_ENTITY), served.token(), params=BAD_PARAMS
+def test_bad_parameters_for_an_unknown_client_is_400(api):
+    response = api.get(
+        activity_path(UNKNOWN_CLIENT, "user", UNKNOWN_ENTITY), api.token(), params=BAD_PARAMS
     )
     assert_error(response, 400, "invalid_parameter")
 
 
-def test_forbidden_and_unknown_entity_is_403(served):
-    token = served.token(served.other_client(EXAMPLE_CLIENT))
-    response = served.get(activity_path(EXAMPLE_CLIENT, "user", UNKNOWN_ENTITY), token, params=GOOD)
+def test_forbidden_and_unknown_entity_is_403(api):
+    token = api.token(api.other_client(EXAMPLE_CLIENT))
+    response = api.get(activity_path(EXAMPLE_CLIENT, "user", UNKNOWN_ENTITY), token, params=GOOD)
     assert_error(response, 403, "forbidden")
 
 
-def test_range_over_the_limit_for_an_unknown_user_is_400_not_404(served):
+def test_range_over_the_limit_for_an_unknown_user_is_400_not_404(api):
     params = {**GOOD, "end_date": "2026-06-01"}
-    response = served.get(
-        activity_path(EXAMPLE_CLIENT, "user", UNKNOWN_ENTITY), served.token(), params=params
+    response = api.get(
+        activity_path(EXAMPLE_CLIENT, "user", UNKNOWN_ENTITY), api.token(), params=params
     )
     assert_error(response, 400, "invalid_parameter")
 
@@ -348,10 +345,10 @@ def test_range_over_the_limit_for_an_unknown_user_is_400_not_404(served):
 
 @pytest.mark.parametrize("value", INJECTIONS)
 @pytest.mark.parametrize("field", ["metric", "start_date", "end_date", "granularity"])
-def test_sql_injection_in_any_query_parameter_is_400(served, field, value):
+def test_sql_injection_in_any_query_parameter_is_400(api, field, value):
     params = {**GOOD, field: value}
-    response = served.get(
-        activity_path(EXAMPLE_CLIENT, "device", EXAMPLE_DEVICE), served.token(), params=params
+    response = api.get(
+        activity_path(EXAMPLE_CLIENT, "device", EXAMPLE_DEVICE), api.token(), params=params
     )
     error = assert_error(response, 400, "invalid_parameter")
     assert error["details"][field] == value
@@ -359,10 +356,10 @@ def test_sql_injection_in_any_query_parameter_is_400(served, field, value):
 
 @pytest.mark.parametrize("value", INJECTIONS)
 @pytest.mark.parametrize("segment", ["client", "entity"])
-def test_sql_injection_in_any_path_segment_is_400(served, segment, value):
+def test_sql_injection_in_any_path_segment_is_400(api, segment, value):
     client = quote(value, safe="") if segment == "client" else EXAMPLE_CLIENT
     entity_id = quote(value, safe="") if segment == "entity" else EXAMPLE_USER
-    response = served.get(activity_path(client, "user", entity_id), served.token(), params=GOOD)
+    response = api.get(activity_path(client, "user", entity_id), api.token(), params=GOOD)
     if "/" in value:  # an encoded "/" splits the path: no such route
         assert_error(response, 404, "not_found")
     else:
@@ -370,17 +367,17 @@ def test_sql_injection_in_any_path_segment_is_400(served, segment, value):
         assert list(error["details"].values()) == [value]
 
 
-def test_injection_attempts_left_the_warehouse_untouched(served):
+def test_injection_attempts_left_the_warehouse_untouched(api):
     # dim_users still answers and the example user still has its series.
-    response = served.get(
-        activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), served.token(), params=GOOD
+    response = api.get(
+        activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), api.token(), params=GOOD
     )
     assert response.status_code == 200, response.text
 
 
-def test_errors_never_carry_sql_or_traces(served):
+def test_errors_never_carry_sql_or_traces(api):
     bodies = [
-        served.get(activity_path(EXAMPLE_CLIENT, "user", value), served.token(), params=GOOD).text
+        api.get(activity_path(EXAMPLE_CLIENT, "user", value), api.token(), params=GOOD).text
         for value in (quote(INJECTIONS[0], safe=""), "x")
     ]
     for body in bodies:
@@ -396,30 +393,28 @@ def test_errors_never_carry_sql_or_traces(served):
 @pytest.mark.parametrize(
     "path", ["/v1/clients", "/v2/clients/x", "/nothing/here", "/v2/openapi.yaml", "/v2/docs/x"]
 )
-def test_unknown_routes_are_json_404(served, path):
-    assert_error(served.get(path, served.token()), 404, "not_found")
+def test_unknown_routes_are_json_404(api, path):
+    assert_error(api.get(path, api.token()), 404, "not_found")
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
-def test_other_methods_are_json_405_with_allow(served, method):
-    response = served.request(
+def test_other_methods_are_json_405_with_allow(api, method):
+    response = api.request(
         method,
         activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER),
         params=GOOD,
-        headers={"Authorization": f"Bearer {served.token()}"},
+        headers={"Authorization": f"Bearer {api.token()}"},
     )
     assert_error(response, 405, "method_not_allowed")
     assert "GET" in response.headers["Allow"]
 
 
-def test_every_response_carries_a_request_id(served):
+def test_every_response_carries_a_request_id(api):
     for response in (
-        served.get("/healthz"),
-        served.get("/nothing"),
-        served.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER)),
-        served.get(
-            activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), served.token(), params=GOOD
-        ),
+        api.get("/healthz"),
+        api.get("/nothing"),
+        api.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER)),
+        api.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), api.token(), params=GOOD),
     ):
         assert len(response.headers["X-Request-ID"]) >= 8
 

@@ -30,28 +30,28 @@ def _inline_script_hashes(html: str) -> set[str]:
     }
 
 
-def test_every_kind_of_answer_carries_nosniff(served):
-    token = served.token()
+def test_every_kind_of_answer_carries_nosniff(api):
+    token = api.token()
     answers = [
-        served.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), token, PARAMS),  # 200
-        served.get(activity_path(EXAMPLE_CLIENT, "device", EXAMPLE_DEVICE), None, PARAMS),  # 401
-        served.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), token, {}),  # 400
-        served.get("/v2/nowhere"),  # 404
-        served.request("POST", "/healthz"),  # 405
-        served.get("/healthz"),
-        served.get("/v2/openapi.json"),
-        served.get("/v2/swagger/css/swagger-ui.css"),
-        served.get("/"),
-        served.get("/v2"),
-        *(served.get(page) for page in DOCS_PAGES),
+        api.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), token, PARAMS),  # 200
+        api.get(activity_path(EXAMPLE_CLIENT, "device", EXAMPLE_DEVICE), None, PARAMS),  # 401
+        api.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), token, {}),  # 400
+        api.get("/v2/nowhere"),  # 404
+        api.request("POST", "/healthz"),  # 405
+        api.get("/healthz"),
+        api.get("/v2/openapi.json"),
+        api.get("/v2/swagger/css/swagger-ui.css"),
+        api.get("/"),
+        api.get("/v2"),
+        *(api.get(page) for page in DOCS_PAGES),
     ]
     for response in answers:
         assert response.headers.get("X-Content-Type-Options") == "nosniff", response.url
 
 
 @pytest.mark.parametrize("page", DOCS_PAGES)
-def test_docs_pages_have_a_content_security_policy_allowing_only_their_own_scripts(served, page):
-    response = served.get(page)
+def test_docs_pages_have_a_content_security_policy_allowing_only_their_own_scripts(api, page):
+    response = api.get(page)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/html")
     policy = dict(
@@ -71,10 +71,10 @@ def _directives(header: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("page", DOCS_PAGES)
-def test_docs_pages_policy_is_the_chart_pages_plus_their_script_hashes(served, page):
+def test_docs_pages_policy_is_the_chart_pages_plus_their_script_hashes(api, page):
     """One policy for every HTML page: the docs pages only add their inline scripts' hashes."""
-    chart = _directives(served.get("/").headers["Content-Security-Policy"])
-    docs_page = served.get(page)
+    chart = _directives(api.get("/").headers["Content-Security-Policy"])
+    docs_page = api.get(page)
     docs = _directives(docs_page.headers["Content-Security-Policy"])
     hashes = set(_inline_script_hashes(docs_page.text))
     assert set(docs["script-src"].split()) == set(chart["script-src"].split()) | hashes
@@ -84,27 +84,27 @@ def test_docs_pages_policy_is_the_chart_pages_plus_their_script_hashes(served, p
 
 
 @pytest.mark.parametrize(("path", "params"), DIRECTORY)
-def test_directory_answers_are_private(served, path, params):
-    token = served.token()
-    ok = served.get(path, token, params)
+def test_directory_answers_are_private(api, path, params):
+    token = api.token()
+    ok = api.get(path, token, params)
     assert ok.status_code == 200
     cache_control = ok.headers["Cache-Control"]
     assert "private" in cache_control or "no-store" in cache_control
-    denied = served.get(path, "dbk_wrong", params)
+    denied = api.get(path, "dbk_wrong", params)
     assert denied.status_code == 401
     assert "no-store" in denied.headers["Cache-Control"]
 
 
-def test_activity_errors_are_not_stored_by_caches(served):
-    response = served.get(
-        activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), served.token(), {"metric": "x"}
+def test_activity_errors_are_not_stored_by_caches(api):
+    response = api.get(
+        activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), api.token(), {"metric": "x"}
     )
     assert response.status_code == 400
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_get_v2_answers_a_json_index(served):
-    response = served.get("/v2", allow_redirects=False)
+def test_get_v2_answers_a_json_index(api):
+    response = api.get("/v2", allow_redirects=False)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json"
     body = response.json()

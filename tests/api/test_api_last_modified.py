@@ -14,6 +14,7 @@ from daybook.config import Warehouse
 from daybook.serving import freshness
 from daybook.tokens import open_token_store
 
+pytestmark = pytest.mark.served  # its own build, and the real server's Date header
 RAW = ("clients", "users", "devices", "heartbeats")
 
 

@@ -96,8 +96,8 @@ def captured():
             lg.setLevel(level)
 
 
-def test_error_details_and_tracebacks_in_the_log_hold_no_secret(served, make_client, captured):
-    token = served.token()
+def test_error_details_and_tracebacks_in_the_log_hold_no_secret(api, make_client, captured):
+    token = api.token()
     client = make_client(reader=_FailingReader(token), rate_limit_per_token="1 per minute")
     for path, params, headers in _requests_carrying(token):
         client.get(path, query_string=params, headers=headers)

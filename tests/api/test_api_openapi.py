@@ -19,8 +19,8 @@ def operation(document: dict, entity: str) -> dict:
 
 
 @pytest.mark.parametrize("entity", ["user", "device"])
-def test_the_metric_enum_of_each_endpoint_comes_from_the_yaml_catalogue(served, entity):
-    document = served.get("/v2/openapi.json").json()
+def test_the_metric_enum_of_each_endpoint_comes_from_the_yaml_catalogue(api, entity):
+    document = api.get("/v2/openapi.json").json()
     parameters = {p["name"]: p for p in operation(document, entity)["parameters"]}
     expected = [metric.name for metric in load_catalog().metrics_for(entity)]
     assert parameters["metric"]["schema"]["enum"] == expected
@@ -37,8 +37,8 @@ def test_the_metric_enum_of_each_endpoint_comes_from_the_yaml_catalogue(served, 
 
 
 @pytest.mark.parametrize("entity", ["user", "device"])
-def test_every_status_of_the_error_table_is_documented_with_the_error_shape(served, entity):
-    document = served.get("/v2/openapi.json").json()
+def test_every_status_of_the_error_table_is_documented_with_the_error_shape(api, entity):
+    document = api.get("/v2/openapi.json").json()
     responses = operation(document, entity)["responses"]
     assert set(responses) == {"200", "400", "401", "403", "404", "429", "500"}
     for status in ("400", "401", "403", "404", "429", "500"):

@@ -1,6 +1,6 @@
 """Rate limits (contract section 4, 429): per token, and per address after failed authentication.
 
-In-process apps over the served warehouse with small limits from the app config; each app
+In-process apps over the sample warehouse with small limits from the app config; each app
 has its own in-memory limit storage, so tests never share counters.
 """
 
@@ -40,16 +40,16 @@ def assert_rate_limited(response, scope: str) -> dict:
 
 
 @pytest.fixture
-def second_token(served) -> str:
-    """A token of its own (the session's ``served.token()`` is shared by other tests)."""
-    return open_token_store(served.warehouse).create(None, label="rate-limit-tests")[1]
+def second_token(api) -> str:
+    """A token of its own (the session's ``api.token()`` is shared by other tests)."""
+    return open_token_store(api.warehouse).create(None, label="rate-limit-tests")[1]
 
 
 def test_a_token_over_its_limit_gets_429_while_another_token_is_served(
-    served, make_client, second_token
+    api, make_client, second_token
 ):
     client = make_client(rate_limit_per_token="3 per minute", rate_limit_failed_auth="off")
-    flooding, other = served.token(), second_token
+    flooding, other = api.token(), second_token
     for _ in range(3):
         assert _get(client, flooding).status_code == 200
     for _ in range(3):  # the flood goes on, interleaved with the other token's requests
@@ -60,9 +60,9 @@ def test_a_token_over_its_limit_gets_429_while_another_token_is_served(
     assert_rate_limited(_get(client, other), "token")
 
 
-def test_the_token_limit_counts_every_endpoint_and_any_address(served, make_client):
+def test_the_token_limit_counts_every_endpoint_and_any_address(api, make_client):
     client = make_client(rate_limit_per_token="2 per minute", rate_limit_failed_auth="off")
-    token = served.token()
+    token = api.token()
     assert _get(client, token, address="10.0.0.1").status_code == 200
     assert (
         client.get("/v2/metrics", headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -70,9 +70,9 @@ def test_the_token_limit_counts_every_endpoint_and_any_address(served, make_clie
     assert_rate_limited(_get(client, token, address="10.0.0.2"), "token")
 
 
-def test_a_forged_token_with_a_real_tokens_id_does_not_use_up_its_limit(served, make_client):
+def test_a_forged_token_with_a_real_tokens_id_does_not_use_up_its_limit(api, make_client):
     client = make_client(rate_limit_per_token="2 per minute", rate_limit_failed_auth="off")
-    token = served.token()
+    token = api.token()
     prefix, token_id, secret = token.split("_", 2)
     forged = f"{prefix}_{token_id}_{'A' * len(secret)}"
     for _ in range(2):
@@ -80,9 +80,7 @@ def test_a_forged_token_with_a_real_tokens_id_does_not_use_up_its_limit(served, 
     assert _get(client, token).status_code == 200
 
 
-def test_repeated_failed_authentication_from_one_address_gets_429(
-    served, make_client, second_token
-):
+def test_repeated_failed_authentication_from_one_address_gets_429(api, make_client, second_token):
     client = make_client(rate_limit_per_token="off", rate_limit_failed_auth="3 per minute")
     attacker, neighbour = "10.0.0.66", "10.0.0.7"
     assert _get(client, None, address=attacker).status_code == 401  # no credentials
@@ -96,22 +94,22 @@ def test_repeated_failed_authentication_from_one_address_gets_429(
 
 
 def test_successful_requests_and_other_errors_do_not_count_as_failed_authentication(
-    served, make_client
+    api, make_client
 ):
     client = make_client(rate_limit_per_token="off", rate_limit_failed_auth="2 per minute")
-    token = served.token()
+    token = api.token()
     for _ in range(4):
         assert _get(client, token).status_code == 200
         assert _get(client, token, metric="no-such-metric").status_code == 400
-    other = served.other_client(EXAMPLE_CLIENT)
+    other = api.other_client(EXAMPLE_CLIENT)
     limited = make_client(rate_limit_per_token="off", rate_limit_failed_auth="1 per minute")
-    only_other = served.token(other)
+    only_other = api.token(other)
     for _ in range(3):
         assert _get(limited, only_other).status_code == 403
     assert _get(limited, token).status_code == 200
 
 
-def test_probes_docs_and_the_page_have_no_limit(served, make_client):
+def test_probes_docs_and_the_page_have_no_limit(api, make_client):
     client = make_client(rate_limit_per_token="1 per minute", rate_limit_failed_auth="1 per minute")
     assert _get(client, "dbk_wrong").status_code == 401
     for _ in range(5):
@@ -119,7 +117,7 @@ def test_probes_docs_and_the_page_have_no_limit(served, make_client):
             assert client.get(path).status_code == 200, path
 
 
-def test_the_429_is_documented_in_the_openapi_document(served, make_client):
+def test_the_429_is_documented_in_the_openapi_document(api, make_client):
     document = make_client().get("/v2/openapi.json").get_json()
     responses = document["paths"]["/v2/clients/{client_id}/analytics/users/{user_id}/activity"][
         "get"
@@ -129,22 +127,22 @@ def test_the_429_is_documented_in_the_openapi_document(served, make_client):
     }
 
 
-def test_limits_come_from_the_environment_and_bad_ones_fail_at_start(monkeypatch, served):
+def test_limits_come_from_the_environment_and_bad_ones_fail_at_start(monkeypatch, api):
     monkeypatch.setenv("DAYBOOK_RATE_LIMIT_PER_TOKEN", "10 per second; 100 per hour")
     monkeypatch.setenv("DAYBOOK_RATE_LIMIT_FAILED_AUTH", "off")
     monkeypatch.setenv("DAYBOOK_RATE_LIMIT_STORAGE_URI", "memory://")
-    settings = Settings.from_config({"warehouse": served.warehouse})
+    settings = Settings.from_config({"warehouse": api.warehouse})
     assert settings.rate_limit_per_token == "10 per second; 100 per hour"
     assert settings.rate_limit_failed_auth == ""
     assert settings.rate_limit_storage_uri == "memory://"
     with pytest.raises(ConfigError, match="not a rate limit"):
-        Settings.from_config({"warehouse": served.warehouse, "rate_limit_per_token": "lots"})
+        Settings.from_config({"warehouse": api.warehouse, "rate_limit_per_token": "lots"})
 
 
-def test_the_defaults_are_far_above_what_the_bench_drives(served):
+def test_the_defaults_are_far_above_what_the_bench_drives(api):
     from limits import parse_many
 
-    settings = Settings.from_config({"warehouse": served.warehouse})
+    settings = Settings.from_config({"warehouse": api.warehouse})
     per_second = min(
         item.amount / item.get_expiry() for item in parse_many(settings.rate_limit_per_token)
     )

@@ -21,9 +21,9 @@ MISSING_CLIENT = "00000000-0000-4000-8000-000000000000"
 ENTITY_FIELDS = {"user": ("display_name", "email"), "device": ("hostname", "platform")}
 
 
-def raw_entities(served, entity: str, client_id: str) -> dict[str, list[dict]]:
+def raw_entities(api, entity: str, client_id: str) -> dict[str, list[dict]]:
     """Raw rows of a client's users or devices, by id (a re-delivered row appears twice)."""
-    rows = served.users if entity == "user" else served.devices
+    rows = api.users if entity == "user" else api.devices
     by_id: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         if row["client_id"] == client_id and row[f"{entity}_id"]:
@@ -31,9 +31,9 @@ def raw_entities(served, entity: str, client_id: str) -> dict[str, list[dict]]:
     return by_id
 
 
-def busiest_client(served) -> str:
+def busiest_client(api) -> str:
     totals: dict[str, int] = defaultdict(int)
-    for (client, day, _user, _device), values in served.reference.activity.items():
+    for (client, day, _user, _device), values in api.reference.activity.items():
         if START <= day <= END:
             totals[client] += values["total_activity_count"]
     return max(sorted(totals), key=lambda client: totals[client])
@@ -47,13 +47,13 @@ def assert_error(response, status: int, code: str) -> dict:
     return error
 
 
-def test_clients_are_the_tokens_clients_with_their_activity_span(served):
+def test_clients_are_the_tokens_clients_with_their_activity_span(api):
     days: dict[str, list[date]] = defaultdict(list)
-    for client, day, _user, _device in served.reference.activity:
+    for client, day, _user, _device in api.reference.activity:
         days[client].append(day)
-    raw = {row["client_id"]: row for row in served.clients if row["client_id"]}
+    raw = {row["client_id"]: row for row in api.clients if row["client_id"]}
 
-    answer = served.get("/v2/clients", served.token())
+    answer = api.get("/v2/clients", api.token())
     assert answer.status_code == 200
     listed = {row["client_id"]: row for row in answer.json()["data"]}
     assert set(listed) == set(raw)
@@ -65,13 +65,13 @@ def test_clients_are_the_tokens_clients_with_their_activity_span(served):
         assert row["last_activity_date"] == (max(span).isoformat() if span else None)
 
     one = sorted(raw)[0]
-    answer = served.get("/v2/clients", served.token(one))
+    answer = api.get("/v2/clients", api.token(one))
     assert [row["client_id"] for row in answer.json()["data"]] == [one]
 
 
-def test_the_metric_catalogue_is_the_yaml_catalogue(served):
+def test_the_metric_catalogue_is_the_yaml_catalogue(api):
     catalog = load_catalog()
-    answer = served.get("/v2/metrics", served.token())
+    answer = api.get("/v2/metrics", api.token())
     assert answer.status_code == 200
     body = answer.json()
     assert body["data"] == [
@@ -87,13 +87,13 @@ def test_the_metric_catalogue_is_the_yaml_catalogue(served):
 
 
 @pytest.mark.parametrize("entity", ["user", "device"])
-def test_a_clients_entities_are_listed_and_paged(served, entity):
-    client_id = busiest_client(served)
-    expected = raw_entities(served, entity, client_id)
+def test_a_clients_entities_are_listed_and_paged(api, entity):
+    client_id = busiest_client(api)
+    expected = raw_entities(api, entity, client_id)
     path = f"/v2/clients/{client_id}/{entity}s"
-    token = served.token(client_id)
+    token = api.token(client_id)
 
-    everything = served.get(path, token, params={"limit": 1000}).json()
+    everything = api.get(path, token, params={"limit": 1000}).json()
     assert everything["total"] == len(expected)
     assert {row[f"{entity}_id"] for row in everything["data"]} == set(expected)
     for row in everything["data"]:
@@ -104,21 +104,21 @@ def test_a_clients_entities_are_listed_and_paged(served, entity):
 
     paged: list[dict] = []
     for offset in range(0, len(expected), 7):
-        page = served.get(path, token, params={"limit": 7, "offset": offset}).json()
+        page = api.get(path, token, params={"limit": 7, "offset": offset}).json()
         assert page["total"] == len(expected)
         paged += page["data"]
     assert paged == everything["data"]
 
 
 @pytest.mark.parametrize("entity", ["user", "device"])
-def test_search_is_a_case_insensitive_literal_substring(served, entity):
-    client_id = busiest_client(served)
-    rows = raw_entities(served, entity, client_id)
+def test_search_is_a_case_insensitive_literal_substring(api, entity):
+    client_id = busiest_client(api)
+    rows = raw_entities(api, entity, client_id)
     name_field = ENTITY_FIELDS[entity][0]
     sample = next(r[0][name_field] for _, r in sorted(rows.items()) if r[0][name_field])
-    token = served.token(client_id)
+    token = api.token(client_id)
     for text in (sample[1:5].upper(), "%", "_", "' or '1'='1", sorted(rows)[0][:8]):
-        answer = served.get(
+        answer = api.get(
             f"/v2/clients/{client_id}/{entity}s", token, params={"search": text, "limit": 1000}
         )
         assert answer.status_code == 200, answer.text
@@ -136,18 +136,18 @@ def test_search_is_a_case_insensitive_literal_substring(served, entity):
 
 
 @pytest.mark.parametrize("entity", ["user", "device"])
-def test_most_active_entities_match_the_reference(served, entity):
-    client_id = busiest_client(served)
+def test_most_active_entities_match_the_reference(api, entity):
+    client_id = busiest_client(api)
     position = 2 if entity == "user" else 3
     totals: dict[str, int] = defaultdict(int)
-    for key, values in served.reference.activity.items():
+    for key, values in api.reference.activity.items():
         if key[0] == client_id and START <= key[1] <= END:
             totals[key[position]] += values["total_activity_count"]
     ranked = sorted((i for i in totals if totals[i] > 0), key=lambda i: (-totals[i], i))[:5]
 
-    answer = served.get(
+    answer = api.get(
         f"/v2/clients/{client_id}/analytics/top-{entity}s",
-        served.token(client_id),
+        api.token(client_id),
         params={"start_date": START, "end_date": END, "limit": 5},
     )
     assert answer.status_code == 200, answer.text
@@ -167,27 +167,27 @@ PATHS = [
 
 
 @pytest.mark.parametrize("template", PATHS)
-def test_checks_run_in_the_contracts_order(served, template):
-    client_id = busiest_client(served)
-    other = served.other_client(client_id)
+def test_checks_run_in_the_contracts_order(api, template):
+    client_id = busiest_client(api)
+    other = api.other_client(client_id)
     path = template.format(client=client_id)
 
-    answer = served.get(template.format(client="not-a-uuid"))
+    answer = api.get(template.format(client="not-a-uuid"))
     assert_error(answer, 401, "authentication_required")  # 401 before 400
     assert answer.headers["WWW-Authenticate"].startswith("Bearer")
-    assert_error(served.get(path, "dbk_000000000000_" + "A" * 43), 401, "authentication_required")
+    assert_error(api.get(path, "dbk_000000000000_" + "A" * 43), 401, "authentication_required")
     error = assert_error(
-        served.get(template.format(client="not-a-uuid"), served.token(other)),
+        api.get(template.format(client="not-a-uuid"), api.token(other)),
         400,
         "invalid_parameter",
     )
     assert error["details"] == {"client_id": "not-a-uuid"}
-    assert_error(served.get(path, served.token(other)), 403, "forbidden")
+    assert_error(api.get(path, api.token(other)), 403, "forbidden")
     # A token never learns whether another client exists: 403 either way.
     missing = template.format(client=MISSING_CLIENT)
-    assert_error(served.get(missing, served.token(other)), 403, "forbidden")
-    assert_error(served.get(missing, served.token()), 404, "not_found")
-    assert served.get(path, served.token()).status_code == 200
+    assert_error(api.get(missing, api.token(other)), 403, "forbidden")
+    assert_error(api.get(missing, api.token()), 404, "not_found")
+    assert api.get(path, api.token()).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -200,23 +200,23 @@ def test_checks_run_in_the_contracts_order(served, template):
         ("end_date=2026-01-31", "start_date"),
     ],
 )
-def test_bad_ranking_parameters_are_invalid_parameter(served, query, message):
-    client_id = busiest_client(served)
-    answer = served.get(f"/v2/clients/{client_id}/analytics/top-users?{query}", served.token())
+def test_bad_ranking_parameters_are_invalid_parameter(api, query, message):
+    client_id = busiest_client(api)
+    answer = api.get(f"/v2/clients/{client_id}/analytics/top-users?{query}", api.token())
     assert message in assert_error(answer, 400, "invalid_parameter")["message"]
 
 
 @pytest.mark.parametrize(
     "query", ["limit=0", "limit=1001", "limit=x", "offset=-1", "search=" + "x" * 201]
 )
-def test_bad_listing_parameters_are_invalid_parameter(served, query):
-    client_id = busiest_client(served)
-    answer = served.get(f"/v2/clients/{client_id}/users?{query}", served.token())
+def test_bad_listing_parameters_are_invalid_parameter(api, query):
+    client_id = busiest_client(api)
+    answer = api.get(f"/v2/clients/{client_id}/users?{query}", api.token())
     assert_error(answer, 400, "invalid_parameter")
 
 
-def test_the_directory_is_in_the_openapi_document_behind_bearer_auth(served):
-    document = served.get("/v2/openapi.json").json()
+def test_the_directory_is_in_the_openapi_document_behind_bearer_auth(api):
+    document = api.get("/v2/openapi.json").json()
     for path in (
         "/v2/clients",
         "/v2/metrics",

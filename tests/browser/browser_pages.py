@@ -9,31 +9,32 @@ string predicates need.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
+from reference import bucket_start, days_between
+
 TIMEOUT_MS = 30_000
+# Thursday 2025-12-04 to Sunday 2026-02-01: partial first and last weeks, three months,
+# two quarters, inside the sample data's window (2025-10-01 for 182 days).
+START, END = date(2025, 12, 4), date(2026, 2, 1)
 
 
 def expected_buckets(start: date, end: date, granularity: str) -> list[date]:
-    """Bucket start dates overlapping ``start..end``, computed from the calendar alone."""
-    buckets: list[date] = []
-    day = start
-    while day <= end:
-        if granularity == "daily":
-            key = day
-        elif granularity == "weekly":
-            iso = day.isocalendar()
-            key = date.fromisocalendar(iso.year, iso.week, 1)
-        elif granularity == "monthly":
-            key = date(day.year, day.month, 1)
-        else:
-            key = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-        if not buckets or buckets[-1] != key:
-            buckets.append(key)
-        day += timedelta(days=1)
-    return buckets
+    """Bucket start dates overlapping ``start..end``, from the independent reference."""
+    return sorted({bucket_start(day, granularity) for day in days_between(start, end)})
+
+
+def busiest(served: Any, entity: str, start: date, end: date) -> tuple[str, str]:
+    """The (client, id) with the most activity in the range: a series with something to draw."""
+    position = 2 if entity == "user" else 3
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for key, values in served.reference.activity.items():
+        if start <= key[1] <= end:
+            totals[(key[0], key[position])] += values["total_activity_count"]
+    return max(sorted(totals), key=lambda pair: totals[pair])
 
 
 @dataclass

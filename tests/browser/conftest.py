@@ -57,3 +57,13 @@ def artifacts() -> Path:
     """Where screenshots go (``test-artifacts/`` is ignored by git, kept by CI)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def page(browser, served):
+    """The activity page of the served API, opened with an all-clients token."""
+    from browser_pages import DaybookPage
+
+    opened = DaybookPage.open(browser, served.url, served.token())
+    yield opened
+    opened.close()

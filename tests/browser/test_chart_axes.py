@@ -12,18 +12,10 @@ import json
 from datetime import date
 
 import pytest
-from browser_pages import DaybookPage, expected_buckets
+from browser_pages import END, START, DaybookPage, busiest, expected_buckets
 from reference import series
-from test_page import END, START, busiest
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def page(browser, served):
-    opened = DaybookPage.open(browser, served.url, served.token())
-    yield opened
-    opened.close()
 
 
 def _ticks(page: DaybookPage) -> tuple[list[str], list[float]]:

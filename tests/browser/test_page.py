@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from browser_pages import DaybookPage, expected_buckets
+from browser_pages import END, START, DaybookPage, busiest, expected_buckets
 from reference import series
 
 from daybook.semantic import load_catalog
@@ -19,30 +19,10 @@ from daybook.semantic import load_catalog
 pytestmark = pytest.mark.browser
 
 GRANULARITIES = ("daily", "weekly", "monthly", "quarterly")
-# Thursday 2025-12-04 to Sunday 2026-02-01: partial first and last weeks, three months,
-# two quarters, inside the sample data's window (2025-10-01 for 182 days).
-START, END = date(2025, 12, 4), date(2026, 2, 1)
-
-
-def busiest(served, entity: str, start: date, end: date) -> tuple[str, str]:
-    """The (client, id) with the most activity in the range: a series with something to draw."""
-    position = 2 if entity == "user" else 3
-    totals: dict[tuple[str, str], int] = defaultdict(int)
-    for key, values in served.reference.activity.items():
-        if start <= key[1] <= end:
-            totals[(key[0], key[position])] += values["total_activity_count"]
-    return max(sorted(totals), key=lambda pair: totals[pair])
 
 
 def epoch_seconds(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
-
-
-@pytest.fixture
-def page(browser, served):
-    opened = DaybookPage.open(browser, served.url, served.token())
-    yield opened
-    opened.close()
 
 
 def test_page_loads_the_tokens_clients_and_the_catalogue_metrics(page, served):

@@ -218,6 +218,7 @@ def test_each_kind_of_bad_raw_row_is_a_warning_of_the_expectation_meant_for_it(
     assert report.ok  # warnings never fail the check
 
 
+@pytest.mark.build
 def test_bad_raw_rows_are_quarantined_by_reason_and_the_marts_still_pass(
     backend, raw_broken, tmp_path: Path
 ) -> None:

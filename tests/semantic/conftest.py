@@ -7,13 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import create_postgres_database, drop_postgres_database, require_postgres
+from support import (
+    SHIPPED_SEMANTIC_DIR,
+    create_postgres_database,
+    drop_postgres_database,
+    require_postgres,
+)
 
-from daybook.config import project_dir
 from daybook.semantic import Catalog, load_catalog
 from semantic.marts import fact_ddl, write_manifest
-
-SHIPPED_SEMANTIC_DIR = project_dir() / "semantic"
 
 
 @pytest.fixture(scope="session")

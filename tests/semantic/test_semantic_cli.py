@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import sqlglot
 from click.testing import CliRunner
+from support import SHIPPED_SEMANTIC_DIR
 
 from daybook.cli import main
 from daybook.semantic import Catalog
-from semantic.conftest import SHIPPED_SEMANTIC_DIR
 
 
 @pytest.fixture

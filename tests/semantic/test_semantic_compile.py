@@ -138,8 +138,9 @@ def test_request_values_are_bound_never_spliced(marts, catalog: Catalog, hostile
 
 
 def test_warm_compiles_every_key_of_a_dialect_up_front(manifest_path) -> None:
+    from support import SHIPPED_SEMANTIC_DIR
+
     from daybook.semantic import load_catalog
-    from semantic.conftest import SHIPPED_SEMANTIC_DIR
 
     fresh = load_catalog(SHIPPED_SEMANTIC_DIR, manifest_path=manifest_path)
     count = fresh.warm("postgres")

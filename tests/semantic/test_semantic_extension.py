@@ -18,10 +18,10 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import bucket_start, days_between
+from support import SHIPPED_SEMANTIC_DIR
 
 from daybook.cli import main
 from daybook.semantic import Catalog, load_catalog
-from semantic.conftest import SHIPPED_SEMANTIC_DIR
 from semantic.marts import FACT_COLUMNS, FactRow, replace_fact_rows
 from semantic.strategies import Request, anchors, fact_rows, requests
 

@@ -11,11 +11,11 @@ from datetime import timedelta
 
 import pytest
 from reference import GRANULARITIES, Reference, compute, series
+from support import SHIPPED_SEMANTIC_DIR
 
 from daybook.build import manifest_path
 from daybook.semantic import Catalog, load_catalog
 from daybook.warehouse import connection
-from semantic.conftest import SHIPPED_SEMANTIC_DIR
 
 
 @pytest.fixture
