@@ -49,9 +49,10 @@ def warehouse_copies(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
             drop_postgres_database(warehouse)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def clean_reports(built_warehouses: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Per backend, the check report of the untouched built warehouse (computed once)."""
+    """Per backend, the check report of the untouched built warehouse (once per session:
+    a Great Expectations run over every suite takes seconds)."""
 
     class Lazy(dict):
         def __missing__(self, backend: str) -> CheckReport:
