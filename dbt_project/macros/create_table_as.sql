@@ -1,0 +1,34 @@
+{# PostgreSQL tables of contracted models, created with CREATE TABLE AS.
+
+   dbt-postgres enforces a model contract by creating the table from the YAML's
+   columns and then running INSERT INTO ... SELECT. PostgreSQL runs an INSERT's
+   SELECT without parallel workers, and CREATE TABLE AS with them: building
+   fct_activity_daily from 1.5M validated heartbeats took 21-26 s that way against
+   6-9 s as CREATE TABLE AS. So this keeps dbt's contract check (the model's columns
+   and types must equal the YAML's, or the build fails, before anything is written)
+   and its column order (the YAML's, `get_select_subquery`), and creates the table
+   with CREATE TABLE AS. What it leaves out is the DDL path's constraints: the marts
+   declare none (their keys are checked by data tests); add one and it would be
+   silently dropped, so `constraints` on a mart must come with a change here.
+   Same arguments and behaviour as dbt-postgres' macro otherwise; dbt's dispatch
+   finds it first because it lives in the root project. #}
+{% macro postgres__create_table_as(temporary, relation, sql) -%}
+  {%- set unlogged = config.get('unlogged', default=false) -%}
+  {%- set sql_header = config.get('sql_header', none) -%}
+  {%- set contract_config = config.get('contract') -%}
+
+  {{ sql_header if sql_header is not none }}
+
+  {% if contract_config.enforced -%}
+    {{ get_assert_columns_equivalent(sql) }}
+    {%- set sql = get_select_subquery(sql) %}
+  {%- endif %}
+  create {% if temporary -%}
+    temporary
+  {%- elif unlogged -%}
+    unlogged
+  {%- endif %} table {{ relation }}
+  as (
+    {{ sql }}
+  );
+{%- endmacro %}
