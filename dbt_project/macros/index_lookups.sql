@@ -146,16 +146,12 @@
         first_day.activity_date as first_active_date,
         last_day.activity_date as last_active_date
     from {{ entities }}
+    {%- for aggregate, day in [('min', 'first_day'), ('max', 'last_day')] %}
     left join lateral (
-        select min(fact.activity_date) as activity_date
+        select {{ aggregate }}(fact.activity_date) as activity_date
         from {{ fact }} as fact
         where fact.client_id = {{ entities }}.client_id
             and fact.{{ key }} = {{ entities }}.{{ key }}
-    ) as first_day on true
-    left join lateral (
-        select max(fact.activity_date) as activity_date
-        from {{ fact }} as fact
-        where fact.client_id = {{ entities }}.client_id
-            and fact.{{ key }} = {{ entities }}.{{ key }}
-    ) as last_day on true
+    ) as {{ day }} on true
+    {%- endfor %}
 {%- endmacro %}
