@@ -40,16 +40,23 @@ def _query(warehouse: Warehouse, sql: str) -> list[tuple]:
 
 
 def history_profile(warehouse: Warehouse) -> dict[str, Any]:
-    """Active pairs, the delivery window and the rate of the built history."""
+    """Active pairs, the delivery window and the rate of the built history.
+
+    Read from the registry's activity fact, whose grain holds the heartbeats' own
+    client, user and device ids (the raw contract's names, which the new rows use).
+    """
+    from daybook.semantic.loader import load_registry
+
+    registry = load_registry(check_manifest=False)
+    activity, day = registry.activity.model, registry.day_column
     pairs = _query(
         warehouse,
-        "select client_id, user_id, device_id from fct_activity_daily "
+        f"select client_id, user_id, device_id from {activity} "
         f"group by client_id, user_id, device_id order by client_id, user_id limit {PAIR_SAMPLE}",
     )
     days, heartbeats, last_day = _query(
         warehouse,
-        "select count(distinct activity_date), sum(heartbeat_count), max(activity_date) "
-        "from fct_activity_daily",
+        f"select count(distinct {day}), sum(heartbeat_count), max({day}) from {activity}",
     )[0]
     return {"pairs": pairs, "days": int(days), "heartbeats": int(heartbeats), "last_day": last_day}
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from daybook.bench import targets
 from daybook.bench.http import SATURATION_CONNECTIONS, measure_http
 from daybook.bench.phases import run_phase
 from daybook.bench.report import describe_machine, log, markdown, write_results
@@ -82,11 +83,20 @@ def bench_backend(
         warehouse = make_warehouse(backend, work, "full")
         made.append(warehouse)
         log(f"{backend}: loading and building {heartbeats:,} heartbeats")
-        phases = build_history(warehouse, files, work, log_path)
+        phases = build_history(warehouse, files, work, log_path, floor=True)
         for name, phase in phases.items():
             data["phases"][name] = {"seconds": phase.seconds, "peak_rss_mb": phase.peak_rss_mb}
         data["mart_rows"] = phases["build"].data["mart_rows"]
-        log(f"{backend}: load {phases['load'].seconds:.1f}s, build {phases['build'].seconds:.1f}s")
+        data["load"] = phases["load"].data
+        data["floor"] = phases["floor"].data
+        data["build"] = {
+            key: phases["build"].data[key] for key in ("build_seconds", "publish_seconds")
+        }
+        log(
+            f"{backend}: load {phases['load'].seconds:.1f}s, "
+            f"floor {phases['floor'].data['statement_seconds']:.1f}s, "
+            f"build {phases['build'].seconds:.1f}s"
+        )
         data["refresh"] += measure_refresh(warehouse, heartbeats, work, log_path, refresh_cycles)
         data.update(measure_http(warehouse, work, duration, workers, threads, granularities))
     finally:
@@ -240,6 +250,7 @@ def bench(
     finally:
         if temporary is not None and not keep:
             temporary.cleanup()
+    results["targets"] = targets.record(results)
     json_path, md_path = write_results(results, results_dir)
     click.echo(markdown(results))
     log(f"results: {json_path} and {md_path}")

@@ -13,7 +13,8 @@ floor cannot drift into measuring less work than the build does).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from daybook.config import Warehouse
 from daybook.warehouse import connection
@@ -73,18 +74,33 @@ group by 1, 2, 3, 4
 """
 
 
+# DuckDB settings read back after the floor ran, so a report states what it ran under.
+REPORTED_SETTINGS = ("memory_limit", "threads", "preserve_insertion_order", "temp_directory")
+
+
 @dataclass(frozen=True)
 class FloorResult:
-    """How long the floor statement took, and how many fact rows it wrote."""
+    """How long the floor statement took, how many fact rows it wrote, and (DuckDB) the
+    engine settings it ran under."""
 
     seconds: float
     rows: int
+    settings: dict[str, str] = field(default_factory=dict)
 
 
-def run_floor(warehouse: Warehouse) -> FloorResult:
-    """Run the floor on ``warehouse`` into ``bench_floor.activity_daily`` (replaced each run)."""
+def run_floor(warehouse: Warehouse, *, settings: Mapping[str, str] | None = None) -> FloorResult:
+    """Run the floor on ``warehouse`` into ``bench_floor.activity_daily`` (replaced each run).
+
+    ``settings`` (DuckDB only) are set on the connection first (``memory_limit``,
+    ``threads``...): the floor must run under the limits the build runs under, or the
+    ratio would compare a capped build with an uncapped yardstick.
+    """
     with connection(warehouse) as con:
         cursor = con.cursor()
+        if warehouse.backend == "duckdb":
+            for name, value in (settings or {}).items():
+                quoted = str(value).replace("'", "''")
+                cursor.execute(f"set {name} = '{quoted}'")
         cursor.execute(f"drop schema if exists {FLOOR_SCHEMA} cascade")
         cursor.execute(f"create schema {FLOOR_SCHEMA}")
         con.commit()
@@ -94,7 +110,18 @@ def run_floor(warehouse: Warehouse) -> FloorResult:
         seconds = time.perf_counter() - started
         cursor.execute(f"select count(*) from {FLOOR_TABLE}")
         rows = int(cursor.fetchone()[0])
-        return FloorResult(seconds=seconds, rows=rows)
+        return FloorResult(seconds=seconds, rows=rows, settings=_settings(cursor, warehouse))
+
+
+def _settings(cursor: object, warehouse: Warehouse) -> dict[str, str]:
+    """The DuckDB settings in force on ``cursor`` (nothing on PostgreSQL)."""
+    if warehouse.backend != "duckdb":
+        return {}
+    values = {}
+    for name in REPORTED_SETTINGS:
+        cursor.execute(f"select current_setting('{name}')")  # type: ignore[attr-defined]
+        values[name] = str(cursor.fetchone()[0])  # type: ignore[attr-defined]
+    return values
 
 
 def drop_floor(warehouse: Warehouse) -> None:

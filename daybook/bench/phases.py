@@ -85,14 +85,35 @@ def _generate(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load(args: dict[str, Any]) -> dict[str, Any]:
+    """Load every generated table; each table's own seconds too (the heartbeats' rate)."""
     from daybook.load import load_files
 
     warehouse = parse_database_url(args["url"])
-    loaded = {}
+    loaded, seconds = {}, {}
     for table, paths in args["files"].items():
+        started = time.perf_counter()
         result = load_files(warehouse, table, [Path(path) for path in paths])
+        seconds[table] = time.perf_counter() - started
         loaded[table] = str(result)
-    return {"loaded": loaded}
+    return {"loaded": loaded, "table_seconds": seconds}
+
+
+def _floor(args: dict[str, Any]) -> dict[str, Any]:
+    """The build's floor (``daybook.bench.floor``) on the loaded data, then dropped.
+
+    On DuckDB it runs under the build's settings (``duckdb_build_settings``: the same
+    memory limit; threads are DuckDB's default in both), set on its connection.
+    """
+    from daybook.bench.floor import drop_floor, run_floor
+    from daybook.build.profile import duckdb_build_settings
+
+    warehouse = parse_database_url(args["url"])
+    settings = duckdb_build_settings() if warehouse.backend == "duckdb" else None
+    try:
+        result = run_floor(warehouse, settings=settings)
+    finally:
+        drop_floor(warehouse)
+    return {"statement_seconds": result.seconds, "rows": result.rows, "settings": result.settings}
 
 
 def _build(args: dict[str, Any]) -> dict[str, Any]:
@@ -114,7 +135,13 @@ def _build(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-FACT_MARTS = ("fct_activity_daily", "fct_user_activity_daily", "fct_device_activity_daily")
+def fact_marts() -> tuple[str, ...]:
+    """The served fact marts, from the registry: the activity fact, each entity's daily one."""
+    from daybook.semantic.loader import load_registry
+
+    registry = load_registry(check_manifest=False)
+    daily = [entity.daily_model for entity in registry.entities.values() if entity.daily_model]
+    return (registry.activity.model, *daily)
 
 
 def _mart_rows(warehouse: Any) -> dict[str, int]:
@@ -123,7 +150,7 @@ def _mart_rows(warehouse: Any) -> dict[str, int]:
 
     with connection(warehouse, read_only=True) as con:
         counts = {}
-        for name in FACT_MARTS:
+        for name in fact_marts():
             cursor = con.cursor()
             cursor.execute(f"select count(*) from {name}")
             counts[name] = int(cursor.fetchone()[0])
@@ -166,6 +193,7 @@ def _mark(args: dict[str, Any]) -> dict[str, Any]:
 STEPS = {
     "generate": _generate,
     "load": _load,
+    "floor": _floor,
     "build": _build,
     "refresh": _refresh,
     "mark": _mark,

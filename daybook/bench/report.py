@@ -1,4 +1,5 @@
-"""Benchmark results: the machine, a JSON record and a markdown table with ratios to floors."""
+"""Benchmark results: the machine, a JSON record and a markdown table with ratios to floors
+(the build's floor and issue 14's targets: :mod:`daybook.bench.targets`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from daybook.bench import targets
 
 
 def log(message: str) -> None:
@@ -134,6 +137,7 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {backend} | {step} | {phase['seconds']:.1f} | {phase['peak_rss_mb']:.0f} |"
             )
+    lines += targets.markdown_lines(results)
     lines += [
         "",
         "## Incremental refresh of five minutes of new heartbeats",

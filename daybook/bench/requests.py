@@ -17,7 +17,6 @@ from daybook.config import Warehouse
 
 GRANULARITIES = ("daily", "weekly", "monthly", "quarterly")
 RANGE_DAYS = 90
-ENTITY_KEYS = {"user": "user_id", "device": "device_id"}
 
 
 @dataclass(frozen=True)
@@ -80,20 +79,23 @@ def sample_requests(
     per_group: int = 64,
     seed: int = 5,
 ) -> dict[tuple[str, str], list[Request]]:
-    """Requests per (entity, granularity), ids of active entities, 90-day inclusive ranges."""
+    """Requests per (entity, granularity), ids of active entities, 90-day inclusive ranges.
+
+    The entities are those of the activity fact (the registry's, ``catalog.registry``),
+    the ids those with activity in it.
+    """
     rng = random.Random(seed)
-    first, last = _rows(
-        warehouse, "select min(activity_date), max(activity_date) from fct_activity_daily"
-    )[0]
+    registry = catalog.registry
+    activity, day = registry.activity.model, registry.day_column
+    first, last = _rows(warehouse, f"select min({day}), max({day}) from {activity}")[0]
     span = max(0, (last - first).days - (RANGE_DAYS - 1))
     groups: dict[tuple[str, str], list[Request]] = {}
-    for entity, key in ENTITY_KEYS.items():
-        if entity not in catalog.entities:
-            continue
+    for described in registry.activity_entities():
+        entity, tenant, key = described.name, described.tenant_key, described.key
         ids = _rows(
             warehouse,
-            f"select client_id, {key} from (select distinct client_id, {key} "
-            f"from fct_activity_daily) as active order by client_id, {key}",
+            f"select {tenant}, {key} from (select distinct {tenant}, {key} "
+            f"from {activity}) as active order by {tenant}, {key}",
         )
         metrics = [metric.name for metric in catalog.metrics_for(entity)]
         for granularity in granularities:

@@ -60,14 +60,26 @@ def bench_env(warehouse: Warehouse, work: Path) -> dict[str, str]:
 
 
 def build_history(
-    warehouse: Warehouse, files: dict[str, list[str]], work: Path, log_path: Path
+    warehouse: Warehouse,
+    files: dict[str, list[str]],
+    work: Path,
+    log_path: Path,
+    *,
+    floor: bool = False,
 ) -> dict[str, Any]:
-    """Load and fully build one warehouse; record the refresh high-water mark."""
+    """Load and fully build one warehouse; record the refresh high-water mark.
+
+    ``floor``: between the load and the build, run the build's floor
+    (``daybook.bench.floor``) on the same loaded data in its own measured child
+    process, and drop its table before the build starts.
+    """
     env = bench_env(warehouse, work)
     phases = {}
     phases["load"] = run_phase(
         "load", {"url": warehouse.url, "files": files}, log_path=log_path, env=env
     )
+    if floor:
+        phases["floor"] = run_phase("floor", {"url": warehouse.url}, log_path=log_path, env=env)
     phases["build"] = run_phase(
         "build", {"url": warehouse.url, "full_refresh": True}, log_path=log_path, env=env
     )

@@ -18,10 +18,12 @@ from daybook.warehouse import duckdb_profile_env
 PROFILE_SUBDIR = Path("dbt_project") / "profiles"
 
 # The memory limit of dbt's DuckDB session during a build or refresh, as DuckDB writes
-# it ("4GB", "1500MB"). None: half the machine's memory (duckdb_build_memory_limit).
-# Above it DuckDB spills to a temporary folder beside the warehouse file instead of
-# growing. The environment variable below overrides it for one run.
-DUCKDB_BUILD_MEMORY_LIMIT: str | None = None
+# it ("4GB", "1500MB"). Above it DuckDB spills to its temp_directory (beside the
+# warehouse file, ``daybook.warehouse.duckdb_config``) instead of growing. 4GB is
+# issue 14's bound for a whole build at 25M and 100M heartbeats, so a build fits a
+# machine with 8 GB whatever its size (it used to be half the machine: 12 GB here).
+# The environment variable below overrides it for one run.
+DUCKDB_BUILD_MEMORY_LIMIT = "4GB"
 DUCKDB_BUILD_MEMORY_LIMIT_ENV = "DAYBOOK_DUCKDB_MEMORY_LIMIT"
 
 
@@ -30,20 +32,15 @@ def profiles_dir() -> Path:
 
 
 def duckdb_build_memory_limit() -> str:
-    """The memory limit a DuckDB build runs under.
+    """The memory limit a DuckDB build runs under: ``DAYBOOK_DUCKDB_MEMORY_LIMIT`` if
+    set, else :data:`DUCKDB_BUILD_MEMORY_LIMIT`."""
+    return os.environ.get(DUCKDB_BUILD_MEMORY_LIMIT_ENV) or DUCKDB_BUILD_MEMORY_LIMIT
 
-    ``DAYBOOK_DUCKDB_MEMORY_LIMIT`` if set, else :data:`DUCKDB_BUILD_MEMORY_LIMIT`,
-    else half the machine's memory: DuckDB's own default (80% of memory) left too
-    little for everything else on the machine at 25 million heartbeats.
-    """
-    configured = os.environ.get(DUCKDB_BUILD_MEMORY_LIMIT_ENV) or DUCKDB_BUILD_MEMORY_LIMIT
-    if configured:
-        return configured
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return "4GB"
-    return f"{max(1, total // 2 // 1024**2)}MB"
+
+def duckdb_build_settings() -> dict[str, str]:
+    """The DuckDB settings a build's session runs under (the profile sets them from
+    :func:`dbt_env`); the bench's floor sets the same ones, so both run capped alike."""
+    return {"memory_limit": duckdb_build_memory_limit()}
 
 
 def _duckdb_env(warehouse: Warehouse) -> dict[str, str]:

@@ -21,17 +21,18 @@ from daybook.semantic.catalog import Catalog
 from daybook.semantic.dialects import DIALECTS
 from daybook.semantic.loader import load_catalog
 
+# The activity fact, as the registry names it ({activity}: ``Registry.activity.model``).
 FACT_DDL = [
-    "create table fct_activity_daily (client_id varchar not null, activity_date date not null, "
+    "create table {activity} (client_id varchar not null, activity_date date not null, "
     "user_id varchar not null, device_id varchar not null, chrome_activity_count bigint, "
     "edge_activity_count bigint, firefox_activity_count bigint, desktop_activity_count bigint, "
     "web_accessibility_activity_count bigint, total_activity_count bigint, heartbeat_count bigint)",
-    "create index fct_user_day on fct_activity_daily (client_id, user_id, activity_date)",
-    "create index fct_device_day on fct_activity_daily (client_id, device_id, activity_date)",
+    "create index fct_user_day on {activity} (client_id, user_id, activity_date)",
+    "create index fct_device_day on {activity} (client_id, device_id, activity_date)",
 ]
 # rows spread over 20 tenants, 5,000 users, 6,000 devices and a year of days
 FILL = (
-    "insert into fct_activity_daily select 'c-' || (i % 20), date '2025-01-01' + {day}, "
+    "insert into {activity} select 'c-' || (i % 20), date '2025-01-01' + {day}, "
     "'u-' || (i % 5000), 'd-' || (i % 6000), 1, 2, 3, 4, 5, 15, 3 from {series}"
 )
 
@@ -104,6 +105,7 @@ def execution_figures(rows: int, postgres_url: str | None) -> list[tuple[str, st
     import duckdb
 
     catalog = load_catalog()
+    activity = catalog.registry.activity.model
     results = []
     requests = [
         ("activity-count", "user", "u-7", "daily"),
@@ -133,8 +135,10 @@ def execution_figures(rows: int, postgres_url: str | None) -> list[tuple[str, st
 
     con = duckdb.connect()
     for statement in FACT_DDL:
-        con.execute(statement)
-    con.execute(FILL.format(day="(i % 365)::int", series=f"range({rows}) as t(i)"))
+        con.execute(statement.format(activity=activity))
+    con.execute(
+        FILL.format(activity=activity, day="(i % 365)::int", series=f"range({rows}) as t(i)")
+    )
     measure(con, "duckdb", f"DuckDB {rows:,} rows")
     con.close()
 
@@ -153,9 +157,10 @@ def execution_figures(rows: int, postgres_url: str | None) -> list[tuple[str, st
             )
             with psycopg.connect(target.pg_conninfo, autocommit=True) as pg:
                 for statement in FACT_DDL:
-                    pg.execute(statement)
-                pg.execute(FILL.format(day="(i % 365)", series=f"generate_series(1, {rows}) as i"))
-                pg.execute("analyze fct_activity_daily")
+                    pg.execute(statement.format(activity=activity))
+                series = f"generate_series(1, {rows}) as i"
+                pg.execute(FILL.format(activity=activity, day="(i % 365)", series=series))
+                pg.execute(f"analyze {activity}")
                 measure(pg, "postgres", f"PostgreSQL {rows:,} rows")
         finally:
             with psycopg.connect(admin.pg_conninfo, autocommit=True) as admin_con:

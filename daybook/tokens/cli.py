@@ -1,7 +1,8 @@
 """``daybook token create|list|revoke``: manage API tokens, also while the API is serving.
 
 ``create`` refuses client ids that are not canonical UUIDs, and client ids the
-warehouse's ``dim_clients`` does not hold (a typo would otherwise give a token
+warehouse's tenant mart (``dim_clients``, the registry's tenant in
+``semantic/entities.yml``) does not hold (a typo would otherwise give a token
 that can only ever answer 404); ``--allow-unknown-client`` overrides that for a
 client whose data has not arrived yet. When the warehouse cannot be read (not
 built yet, or a DuckDB file locked by a running build) it warns and creates.
@@ -21,16 +22,19 @@ _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 
 
 def unknown_clients(warehouse: Warehouse, client_ids: list[str]) -> list[str] | None:
-    """The ids not in ``dim_clients``, or None when the warehouse cannot be read."""
+    """The ids not in the tenant mart, or None when the warehouse cannot be read."""
+    from daybook.semantic.loader import load_registry
     from daybook.warehouse import connection
 
+    tenant = load_registry(check_manifest=False).require_tenant()
     placeholder = "?" if warehouse.backend == "duckdb" else "%s"
     marks = ", ".join([placeholder] * len(client_ids))
     try:
         with connection(warehouse, read_only=True) as con:
             cursor = con.cursor()
             cursor.execute(
-                f"select client_id from dim_clients where client_id in ({marks})", client_ids
+                f"select {tenant.key} from {tenant.model} where {tenant.key} in ({marks})",
+                client_ids,
             )
             found = {str(row[0]) for row in cursor.fetchall()}
     except Exception:  # the warehouse is missing, unbuilt or locked: the caller warns
@@ -59,7 +63,9 @@ def token() -> None:
 @click.option("--all-clients", is_flag=True, help="Grant every client, present and future.")
 @click.option("--label", default="", help="A note shown by `token list`.")
 @click.option(
-    "--allow-unknown-client", is_flag=True, help="Create even for ids not in dim_clients."
+    "--allow-unknown-client",
+    is_flag=True,
+    help="Create even for ids the warehouse's clients do not hold.",
 )
 def create(clients: tuple[str, ...], all_clients: bool, label: str, allow_unknown_client: bool):
     """Create a token; the token alone is printed on the last line."""
@@ -76,7 +82,7 @@ def create(clients: tuple[str, ...], all_clients: bool, label: str, allow_unknow
         missing = unknown_clients(warehouse, client_ids)
         if missing is None:
             click.echo(
-                "warning: could not read dim_clients to check the client ids; creating anyway",
+                "warning: could not read the warehouse's clients to check the ids; creating anyway",
                 err=True,
             )
         elif missing:

@@ -43,3 +43,26 @@ def test_floor_matches_the_reference(backend: str, make_warehouse, tmp_path) -> 
         warehouse,
         "select count(*) as n from information_schema.schemata where schema_name = 'bench_floor'",
     ) == [{"n": 0}]
+
+
+def test_floor_runs_under_the_settings_it_is_given(backend: str, make_warehouse, tmp_path) -> None:
+    """On DuckDB the floor runs under the build's memory limit, set on its connection (the
+    bench passes ``duckdb_build_settings()``); PostgreSQL has no such settings."""
+    import duckdb
+
+    warehouse = make_warehouse(backend)
+    files = generate_dataset(tmp_path / "raw", heartbeats=500, seed=3, file_format="parquet")
+    for table in ("clients", "users", "devices", "heartbeats"):
+        load_files(warehouse, table, files[table])
+
+    result = run_floor(warehouse, settings={"memory_limit": "1GB", "threads": "1"})
+    drop_floor(warehouse)
+
+    if backend == "postgres":
+        assert result.settings == {}
+        return
+    expected = duckdb.connect()
+    expected.execute("set memory_limit = '1GB'")
+    (limit,) = expected.execute("select current_setting('memory_limit')").fetchone()
+    assert result.settings["memory_limit"] == limit
+    assert result.settings["threads"] == "1"

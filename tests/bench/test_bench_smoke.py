@@ -1,9 +1,10 @@
 """The benchmark end to end at a tiny size: it runs, it records everything, nothing failed.
 
 No timing is asserted (the machine is shared); the test proves the harness:
-generation, load and build in measured child processes, refreshes of new
-heartbeats, the API and its floors under wrk (and beside 64 slow
-connections), the JSON record and the markdown table.
+generation, load, the build's floor and the build in measured child processes
+(the floor under the build's DuckDB memory limit, its table dropped before the
+build), refreshes of new heartbeats, the API and its floors under wrk (and beside
+64 slow connections), the JSON record with issue 14's verdicts and the markdown table.
 """
 
 from __future__ import annotations
@@ -16,17 +17,32 @@ import pytest
 from click.testing import CliRunner
 
 from daybook.bench.cli import bench
+from daybook.build.profile import DUCKDB_BUILD_MEMORY_LIMIT_ENV
+from daybook.semantic.loader import load_registry
 
 pytestmark = pytest.mark.skipif(
     shutil.which("wrk") is None, reason="wrk is not installed (apt-get install -y wrk)"
 )
 
 
-def test_bench_runs_end_to_end_and_records_every_section(backend: str, tmp_path: Path) -> None:
+def _duckdb_reads_back(limit: str) -> str:
+    """How DuckDB itself states ``limit`` once set (``1GB`` reads back as ``953.6 MiB``)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"set memory_limit = '{limit}'")
+    return con.execute("select current_setting('memory_limit')").fetchone()[0]
+
+
+def test_bench_runs_end_to_end_and_records_every_section(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if backend == "postgres":
         from support import require_postgres
 
         require_postgres()
+    # An unusual limit, so the floor's reading it back shows it ran under the build's.
+    monkeypatch.setenv(DUCKDB_BUILD_MEMORY_LIMIT_ENV, "1500MB")
     results = tmp_path / "results"
     outcome = CliRunner().invoke(
         bench,
@@ -55,16 +71,31 @@ def test_bench_runs_end_to_end_and_records_every_section(backend: str, tmp_path:
     record = json.loads(json_path.read_text())
     data = record["backends"][backend]
 
-    assert set(data["phases"]) == {"generate", "load", "build"}
+    assert list(data["phases"]) == ["generate", "load", "floor", "build"]
     assert all(
         phase["seconds"] > 0 and phase["peak_rss_mb"] > 0 for phase in data["phases"].values()
     )
-    assert set(data["mart_rows"]) == {
-        "fct_activity_daily",
-        "fct_user_activity_daily",
-        "fct_device_activity_daily",
+    registry = load_registry(check_manifest=False)
+    activity = registry.activity.model
+    assert set(data["mart_rows"]) == {activity} | {
+        entity.daily_model for entity in registry.entities.values() if entity.daily_model
     }
     assert all(count > 0 for count in data["mart_rows"].values())
+
+    floor, build = data["floor"], data["build"]
+    assert 0 < floor["statement_seconds"] < data["phases"]["floor"]["seconds"]
+    assert floor["rows"] == data["mart_rows"][activity]  # the same facts as the build's
+    if backend == "duckdb":
+        assert floor["settings"]["memory_limit"] == _duckdb_reads_back("1500MB")
+    else:
+        assert floor["settings"] == {}
+    assert 0 < build["build_seconds"] < data["phases"]["build"]["seconds"]
+    assert data["load"]["table_seconds"]["heartbeats"] > 0
+    verdicts = record["targets"][backend]
+    assert verdicts[0]["target"].startswith("full build / floor <=")
+    assert verdicts[0]["measured"] == f"{build['build_seconds'] / floor['statement_seconds']:.2f}x"
+    assert {check["verdict"] for check in verdicts} <= {"met", "NOT met"}
+    assert len(verdicts) == 2
     histories = {run["history_heartbeats"] for run in data["refresh"]}
     assert histories == {2000}
     for run in data["refresh"]:
@@ -97,6 +128,8 @@ def test_bench_runs_end_to_end_and_records_every_section(backend: str, tmp_path:
     table = md_path.read_text()
     for heading in (
         "Generation, load, full build",
+        "Full build against its floor (issue 14)",
+        "indicative only",
         "Incremental refresh",
         "answer cache off",
         "Throughput at",
@@ -106,4 +139,9 @@ def test_bench_runs_end_to_end_and_records_every_section(backend: str, tmp_path:
     assert "| p50 / bare | p99 / bare | req/s / bare | p50 / driver |" in table
     assert f"| {backend} | user | weekly | 4 |" in table
     assert f"| {backend} | user | 4 | 64 |" in table
+    assert f"| {backend} | floor | {data['phases']['floor']['seconds']:.1f} |" in table
+    for check in verdicts:
+        assert (
+            f"| {backend} | {check['target']} | {check['measured']} | {check['verdict']} |" in table
+        )
     assert table.strip() in outcome.stdout
