@@ -52,6 +52,11 @@ class AnswerCache:
                 return entry.body
             return None
 
+    def holds(self, key: Hashable) -> bool:
+        """Whether an answer for ``key`` is filed, at any version (not counted as a use):
+        the request then expects a hit and reads the data only if it was stale."""
+        return self.enabled and key in self._entries
+
     def put(self, key: Hashable, version: Hashable | None, body: bytes) -> None:
         """File ``body`` under ``key`` for ``version`` (nothing happens without a version)."""
         if not self.enabled or version is None:

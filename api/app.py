@@ -15,6 +15,7 @@ from flask_openapi3 import Info, OpenAPI
 from api import request_state
 from api.activity import API_SHAPE, activity_blueprint
 from api.answer_cache import AnswerCache
+from api.auth import authenticated_first
 from api.catalogue import catalogue_blueprint
 from api.directory.queries import DirectoryQueries
 from api.directory.views import directory_blueprint
@@ -83,7 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
         security_schemes={"bearerAuth": {"type": "http", "scheme": "bearer"}},
         validation_error_status=400,
         validation_error_model=ErrorResponse,
-        validation_error_callback=validation_error_response,
+        validation_error_callback=authenticated_first(validation_error_response),
         doc_prefix="/v2",
         doc_url="/openapi.json",
     )

@@ -4,13 +4,15 @@ Flask's ``g`` lives for one request; reading and writing it through this
 module means one place says which keys exist and who sets them:
 
 * the request id and start time (``api.logs``, first hook of every request);
-* the caller's verified token (``api.auth``, the authenticated blueprints' hook);
+* the caller's verified token (``api.auth``: the authenticated blueprints' hook, or
+  for the activity endpoints on PostgreSQL the view, which verifies it in the same
+  statement as its data; until then the presented token waits here unverified);
 * the data state: the warehouse's data version and its newest data time.
   Read before anything the request queries: the answer cache and the known ids
   are filed under the version (``api.answer_cache``, ``api.known_ids``), and
-  ``Last-Modified`` is the newest data. On PostgreSQL the authentication hook
-  reads both in the same round trip as the token; otherwise the reader is
-  asked the first time a view needs them.
+  ``Last-Modified`` is the newest data. On PostgreSQL they are read in the same
+  round trip as the token (and, for a question not in the answer cache, as the
+  data itself); otherwise the reader is asked the first time a view needs them.
 """
 
 from __future__ import annotations
@@ -65,6 +67,22 @@ def token() -> TokenRecord:
 def token_or_none() -> TokenRecord | None:
     """The verified token, or None (unauthenticated endpoints, failed authentication)."""
     return g.get("token")
+
+
+def defer_token(credentials: str) -> None:
+    """Keep a presented token to verify later in this request (``api.auth``: with the data
+    on PostgreSQL). Until then :func:`token` fails, so nothing can use it unverified."""
+    g.deferred_token = credentials
+
+
+def deferred_token() -> str | None:
+    """The presented token still waiting for verification, if any."""
+    return g.get("deferred_token")
+
+
+def take_deferred_token() -> str | None:
+    """The token waiting for verification, now no longer waiting (its verifier's job)."""
+    return g.pop("deferred_token", None)
 
 
 # --- the data this request reads ------------------------------------------------------------

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Hashable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -25,6 +26,44 @@ from daybook.config import Warehouse
 # Written by the dbt on-run-end hook dbt_project/macros/record_build.sql.
 BUILD_MARKER_SQL = "select invocation_id from daybook_meta.build_marker"
 MARKER_RETRY_SECONDS = 5.0  # how long a missing marker keeps requests on separate queries
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A one-row lookup that decides whether a query's rows may be read, for
+    :meth:`PostgresReader.fetch_all_guarded`.
+
+    ``sql`` selects at most one row of ``width`` columns (named parameters only);
+    ``condition`` is a boolean expression over that row, written against the alias
+    ``guard``, true only when the rows may be read.
+    """
+
+    sql: str
+    width: int
+    condition: str
+
+
+def guarded_sql(guard: Guard, sql: str, width: int) -> str:
+    """One statement for :meth:`PostgresReader.fetch_all_guarded`.
+
+    Its first column tells the parts apart: ``0`` for the one head row (the
+    build marker's version and newest data time, then the guard's row, left
+    joined so the head exists whatever is missing), ``1`` for each row of
+    ``sql``, read only if the guard's condition holds. The uncorrelated
+    ``exists`` is a one-time filter in PostgreSQL's plan, so a refused caller
+    costs no read of the data.
+    """
+    head_nulls = ", ".join(["null"] * guard.width)
+    body_nulls = ", ".join(["null"] * width)
+    return (
+        f"with guard as ({guard.sql})"
+        f" select 0, marker.invocation_id, marker.newest_received_at_utc, guard.*, {body_nulls}"
+        " from (select 1) as one"
+        " left join daybook_meta.build_marker as marker on marker.marker_id = 1"
+        " left join guard on true"
+        f" union all select 1, null, null, {head_nulls}, body.* from ({sql}) as body"
+        f" where exists (select 1 from guard where {guard.condition})"
+    )
 
 
 class Reader(Protocol):
@@ -183,6 +222,7 @@ class PostgresReader:
             open=True,
         )
         self._combined_retry_at = 0.0
+        self._guarded: dict[tuple[Guard, str], str] = {}
 
     def fetch_all(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> list[tuple]:
         with self.pool.connection() as con:
@@ -229,6 +269,38 @@ class PostgresReader:
         version, newest, found = row[0], row[1], row[2:]
         newest = newest.replace(tzinfo=UTC) if newest is not None else None
         return (None if found[0] is None else tuple(found)), version, newest
+
+    def fetch_all_guarded(
+        self, guard: Guard, sql: str, width: int, parameters: dict[str, Any]
+    ) -> tuple[tuple | None, list[tuple], Hashable | None, datetime | None] | None:
+        """In one statement: the guard's row (or None), the rows of ``sql`` if the guard
+        lets them through (else none), the data version and the newest data time; None
+        when the build marker or a table is missing (the caller then asks separately).
+
+        The API answers a first-time question this way: the caller's token, the version
+        and the series cost one round trip, and the series is computed only for a token
+        that may read it. ``width`` is the number of columns of ``sql``; ``parameters``
+        are named, the guard's and the query's together.
+        """
+        from psycopg.errors import UndefinedColumn, UndefinedTable
+
+        if time.monotonic() < self._combined_retry_at:
+            return None
+        statement = self._guarded.get((guard, sql))
+        if statement is None:
+            statement = self._guarded.setdefault((guard, sql), guarded_sql(guard, sql, width))
+        try:
+            with self.pool.connection() as con:
+                rows = con.execute(statement, parameters, prepare=True).fetchall()
+        except (UndefinedTable, UndefinedColumn):
+            self._combined_retry_at = time.monotonic() + MARKER_RETRY_SECONDS
+            return None
+        head = next(row for row in rows if row[0] == 0)  # exactly one: the outer (select 1)
+        version, newest, found = head[1], head[2], head[3 : 3 + guard.width]
+        newest = newest.replace(tzinfo=UTC) if newest is not None else None
+        start = 3 + guard.width
+        body = [row[start:] for row in rows if row[0] == 1]
+        return (None if found[0] is None else tuple(found)), body, version, newest
 
     def connection(self) -> AbstractContextManager[Any]:
         """A pooled connection (the token store reads through it too)."""

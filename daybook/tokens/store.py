@@ -7,7 +7,10 @@ create or revoke while API workers read). For PostgreSQL they live in the
 warehouse itself, table ``daybook_auth.api_tokens``, outside dbt's schemas.
 
 Nothing caches a token: every request looks its token up by id (one primary-key
-read), so a revocation takes effect on the next request in every worker.
+read), so a revocation takes effect on the next request in every worker. On
+PostgreSQL the API reads it in the same statement as the data it asks for
+(:attr:`PostgresTokenStore.guard_sql`), which that statement reads only for a
+token that may.
 """
 
 from __future__ import annotations
@@ -210,6 +213,31 @@ class PostgresTokenStore(TokenStore):
         with self._connection() as con:
             con.execute("create schema if not exists daybook_auth")
         super().ensure_schema()
+
+    # A lookup by id and the condition under which a query guarded by it may read data
+    # (``api.warehouse_reader.Guard``): the presented token's hash matches, it is not
+    # revoked, and it is granted the client. Named parameters, all bound: see
+    # :meth:`guard_parameters`.
+    guard_sql = f"select {_COLUMNS} from {table} where token_id = %(daybook_token_id)s"
+    guard_width = len(_COLUMNS.split(","))
+    guard_condition = (
+        "guard.token_hash = %(daybook_token_hash)s and guard.revoked_at is null"
+        " and (guard.all_clients or guard.client_ids::jsonb ? %(daybook_client_id)s)"
+    )
+
+    @staticmethod
+    def guard_parameters(token: str, client_id: str) -> dict[str, str | None]:
+        """The guard's parameters for a presented token asking for ``client_id``'s data.
+
+        The decision the caller acts on is still :meth:`verify` (a constant-time
+        comparison) and the grant check; the guard only keeps a refused caller's
+        query from reading data.
+        """
+        return {
+            "daybook_token_id": token_id_of(token),
+            "daybook_token_hash": hash_token(token),
+            "daybook_client_id": client_id,
+        }
 
     def _find(self, token_id: str) -> tuple[TokenRecord, str] | None:
         import psycopg
