@@ -28,9 +28,9 @@ entity (such as a client-wide series) is a plain decorated function in
 # No `from __future__ import annotations`: flask-openapi3 resolves the views' annotations
 # with get_type_hints, which cannot see the per-entity models made in _add_entity_route.
 
+import json
 from datetime import date
 from functools import lru_cache
-from typing import Any
 
 from flask import Response, current_app
 from flask_openapi3 import APIBlueprint, Tag
@@ -145,35 +145,61 @@ def activity_series(entity: str, client_id: str, entity_id: str, query: Activity
         )
     if rows is None:
         rows = services.reader.fetch_all(compiled.sql, parameters)
-    response = current_app.json.response(_series(services, query, rows))
+    response = _answer(services, query, rows)
     services.answers.put(key, version, response.get_data())
     return response
 
 
-def _series(services: Services, query: ActivityQuery, rows: list[tuple]) -> dict[str, Any]:
+def _answer(services: Services, query: ActivityQuery, rows: list[tuple]) -> Response:
     """The compiled metric query's rows as the documented answer (:class:`ActivitySeries`).
 
     The warehouse returns only the buckets holding data; they are laid on every
     bucket of the range, zero elsewhere, as ``calendar.fill`` does, which spares the
-    warehouse the day series and its join. The dict is built directly in the shape
-    ``ActivitySeries(...).model_dump(mode="json")`` gives (a test holds them equal):
-    validating a model the view itself just built cost about a tenth of a
-    first-time answer's Python time.
+    warehouse the day series and its join. The JSON text is written directly, byte
+    for byte what Flask's compact provider writes for
+    ``ActivitySeries(...).model_dump(mode="json")`` (a test holds them equal): building
+    and dumping that model cost a first-time answer about 0.2 ms of Python, a fifth
+    of its time in the worker, for ninety points. An app whose JSON provider is set
+    otherwise (``app.debug``, ``compact=False``) gets the provider's own text.
     """
+    provider = current_app.json
+    compact = getattr(provider, "compact", None)
+    label = services.catalog.metrics[query.metric].label
     values = {as_day(bucket): value for bucket, value in rows}
-    return {
-        "metric": query.metric,
-        "label": services.catalog.metrics[query.metric].label,
-        "period": {"start": query.start_date.isoformat(), "end": query.end_date.isoformat()},
-        "data": [
-            {"date": text, "value": int(values.get(bucket) or 0)}
-            for bucket, text in range_buckets(query.start_date, query.end_date, query.granularity)
-        ],
-    }
+    points = range_buckets(query.start_date, query.end_date, query.granularity)
+    if compact is False or (compact is None and current_app.debug):
+        data = [
+            {"date": bucket.isoformat(), "value": int(values.get(bucket) or 0)}
+            for bucket, _ in points
+        ]
+        period = {"start": query.start_date.isoformat(), "end": query.end_date.isoformat()}
+        return provider.response(
+            {"metric": query.metric, "label": label, "period": period, "data": data}
+        )
+    body = "".join(
+        (
+            '{"metric":',
+            json.dumps(query.metric),
+            ',"label":',
+            json.dumps(label),
+            ',"period":{"start":"',
+            query.start_date.isoformat(),
+            '","end":"',
+            query.end_date.isoformat(),
+            '"},"data":[',
+            ",".join([f"{text}{int(values.get(bucket) or 0)}}}" for bucket, text in points]),
+            "]}\n",
+        )
+    )
+    return current_app.response_class(body, mimetype=provider.mimetype)
 
 
 @lru_cache(maxsize=4096)
 def range_buckets(start: date, end: date, granularity: str) -> tuple[tuple[date, str], ...]:
-    """Every bucket of a range with its ISO text (``calendar.bucket_starts``), kept for the
-    ranges asked most: questions repeat their ranges far more than their ids."""
-    return tuple((bucket, bucket.isoformat()) for bucket in bucket_starts(start, end, granularity))
+    """Every bucket of a range (``calendar.bucket_starts``) with the start of its JSON point,
+    ``{"date":"YYYY-MM-DD","value":``; kept for the ranges asked most (questions repeat
+    their ranges far more than their ids)."""
+    return tuple(
+        (bucket, f'{{"date":"{bucket.isoformat()}","value":')
+        for bucket in bucket_starts(start, end, granularity)
+    )

@@ -43,20 +43,24 @@ _MAX_VALUE = 100
 # A path segment kept as is: a plain word (route names, file names) or a UUID. Tokens are
 # longer than this and carry their ``dbk_`` prefix, so they never pass.
 _PLAIN_SEGMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+_URL_PASSWORD = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^:/@\s\"]*):[^@/\s\"]*@")
 _SECRET_PATTERNS = (
     # a Daybook token (and anything after its prefix and id, however mangled)
     (re.compile(r"dbk_[0-9A-Za-z]*[_-][A-Za-z0-9_~+/=%.-]*"), "dbk_" + REDACTED),
     # an Authorization credential written anywhere
     (re.compile(r"(?i)\b(bearer|basic)(\s+|%20|\+)[A-Za-z0-9._~+/=%-]+"), r"\1 " + REDACTED),
     # user-info password in a URL (postgresql://user:secret@host)
-    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^:/@\s\"]*):[^@/\s\"]*@"), r"\1:" + REDACTED + "@"),
+    (_URL_PASSWORD, r"\1:" + REDACTED + "@"),
 )
 
 
 def scrub(text: str) -> str:
     """``text`` with every secret-shaped part replaced: the log's last line of defence."""
     for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
+        # The URL pattern needs a literal "://": looking for it first spares a line without
+        # one the pattern's scan from every letter (about 50 us a request line, measured).
+        if pattern is not _URL_PASSWORD or "://" in text:
+            text = pattern.sub(replacement, text)
     return text
 
 

@@ -4,15 +4,17 @@ its order and a revocation still counts from the next request, on both backends.
 
 from __future__ import annotations
 
+import json
 import random
 from contextlib import contextmanager
 from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
+from flask import Flask
 from served_api import DATA_START, activity_path, assert_error, expected_body
 
-from api.activity import BUCKET_COLUMNS, _series, range_buckets
+from api.activity import BUCKET_COLUMNS, _answer, range_buckets
 from api.activity_models import ActivitySeries
 from api.auth import _TOKEN_GUARD
 from daybook.semantic.calendar import GRANULARITIES, bucket_starts
@@ -202,26 +204,39 @@ def test_the_statement_reads_data_only_for_a_token_that_may(api):
         assert rows == [] and refused_version == version
 
 
+@pytest.mark.parametrize("debug", [False, True])
 @pytest.mark.parametrize("granularity", GRANULARITIES)
-def test_the_answer_is_the_documented_models_json(granularity, rng: random.Random):
-    """``_series`` builds the dict ``ActivitySeries(...).model_dump(mode="json")`` gives,
-    for random ranges and sparse rows (values and gaps from the same random stream)."""
-
+def test_the_answer_is_the_documented_models_json(granularity, debug, rng: random.Random):
+    """The answer's text is what Flask's compact JSON provider writes for
+    ``ActivitySeries(...).model_dump(mode="json")`` (the same value when the app's provider
+    is not compact), for random ranges and sparse rows from the same random stream."""
+    app = Flask(__name__)
+    app.debug = debug
+    app.json.sort_keys = False  # as create_app sets it
     services = SimpleNamespace(
-        catalog=SimpleNamespace(metrics={"m": SimpleNamespace(label="A label")})
+        catalog=SimpleNamespace(metrics={"m-1": SimpleNamespace(label='A "quoted" label, é')})
     )
     for _ in range(50):
         start = date(2020, 1, 1) + timedelta(days=rng.randrange(2000))
         end = start + timedelta(days=rng.randrange(120))
         buckets = bucket_starts(start, end, granularity)
         rows = [(b, rng.randrange(1, 10**12)) for b in buckets if rng.random() < 0.4]
-        query = SimpleNamespace(metric="m", start_date=start, end_date=end, granularity=granularity)
+        query = SimpleNamespace(
+            metric="m-1", start_date=start, end_date=end, granularity=granularity
+        )
         held = dict(rows)
         model = ActivitySeries(
-            metric="m",
-            label="A label",
+            metric="m-1",
+            label='A "quoted" label, é',
             period={"start": start, "end": end},
             data=[{"date": b, "value": held.get(b, 0)} for b in buckets],
-        )
-        assert _series(services, query, rows) == model.model_dump(mode="json")
+        ).model_dump(mode="json")
+        with app.app_context():
+            response = _answer(services, query, rows)
+        assert response.mimetype == "application/json"
+        assert json.loads(response.get_data()) == model
+        if not debug:
+            assert (
+                response.get_data(as_text=True) == json.dumps(model, separators=(",", ":")) + "\n"
+            )
         assert [day for day, _ in range_buckets(start, end, granularity)] == buckets
