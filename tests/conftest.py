@@ -58,6 +58,27 @@ TIER_OF_MODULE = {
 SERVED_FIXTURES = {"served", "served_apps"}
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """The whole suite (``make test``: no paths given) runs on one pytest-xdist worker per
+    core, up to four, each worker a whole module at a time (``--dist loadfile``, so a
+    module's shared build is made once). Most tests wait on dbt, PostgreSQL, a server or
+    a browser, so two workers keep two cores busy. Paths given, ``-n`` given, ``--pdb``,
+    or ``DAYBOOK_TEST_WORKERS=0`` (any count overrides the default): as asked.
+    """
+    if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("xdist"):
+        return
+    if config.option.numprocesses is not None or config.getoption("usepdb", False):
+        return
+    wanted = os.environ.get("DAYBOOK_TEST_WORKERS")
+    if wanted is None and config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
+        return
+    workers = int(wanted) if wanted is not None else min(os.cpu_count() or 1, 4)
+    if workers > 1:
+        config.option.numprocesses = workers
+        config.option.dist = "loadfile"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Keep PostgreSQL warehouses' dbt state out of the checkout's ``.daybook/``."""
     import tempfile

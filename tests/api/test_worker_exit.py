@@ -66,7 +66,11 @@ def test_the_reader_is_closed_only_after_the_running_request_finished():
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
-    asyncio.run(uvicorn_gives_up())
+    # on a thread of its own: a session's Playwright may hold this thread's event loop
+    runner = threading.Thread(target=asyncio.run, args=(uvicorn_gives_up(),))
+    runner.start()
+    runner.join(timeout=30)
+    assert not runner.is_alive()
     queued = bridge.pool.submit(bridge.wsgi_app, {"PATH_INFO": "/queued"}, None)
 
     _close_warehouse(None, SimpleNamespace(wsgi=bridge))
