@@ -162,11 +162,16 @@ def _build_sample(backend: str, tmp: Path) -> BuiltWarehouse:
     else:
         require_postgres()
         warehouse = create_postgres_database("daybook_session")
-    files = generate_dataset(tmp / "raw", heartbeats=20_000, seed=7, file_format="parquet")
-    for table in ("clients", "users", "devices", "heartbeats"):
-        load_files(warehouse, table, files[table])
-    result = run_build(warehouse)
-    assert result.success, result.summary()
+    try:
+        files = generate_dataset(tmp / "raw", heartbeats=20_000, seed=7, file_format="parquet")
+        for table in ("clients", "users", "devices", "heartbeats"):
+            load_files(warehouse, table, files[table])
+        result = run_build(warehouse)
+        assert result.success, result.summary()
+    except BaseException:
+        if backend == "postgres":
+            drop_postgres_database(warehouse)
+        raise
     if backend == "postgres":
         # served apps keep pooled connections to the built database, which forbids
         # using it as a template; tests that need a writable copy clone this one
@@ -180,12 +185,19 @@ def _build_sample(backend: str, tmp: Path) -> BuiltWarehouse:
 def built_warehouses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """Lazily built sample warehouses keyed by backend, dropped at the end of the session."""
     cache: dict[str, BuiltWarehouse] = {}
+    failed: dict[str, str] = {}
 
     class Lazy(dict):
         def __missing__(self, backend: str) -> BuiltWarehouse:
-            cache[backend] = _build_sample(backend, tmp_path_factory.mktemp(f"built-{backend}"))
-            self[backend] = cache[backend]
-            return cache[backend]
+            if backend in failed:  # built once per session: later tests do not retry
+                pytest.fail(f"the {backend} sample failed to build: {failed[backend]}")
+            try:
+                built = _build_sample(backend, tmp_path_factory.mktemp(f"built-{backend}"))
+            except (Exception, pytest.fail.Exception) as error:
+                failed[backend] = str(error)[:2000]
+                raise
+            cache[backend] = self[backend] = built
+            return built
 
     yield Lazy()
     for built in cache.values():
