@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from daybook.warehouse import connection
 
+from .deliveries import apply, build_models
 from .scenario import (
     BATCH1_RECEIVED_UNTIL,
     batch1,
@@ -22,7 +23,6 @@ from .scenario import (
     insert_raw,
     query,
 )
-from .test_incremental_equals_full import _apply, _run
 
 GHOST = "u-ghost"
 
@@ -61,7 +61,7 @@ def _ghost_rows(warehouse) -> int:
 def test_a_new_user_does_not_make_the_dense_facts_compare_everything(backend, make_warehouse):
     warehouse = make_warehouse(backend)
     insert_raw(warehouse, batch1())
-    _run(warehouse, full=True)
+    build_models(warehouse, full=True)
     _plant_ghost_row(warehouse)
     assert _ghost_rows(warehouse) == 1
 
@@ -82,7 +82,7 @@ def test_a_new_user_does_not_make_the_dense_facts_compare_everything(backend, ma
             ],
         },
     )
-    _run(warehouse, full=False)
+    build_models(warehouse, full=False)
     assert _ghost_rows(warehouse) == 1  # no anti-join over the whole table
     (newcomer_rows,) = query(
         warehouse,
@@ -92,6 +92,6 @@ def test_a_new_user_does_not_make_the_dense_facts_compare_everything(backend, ma
 
     # an existing user moved to another client: now the anti-join runs
     moved = newcomer | {"user_id": "u-kol-1", "client_id": "c-ny", "created_at": None}
-    _apply(warehouse, [("replace", ("users", moved))])
-    _run(warehouse, full=False)
+    apply(warehouse, [("replace", ("users", moved))])
+    build_models(warehouse, full=False)
     assert _ghost_rows(warehouse) == 0

@@ -22,8 +22,8 @@ import psycopg
 
 from daybook.build import run_dbt
 
+from .deliveries import Deliveries, build_models, marts
 from .scenario import heartbeat, insert_raw, query
-from .test_incremental_equals_full import Deliveries, _marts, _run
 
 WAIT_SECONDS = 120.0
 
@@ -48,7 +48,7 @@ def test_an_old_row_committed_between_check_and_record_is_read(make_warehouse):
     first = deliveries.first()
     for target in (warehouse, twin):
         insert_raw(target, first)
-    _run(warehouse, full=True)
+    build_models(warehouse, full=True)
     ((boundary,),) = [
         tuple(row.values())
         for row in query(warehouse, "select boundary_utc from daybook_meta.heartbeat_read_state")
@@ -91,13 +91,13 @@ def test_an_old_row_committed_between_check_and_record_is_read(make_warehouse):
     assert outcome["result"].success
 
     # whatever that run read, the next incremental run must bring the row in
-    _run(warehouse, full=False)
+    build_models(warehouse, full=False)
     insert_raw(twin, late)
-    _run(twin, full=True)
+    build_models(twin, full=True)
     kept = query(
         warehouse,
         "select count(*) as n from intermediate.int_heartbeats_deduplicated "
         "where heartbeat_id = 'hb-race'",
     )
     assert kept == [{"n": 1}]
-    assert _marts(warehouse) == _marts(twin)
+    assert marts(warehouse) == marts(twin)

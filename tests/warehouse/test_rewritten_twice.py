@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from daybook.build import run_dbt
 
+from .deliveries import apply, build_models, marts
 from .scenario import CLIENTS, USERS, batch1, insert_raw
-from .test_incremental_equals_full import _apply, _marts, _run
 
 UPSTREAM_ONLY = ["run", "--quiet", "--select", "+int_heartbeats_validated"]
 
@@ -32,7 +32,7 @@ def test_two_rewrites_between_fact_runs_reach_the_facts(backend, make_warehouse)
     incremental, full = make_warehouse(backend), make_warehouse(backend)
     for warehouse in (incremental, full):
         insert_raw(warehouse, batch1())
-    _run(incremental, full=True)
+    build_models(incremental, full=True)
 
     rewrites = [
         [
@@ -46,12 +46,12 @@ def test_two_rewrites_between_fact_runs_reach_the_facts(backend, make_warehouse)
     ]
     for ops in rewrites:
         for warehouse in (incremental, full):
-            _apply(warehouse, ops)
+            apply(warehouse, ops)
         outcome = run_dbt(incremental, UPSTREAM_ONLY)  # the facts do not run
         assert outcome.success
 
-    _run(incremental, full=False)
-    _run(full, full=True)
-    got, want = _marts(incremental), _marts(full)
+    build_models(incremental, full=False)
+    build_models(full, full=True)
+    got, want = marts(incremental), marts(full)
     for table in want:
         assert got[table] == want[table], f"{table} differs"
