@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test test-fast lint format bench clean
 
 # Re-install only when the dependency list changes.
 $(STAMP): pyproject.toml
@@ -21,6 +21,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The fast tier alone (tests/README.md): what to run between edits.
+test-fast: install
+	$(BIN)/python -m pytest -m fast
 
 lint: install
 	$(BIN)/ruff format --check .
