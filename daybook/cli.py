@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "token": "daybook.tokens.cli:token",
     "serve": "api.serve:serve",
     "bench": "daybook.bench.cli:bench",
+    "spark": "daybook.spark.cli:spark",
 }
 
 

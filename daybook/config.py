@@ -14,7 +14,8 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_DUCKDB_PATH = Path(".daybook") / "daybook.duckdb"
-Backend = Literal["duckdb", "postgres"]
+Backend = Literal["duckdb", "postgres", "spark"]
+SPARK_DEFAULT_PORT = 15002
 
 
 class ConfigError(ValueError):
@@ -29,7 +30,8 @@ def project_dir() -> Path:
 
 @dataclass(frozen=True)
 class Warehouse:
-    """A parsed warehouse location: an embedded DuckDB file or a PostgreSQL database."""
+    """A parsed warehouse location: an embedded DuckDB file, a PostgreSQL database, or a
+    Spark Connect endpoint (``host``/``port``; ``url`` is what the Spark client dials)."""
 
     url: str
     backend: Backend
@@ -47,6 +49,10 @@ class Warehouse:
             assert self.duckdb_path is not None
             return self.duckdb_path.parent / f"{self.duckdb_path.stem}.state"
         base = Path(os.environ.get("DAYBOOK_STATE_DIR", ".daybook")).resolve()
+        if self.backend == "spark":
+            # local: dbt's artifacts and the token store (Spark is too slow and has no
+            # transactions for a per-request token read; daybook/tokens/store.py)
+            return base / f"spark-{self.host}-{self.port}"
         return base / f"pg-{self.host}-{self.port}-{self.dbname}"
 
     @property
@@ -69,7 +75,8 @@ class Warehouse:
 
 
 def parse_database_url(url: str) -> Warehouse:
-    """Parse ``duckdb:///abs/path.duckdb``, ``duckdb://rel/path.duckdb`` or ``postgresql://...``.
+    """Parse ``duckdb:///abs/path.duckdb``, ``duckdb://rel/path.duckdb``, ``postgresql://...``
+    or ``sc://host:port`` (Spark Connect; parameters after ``/;`` are the client's).
 
     Everything after ``duckdb://`` is the file path, so the contract's
     ``duckdb:///path/to/file.duckdb`` is the absolute path ``/path/to/file.duckdb``
@@ -94,10 +101,28 @@ def parse_database_url(url: str) -> Warehouse:
             password=unquote(parts.password or ""),
             dbname=dbname,
         )
+    if parts.scheme == "sc":
+        return _spark_warehouse(url)
     raise ConfigError(
-        f"DAYBOOK_DATABASE_URL {url!r} is not supported: use duckdb:///path/to/file.duckdb "
-        "or postgresql://user@host:port/dbname"
+        f"DAYBOOK_DATABASE_URL {url!r} is not supported: use duckdb:///path/to/file.duckdb, "
+        "postgresql://user@host:port/dbname or sc://host:port (Spark Connect)"
     )
+
+
+def _spark_warehouse(url: str) -> Warehouse:
+    """``sc://host[:port][/;key=value;...]``: Spark Connect's URL form, port 15002 by default."""
+    address = url.split("/;", 1)[0]
+    parts = urlsplit(address.rstrip("/"))
+    try:
+        port = parts.port or SPARK_DEFAULT_PORT
+    except ValueError:
+        raise ConfigError(f"DAYBOOK_DATABASE_URL {url!r} has an invalid port") from None
+    if not parts.hostname or parts.path not in ("", "/"):
+        raise ConfigError(
+            f"DAYBOOK_DATABASE_URL {url!r} is not a Spark Connect URL: use sc://host:port"
+        )
+    host = parts.hostname
+    return Warehouse(url=url, backend="spark", host=host, port=port)
 
 
 def warehouse_from_env() -> Warehouse:

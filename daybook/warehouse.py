@@ -32,8 +32,13 @@ def connect(warehouse: Warehouse, *, read_only: bool = False) -> Any:
     """A new DB-API connection (``duckdb`` or ``psycopg``); the caller closes it.
 
     PostgreSQL connections are returned with autocommit off, so a caller's
-    work is one transaction until it commits.
+    work is one transaction until it commits. Spark (``sc://``) gets the small DB-API
+    surface of ``daybook.spark.dbapi`` (qmark parameters, no transactions).
     """
+    if warehouse.backend == "spark":
+        from daybook.spark.dbapi import connect as connect_spark
+
+        return connect_spark(warehouse.url)
     if warehouse.backend == "duckdb":
         assert warehouse.duckdb_path is not None
         if not read_only:

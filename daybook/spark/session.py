@@ -1,0 +1,141 @@
+"""The one place a Spark Connect client session is made.
+
+Why one place: pyspark's builder leaves ``SPARK_CONNECT_MODE_ENABLED=1`` (and, for local
+sessions, ``SPARK_LOCAL_REMOTE``) in ``os.environ``, which every child process started
+afterwards inherits; a ``daybook`` or dbt subprocess then takes the Connect code paths
+with no URL and fails. :func:`open_session` removes them again as soon as the session
+exists. Consequence for callers: talk to Spark through ``session.sql(...)`` and
+DataFrames made by the session (``createDataFrame``, ``table``); the column helpers of
+``pyspark.sql.functions`` test that variable to pick their Connect version, so wrap
+code that needs them in :func:`connect_mode`.
+
+Readers see tables rebuilt by another session (dbt) because the local server sets a short
+``spark.sql.metadataCacheTTLSeconds``; a cluster should set it too (docs/SCALING.md), and
+:func:`refresh_table` forces it for one table at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+# Variables pyspark sets in os.environ for its own process; children must not inherit them.
+CLIENT_VARIABLES = ("SPARK_CONNECT_MODE_ENABLED", "SPARK_LOCAL_REMOTE")
+# Settings every Daybook session runs with: UTC timestamps (contract section 1), and
+# ANSI mode as Spark 4 defaults (a bad cast fails instead of giving NULL silently).
+SESSION_CONF = {"spark.sql.session.timeZone": "UTC"}
+_LOCK = threading.Lock()
+# pyspark logs every failed query's message and JVM stack trace as JSON on stderr when the
+# exception is made; Daybook reports errors itself (first line only, no SQL, no trace).
+NOISY_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+
+
+def quiet_pyspark_loggers() -> None:
+    """Silence the loggers named in :data:`NOISY_LOGGERS` (idempotent)."""
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).disabled = True
+
+
+def without_spark_client_variables(env: MutableMapping[str, str]) -> MutableMapping[str, str]:
+    """``env`` without the variables pyspark's client sets for itself (returned for chaining)."""
+    for name in CLIENT_VARIABLES:
+        env.pop(name, None)
+    return env
+
+
+def open_session(url: str) -> Any:
+    """A new Spark Connect session on ``url`` (``sc://host:port[/;params]``); the caller stops it.
+
+    Private to the caller: made with the session class itself, not the builder, so it is
+    never pyspark's default session, which dbt-spark's ``session`` method picks up with
+    ``getOrCreate`` (dbt opens its own from ``SPARK_REMOTE``, see
+    :func:`dbt_session_environment`), and its temporary views and settings are its own.
+    """
+    from pyspark.sql.connect.session import SparkSession
+
+    quiet_pyspark_loggers()
+    with _LOCK:
+        had = {name: os.environ.get(name) for name in CLIENT_VARIABLES}
+        try:
+            session = SparkSession(connection=url)
+        finally:
+            _restore(had)
+    try:
+        for key, value in SESSION_CONF.items():
+            session.conf.set(key, value)
+    except BaseException:
+        session.stop()
+        raise
+    return session
+
+
+def _restore(had: dict[str, str | None]) -> None:
+    for name, value in had.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def dbt_session_environment(url: str) -> dict[str, str]:
+    """Variables for one in-process dbt invocation on ``url`` (``daybook.build.profile``).
+
+    dbt-spark's ``session`` method opens pyspark's default session from ``SPARK_REMOTE``
+    and keeps it for the process. A default session left from a run on another URL is
+    stopped first, so dbt never talks to the wrong server. ``SPARK_CONNECT_MODE_ENABLED``
+    is listed so the invocation's environment guard removes it again afterwards (pyspark
+    sets it during the run), and later children do not inherit it.
+    """
+    from pyspark.sql.connect.session import SparkSession
+
+    quiet_pyspark_loggers()
+    with _LOCK:
+        default = SparkSession._get_default_session()
+        if default is not None and _session_url(default) != _normalised(url):
+            default.stop()
+    return {"SPARK_REMOTE": url, "SPARK_CONNECT_MODE_ENABLED": "1"}
+
+
+def _session_url(session: Any) -> str:
+    try:
+        builder = session.client._builder
+        return _normalised(f"sc://{builder.url.hostname}:{builder.url.port}")
+    except Exception:  # pyspark internals moved: treat it as another server
+        return ""
+
+
+def _normalised(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.split("/;", 1)[0])
+    return f"sc://{parts.hostname}:{parts.port or 15002}"
+
+
+@contextlib.contextmanager
+def connect_mode() -> Iterator[None]:
+    """Let ``pyspark.sql.functions`` build Connect columns inside the block (see module doc)."""
+    with _LOCK:
+        had = os.environ.get("SPARK_CONNECT_MODE_ENABLED")
+        os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    try:
+        yield
+    finally:
+        with _LOCK:
+            if had is None:
+                os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+
+
+def refresh_table(session: Any, name: str) -> None:
+    """Forget what ``session`` cached about table ``name`` (files, schema) after a rebuild."""
+    session.sql(f"refresh table {name}")
+
+
+def first_line(error: BaseException) -> str:
+    """A Spark error's first line, without the JVM stack trace or the SQL it may quote."""
+    text = str(getattr(error, "getMessage", lambda: None)() or error).strip()
+    line = text.splitlines()[0] if text else type(error).__name__
+    return line.split("\n")[0][:500]
