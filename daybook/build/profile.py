@@ -64,9 +64,19 @@ def _postgres_env(warehouse: Warehouse) -> dict[str, str]:
     }
 
 
+def _spark_env(warehouse: Warehouse) -> dict[str, str]:
+    """dbt-spark's ``session`` method dials ``SPARK_REMOTE``; the helper also stops a
+    session left from another server and lists pyspark's own variable, so the invocation's
+    environment guard removes it afterwards (``daybook.spark.session``)."""
+    from daybook.spark.session import dbt_session_environment
+
+    return dbt_session_environment(warehouse.url)
+
+
 BACKEND_ENV: dict[str, Callable[[Warehouse], dict[str, str]]] = {
     "duckdb": _duckdb_env,
     "postgres": _postgres_env,
+    "spark": _spark_env,
 }
 
 

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
@@ -93,6 +94,9 @@ def dbt_session_environment(url: str) -> dict[str, str]:
     from pyspark.sql.connect.session import SparkSession
 
     quiet_pyspark_loggers()
+    # dbt-spark asks for Hive support on every cursor; the server has it already, and
+    # pyspark warns that a session cannot change that static setting
+    warnings.filterwarnings("ignore", message=r".*spark\.sql\.catalogImplementation.*")
     with _LOCK:
         default = SparkSession._get_default_session()
         if default is not None and _session_url(default) != _normalised(url):
