@@ -86,7 +86,10 @@ class DaybookPage:
         section = self.page.wait_for_selector(
             '#chart-section[data-series="drawn"], #chart-section[data-series="error"]'
         )
-        return section.get_attribute("data-series")
+        outcome = section.get_attribute("data-series")
+        if outcome == "error":  # shown in the report of a test that expected a chart
+            print(f"the page showed an error: {self.error_text()!r}")
+        return outcome
 
     def wait_for_sparklines(self) -> None:
         self.page.wait_for_selector(
