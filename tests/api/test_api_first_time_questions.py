@@ -71,13 +71,12 @@ def _counting(monkeypatch, reader) -> list[str]:
     return calls
 
 
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)  # DuckDB reads a snapshot
 @pytest.mark.parametrize("cache_mb", [0, 32])
 def test_a_first_time_question_is_one_statement_on_postgres_and_its_answer_is_right(
     api, make_client, monkeypatch, cache_mb
 ):
     """Also with the answer cache on: a question it does not hold yet is read with the token."""
-    if api.backend != "postgres":
-        pytest.skip("one statement per question is PostgreSQL's path (DuckDB reads a snapshot)")
     client = make_client(answer_cache_mb=cache_mb)
     (client_id, user_id), (other_client, other_user) = api.active_entities("user")[:2]
     token = api.token()
@@ -155,11 +154,10 @@ def test_failed_authentications_read_with_the_data_still_count_against_the_addre
     assert_error(_AsRequests(_ask(client, api.token(), path, _query())), 429, "rate_limited")
 
 
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)  # the statement is PostgreSQL's
 def test_the_statement_reads_data_only_for_a_token_that_may(api):
     """The guard itself, at the reader: rows only for the right hash, an active token and a
     granted client; the head row (version, token row) whatever the guard decides."""
-    if api.backend != "postgres":
-        pytest.skip("the guarded statement is PostgreSQL's")
     reader = api.app.extensions["daybook"].reader
     tokens = api.app.extensions["daybook"].tokens
     catalog = api.app.extensions["daybook"].catalog
