@@ -75,17 +75,22 @@ def aggregate(metric: Metric) -> exp.Expression:
     raise ValueError(f"unsupported aggregation {metric.aggregation!r}")
 
 
-def bucket_spine(granularity: str) -> exp.Select:
-    """One row per bucket overlapping [start_date, end_date], from a generated day series."""
+def day_series() -> exp.Unnest:
+    """Every day of [start_date, end_date] as rows of ``calendar(calendar_day)``."""
     days = exp.GenerateDateArray(
         start=date_parameter("start_date"),
         end=date_parameter("end_date"),
         step=exp.Interval(this=exp.Literal.number(1), unit=exp.var("DAY")),
     )
-    calendar = exp.Unnest(
+    return exp.Unnest(
         expressions=[days],
         alias=exp.TableAlias(this=exp.to_identifier("calendar"), columns=[exp.to_identifier(DAY)]),
     )
+
+
+def bucket_spine(granularity: str) -> exp.Select:
+    """One row per bucket overlapping [start_date, end_date], from a generated day series."""
+    calendar = day_series()
     spine = exp.select(exp.alias_(bucket_start(exp.column(DAY), granularity), BUCKET))
     return spine.from_(calendar, copy=False).distinct(distinct=granularity != "daily", copy=False)
 

@@ -148,7 +148,10 @@ class Dialect:
         twice) is caught here by counting the markers sqlglot parses back from
         ``sql``, and refused rather than bound wrongly.
         """
-        if self.param_style != "qmark":
+        used = {node.name for node in tree.find_all(exp.Placeholder)}
+        if self.param_style == "named":  # drivers refuse values the SQL does not use
+            return tuple(name for name in PARAMETER_NAMES if name in used)
+        if self.param_style == "numeric":  # markers are positions in PARAMETER_NAMES
             return PARAMETER_NAMES
         order = tuple(node.name for node in tree.find_all(exp.Placeholder, bfs=False))
         rendered = sqlglot.parse_one(sql, dialect=self.sqlglot).find_all(exp.Placeholder)

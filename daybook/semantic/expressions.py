@@ -83,3 +83,32 @@ def referenced_columns(tree: exp.Expression) -> list[str]:
     for column in tree.find_all(exp.Column):
         seen.setdefault(column.name, None)
     return list(seen)
+
+
+# A derived metric's ``expr`` combines its input metrics per bucket: arithmetic with
+# division (done in floating point), decimals, and the comparisons a CASE needs.
+DERIVED_NODES: tuple[type[exp.Expression], ...] = (*ALLOWED_NODES, exp.Div, exp.Nullif, exp.Abs)
+
+
+def parse_derived_expression(text: str, names: tuple[str, ...]) -> exp.Expression:
+    """Parse a derived metric's ``expr`` over the input names ``names``; ``ValueError`` if not.
+
+    Every column must be one of ``names`` (an input metric's alias or name); numbers may
+    have decimals; ``/`` is allowed (the compiler divides in floating point and yields
+    null for a zero divisor). Nothing else from ``DESCRIPTION`` is widened.
+    """
+    try:
+        tree = sqlglot.parse_one(text.strip())
+    except ParseError as error:
+        first = error.errors[0]["description"] if error.errors else str(error)
+        raise ValueError(f"cannot parse {text!r}: {first}") from None
+    for node in tree.walk():
+        if not isinstance(node, DERIVED_NODES):
+            raise ValueError(f"{text!r} uses {node.key.upper()}, not allowed in a derived expr")
+        if isinstance(node, exp.Column) and (node.table or node.name not in names):
+            raise ValueError(
+                f"{text!r}: {node.sql()!r} is not one of its input metrics ({', '.join(names)})"
+            )
+        if isinstance(node, exp.Literal) and node.is_string:
+            raise ValueError(f"{text!r}: string literals are not allowed in a derived expr")
+    return tree

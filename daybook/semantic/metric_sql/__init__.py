@@ -1,0 +1,11 @@
+"""dbt's metric types (simple, ratio, derived, cumulative) compiled to SQL by sqlglot.
+
+``compile_metric(view, metric, entity, granularity, dialect)`` is the one entry point;
+``ManifestView`` indexes the ``PydanticSemanticManifest`` dbt writes
+(``target/semantic_manifest.json``). See ``semantic/README.md``, "Metric types".
+"""
+
+from daybook.semantic.metric_sql.compile import check_metric, compile_metric, metric_entities
+from daybook.semantic.metric_sql.view import ManifestView
+
+__all__ = ["ManifestView", "check_metric", "compile_metric", "metric_entities"]
