@@ -139,9 +139,11 @@ def ensure_serving_snapshot(warehouse: Warehouse) -> str:
     process (``python -m daybook.pipeline publish``), because importing DuckDB in
     gunicorn's master before it forks workers makes them abort at exit. When
     publishing fails (nothing built yet, or a build holds the file) the file itself
-    is served and the reason shown.
+    is served and the reason shown. With ``DAYBOOK_SERVING_URL`` set the first publish
+    fills that serving store (the same child process, through ``daybook.pipeline``).
     """
     from daybook.publishers import publisher_for
+    from daybook.serving.store import separate_store
 
     publisher = publisher_for(warehouse)
     if not publisher.serves(warehouse):
@@ -154,7 +156,8 @@ def ensure_serving_snapshot(warehouse: Warehouse) -> str:
         if result.returncode != 0:
             reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
             click.echo(f"warning: no serving snapshot could be published ({reason})", err=True)
-            return f"{warehouse.duckdb_path} directly"
+            if warehouse.backend == "duckdb" and separate_store(warehouse) is None:
+                return f"{warehouse.duckdb_path} directly"
     return publisher.describe(warehouse)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from daybook.config import ConfigError, Warehouse, parse_database_url, warehouse_from_env
+from daybook.serving.store import separate_store
 
 DEFAULT_MAX_RANGE_DAYS = 90
 DEFAULT_ANSWER_CACHE_MB = 32.0
@@ -24,7 +25,7 @@ DEFAULT_RATE_LIMIT_STORAGE_URI = "memory://"
 class Settings:
     """API settings; ``max_range_days`` is the contract's configurable 90-day limit."""
 
-    warehouse: Warehouse
+    warehouse: Warehouse  # what the API reads: the serving store when one is configured
     semantic_dir: Path | None = None
     manifest_path: Path | None = None
     max_range_days: int = DEFAULT_MAX_RANGE_DAYS
@@ -36,7 +37,9 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> Settings:
-        """Keys (any case): warehouse (Warehouse or URL), semantic_dir, manifest_path,
+        """Keys (any case): warehouse (Warehouse or URL; with ``DAYBOOK_SERVING_URL``, or a
+        ``serving_url`` key, set, the API reads that serving store instead:
+        ``daybook.serving.store``), semantic_dir, manifest_path,
         max_range_days (else ``DAYBOOK_MAX_RANGE_DAYS``, else 90), pool_size,
         answer_cache_mb (else ``DAYBOOK_ANSWER_CACHE_MB``, else 32; 0 turns the cache off),
         rate_limit_per_token, rate_limit_failed_auth (else ``DAYBOOK_RATE_LIMIT_PER_TOKEN`` /
@@ -47,6 +50,7 @@ class Settings:
         warehouse = values.get("warehouse") or warehouse_from_env()
         if isinstance(warehouse, str):
             warehouse = parse_database_url(warehouse)
+        warehouse = separate_store(warehouse, values.get("serving_url")) or warehouse
         limit = values.get("max_range_days") or os.environ.get("DAYBOOK_MAX_RANGE_DAYS") or 90
         try:
             max_range_days = int(limit)

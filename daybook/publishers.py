@@ -9,11 +9,15 @@ A build writes the warehouse; the API reads a serving store. Which store, and wh
   (:func:`daybook.serving.publish_snapshot`).
 * **PostgreSQL** (:class:`InPlacePublisher`): the API reads the built tables
   themselves; dbt's transactions already made them visible, so publishing does nothing.
+* **A separate serving store** (:class:`StorePublisher`, chosen whenever
+  ``DAYBOOK_SERVING_URL`` is set, whatever the warehouse: DuckDB, PostgreSQL or Spark):
+  the marts the API reads are copied into that PostgreSQL database (a fresh schema
+  swapped in, or the changed rows in one transaction: ``serving/postgres_store.py``)
+  or DuckDB file (a new snapshot and the pointer: ``serving/duckdb_store.py``).
+  ``serving/store.py`` resolves and checks the URL.
 
-A new serving store (a separate ``DAYBOOK_SERVING_URL`` every build publishes to, a
-Spark warehouse) is a new :class:`Publisher` and one line in :func:`publisher_for`;
-``publish`` receives the build's result, so a publisher can copy only the tables the
-build rewrote.
+``publish`` receives the build's result, so a publisher copies only the tables the build
+rewrote.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Protocol
 
 from daybook.build.results import Built
 from daybook.config import Warehouse
+from daybook.serving.store import separate_store
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,55 @@ class InPlacePublisher:
         return "PostgreSQL tables"
 
 
+@dataclass(frozen=True)
+class StorePublisher:
+    """A separate serving store (``DAYBOOK_SERVING_URL``): every build's serving marts are
+    copied there, atomically, and the API reads them there."""
+
+    store: Warehouse
+
+    def publish(self, warehouse: Warehouse, built: Built | None = None) -> Publication:
+        if self.store.backend == "duckdb":
+            from daybook.serving.duckdb_store import publish_duckdb_store
+
+            path = publish_duckdb_store(warehouse, self.store, built)
+            snapshot_id = path.stem.removeprefix("snapshot-")
+            return Publication(
+                f"DuckDB serving store snapshot {snapshot_id}", snapshot_id, path.name
+            )
+        from daybook.serving.postgres_store import publish_postgres_store
+
+        done = publish_postgres_store(warehouse, self.store, built)
+        how = "in full" if done.full else f"{len(done.tables)} changed table(s)"
+        return Publication(
+            f"PostgreSQL serving store publication {done.publication_id} ({how})",
+            done.publication_id,
+            f"{done.publication_id} in the PostgreSQL serving store ({how})",
+        )
+
+    def serves(self, warehouse: Warehouse) -> bool:
+        if self.store.backend == "duckdb":
+            from daybook.serving.pointer import current_snapshot
+
+            return current_snapshot(self.store) is not None
+        from daybook.serving.postgres_store import published
+
+        return published(self.store) is not None
+
+    def describe(self, warehouse: Warehouse) -> str:
+        if self.store.backend == "duckdb":
+            from daybook.serving.pointer import current_snapshot
+
+            snapshot = current_snapshot(self.store)
+            where = f"DuckDB serving store {self.store.duckdb_path}"
+            return f"{where}, snapshot {snapshot.id}" if snapshot else f"{where} (nothing yet)"
+        from daybook.serving.postgres_store import published
+
+        found = published(self.store)
+        where = f"PostgreSQL serving store {self.store.host}:{self.store.port}/{self.store.dbname}"
+        return f"{where}, publication {found.publication_id}" if found else f"{where} (nothing yet)"
+
+
 PUBLISHERS: dict[str, Publisher] = {
     "duckdb": DuckDBSnapshotPublisher(),
     "postgres": InPlacePublisher(),
@@ -94,5 +148,9 @@ PUBLISHERS: dict[str, Publisher] = {
 
 
 def publisher_for(warehouse: Warehouse) -> Publisher:
-    """The publisher of this warehouse's builds (the one place that chooses it)."""
+    """The publisher of this warehouse's builds (the one place that chooses it): the
+    serving store's when ``DAYBOOK_SERVING_URL`` is set, else the backend's own."""
+    store = separate_store(warehouse)
+    if store is not None:
+        return StorePublisher(store)
     return PUBLISHERS[warehouse.backend]

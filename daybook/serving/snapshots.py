@@ -82,6 +82,7 @@ def publish_snapshot(
     grace_seconds: float = GRACE_SECONDS,
     full: bool = False,
     tables: Mapping[str, tuple[str, ...]] | None = None,
+    store: Warehouse | None = None,
 ) -> Path:
     """Copy the serving tables of a built DuckDB warehouse into a new file and switch to it.
 
@@ -97,19 +98,22 @@ def publish_snapshot(
     deleted rows), when ``full`` is set, and for any table whose row count
     would not match afterwards. ``newest_received_at`` overrides the freshness
     read from the build database. ``tables`` (mart -> sort order) defaults to
-    :func:`serving_tables`.
+    :func:`serving_tables`. ``store``: a separate DuckDB serving store
+    (``DAYBOOK_SERVING_URL``) whose snapshot folder receives the file, instead of the
+    warehouse's own.
     """
     if warehouse.backend != "duckdb":
         raise ServingError("snapshots are only needed on DuckDB; PostgreSQL serves its tables")
 
-    folder = serving_dir(warehouse)
+    served = store or warehouse
+    folder = serving_dir(served)
     folder.mkdir(parents=True, exist_ok=True)
     built_at = datetime.now(UTC)
     snapshot_id = f"{built_at:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(3)}"
     final = folder / f"snapshot-{snapshot_id}.duckdb"
     partial = folder / f"snapshot-{snapshot_id}.duckdb.partial"
     assert warehouse.duckdb_path is not None
-    previous = None if full else current_snapshot(warehouse)
+    previous = None if full else current_snapshot(served)
     tables = dict(tables) if tables is not None else serving_tables()
     con = connect(warehouse)
     try:
@@ -144,7 +148,7 @@ def publish_snapshot(
     os.replace(partial, final)
     snapshot = Snapshot(snapshot_id, final, newest_received_at, built_at, generation)
     _write_pointer(folder, snapshot)
-    collect_garbage(warehouse, keep=keep, grace_seconds=grace_seconds)
+    collect_garbage(served, keep=keep, grace_seconds=grace_seconds)
     return final
 
 

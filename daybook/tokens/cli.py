@@ -6,6 +6,10 @@ warehouse's tenant mart (``dim_clients``, the registry's tenant in
 that can only ever answer 404); ``--allow-unknown-client`` overrides that for a
 client whose data has not arrived yet. When the warehouse cannot be read (not
 built yet, or a DuckDB file locked by a running build) it warns and creates.
+
+Tokens live with the database the API reads (:func:`token_store`): with
+``DAYBOOK_SERVING_URL`` set, the serving store's (its ``daybook_auth`` table, or the
+SQLite file beside a DuckDB store), else the warehouse's.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import sys
 import click
 
 from daybook.config import Warehouse, warehouse_from_env
-from daybook.tokens.store import TokenError, TokenRecord, open_token_store
+from daybook.serving.store import serving_store
+from daybook.tokens.store import TokenError, TokenRecord, TokenStore, open_token_store
 
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -40,6 +45,11 @@ def unknown_clients(warehouse: Warehouse, client_ids: list[str]) -> list[str] | 
     except Exception:  # the warehouse is missing, unbuilt or locked: the caller warns
         return None
     return [client for client in client_ids if client not in found]
+
+
+def token_store() -> TokenStore:
+    """The token store of the database the API reads (the serving store when one is set)."""
+    return open_token_store(serving_store(warehouse_from_env()))
 
 
 def _clients_text(record: TokenRecord) -> str:
@@ -90,9 +100,7 @@ def create(clients: tuple[str, ...], all_clients: bool, label: str, allow_unknow
                 f"unknown client(s) in the warehouse: {', '.join(missing)} "
                 "(use --allow-unknown-client to create the token anyway)"
             )
-    record, secret = open_token_store(warehouse).create(
-        None if all_clients else client_ids, label=label
-    )
+    record, secret = token_store().create(None if all_clients else client_ids, label=label)
     click.echo(f"Created token {record.token_id} for {_clients_text(record)}.")
     click.echo("It is shown only this once; the warehouse keeps only its hash.")
     click.echo(secret)
@@ -101,7 +109,7 @@ def create(clients: tuple[str, ...], all_clients: bool, label: str, allow_unknow
 @token.command(name="list")
 def list_tokens() -> None:
     """List tokens: id, status, creation time, clients (never the secret)."""
-    records = open_token_store(warehouse_from_env()).list()
+    records = token_store().list()
     if not records:
         click.echo("no tokens")
     for record in records:
@@ -113,7 +121,7 @@ def list_tokens() -> None:
 def revoke(token_or_id: str) -> None:
     """Revoke a token by its id or the token itself; effective on the next request."""
     try:
-        record = open_token_store(warehouse_from_env()).revoke(token_or_id.strip())
+        record = token_store().revoke(token_or_id.strip())
     except TokenError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Revoked token {record.token_id} at {record.revoked_at}.")
