@@ -27,6 +27,8 @@ from support import (
     drop_postgres_database,
     read_table,
     require_postgres,
+    require_spark,
+    reset_spark_warehouse,
 )
 
 from daybook.config import Warehouse, parse_database_url
@@ -109,12 +111,48 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(tier)
 
 
+@pytest.fixture(scope="session")
+def spark_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    """One local Spark Connect server per pytest process (each xdist worker its own port and
+    folder), started on first use and stopped at the session's end; its ``sc://`` warehouse.
+
+    Skips without Java (fails with ``DAYBOOK_REQUIRE_SPARK=1``). The server is shared by the
+    process's tests, one at a time: use ``spark_warehouse`` or ``make_warehouse("spark")``
+    for a fresh (emptied) warehouse. ``DAYBOOK_TEST_SPARK_MEMORY`` sets its heap (1g).
+    """
+    from daybook.spark import server
+
+    require_spark()
+    folder = tmp_path_factory.mktemp("spark-server")
+    info = server.start(
+        port=server.free_port(),
+        state_dir=folder,
+        driver_memory=os.environ.get("DAYBOOK_TEST_SPARK_MEMORY", "1g"),
+    )
+    try:
+        yield parse_database_url(info.url)
+    finally:
+        server.stop(folder)
+
+
 @pytest.fixture
-def make_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    """Factory for empty warehouses of a backend; PostgreSQL databases are dropped afterwards."""
+def spark_warehouse(spark_server: Warehouse) -> Warehouse:
+    """The session's Spark server, emptied for this test (``support.reset_spark_warehouse``)."""
+    return reset_spark_warehouse(spark_server)
+
+
+@pytest.fixture
+def make_warehouse(tmp_path_factory: pytest.TempPathFactory, request) -> Iterator:
+    """Factory for empty warehouses of a backend; PostgreSQL databases are dropped afterwards.
+
+    ``make("spark")`` empties the process's one Spark server (``spark_server``) and returns
+    it, so a test gets one Spark warehouse at a time.
+    """
     created: list[Warehouse] = []
 
     def make(backend: str) -> Warehouse:
+        if backend == "spark":
+            return reset_spark_warehouse(request.getfixturevalue("spark_server"))
         if backend == "duckdb":
             folder = tmp_path_factory.mktemp("duckdb")
             warehouse = parse_database_url(f"duckdb://{folder / 'warehouse.duckdb'}")

@@ -1,4 +1,4 @@
-"""Helpers shared by test modules: PostgreSQL test databases and reading tables.
+"""Helpers shared by test modules: PostgreSQL test databases, Spark, and reading tables.
 
 Imported as ``from support import ...`` (``tests/`` is on pytest's path), so
 that no test module imports a ``conftest`` by name.
@@ -39,6 +39,50 @@ def require_postgres() -> None:
     if os.environ.get("DAYBOOK_REQUIRE_POSTGRES") == "1":
         pytest.fail(message + " and DAYBOOK_REQUIRE_POSTGRES=1", pytrace=False)
     pytest.skip(message)
+
+
+def spark_available() -> bool:
+    """Whether a local Spark Connect server can run here (it needs Java 17)."""
+    from daybook.spark.server import java_command
+
+    return java_command() is not None
+
+
+def require_spark() -> None:
+    """Skip without Java, or fail instead when ``DAYBOOK_REQUIRE_SPARK=1`` (CI)."""
+    if spark_available():
+        return
+    message = "Java is not installed, so no local Spark server can run (openjdk-17-jre-headless)"
+    if os.environ.get("DAYBOOK_REQUIRE_SPARK") == "1":
+        pytest.fail(message + " and DAYBOOK_REQUIRE_SPARK=1", pytrace=False)
+    pytest.skip(message)
+
+
+def reset_spark_warehouse(warehouse: Warehouse) -> Warehouse:
+    """Empty the Spark server of ``warehouse`` (every database but ``default`` dropped, every
+    table of ``default`` too) and its local state (tokens, dbt artifacts): a fresh warehouse.
+
+    One server serves a whole pytest process, so tests take turns on it: a test that needs
+    two Spark warehouses at once cannot have them.
+    """
+    import shutil
+
+    with connection(warehouse) as con:
+        cursor = con.cursor()
+        databases = [row[0] for row in cursor.execute("show databases").fetchall()]
+        for name in databases:
+            if name != "default":
+                cursor.execute(f"drop database if exists `{name}` cascade")
+        for row in cursor.execute("show tables in default").fetchall():
+            _namespace, table, temporary = row
+            if temporary:
+                continue
+            try:
+                cursor.execute(f"drop table if exists default.`{table}`")
+            except Exception:  # a view: Spark drops it only by that word
+                cursor.execute(f"drop view if exists default.`{table}`")
+    shutil.rmtree(warehouse.state_dir, ignore_errors=True)
+    return warehouse
 
 
 def create_postgres_database(prefix: str = "daybook_test") -> Warehouse:

@@ -32,7 +32,7 @@ def unknown_clients(warehouse: Warehouse, client_ids: list[str]) -> list[str] | 
     from daybook.warehouse import connection
 
     tenant = load_registry(check_manifest=False).require_tenant()
-    placeholder = "?" if warehouse.backend == "duckdb" else "%s"
+    placeholder = "%s" if warehouse.backend == "postgres" else "?"
     marks = ", ".join([placeholder] * len(client_ids))
     try:
         with connection(warehouse, read_only=True) as con:

@@ -3,7 +3,8 @@
 The API holds a DuckDB warehouse open read-only, and DuckDB lets one writing
 process lock a file against every other, so tokens for a DuckDB warehouse live
 in a small SQLite file in the warehouse's ``state_dir`` (WAL mode: the CLI can
-create or revoke while API workers read). For PostgreSQL they live in the
+create or revoke while API workers read); so do Spark's (``sc://``: too slow and without
+transactions for a read per request). For PostgreSQL they live in the
 warehouse itself, table ``daybook_auth.api_tokens``, outside dbt's schemas.
 
 Nothing caches a token: every request looks its token up by id (one primary-key
@@ -249,8 +250,13 @@ class PostgresTokenStore(TokenStore):
 
 
 def open_token_store(warehouse: Warehouse) -> TokenStore:
-    """The token store of a warehouse, for the CLI (PostgreSQL: a connection per operation)."""
-    if warehouse.backend == "duckdb":
+    """The token store of a warehouse, for the CLI (PostgreSQL: a connection per operation).
+
+    Spark keeps them like DuckDB, in SQLite in the warehouse's local ``state_dir``: a Spark
+    query costs a third of a second and Spark has no transactions, while every request
+    reads its token and a revocation must count from the next one.
+    """
+    if warehouse.backend in ("duckdb", "spark"):
         return SqliteTokenStore(warehouse.state_dir / "tokens.sqlite3")
     import psycopg
 

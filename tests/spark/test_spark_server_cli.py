@@ -1,0 +1,99 @@
+"""``daybook spark start|status|stop`` as a user runs them (a subprocess each): the URL alone on
+start's last line, a second start finding the running server, status's words and exit codes,
+stop; and the refusals: no Java, a port already taken, a server that dies while starting (its
+log's words shown). Each test uses a folder of its own, never the session's ``spark_server``."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import require_spark
+
+from daybook.spark.server import free_port
+
+# a Spark server (seconds to start, a second a statement): the build tier
+pytestmark = pytest.mark.build
+
+
+def daybook(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "daybook.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env or dict(os.environ),
+        check=False,
+    )
+
+
+def test_start_status_stop(tmp_path: Path):
+    require_spark()
+    port = free_port()
+    state = tmp_path / "server"
+    started = daybook("spark", "start", "--port", str(port), "--state-dir", str(state),
+                      "--driver-memory", "512m")  # fmt: skip
+    try:
+        assert started.returncode == 0, started.stderr
+        assert started.stdout.splitlines()[-1] == f"sc://127.0.0.1:{port}"
+        assert "waiting" in started.stderr or "answering" in started.stderr
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # it listens on the loopback address it printed
+
+        status = daybook("spark", "status", "--state-dir", str(state))
+        assert status.returncode == 0
+        assert f"running at sc://127.0.0.1:{port}" in status.stdout
+
+        again = daybook("spark", "start", "--port", str(port), "--state-dir", str(state))
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.splitlines()[-1] == f"sc://127.0.0.1:{port}"
+        assert "already runs" in again.stderr
+    finally:
+        stopped = daybook("spark", "stop", "--state-dir", str(state))
+    assert stopped.returncode == 0
+    assert "stopped the Spark Connect server" in stopped.stdout
+    status = daybook("spark", "status", "--state-dir", str(state))
+    assert status.returncode == 1
+    assert status.stdout.strip() == "not running"
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    assert "no Spark Connect server" in daybook("spark", "stop", "--state-dir", str(state)).stdout
+
+
+def test_start_without_java_says_how_to_install_it(tmp_path: Path):
+    env = {key: value for key, value in os.environ.items() if key != "JAVA_HOME"}
+    env["PATH"] = str(Path(sys.executable).parent)  # python, but no java
+    result = daybook("spark", "start", "--state-dir", str(tmp_path / "s"), env=env)
+    assert result.returncode == 1
+    assert "openjdk-17-jre-headless" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_start_on_a_taken_port_is_refused(tmp_path: Path):
+    require_spark()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = daybook("spark", "start", "--port", str(port), "--state-dir", str(tmp_path / "s"))
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+    status = daybook("spark", "status", "--state-dir", str(tmp_path / "s"))
+    assert status.returncode == 1
+
+
+def test_a_server_that_dies_while_starting_shows_its_log(tmp_path: Path):
+    require_spark()
+    result = daybook("spark", "start", "--port", str(free_port()), "--state-dir",
+                     str(tmp_path / "s"), "--driver-memory", "lots")  # fmt: skip
+    assert result.returncode == 1
+    assert "did not start" in result.stderr or "died while starting" in result.stderr
+    assert "Invalid maximum heap size" in result.stderr  # the JVM's own words, from the log
+    assert "full log:" in result.stderr
+    assert daybook("spark", "status", "--state-dir", str(tmp_path / "s")).returncode == 1
