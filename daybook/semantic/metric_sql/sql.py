@@ -252,8 +252,11 @@ class QueryBuilder:
                 exp.GTE(this=row_day.copy(), expression=truncated(this_day.copy(), window.grain))
             )
         daily_value = self.aggregate(leaf, col(MEASURE, rows))
-        if empty is not None:
-            daily_value = exp.Coalesce(this=daily_value, expressions=[literal(empty)])
+        if empty is not None:  # a day whose window holds no rows is the empty value
+            no_rows = exp.EQ(this=exp.Count(this=col(METRIC_DAY, rows)), expression=literal(0))
+            daily_value = exp.Case(
+                ifs=[exp.If(this=no_rows, true=literal(empty))], default=daily_value
+            )
         daily = (
             exp.select(col(BUCKET, pairs), col(METRIC_DAY, pairs), exp.alias_(daily_value, VALUE))
             .from_(pairs)
@@ -282,13 +285,13 @@ class QueryBuilder:
                 as_float(self.value(node.numerator)), as_float(self.value(node.denominator))
             )
         assert isinstance(node, Derived)
-        tree = node.expression.copy()
+        tree = exp.Paren(this=node.expression.copy())  # a parent even for a root division
+        for division in reversed(list(tree.find_all(exp.Div))):  # innermost first
+            division.replace(divide(division.this, division.expression))
         inputs = {name: as_float(self.value(child)) for name, child in node.inputs.items()}
         for column in list(tree.find_all(exp.Column)):
             column.replace(exp.paren(inputs[column.name].copy(), copy=False))
-        for division in list(tree.find_all(exp.Div)):
-            division.replace(divide(division.this, division.expression))
-        return exp.paren(tree, copy=False)
+        return tree
 
 
 def literal(value: int | float) -> exp.Expression:
