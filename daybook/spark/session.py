@@ -16,11 +16,13 @@ Readers see tables rebuilt by another session (dbt) because the local server set
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
 import threading
 import warnings
+import weakref
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
@@ -48,6 +50,36 @@ def without_spark_client_variables(env: MutableMapping[str, str]) -> MutableMapp
     return env
 
 
+_OPEN_SESSIONS: weakref.WeakSet[Any] = weakref.WeakSet()
+_AT_EXIT_REGISTERED = False
+
+
+def _stop_sessions_at_exit() -> None:
+    """Stop every session still open, dbt's default one included, before Python finalizes.
+
+    A Spark Connect session left open is stopped by its ``__del__`` during interpreter
+    finalization, where closing its gRPC channel waits forever for threads that no longer
+    run: the process never exits (seen with pyspark 4.3 and dbt's session). ``atexit``
+    handlers run while those threads still do.
+    """
+    from pyspark.sql.connect.session import SparkSession
+
+    sessions = [*list(_OPEN_SESSIONS), SparkSession._get_default_session()]
+    for session in sessions:
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.stop()
+
+
+def _stop_at_exit(session: Any | None = None) -> None:
+    global _AT_EXIT_REGISTERED
+    if session is not None:
+        _OPEN_SESSIONS.add(session)
+    if not _AT_EXIT_REGISTERED:
+        atexit.register(_stop_sessions_at_exit)
+        _AT_EXIT_REGISTERED = True
+
+
 def open_session(url: str) -> Any:
     """A new Spark Connect session on ``url`` (``sc://host:port[/;params]``); the caller stops it.
 
@@ -65,6 +97,7 @@ def open_session(url: str) -> Any:
             session = SparkSession(connection=url)
         finally:
             _restore(had)
+        _stop_at_exit(session)
     try:
         for key, value in SESSION_CONF.items():
             session.conf.set(key, value)
@@ -101,6 +134,7 @@ def dbt_session_environment(url: str) -> dict[str, str]:
         default = SparkSession._get_default_session()
         if default is not None and _session_url(default) != _normalised(url):
             default.stop()
+        _stop_at_exit()
     return {"SPARK_REMOTE": url, "SPARK_CONNECT_MODE_ENABLED": "1"}
 
 
