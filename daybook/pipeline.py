@@ -5,7 +5,9 @@ all call :func:`build_and_publish`; ``daybook serve`` calls :func:`publish` (in 
 process: ``python -m daybook.pipeline publish URL``) when nothing was published yet.
 A failed build publishes nothing, so the API keeps serving the previous data. Which
 store is published to, and how, is the :class:`~daybook.publishers.Publisher` that
-:func:`~daybook.publishers.publisher_for` chooses.
+:func:`~daybook.publishers.publisher_for` chooses: with ``DAYBOOK_SERVING_URL`` set, the
+separate serving store (``daybook.serving.store``), the same for every command, since
+they all come through here.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def build_and_publish(
     is published (a command prints it there); raising in it publishes nothing.
     ``publish_seconds`` is None when nothing needed publishing (PostgreSQL).
     """
+    publisher = publisher or publisher_for(warehouse)  # a bad serving URL fails before building
     started = time.perf_counter()
     result = build(warehouse)
     built = time.perf_counter()
@@ -57,7 +60,7 @@ def build_and_publish(
     if not result.success:
         return Outcome(result, None, built - started, None)
     publishing = time.perf_counter()
-    publication = (publisher or publisher_for(warehouse)).publish(warehouse, result)
+    publication = publisher.publish(warehouse, result)
     seconds = time.perf_counter() - publishing if publication is not None else None
     return Outcome(result, publication, built - started, seconds)
 

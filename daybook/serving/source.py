@@ -74,7 +74,7 @@ class Source:
         backend = self.warehouse.backend
         if backend == "duckdb":
             cursor = self.con.cursor()
-            return cursor.execute(sql, list(parameters)).fetch_record_batch(batch_rows)
+            return cursor.execute(sql, list(parameters)).to_arrow_reader(batch_rows)
         if backend == "postgres":
             return _postgres_batches(self.con, sql, parameters, batch_rows)
         return _spark_batches(self.con, sql, parameters)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 
+import click
+
 from daybook.config import ConfigError, Warehouse, parse_database_url
 
 SERVING_URL_ENV = "DAYBOOK_SERVING_URL"
@@ -22,8 +24,15 @@ STORE_BACKENDS = ("duckdb", "postgres")
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 
 
-class ServingStoreError(ConfigError):
-    """``DAYBOOK_SERVING_URL`` cannot be used as a serving store; the message says why."""
+class ServingStoreError(ConfigError, click.ClickException):
+    """``DAYBOOK_SERVING_URL`` cannot be used as a serving store; the message says why.
+
+    A ``ClickException`` too, so every command prints it as one line (``Error: ...``,
+    exit code 1) instead of a traceback."""
+
+    def __init__(self, message: str) -> None:
+        ConfigError.__init__(self, message)
+        click.ClickException.__init__(self, message)
 
 
 def serving_url() -> str | None:
