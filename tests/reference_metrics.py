@@ -88,6 +88,7 @@ class MetricReference:
         self.models = {m["name"]: m for m in spec["semantic_models"]}
         self.tables = tables
         self.tenant = tenant
+        self._memo: dict[tuple, list[tuple]] = {}
         self.measures = {
             measure["name"]: (model, measure)
             for model in spec["semantic_models"]
@@ -155,7 +156,13 @@ class MetricReference:
     # --- values --------------------------------------------------------------------------
 
     def measure_rows(self, measure_name: str, filters: list[str], scope: dict) -> list[tuple]:
-        """(day, measure value) of the rows in scope passing every filter."""
+        """(day, measure value) of the rows in scope passing every filter (memoised)."""
+        key = (measure_name, tuple(sorted(filters)), tuple(sorted(scope.items())))
+        if key not in self._memo:
+            self._memo[key] = self._measure_rows(measure_name, filters, scope)
+        return self._memo[key]
+
+    def _measure_rows(self, measure_name: str, filters: list[str], scope: dict) -> list[tuple]:
         model, measure = self.measures[measure_name]
         time = model["defaults"]["agg_time_dimension"]
         time = self.column(model["dimensions"], time)

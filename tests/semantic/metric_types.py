@@ -10,6 +10,7 @@ from the fact), created in DuckDB or PostgreSQL by ``create_tables``.
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -283,3 +284,13 @@ def requests(draw: st.DrawFn, anchor: date, fact: list[tuple], metrics: list[str
         start=start,
         end=start + timedelta(days=length),
     )
+
+
+def same_value(got, expected) -> bool:
+    """One bucket's value equals the reference's: same type (int or float), floats to
+    1e-9, None only where the reference has none."""
+    if expected is None or got is None:
+        return got is expected
+    if isinstance(expected, float):
+        return type(got) is float and math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-9)
+    return type(got) is int and got == expected

@@ -13,7 +13,6 @@ the values' types: integers stay ``int``, ratio/derived/average values are ``flo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import pytest
@@ -30,6 +29,7 @@ from semantic.metric_types import (
     parse_manifest,
     replace_rows,
     requests,
+    same_value,
     tables_for_reference,
     warehouses,
 )
@@ -87,14 +87,6 @@ def run(con, view: ManifestView, request: Request, dialect: str, shape: str) -> 
     return query.fill(rows, request.start, request.end)
 
 
-def same(got, expected) -> bool:
-    if expected is None or got is None:
-        return got is expected
-    if isinstance(expected, float):
-        return type(got) is float and math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-9)
-    return type(got) is int and got == expected
-
-
 def check(con, view: ManifestView, data: st.DataObject, dialect: str) -> None:
     anchor, fact, devices = data.draw(warehouses(), label="warehouse")
     replace_rows(con, fact, devices)
@@ -116,7 +108,7 @@ def check(con, view: ManifestView, data: st.DataObject, dialect: str) -> None:
             mismatches = [
                 (bucket, value, want)
                 for (bucket, value), (_, want) in zip(got, expected, strict=True)
-                if not same(value, want)
+                if not same_value(value, want)
             ]
             assert not mismatches, (shape, request, mismatches)
 
