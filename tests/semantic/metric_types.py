@@ -183,6 +183,7 @@ def create_tables(con) -> None:
         f"user_id varchar not null, device_id varchar not null, {counts})",
         f"create index metric_types_user_day on {FACT} (client_id, user_id, activity_date)",
         f"create index metric_types_device_day on {FACT} (client_id, device_id, activity_date)",
+        f"create index metric_types_client_day on {FACT} (client_id, activity_date)",
         f"create table {DEVICES} (device_id varchar primary key, client_id varchar, "
         "platform varchar)",
     ):
