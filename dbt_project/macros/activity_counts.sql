@@ -39,3 +39,8 @@
 {% macro default__type_double() -%}
     double precision
 {%- endmacro %}
+
+{# Spark's name for the same 8-byte float. #}
+{% macro spark__type_double() -%}
+    double
+{%- endmacro %}

@@ -10,6 +10,11 @@
     cast(extract(isodow from {{ day }}) as integer)
 {%- endmacro %}
 
+{# Spark: `weekday` counts from 0 (Monday). #}
+{% macro spark__iso_day_of_week(day) -%}
+    cast(weekday({{ day }}) + 1 as integer)
+{%- endmacro %}
+
 {# The first day of the `unit` (week: the ISO week, Monday first; month; quarter;
    year) holding a date, as a date. #}
 {% macro period_start(unit, day) -%}
@@ -18,4 +23,30 @@
 
 {% macro default__period_start(unit, day) -%}
     cast({{ dbt.date_trunc(unit, 'cast(' ~ day ~ ' as timestamp)') }} as date)
+{%- endmacro %}
+
+{# Spark: a date (not a timestamp) truncated directly, so the session time zone never
+   moves a day across midnight. #}
+{% macro spark__period_start(unit, day) -%}
+    {%- if unit == 'week' -%}
+    date_sub({{ day }}, weekday({{ day }}))
+    {%- else -%}
+    trunc({{ day }}, '{{ unit }}')
+    {%- endif -%}
+{%- endmacro %}
+
+{# One row per day from `start_date` to `end_date` (exclusive), as `date_day`: the date
+   spine of dim_dates. The portable version is dbt's own `date_spine` (a generated
+   series of cross joins); Spark generates the days with `sequence` in one row and
+   explodes it. #}
+{% macro days_between(start_date, end_date) -%}
+    {{ return(adapter.dispatch('days_between', 'daybook')(start_date, end_date)) }}
+{%- endmacro %}
+
+{% macro default__days_between(start_date, end_date) -%}
+    {{ dbt.date_spine('day', start_date, end_date) }}
+{%- endmacro %}
+
+{% macro spark__days_between(start_date, end_date) -%}
+    select explode(sequence({{ start_date }}, date_sub({{ end_date }}, 1), interval 1 day)) as date_day
 {%- endmacro %}

@@ -19,31 +19,113 @@
    (`is_new_entity`) and entities of the other dense kind do not count: nearly every
    refresh delivers a new user, and it has no rows here to prune. #}
 {% macro prune_dense_rows(entity) -%}
+    {{ return(adapter.dispatch('prune_dense_rows', 'daybook')(entity)) }}
+{%- endmacro %}
+
+{% macro default__prune_dense_rows(entity) -%}
     {%- if is_incremental() -%}
     {%- set key = entity ~ '_id' -%}
-    {%- set last_refreshed_at = max_timestamp('refreshed_at_utc', this) -%}
     {%- set last_active = newest_activity_date() -%}
-    {%- set moved = run_query(
+    {%- set moved = dense_rows_may_be_stale(entity) -%}
+    delete from {{ this }} as dense
+    where dense.activity_date > {{ last_active }}
+        or {{ last_active }} is null
+    {%- if moved %}
+        or not exists (
+            {{ dense_row_entity(entity, 'dense') }}
+        )
+    {%- endif %}
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Spark: the dense facts are partitioned by day, and a refresh overwrites each day it
+    writes whole (`spark__dense_days_to_write`), the days holding rows of a changed
+    entity included. A full build has rows on exactly the days from the earliest
+    `active_from_date` to the latest active day (every span ends on that day), so every
+    day the table holds outside that range is dropped here; every day inside it that a
+    refresh writes gets at least one row. #}
+{% macro spark__prune_dense_rows(entity) -%}
+    {%- if is_incremental() -%}
+    {%- set last_active = newest_activity_date() -%}
+    {%- set first_active = date_literal(
+        'select min(active_from_date) from ' ~ ref('dim_' ~ entity ~ 's'))
+        or 'cast(null as date)' -%}
+    {%- set outside = run_query(
+        'select distinct activity_date from ' ~ this
+        ~ ' where activity_date > ' ~ last_active ~ ' or ' ~ last_active ~ ' is null'
+        ~ ' or activity_date < ' ~ first_active ~ ' or ' ~ first_active ~ ' is null'
+    ).columns[0].values() -%}
+    {{ drop_partitions('activity_date', outside) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# Whether rows of this dense table may belong to no entity any more (moved to another
+   client, vanished, or now before its first day): only when an entity of that kind (or
+   a client) that already had rows changed since this table was last written, or a
+   heartbeat left a partition. Brand-new ids (`is_new_entity`) do not count: nearly
+   every refresh delivers a new user, and it has no rows here yet. Runs a query: call it
+   only at execution. #}
+{% macro dense_rows_may_be_stale(entity) -%}
+    {%- set last_refreshed_at = max_timestamp('refreshed_at_utc', this) -%}
+    {{- return(run_query(
         'select count(*) from (select 1 from ' ~ ref('int_entity_versions')
         ~ ' where changed_at_utc > ' ~ last_refreshed_at
         ~ " and entity_type in ('" ~ entity ~ "', 'client')"
         ~ ' and not coalesce(is_new_entity, false)'
         ~ ' union all select 1 from ' ~ heartbeat_departures_relation()
         ~ ' where departed_at_utc > ' ~ last_refreshed_at ~ ') as changes'
-    ).columns[0].values()[0] | int > 0 -%}
-    delete from {{ this }} as dense
-    where dense.activity_date > {{ last_active }}
-        or {{ last_active }} is null
-    {%- if moved %}
-        or not exists (
-            select 1
-            from {{ ref('dim_' ~ entity ~ 's') }} as entities
-            where entities.client_id = dense.client_id
-                and entities.{{ key }} = dense.{{ key }}
-                and entities.active_from_date <= dense.activity_date
-        )
-    {%- endif %}
-    {%- else -%}
+    ).columns[0].values()[0] | int > 0) -}}
+{%- endmacro %}
+
+{# A subquery finding the dimension row a dense row (alias `dense`) belongs to: the same
+   client and entity, on or after its first day. A dense row without one is one a full
+   build would not have. #}
+{% macro dense_row_entity(entity, dense) -%}
     select 1
-    {%- endif -%}
+    from {{ ref('dim_' ~ entity ~ 's') }} as entities
+    where entities.client_id = {{ dense }}.client_id
+        and entities.{{ entity }}_id = {{ dense }}.{{ entity }}_id
+        and entities.active_from_date <= {{ dense }}.activity_date
+{%- endmacro %}
+
+{# The (client, entity, day) rows a dense fact's refresh writes, from its CTEs: `spans`
+   (each entity's first day), `dates` (the spine from the earliest first day to the
+   latest active day) and `parts`, the CTEs naming the rows to write (full spans of new
+   entities, days after the last built one, touched days). Elsewhere exactly those
+   rows (delete+insert on the grain replaces them). #}
+{% macro dense_days_to_write(entity, spans, dates, parts) -%}
+    {{ return(adapter.dispatch('dense_days_to_write', 'daybook')(entity, spans, dates, parts)) }}
+{%- endmacro %}
+
+{% macro default__dense_days_to_write(entity, spans, dates, parts) -%}
+    {%- for part in parts %}
+    select * from {{ part }}
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Spark: the same days, but whole: every entity's row on each day any of `parts`
+    names, and on each day holding a row that may belong to no entity any more
+    (`dense_rows_may_be_stale`), so the day's overwrite drops that row. #}
+{% macro spark__dense_days_to_write(entity, spans, dates, parts) -%}
+    {%- set key = entity ~ '_id' -%}
+    select {{ spans }}.client_id, {{ spans }}.{{ key }}, {{ dates }}.date_day as activity_date
+    from {{ spans }}
+    inner join {{ dates }} on {{ dates }}.date_day >= {{ spans }}.active_from_date
+    where {{ dates }}.date_day in (
+        {%- for part in parts %}
+        select {{ part }}.activity_date from {{ part }}
+        {{- ' union' if not loop.last }}
+        {%- endfor %}
+        {%- if dense_rows_may_be_stale(entity) %}
+        union
+        select dense.activity_date
+        from {{ this }} as dense
+        where not exists (
+            {{ dense_row_entity(entity, 'dense') }}
+        )
+        {%- endif %}
+    )
 {%- endmacro %}

@@ -70,6 +70,10 @@
    build, the model reads all of raw, so the count before B2 is recorded as is.
    It runs in the model's transaction, so a failed run leaves the previous record. #}
 {% macro record_heartbeat_reads(raw_heartbeats) -%}
+    {{ return(adapter.dispatch('record_heartbeat_reads', 'daybook')(raw_heartbeats)) }}
+{%- endmacro %}
+
+{% macro default__record_heartbeat_reads(raw_heartbeats) -%}
     {%- set newest = ('(select max(received_at_utc) from ' ~ this ~ ')') if is_incremental()
         else ('(select max(received_at_utc) from ' ~ raw_heartbeats ~ ')') -%}
     {%- set capped = 'least(' ~ newest ~ ', ' ~ run_timestamp() ~ ')' -%}
@@ -149,4 +153,86 @@
     {%- for column in columns -%}
         {{ prefix }}{{ column }} asc nulls last{{ ', ' if not loop.last }}
     {%- endfor -%}
+{%- endmacro %}
+
+{#- Spark: the same counts and the same check, but without transactions. Spark cannot
+    UPDATE a parquet table, nor overwrite a table it reads in the same statement, so
+    the values are read first (`run_query`, as this hook renders) and written as
+    literals. And a failed model cannot roll this hook back, so the new boundary is
+    written as a pending row (`state_id = 2`) beside the current one, and
+    `commit_heartbeat_reads`, a post-hook that runs only after the model wrote its
+    rows, makes it current. A run that fails leaves the previous record, whose
+    boundary the next run verifies again. The counts are still taken before the model
+    reads raw, so a row loaded meanwhile costs a full read, never a lost row. #}
+{% macro spark__record_heartbeat_reads(raw_heartbeats) -%}
+    {%- if not execute -%}
+        {{- return('') -}}
+    {%- endif -%}
+    {%- set state = heartbeat_read_state_ddl() -%}
+    {%- set newest = ('(select max(received_at_utc) from ' ~ this ~ ')') if is_incremental()
+        else ('(select max(received_at_utc) from ' ~ raw_heartbeats ~ ')') -%}
+    {%- set capped = 'least(' ~ newest ~ ', ' ~ run_timestamp() ~ ')' -%}
+    {%- set boundary = dbt.dateadd('hour', -1 * var('heartbeat_lookback_hours'), capped) -%}
+    {%- set previous = run_query(
+        'select boundary_utc, rows_before from ' ~ state ~ ' where state_id = 1').rows -%}
+    {%- set previous_boundary = previous[0][0] if previous | length == 1 else none -%}
+    {%- set previous_rows = previous[0][1] | int if previous | length == 1 else 0 -%}
+    {%- set verified = true -%}
+    {%- if is_incremental() and previous_boundary is not none -%}
+        {%- set rows_now = run_query(
+            'select count(*) from ' ~ raw_heartbeats ~ ' where received_at_utc < '
+            ~ timestamp_text(previous_boundary)).rows[0][0] | int -%}
+        {%- set verified = rows_now == previous_rows -%}
+    {%- endif -%}
+    {%- set next = run_query(
+        'select next_read.boundary_utc, (select count(*) from ' ~ raw_heartbeats
+        ~ ' as raw_row where raw_row.received_at_utc < next_read.boundary_utc)'
+        ~ ' from (select cast(' ~ boundary ~ ' as timestamp) as boundary_utc) as next_read'
+    ).rows[0] -%}
+    insert overwrite table {{ state }}
+    select 1, {{ timestamp_text(previous_boundary) }}, {{ previous_rows }}
+    union all
+    select
+        2,
+        {{ timestamp_text(next[0] if verified else none) }},
+        {{ next[1] | int if verified else 0 }}
+{%- endmacro %}
+
+{# A post-hook of int_heartbeats_deduplicated: make the read record the pre-hook left
+   pending current, now that the model's rows are written. Nothing where the pre-hook
+   ran in the model's transaction. #}
+{% macro commit_heartbeat_reads() -%}
+    {{ return(adapter.dispatch('commit_heartbeat_reads', 'daybook')()) }}
+{%- endmacro %}
+
+{% macro default__commit_heartbeat_reads() -%}
+{%- endmacro %}
+
+{% macro spark__commit_heartbeat_reads() -%}
+    {%- if not execute -%}
+        {{- return('') -}}
+    {%- endif -%}
+    {%- set state = heartbeat_read_state_ddl() -%}
+    {%- set pending = run_query(
+        'select boundary_utc, rows_before from ' ~ state ~ ' where state_id = 2').rows -%}
+    {%- if pending | length == 1 -%}
+    insert overwrite table {{ state }}
+    select 1, {{ timestamp_text(pending[0][0]) }}, {{ pending[0][1] | int }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# Spark: create daybook_meta.heartbeat_read_state when missing (now, as the hook
+   renders: a hook runs one statement on Spark) and return its name. #}
+{% macro heartbeat_read_state_ddl() -%}
+    {%- do run_query('create schema if not exists daybook_meta') -%}
+    {%- do run_query(
+        'create table if not exists daybook_meta.heartbeat_read_state'
+        ~ ' (state_id int, boundary_utc timestamp, rows_before bigint) using parquet') -%}
+    {{- return('daybook_meta.heartbeat_read_state') -}}
+{%- endmacro %}
+
+{# A timestamp value read back from the warehouse as a SQL literal (null for none). #}
+{% macro timestamp_text(value) -%}
+    {{- return("cast(null as timestamp)" if value is none
+        else "cast('" ~ value.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as timestamp)") -}}
 {%- endmacro %}

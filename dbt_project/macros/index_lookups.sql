@@ -35,6 +35,16 @@
     ) as partition_rows
 {%- endmacro %}
 
+{#- Spark: a refresh overwrites whole days (the fact's partitions), so it reads every
+    valid heartbeat of each touched day, of every client; the day filter prunes the
+    validated model's day partitions. #}
+{% macro spark__valid_heartbeats_in_partitions(validated, partitions) -%}
+    select validated.*
+    from {{ validated }} as validated
+    where validated.is_valid
+        and validated.activity_date in (select {{ partitions }}.activity_date from {{ partitions }})
+{%- endmacro %}
+
 {# A join clause giving each row of the CTE `candidates` the row `kept` holds for its
    heartbeat_key (unique) when that row had a local day, as `previous`. #}
 {% macro join_previous_row(kept, candidates) -%}

@@ -15,7 +15,23 @@
     ({{ column }} is not null
         and {{ column }} >= 0
         and {{ column }} <= {{ max_activity_count() }}
-        and {{ column }} = floor({{ column }}))
+        and {{ is_integral(column) }})
+{%- endmacro %}
+
+{# True when a (double) value has no fractional part. Spark's `floor` returns a bigint
+   and, in ANSI mode (Spark 4's default), fails the whole query on a value beyond the
+   bigint range (8e18 is fine, 1e300 is not), so Spark tests the remainder instead
+   (NaN and infinity give a NaN remainder: false). #}
+{% macro is_integral(column) -%}
+    {{ return(adapter.dispatch('is_integral', 'daybook')(column)) }}
+{%- endmacro %}
+
+{% macro default__is_integral(column) -%}
+    {{ column }} = floor({{ column }})
+{%- endmacro %}
+
+{% macro spark__is_integral(column) -%}
+    {{ column }} % 1 = 0
 {%- endmacro %}
 
 {# True when a raw count is a number above the bound (infinity included): quarantined

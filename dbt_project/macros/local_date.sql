@@ -25,6 +25,15 @@
     (((cast({{ utc_timestamp }} as timestamp)) at time zone 'UTC') at time zone ({{ timezone }}))
 {%- endmacro %}
 
+{# Spark: `from_utc_timestamp` reads the value as UTC and gives the wall-clock time in
+   the zone (java.time rules, DST included). Spark's `timestamp` values are instants
+   shown in the session time zone, so the build pins the session to UTC
+   (`session_time_zone`, on-run-start): every timestamp in raw is then read, compared
+   and cast to a date as the UTC wall-clock time the contract means. #}
+{% macro spark__local_timestamp(utc_timestamp, timezone) -%}
+    from_utc_timestamp(cast({{ utc_timestamp }} as timestamp), {{ timezone }})
+{%- endmacro %}
+
 {# The local calendar day: what "local day" means in the contract. #}
 {% macro local_date(utc_timestamp, timezone, checked=false) -%}
     {{ return(adapter.dispatch('local_date', 'daybook')(utc_timestamp, timezone, checked)) }}
@@ -56,4 +65,17 @@
 {% macro postgres__valid_timezone(timezone) -%}
     (case when ({{ timezone }}) in (select name from pg_catalog.pg_timezone_names)
         then ({{ timezone }}) end)
+{%- endmacro %}
+
+
+{#- Spark has no zone catalogue table: `java.time.ZoneId.of` is the zone database
+    `from_utc_timestamp` uses, called through `try_reflect` (null for a name it does not
+    know, so an unknown zone never fails the build). Only region names spelled exactly
+    (`America/New_York`, `UTC`) pass: fixed offsets such as `+05:00`, which ZoneId also
+    accepts, are refused as on PostgreSQL. Three-letter aliases (`EST`) are unknown to
+    ZoneId, so a client with one is quarantined on Spark (PostgreSQL and DuckDB know
+    them). #}
+{% macro spark__valid_timezone(timezone) -%}
+    (case when try_reflect('java.time.ZoneId', 'of', {{ timezone }}) = ({{ timezone }})
+        and ({{ timezone }}) rlike '^[A-Za-z]' then ({{ timezone }}) end)
 {%- endmacro %}

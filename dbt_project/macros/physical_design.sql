@@ -93,3 +93,59 @@
 {% macro postgres__index_meta_table(relation, index_name, column) -%}
     create index if not exists {{ index_name }} on {{ relation }} ({{ column }});
 {%- endmacro %}
+
+{# How an incremental model writes a refresh. PostgreSQL and DuckDB delete the rows a
+   refresh replaces by key and insert the new ones (`delete+insert`). Spark on parquet
+   has no DELETE or MERGE (they need Delta or Iceberg), so a refresh there replaces whole
+   partitions (`insert_overwrite`, dynamic partition overwrite): each model's Spark
+   macros make its refresh select the complete new contents of every partition it
+   rewrites (`spark_partitions.sql`). #}
+{% macro incremental_strategy() -%}
+    {{ return(adapter.dispatch('incremental_strategy', 'daybook')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_strategy() -%}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro spark__incremental_strategy() -%}
+    {{ return('insert_overwrite') }}
+{%- endmacro %}
+
+{# A model's `partition_by`: none where nothing partitions tables (PostgreSQL, DuckDB),
+   the column on Spark, where partitions are the unit a refresh rewrites and a reader
+   prunes. #}
+{% macro partition_by(column) -%}
+    {{ return(adapter.dispatch('partition_by', 'daybook')(column)) }}
+{%- endmacro %}
+
+{% macro default__partition_by(column) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro spark__partition_by(column) -%}
+    {{ return([column]) }}
+{%- endmacro %}
+
+{# on-run-start: session settings every statement of a run relies on. Spark: the
+   session time zone is UTC, so raw timestamps (UTC wall-clock times without a zone)
+   compare, truncate and cast to dates as UTC whatever the server's default zone is
+   (`spark__local_timestamp`). Nothing elsewhere (an empty hook is skipped). #}
+{% macro session_settings() -%}
+    {{ return(adapter.dispatch('session_settings', 'daybook')()) }}
+{%- endmacro %}
+
+{% macro default__session_settings() -%}
+{%- endmacro %}
+
+{% macro spark__session_settings() -%}
+    set spark.sql.session.timeZone = UTC
+{%- endmacro %}
+
+{# Spark: dbt-spark's `dateadd` goes through unix seconds and fails on a null input
+   (`assert_not_null`), which a watermark of an empty table is; `timestampadd` adds the
+   interval in the calendar and passes nulls through. dbt's dispatch finds this before
+   dbt-spark's, because it lives in the root project. #}
+{% macro spark__dateadd(datepart, interval, from_date_or_timestamp) -%}
+    timestampadd({{ datepart }}, {{ interval }}, {{ from_date_or_timestamp }})
+{%- endmacro %}

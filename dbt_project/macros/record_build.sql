@@ -13,6 +13,11 @@
 #}
 {% macro record_build() %}
   {% if execute and flags.WHICH in ('run', 'build') %}
+    {{ adapter.dispatch('record_build_sql', 'daybook')() }}
+  {% endif %}
+{% endmacro %}
+
+{% macro default__record_build_sql() %}
     create schema if not exists daybook_meta;
     create table if not exists daybook_meta.build_marker (
       marker_id integer primary key,
@@ -33,7 +38,18 @@
       set invocation_id = excluded.invocation_id,
           finished_at_utc = excluded.finished_at_utc,
           newest_received_at_utc = excluded.newest_received_at_utc;
-  {% endif %}
+{% endmacro %}
+
+{# Spark: one statement per hook and no upsert on parquet, so the schema and table are
+   created as the hook renders and the one row is written by overwriting the table. #}
+{% macro spark__record_build_sql() %}
+  {%- do run_query('create schema if not exists daybook_meta') -%}
+  {%- do run_query(
+      'create table if not exists daybook_meta.build_marker (marker_id int,'
+      ~ ' invocation_id string, finished_at_utc timestamp, newest_received_at_utc timestamp)'
+      ~ ' using parquet') -%}
+  insert overwrite table daybook_meta.build_marker
+  select 1, '{{ invocation_id }}', {{ dbt.current_timestamp() }}, {{ newest_kept_heartbeat() }}
 {% endmacro %}
 
 {# The newest received time the deduplicated heartbeats hold, as SQL; null before they exist. #}

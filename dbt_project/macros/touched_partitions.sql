@@ -33,6 +33,10 @@
 {%- endmacro %}
 
 {% macro record_heartbeat_departures() -%}
+    {{ return(adapter.dispatch('record_heartbeat_departures', 'daybook')()) }}
+{%- endmacro %}
+
+{% macro default__record_heartbeat_departures() -%}
     create schema if not exists daybook_meta;
     create table if not exists {{ heartbeat_departures_relation() }} (
         client_id {{ dbt.type_string() }},
@@ -48,10 +52,30 @@
         and previous_activity_date is not null
 {%- endmacro %}
 
+{# Spark: a hook runs one statement, so the schema and table are created as the hook
+   renders, and the hook appends the rows (an append needs no DELETE). #}
+{% macro spark__record_heartbeat_departures() -%}
+    {%- if not execute -%}
+        {{- return('') -}}
+    {%- endif -%}
+    {%- do run_query('create schema if not exists daybook_meta') -%}
+    {%- do run_query('create table if not exists ' ~ heartbeat_departures_relation()
+        ~ ' (client_id string, activity_date date, departed_at_utc timestamp) using parquet') -%}
+    insert into {{ heartbeat_departures_relation() }}
+    select distinct previous_client_id, previous_activity_date, processed_at_utc
+    from {{ this }}
+    where processed_at_utc = {{ run_timestamp() }}
+        and previous_activity_date is not null
+{%- endmacro %}
+
 {# A pre-hook of fct_activity_daily's incremental runs: delete the partitions this run
    rebuilds, so one that lost every heartbeat ends empty. It reads the same watermark
    as the model (the table is not written between the two). #}
 {% macro delete_touched_partitions() -%}
+    {{ return(adapter.dispatch('delete_touched_partitions', 'daybook')()) }}
+{%- endmacro %}
+
+{% macro default__delete_touched_partitions() -%}
     {%- if is_incremental() -%}
     delete from {{ this }} as fact
     where exists (
@@ -62,5 +86,22 @@
     )
     {%- else -%}
     select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Spark: the fact is partitioned by day and a refresh overwrites each touched day whole
+    (`spark__valid_heartbeats_in_partitions`), so only a touched day left with no valid
+    heartbeat at all needs this hook: the overwrite writes nothing there, so it is
+    dropped. #}
+{% macro spark__delete_touched_partitions() -%}
+    {%- if is_incremental() -%}
+    {%- set emptied = run_query(
+        'select distinct touched.activity_date from ('
+        ~ touched_partitions(max_timestamp('refreshed_at_utc', this)) ~ ') as touched'
+        ~ ' where not exists (select 1 from ' ~ ref('int_heartbeats_validated')
+        ~ ' as validated where validated.is_valid'
+        ~ ' and validated.activity_date = touched.activity_date)'
+    ).columns[0].values() -%}
+    {{ drop_partitions('activity_date', emptied) }}
     {%- endif -%}
 {%- endmacro %}

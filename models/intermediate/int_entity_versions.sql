@@ -14,8 +14,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
         unique_key=['entity_type', 'entity_id'],
+        partition_by=partition_by('entity_type'),
         on_schema_change='append_new_columns',
         indexes=adapter_indexes([
             {'columns': ['entity_type', 'entity_id'], 'unique': true},
@@ -113,4 +114,4 @@ final as (
 
 )
 
-select * from final
+{{ complete_partitions('final', ['entity_type', 'entity_id'], 'entity_type') }}

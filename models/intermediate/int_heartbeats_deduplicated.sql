@@ -18,11 +18,16 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
         unique_key='heartbeat_key',
+        partition_by=partition_by('received_date'),
         on_schema_change='fail',
         pre_hook=["{{ record_heartbeat_reads(ref('stg_raw__heartbeats')) }}"],
-        post_hook=["{{ refresh_statistics() }}"],
+        post_hook=[
+            "{{ commit_heartbeat_reads() }}",
+            "{{ drop_moved_partitions('heartbeat_key', 'received_date') }}",
+            "{{ refresh_statistics() }}",
+        ],
         indexes=adapter_indexes([
             {'columns': ['heartbeat_key'], 'unique': true},
             {'columns': ['received_at_utc']},
@@ -139,6 +144,7 @@ new_heartbeats as (
         {% endfor %}
         ----------  lineage
         {{ run_timestamp() }} as processed_at_utc
+        {{ receipt_partition_column('earliest_copies.received_at_utc') }} -- noqa: LT02
 
     from earliest_copies
     {% if is_incremental() %}
@@ -152,4 +158,4 @@ new_heartbeats as (
 
 )
 
-select * from new_heartbeats
+{{ complete_partitions('new_heartbeats', 'heartbeat_key', 'received_date') }}

@@ -23,8 +23,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
         unique_key='heartbeat_key',
+        partition_by=partition_by('activity_date'),
         on_schema_change='append_new_columns',
         indexes=adapter_indexes([
             {'columns': ['heartbeat_key'], 'unique': true},
@@ -36,6 +37,7 @@
         pre_hook=["{{ incremental_session_settings() }}"],
         post_hook=[
             "{{ record_heartbeat_departures() }}",
+            "{{ drop_moved_partitions('heartbeat_key', 'activity_date') }}",
             "{{ index_quarantined_heartbeats() }}",
             "{{ refresh_statistics() }}",
         ],
@@ -294,5 +296,5 @@ validated as (
 
 )
 
-select * from validated
+{{ complete_partitions('validated', 'heartbeat_key', 'activity_date') }}
 {{ cluster_by_keys(['activity_date']) }}

@@ -13,8 +13,7 @@ with
 
 spine as (
 
-    {{ dbt.date_spine(
-        'day',
+    {{ days_between(
         "cast('" ~ var('daybook_dates_start') ~ "' as date)",
         "cast('" ~ var('daybook_dates_end') ~ "' as date)",
     ) }}

@@ -15,8 +15,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
         unique_key=['client_id', 'activity_date'],
+        partition_by=partition_by('activity_date'),
         on_schema_change='fail',
         pre_hook=["{{ delete_touched_partitions() }}"],
         post_hook=["{{ refresh_statistics() }}"],

@@ -21,8 +21,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=incremental_strategy(),
         unique_key=['client_id', 'user_id', 'activity_date'],
+        partition_by=partition_by('activity_date'),
         on_schema_change='append_new_columns',
         indexes=adapter_indexes([
             {'columns': ['client_id', 'user_id', 'activity_date'], 'unique': true},
@@ -144,11 +145,7 @@ touched_days as (
 
 spined as (
 
-    select * from full_spans
-    union all
-    select * from new_days
-    union all
-    select * from touched_days
+    {{ dense_days_to_write('user', 'spans', 'dates', ['full_spans', 'new_days', 'touched_days']) }}
 
 ),
 
