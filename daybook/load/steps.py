@@ -119,12 +119,12 @@ def check_keys(cur: Any, spec: RawTable, inputs: list[InputFile]) -> None:
     if found is not None:
         item = inputs[int(found)]
         raise LoadError(
-            f"{item.path}: {_first_missing_key(item, spec)}, column {spec.key}: "
+            f"{item.path}: {first_missing_key(item, spec)}, column {spec.key}: "
             f"the {spec.key} is missing (every raw.{spec.name} row needs one)"
         )
 
 
-def _first_missing_key(item: InputFile, spec: RawTable) -> str:
+def first_missing_key(item: InputFile, spec: RawTable) -> str:
     """'line N' (CSV) or 'row N' (Parquet) of the first row whose key is empty."""
     import duckdb
 
