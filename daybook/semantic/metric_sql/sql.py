@@ -58,6 +58,12 @@ def col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table)
 
 
+def table(name: str, alias: str | None = None) -> exp.Table:
+    """A table node built directly (``exp.to_table`` would parse the name)."""
+    node = exp.Table(this=exp.to_identifier(name))
+    return node if alias is None else node.as_(alias, copy=False)
+
+
 class QueryBuilder:
     """Collects the CTEs of one query; leaves shared by several inputs are built once."""
 
@@ -78,7 +84,7 @@ class QueryBuilder:
         return self.names[key]
 
     def days(self) -> str:
-        return self.cte(DAYS, DAYS, lambda: exp.select(col(DAY)).from_(day_series()))
+        return self.cte(DAYS, DAYS, lambda: exp.select(col(DAY)).from_(day_series(), copy=False))
 
     def spine(self) -> str:
         days = self.days()
@@ -88,8 +94,8 @@ class QueryBuilder:
             SPINE,
             lambda: (
                 exp.select(exp.alias_(bucket, BUCKET))
-                .from_(days)
-                .distinct(distinct=self.granularity != "daily")
+                .from_(table(days), copy=False)
+                .distinct(distinct=self.granularity != "daily", copy=False)
             ),
         )
 
@@ -106,8 +112,8 @@ class QueryBuilder:
                         exp.alias_(bucket, BUCKET),
                         exp.alias_(shifted(col(DAY), shifts), METRIC_DAY),
                     )
-                    .from_(days)
-                    .distinct()
+                    .from_(table(days), copy=False)
+                    .distinct(copy=False)
                 )
             edge = exp.Min if pick == "first" else exp.Max
             window = exp.Window(this=edge(this=col(DAY)), partition_by=[bucket.copy()])
@@ -116,11 +122,11 @@ class QueryBuilder:
                 exp.alias_(shifted(col(DAY), shifts), METRIC_DAY),
                 col(DAY),
                 exp.alias_(window, "picked_day"),
-            ).from_(days)
+            ).from_(table(days), copy=False)
             return (
                 exp.select(col(BUCKET), col(METRIC_DAY))
-                .from_(inner.subquery("candidates"))
-                .where(exp.EQ(this=col(DAY), expression=col("picked_day")))
+                .from_(inner.subquery("candidates", copy=False), copy=False)
+                .where(exp.EQ(this=col(DAY), expression=col("picked_day")), copy=False)
             )
 
         return self.cte(("pairs", shifts, pick), "metric_days", build)
@@ -152,7 +158,7 @@ class QueryBuilder:
                 )
             where.append(exp.EQ(this=col(key, FACT_ALIAS), expression=marker("entity_id")))
         where += [bound(day.copy()) for bound in bounds]
-        select = exp.select().from_(exp.to_table(view.table(model)).as_(FACT_ALIAS))
+        select = exp.select().from_(table(view.table(model), FACT_ALIAS), copy=False)
         joined: set[str] = set()
         for template in leaf.filters:
             condition, joins = render(view, model.name, template, metric=self.metric)
@@ -163,7 +169,7 @@ class QueryBuilder:
                         this=col(join.key, join.alias), expression=col(join.fact_column, FACT_ALIAS)
                     )
                     select = select.join(
-                        exp.to_table(join.table).as_(join.alias), on=on, join_type="inner"
+                        table(join.table, join.alias), on=on, join_type="inner", copy=False
                     )
             where.append(exp.paren(condition, copy=False))
         measure = source.measure
@@ -202,21 +208,23 @@ class QueryBuilder:
         start = shifted(date_parameter("start_date"), leaf.offsets)
         end = shifted(date_parameter("end_date"), leaf.offsets)
         bounds = [
-            lambda d: exp.GTE(this=d, expression=start),
-            lambda d: exp.LTE(this=d, expression=end),
+            lambda d: exp.GTE(this=d, expression=start.copy()),
+            lambda d: exp.LTE(this=d, expression=end.copy()),
         ]
         select, day, value = self.source(leaf, bounds)
         if not leaf.offsets:
             bucket = bucket_start(day, self.granularity)
             return select.select(
-                exp.alias_(bucket, BUCKET), exp.alias_(self.aggregate(leaf, value), VALUE)
-            ).group_by(bucket.copy())
+                exp.alias_(bucket, BUCKET),
+                exp.alias_(self.aggregate(leaf, value), VALUE),
+                copy=False,
+            ).group_by(bucket.copy(), copy=False)
         pairs = self.pairs(leaf.offsets, None)
         on = exp.EQ(this=day.copy(), expression=col(METRIC_DAY, pairs))
-        select = select.join(exp.to_table(pairs), on=on, join_type="inner")
+        select = select.join(table(pairs), on=on, join_type="inner", copy=False)
         return select.select(
-            col(BUCKET, pairs), exp.alias_(self.aggregate(leaf, value), VALUE)
-        ).group_by(col(BUCKET, pairs))
+            col(BUCKET, pairs), exp.alias_(self.aggregate(leaf, value), VALUE), copy=False
+        ).group_by(col(BUCKET, pairs), copy=False)
 
     def cumulative(self, leaf: Leaf, empty) -> exp.Select:
         """Per bucket: the window's value on its first/last in-range day, or their average."""
@@ -236,8 +244,8 @@ class QueryBuilder:
             is AggregationType.COUNT_DISTINCT
         )
         rows_select = select.select(
-            exp.alias_(day, METRIC_DAY), exp.alias_(value, MEASURE)
-        ).distinct(distinct=distinct)
+            exp.alias_(day, METRIC_DAY), exp.alias_(value, MEASURE), copy=False
+        ).distinct(distinct=distinct, copy=False)
         rows = self.cte(("rows", leaf), "measure_rows", lambda: rows_select)
         pick = None if window.period_agg == "average" else window.period_agg
         pairs = self.pairs(leaf.offsets, pick)
@@ -259,16 +267,16 @@ class QueryBuilder:
             )
         daily = (
             exp.select(col(BUCKET, pairs), col(METRIC_DAY, pairs), exp.alias_(daily_value, VALUE))
-            .from_(pairs)
-            .join(exp.to_table(rows), on=exp.and_(*on), join_type="left")
-            .group_by(col(BUCKET, pairs), col(METRIC_DAY, pairs))
+            .from_(table(pairs), copy=False)
+            .join(table(rows), on=exp.and_(*on), join_type="left", copy=False)
+            .group_by(col(BUCKET, pairs), col(METRIC_DAY, pairs), copy=False)
         )
         daily_name = self.cte(("daily", leaf), "daily_values", lambda: daily)
         per_bucket = exp.Avg if window.period_agg == "average" else exp.Max
         return (
             exp.select(col(BUCKET), exp.alias_(per_bucket(this=col(VALUE)), VALUE))
-            .from_(daily_name)
-            .group_by(col(BUCKET))
+            .from_(table(daily_name), copy=False)
+            .group_by(col(BUCKET), copy=False)
         )
 
     # --- values per bucket ----------------------------------------------------------------
@@ -319,11 +327,13 @@ def series_query(builder: QueryBuilder, node: Node, column: str) -> exp.Select:
     spine = builder.spine()
     value = builder.value(node)
     value = exp.cast(value, exp.DataType.Type.BIGINT if is_int(node) else exp.DataType.Type.DOUBLE)
-    query = exp.select(col(BUCKET, spine), exp.alias_(value, column)).from_(spine)
+    query = exp.select(col(BUCKET, spine), exp.alias_(value, column)).from_(
+        table(spine), copy=False
+    )
     for leaf in leaves(node):
         name = builder.names[leaf]
         on = exp.EQ(this=col(BUCKET, name), expression=col(BUCKET, spine))
-        query = query.join(exp.to_table(name), on=on, join_type="left")
+        query = query.join(table(name), on=on, join_type="left", copy=False)
     for name, select in builder.ctes:
         query = query.with_(name, as_=select, copy=False)
     return query.order_by(col(BUCKET, spine), copy=False)

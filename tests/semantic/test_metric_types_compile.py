@@ -1,0 +1,168 @@
+"""compile_metric without a warehouse: every dialect renders every metric type, parameters
+bind only what the SQL uses, value types follow the metric type, and what dbt lets
+through but Daybook cannot compile is refused naming the metric and the nearest name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlglot
+from dbt_semantic_interfaces.implementations.semantic_manifest import PydanticSemanticManifest
+
+from daybook.semantic import SemanticError
+from daybook.semantic.dialects import DIALECTS
+from daybook.semantic.metric_sql import (
+    ManifestView,
+    check_metric,
+    compile_metric,
+    metric_entities,
+)
+from semantic.metric_types import ENTITIES, GRANULARITIES, SPEC, parse_manifest
+
+FLOAT_METRICS = {"mean_activity", "users_2w", "activity_mtd"}
+
+
+@pytest.fixture(scope="module")
+def manifest_json(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    path = parse_manifest(tmp_path_factory.mktemp("compile"))
+    return json.loads(Path(path).read_text())
+
+
+@pytest.fixture(scope="module")
+def view(manifest_json: dict) -> ManifestView:
+    return ManifestView(PydanticSemanticManifest.parse_obj(manifest_json))
+
+
+def edited(manifest_json: dict, edit) -> ManifestView:
+    """A view of the parsed manifest after ``edit(dict)`` (what dbt would not refuse)."""
+    data = json.loads(json.dumps(manifest_json))
+    edit(data)
+    return ManifestView(PydanticSemanticManifest.parse_obj(data))
+
+
+def metric_of(data: dict, name: str) -> dict:
+    return next(m for m in data["metrics"] if m["name"] == name)
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+def test_every_metric_compiles_for_every_dialect(view: ManifestView, dialect: str) -> None:
+    style = DIALECTS[dialect].param_style
+    for spec in SPEC["metrics"]:
+        name = spec["name"]
+        for entity in ENTITIES:
+            for granularity in GRANULARITIES:
+                query = compile_metric(view, name, entity, granularity, dialect)
+                sqlglot.parse_one(query.sql, dialect=DIALECTS[dialect].sqlglot)
+                expected = float if spec["type"] in ("ratio", "derived") else int
+                if name in FLOAT_METRICS:
+                    expected = float
+                assert query.value_type is expected, name
+                if style == "named":
+                    wanted = {"tenant_id", "start_date", "end_date"}
+                    if entity != "client":
+                        wanted.add("entity_id")
+                    assert set(query.parameter_order) == wanted, (name, entity)
+
+
+def test_entities_follow_the_semantic_models(view: ManifestView, manifest_json: dict) -> None:
+    assert metric_entities(view, "chrome_share") == ("client", "user", "device")
+
+    def no_user(data: dict) -> None:
+        model = next(m for m in data["semantic_models"] if m["name"] == "activity")
+        model["entities"] = [e for e in model["entities"] if e["name"] != "user"]
+
+    narrowed = edited(manifest_json, no_user)
+    assert metric_entities(narrowed, "users_7d") == ("client", "device")
+    with pytest.raises(SemanticError, match="not defined for entity user"):
+        compile_metric(narrowed, "users_7d", "user", "daily", "duckdb")
+
+
+def test_a_client_wide_query_binds_no_entity(view: ManifestView) -> None:
+    from datetime import date
+
+    query = compile_metric(view, "users_28d", "client", "monthly", "postgres")
+    params = query.parameters(
+        tenant_id="c-1", start_date=date(2026, 1, 1), end_date=date(2026, 3, 31)
+    )
+    assert params == {
+        "tenant_id": "c-1",
+        "start_date": date(2026, 1, 1),
+        "end_date": date(2026, 3, 31),
+    }
+    device = compile_metric(view, "users_28d", "device", "monthly", "postgres")
+    with pytest.raises(SemanticError, match="needs an entity_id"):
+        device.parameters(tenant_id="c-1", start_date=date(2026, 1, 1), end_date=date(2026, 1, 2))
+
+
+def _filter(metric: str, template: str):
+    def edit(data: dict) -> None:
+        metric_of(data, metric)["filter"] = {"where_filters": [{"where_sql_template": template}]}
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            _filter("windows_activity", "{{ Dimension('device__platfrom') }} = 'windows'"),
+            "windows_activity: filter: unknown dimension 'device__platfrom' "
+            "(did you mean 'device__platform'?)",
+        ),
+        (
+            _filter("windows_activity", "{{ Dimension('platform') }} = 'windows'"),
+            "must be 'entity__dimension'",
+        ),
+        (
+            _filter("windows_activity", "lower({{ Dimension('device__platform') }}) = 'x'"),
+            "uses LOWER, not allowed",
+        ),
+        (
+            _filter("windows_activity", "{{ TimeDimension('metric_time', 'day') }} > '2026-01-01'"),
+            "TimeDimension(...) is not supported",
+        ),
+        (
+            _filter("windows_activity", "{{ Dimension('device__platform') }} = 'a'';drop'"),
+            "string literals may hold only",
+        ),
+        (
+            lambda data: metric_of(data, "activity_wow")["type_params"].update(
+                expr="(cur - prevv) / prev"
+            ),
+            "'prevv' is not one of its input metrics",
+        ),
+        (
+            lambda data: metric_of(data, "activity_wow")["type_params"]["metrics"][1].update(
+                offset_to_grain="month"
+            ),
+            "offset_to_grain is not supported",
+        ),
+        (
+            lambda data: next(
+                m for s in data["semantic_models"] for m in s["measures"] if m["name"] == "busiest"
+            ).update(agg="median"),
+            "aggregation 'median' is not supported",
+        ),
+        (
+            lambda data: metric_of(data, "users")["type_params"]["measure"].update(
+                name="active_user"
+            ),
+            "unknown measure 'active_user' (did you mean 'active_users'?)",
+        ),
+    ],
+)
+def test_what_cannot_compile_is_refused_by_name(manifest_json: dict, edit, message: str) -> None:
+    broken = edited(manifest_json, edit)
+    names = [m["name"] for m in SPEC["metrics"]]
+    with pytest.raises(SemanticError) as raised:
+        for name in names:
+            check_metric(broken, name)
+    assert message in str(raised.value)
+    assert "SELECT" not in str(raised.value)
+
+
+def test_unknown_metric_names_the_nearest(view: ManifestView) -> None:
+    with pytest.raises(SemanticError, match=r"Unknown metric: user_7d \(did you mean 'users_7d'"):
+        compile_metric(view, "user_7d", "device", "daily", "duckdb")
