@@ -150,7 +150,7 @@ _SPINE = """models:
 """
 
 
-def parse_manifest(folder: Path, spec_text: str = SPEC_TEXT) -> Path:
+def parse_manifest(folder: Path, spec_text: str | None = SPEC_TEXT) -> Path:
     """``spec_text`` in a stub dbt project parsed by ``dbt parse``; the semantic manifest."""
     (folder / "models").mkdir(parents=True, exist_ok=True)
     (folder / "dbt_project.yml").write_text(_PROJECT)
@@ -158,9 +158,12 @@ def parse_manifest(folder: Path, spec_text: str = SPEC_TEXT) -> Path:
     (folder / "models" / "dim_dates.sql").write_text("select current_date as date_day")
     (folder / "models" / "_spine.yml").write_text(_SPINE)
     for table, columns in ((FACT, FACT_COLUMNS), (DEVICES, DEVICE_COLUMNS)):
+        if spec_text is None:
+            break
         stub = "select " + ", ".join(f"null as {column}" for column in columns)
         (folder / "models" / f"{table}.sql").write_text(stub)
-    (folder / "models" / "semantic.yml").write_text(spec_text)
+    if spec_text is not None:  # None: the caller wrote the YAML and stubs itself
+        (folder / "models" / "semantic.yml").write_text(spec_text)
     dbt = Path(sys.executable).with_name("dbt")
     result = subprocess.run(
         [str(dbt), "parse", "--project-dir", str(folder), "--profiles-dir", str(folder)],
@@ -173,6 +176,36 @@ def parse_manifest(folder: Path, spec_text: str = SPEC_TEXT) -> Path:
     if result.returncode != 0 or not manifest.exists():
         raise AssertionError(f"dbt parse failed:\n{result.stdout[-3000:]}")
     return manifest
+
+
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "semantic"
+
+
+def shipped_spec() -> dict:
+    """The shipped ``semantic/`` YAML (dbt's files, not the registry) as plain YAML."""
+    spec: dict = {"semantic_models": [], "metrics": []}
+    for path in sorted(SHIPPED_DIR.rglob("*.yml")):
+        data = yaml.safe_load(path.read_text()) or {}
+        for key in spec:
+            spec[key] += data.get(key) or []
+    return spec
+
+
+def parse_shipped(folder: Path) -> Path:
+    """The shipped semantic models and metrics parsed by dbt in a stub project (one stub
+    model per ``ref``); the semantic manifest dbt writes."""
+    spec = shipped_spec()
+    models = folder / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    for path in sorted(SHIPPED_DIR.rglob("*.yml")):
+        data = yaml.safe_load(path.read_text()) or {}
+        if data.get("semantic_models") or data.get("metrics"):
+            name = "_".join(path.relative_to(SHIPPED_DIR).parts)
+            (models / name).write_text(path.read_text())
+    for model in spec["semantic_models"]:
+        table = model["model"].split("'")[1]
+        (models / f"{table}.sql").write_text("select 1 as stub")
+    return parse_manifest(folder, spec_text=None)
 
 
 def create_tables(con) -> None:
