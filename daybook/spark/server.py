@@ -18,25 +18,39 @@ this state folder (a recycled pid is never killed).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from daybook.spark.state import (
+    STATE_DIR_ENV,
+    ServerInfo,
+    default_state_dir,
+    free_port,
+    info_path,
+    listening,
+    log_tail,
+    pid_alive,
+    port_is_free,
+    read_pid,
+    running,
+    url_for,
+    write_info,
+)
+
+# re-exported: the CLI and the tests' fixture reach them through this module
+__all__ = ["STATE_DIR_ENV", "ServerInfo", "free_port", "running", "start", "stop"]
 
 DEFAULT_PORT = 15002
 DEFAULT_DRIVER_MEMORY = "2g"
 DEFAULT_MASTER = "local[2]"
-STATE_DIR_ENV = "DAYBOOK_SPARK_DIR"
 DRIVER_MEMORY_ENV = "DAYBOOK_SPARK_DRIVER_MEMORY"
 MASTER_ENV = "DAYBOOK_SPARK_MASTER"
 START_TIMEOUT_SECONDS = 180.0
-SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 JAVA_HINT = (
     "Java 17 is needed to run a local Spark server and `java` was not found: install it "
     "with `sudo apt-get install openjdk-17-jre-headless` (Debian/Ubuntu), or set JAVA_HOME"
@@ -62,22 +76,6 @@ class SparkServerError(RuntimeError):
     """The local server cannot be started or stopped; the message says why and what to do."""
 
 
-@dataclass(frozen=True)
-class ServerInfo:
-    """What ``server.json`` records about a started server."""
-
-    port: int
-    pid: int
-    url: str
-    state_dir: str
-    driver_memory: str
-
-
-def default_state_dir() -> Path:
-    """``DAYBOOK_SPARK_DIR`` or ``.daybook/spark`` under the working directory."""
-    return Path(os.environ.get(STATE_DIR_ENV) or Path(".daybook") / "spark").resolve()
-
-
 def spark_home() -> Path:
     """The installed pyspark package directory: it is a complete Spark distribution."""
     import pyspark
@@ -91,79 +89,6 @@ def java_command() -> str | None:
     if java_home and (Path(java_home) / "bin" / "java").is_file():
         return str(Path(java_home) / "bin" / "java")
     return shutil.which("java")
-
-
-def url_for(port: int) -> str:
-    return f"sc://127.0.0.1:{port}"
-
-
-def port_is_free(port: int) -> bool:
-    """Whether 127.0.0.1:``port`` can be bound (nothing listens there)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    """A port nothing listens on now (the kernel's choice), for tests running several servers."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _listening(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1.0)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _pid_alive(pid: int, state_dir: Path) -> bool:
-    """Whether ``pid`` runs and is the Spark Connect server of ``state_dir``."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        try:
-            os.kill(pid, 0)  # no /proc (macOS): trust the pid file
-        except OSError:
-            return False
-        return True
-    return SERVER_CLASS in cmdline and str(state_dir) in cmdline
-
-
-def _info_path(state_dir: Path) -> Path:
-    return state_dir / "server.json"
-
-
-def read_info(state_dir: Path) -> ServerInfo | None:
-    try:
-        return ServerInfo(**json.loads(_info_path(state_dir).read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def running(state_dir: Path | None = None) -> ServerInfo | None:
-    """The server of ``state_dir`` when its process is alive, else None."""
-    state_dir = (state_dir or default_state_dir()).resolve()
-    info = read_info(state_dir)
-    if info is None or not _pid_alive(info.pid, state_dir):
-        return None
-    return info
-
-
-def log_file(state_dir: Path) -> Path | None:
-    logs = sorted((state_dir / "logs").glob("spark-*.out"), key=lambda path: path.stat().st_mtime)
-    return logs[-1] if logs else None
-
-
-def log_tail(state_dir: Path, lines: int = 25) -> str:
-    path = log_file(state_dir)
-    if path is None:
-        return "(no log written)"
-    text = path.read_text(errors="replace").splitlines()
-    return "\n".join(text[-lines:]) + f"\n(full log: {path})"
 
 
 def _server_arguments(state_dir: Path, port: int, driver_memory: str, master: str) -> list[str]:
@@ -234,14 +159,14 @@ def start(
          *_server_arguments(state_dir, port, memory, master)],
         env=env, cwd=state_dir, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
-    pid = _read_pid(state_dir)
+    pid = read_pid(state_dir)
     if launched.returncode != 0 or pid is None:
         raise SparkServerError(
             f"the Spark Connect server did not start: {launched.stdout.strip()} "
             f"{launched.stderr.strip()}\n{log_tail(state_dir)}"
         )
     info = ServerInfo(port, pid, url_for(port), str(state_dir), memory)
-    _info_path(state_dir).write_text(json.dumps(asdict(info)))
+    write_info(info)
     _wait_until_answering(info, state_dir, timeout, say)
     return info
 
@@ -263,23 +188,14 @@ def _server_environment(home: Path, state_dir: Path, java: str) -> dict[str, str
     return env
 
 
-def _read_pid(state_dir: Path) -> int | None:
-    for path in state_dir.glob("spark-*SparkConnectServer*.pid"):
-        try:
-            return int(path.read_text().strip())
-        except (OSError, ValueError):
-            continue
-    return None
-
-
 def _wait_until_answering(
     info: ServerInfo, state_dir: Path, timeout: float, say: Callable[[str], None]
 ) -> None:
     started = time.monotonic()
     last_said = 0.0
-    while not _listening(info.port):
+    while not listening(info.port):
         waited = time.monotonic() - started
-        if not _pid_alive(info.pid, state_dir):
+        if not pid_alive(info.pid, state_dir):
             raise SparkServerError(
                 f"the Spark Connect server died while starting:\n{log_tail(state_dir)}"
             )
@@ -317,15 +233,15 @@ def stop(state_dir: Path | None = None, *, timeout: float = 30.0) -> ServerInfo 
     state_dir = (state_dir or default_state_dir()).resolve()
     info = running(state_dir)
     if info is None:
-        _info_path(state_dir).unlink(missing_ok=True)
+        info_path(state_dir).unlink(missing_ok=True)
         return None
     os.kill(info.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _pid_alive(info.pid, state_dir) and time.monotonic() < deadline:
+    while pid_alive(info.pid, state_dir) and time.monotonic() < deadline:
         time.sleep(0.2)
-    if _pid_alive(info.pid, state_dir):
+    if pid_alive(info.pid, state_dir):
         os.kill(info.pid, signal.SIGKILL)
-    _info_path(state_dir).unlink(missing_ok=True)
+    info_path(state_dir).unlink(missing_ok=True)
     for path in state_dir.glob("spark-*SparkConnectServer*.pid"):
         path.unlink(missing_ok=True)
     return info
