@@ -19,7 +19,7 @@ from daybook.semantic.metric_sql import (
     compile_metric,
     metric_entities,
 )
-from semantic.metric_types import ENTITIES, GRANULARITIES, SPEC, parse_manifest
+from semantic.metric_types import SPEC, parse_manifest
 
 FLOAT_METRICS = {"mean_activity", "users_2w", "activity_mtd"}
 
@@ -51,8 +51,8 @@ def test_every_metric_compiles_for_every_dialect(view: ManifestView, dialect: st
     style = DIALECTS[dialect].param_style
     for spec in SPEC["metrics"]:
         name = spec["name"]
-        for entity in ENTITIES:
-            for granularity in GRANULARITIES:
+        for entity in ("device", "client"):  # with and without an entity key
+            for granularity in ("daily", "weekly"):  # no truncation; the ISO week's
                 query = compile_metric(view, name, entity, granularity, dialect)
                 sqlglot.parse_one(query.sql, dialect=DIALECTS[dialect].sqlglot)
                 expected = float if spec["type"] in ("ratio", "derived") else int
