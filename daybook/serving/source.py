@@ -9,8 +9,9 @@ publishing must not hold one in memory.
 * DuckDB: ``fetch_record_batch`` streams the result.
 * PostgreSQL: a server-side (named) cursor, fetched ``batch_rows`` at a time and turned
   into columns with the Arrow type of each column's PostgreSQL type.
-* Spark (Spark Connect): ``DataFrame.toArrow()`` per slice; a table with a day column is
-  read a month at a time, so one slice is bounded by a month of data.
+* Spark (Spark Connect): ``DataFrame.toArrow()`` per slice; a table with a day column and
+  more than ``SPARK_SLICE_ROWS`` rows is read a month at a time, so one slice is bounded
+  by a month of data (or by ``SPARK_SLICE_ROWS`` for a smaller table).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ import pyarrow as pa
 from daybook.config import Warehouse
 
 BATCH_ROWS = 100_000
+# A Spark result is collected whole (Arrow), so a larger table is read a month at a time;
+# each slice costs a Spark query (about 0.3 s or more), so small tables are read at once.
+SPARK_SLICE_ROWS = 1_000_000
 
 # PostgreSQL type OIDs of the marts' columns, and their Arrow types.
 _PG_ARROW: dict[int, pa.DataType] = {
@@ -88,7 +92,9 @@ class Source:
         if order and self.warehouse.backend != "spark":
             sql += f" order by {', '.join(order)}"
         if self.warehouse.backend == "spark" and "activity_date" in self.columns(table):
-            return _spark_by_month(self, sql, "activity_date", parameters)
+            rows = self.scalar(f"select count(*) from ({sql}) as whole", parameters)
+            if rows > SPARK_SLICE_ROWS:
+                return _spark_by_month(self, sql, "activity_date", parameters)
         return self.batches(sql, parameters)
 
 
