@@ -42,8 +42,8 @@ def load_spark(
 
     try:
         session = open_session(warehouse.url)
-    except Exception as error:
-        raise LoadError(f"cannot reach Spark at {warehouse.url}: {_first_line(error)}") from None
+    except Exception as error:  # the message names host and port, never the URL's token
+        raise LoadError(f"cannot open a Spark session: {_first_line(error)}") from None
     duck = duckdb.connect()
     use_utc(duck, keep_order=spec.name != "heartbeats")
     token = uuid.uuid4().hex[:12]

@@ -90,6 +90,7 @@ def open_session(url: str) -> Any:
     """
     from pyspark.sql.connect.session import SparkSession
 
+    check_reachable(url)
     quiet_pyspark_loggers()
     with _LOCK:
         had = {name: os.environ.get(name) for name in CLIENT_VARIABLES}
@@ -105,6 +106,32 @@ def open_session(url: str) -> Any:
         session.stop()
         raise
     return session
+
+
+class SparkUnreachable(ConnectionError):
+    """No Spark Connect server answers at the URL's address (the message names host:port)."""
+
+
+def check_reachable(url: str, timeout: float = 10.0) -> None:
+    """Fail at once when nothing listens at ``url``'s host and port.
+
+    pyspark's client retries an unreachable server with backoff for minutes before it
+    gives up; a user (and a test) should hear in seconds that the server is not running.
+    Only host and port are named: the URL's parameters can hold a token.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.split("/;", 1)[0])
+    host, port = parts.hostname or "", parts.port or 15002
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SparkUnreachable(
+            f"no Spark Connect server answers at {host}:{port} ({reason.lower()}); "
+            "start one with `daybook spark start`, or check DAYBOOK_DATABASE_URL"
+        ) from None
 
 
 def _restore(had: dict[str, str | None]) -> None:

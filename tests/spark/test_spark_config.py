@@ -1,0 +1,50 @@
+"""``DAYBOOK_DATABASE_URL=sc://...`` selects Spark (contract section 5): host, port (15002 by
+default), the client's parameters kept in the URL, a local state folder per endpoint, dialect
+``spark``; malformed URLs are refused with the URL named; an endpoint nobody listens on is
+refused in seconds, naming host and port but never the URL's token (no server needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from daybook.config import ConfigError, parse_database_url
+from daybook.load.cli import load
+from daybook.spark.server import free_port
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port"),
+    [
+        ("sc://127.0.0.1:15002", "127.0.0.1", 15002),
+        ("sc://localhost", "localhost", 15002),
+        ("sc://spark.example.com:443/;token=secret;use_ssl=true", "spark.example.com", 443),
+    ],
+)
+def test_spark_urls(url, host, port, monkeypatch, tmp_path):
+    monkeypatch.setenv("DAYBOOK_STATE_DIR", str(tmp_path))
+    warehouse = parse_database_url(url)
+    assert (warehouse.backend, warehouse.host, warehouse.port) == ("spark", host, port)
+    assert warehouse.url == url  # the client dials it as given, parameters included
+    assert warehouse.dialect == "spark"
+    assert warehouse.state_dir == tmp_path / f"spark-{host}-{port}"
+
+
+@pytest.mark.parametrize("url", ["sc://:15002", "sc://host:port", "sc://host:15002/db"])
+def test_malformed_spark_urls_are_refused(url):
+    with pytest.raises(ConfigError) as refused:
+        parse_database_url(url)
+    assert url in str(refused.value)
+
+
+def test_a_load_on_an_endpoint_nobody_listens_on_fails_fast(tmp_path: Path, monkeypatch):
+    port = free_port()
+    monkeypatch.setenv("DAYBOOK_DATABASE_URL", f"sc://127.0.0.1:{port}/;token=hush")
+    file = tmp_path / "clients.csv"
+    file.write_text("client_id,name,timezone,created_at\n")
+    result = CliRunner().invoke(load, ["clients", str(file)])
+    assert result.exit_code == 1
+    assert f"no Spark Connect server answers at 127.0.0.1:{port}" in result.output
+    assert "hush" not in result.output and "Traceback" not in result.output
