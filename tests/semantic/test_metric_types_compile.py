@@ -166,3 +166,16 @@ def test_what_cannot_compile_is_refused_by_name(manifest_json: dict, edit, messa
 def test_unknown_metric_names_the_nearest(view: ManifestView) -> None:
     with pytest.raises(SemanticError, match=r"Unknown metric: user_7d \(did you mean 'users_7d'"):
         compile_metric(view, "user_7d", "device", "daily", "duckdb")
+
+
+def test_positional_markers_bind_in_text_order(view: ManifestView) -> None:
+    """Trino's ``?`` markers bind in the order of the tree; that is the order the named
+    markers appear in the same query's text (CTEs included)."""
+    import re
+
+    for spec in SPEC["metrics"]:
+        for entity in ("user", "client"):
+            named = compile_metric(view, spec["name"], entity, "weekly", "duckdb")
+            positional = compile_metric(view, spec["name"], entity, "weekly", "trino")
+            assert positional.sql.count("?") == len(positional.parameter_order)
+            assert tuple(re.findall(r"\$(\w+)", named.sql)) == positional.parameter_order
