@@ -121,6 +121,7 @@ def spark_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse
     for a fresh (emptied) warehouse. ``DAYBOOK_TEST_SPARK_MEMORY`` sets its heap (1g).
     """
     from daybook.spark import server
+    from daybook.spark.watch import watch_owner
 
     require_spark()
     folder = tmp_path_factory.mktemp("spark-server")
@@ -129,6 +130,7 @@ def spark_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse
         state_dir=folder,
         driver_memory=os.environ.get("DAYBOOK_TEST_SPARK_MEMORY", "1g"),
     )
+    watch_owner(folder)  # stops it should this process be killed before its teardown
     try:
         yield parse_database_url(info.url)
     finally:
