@@ -97,3 +97,41 @@ def test_a_server_that_dies_while_starting_shows_its_log(tmp_path: Path):
     assert "Invalid maximum heap size" in result.stderr  # the JVM's own words, from the log
     assert "full log:" in result.stderr
     assert daybook("spark", "status", "--state-dir", str(tmp_path / "s")).returncode == 1
+
+
+OWNER = """
+import sys, time
+from pathlib import Path
+from daybook.spark import server
+from daybook.spark.watch import watch_owner
+info = server.start(port=server.free_port(), state_dir=Path(sys.argv[1]), driver_memory="512m")
+watch_owner(Path(sys.argv[1]))
+print(info.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_server_of_a_killed_test_process_is_stopped(tmp_path: Path):
+    """The ``spark_server`` fixture's watcher: a pytest process killed before its teardown
+    (a timeout) leaves no server running."""
+    import signal
+    import time
+
+    from daybook.spark.state import pid_alive
+
+    require_spark()
+    state = tmp_path / "s"
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(state)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        server_pid = int(owner.stdout.readline())
+        assert pid_alive(server_pid, state.resolve())
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    deadline = time.monotonic() + 60
+    while pid_alive(server_pid, state.resolve()) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert not pid_alive(server_pid, state.resolve())
+    assert daybook("spark", "status", "--state-dir", str(state)).returncode == 1
