@@ -16,6 +16,7 @@ publishing must not hold one in memory.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -119,36 +120,83 @@ def open_source(warehouse: Warehouse) -> Iterator[Source]:
 def _postgres_batches(
     con: Any, sql: str, parameters: Sequence[Any], batch_rows: int
 ) -> pa.RecordBatchReader:
-    """A server-side cursor read ``batch_rows`` at a time (memory bounded by one batch)."""
-    cursor = con.cursor(name="daybook_publish", withhold=False)
-    cursor.itersize = batch_rows
-    cursor.execute(sql, list(parameters))
-    first = cursor.fetchmany(batch_rows)
-    description = cursor.description or []
+    """``COPY (sql) TO STDOUT`` as CSV, parsed by Arrow's streaming CSV reader into typed
+    batches: the rows never become Python objects, and memory holds one block at a time.
+
+    The column types come from a zero-row run of the query (its description's type OIDs).
+    PostgreSQL writes NULL as an unquoted empty field and an empty string as ``""``, which
+    Arrow reads back as null and empty respectively, and booleans as ``t``/``f``.
+    """
+    import pyarrow.csv as pa_csv
+    from psycopg import sql as pg_sql
+
+    probe = con.cursor()
+    probe.execute(f"select * from ({sql}) as probe where false", list(parameters))
     schema = pa.schema(
         [
             pa.field(column.name, _PG_ARROW.get(column.type_code, pa.string()))
-            for column in description
+            for column in probe.description or []
         ]
+    )
+    probe.close()
+    statement = pg_sql.SQL("copy ({}) to stdout (format csv)").format(
+        pg_sql.SQL(sql).format() if not parameters else _bound(con, sql, parameters)
+    )
+    cursor = con.cursor()
+    copy_context = cursor.copy(statement)
+    copy = copy_context.__enter__()
+
+    class CopyStream(io.RawIOBase):
+        """The COPY's bytes as a readable stream for Arrow."""
+
+        def __init__(self) -> None:
+            self.pending = b""
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            while not self.pending:
+                chunk = copy.read()
+                if not chunk:
+                    return 0
+                self.pending = bytes(chunk)
+            size = min(len(buffer), len(self.pending))
+            buffer[:size] = self.pending[:size]
+            self.pending = self.pending[size:]
+            return size
+
+    reader = pa_csv.open_csv(
+        io.BufferedReader(CopyStream(), buffer_size=1 << 20),
+        read_options=pa_csv.ReadOptions(column_names=schema.names, block_size=8 << 20),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=schema,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            timestamp_parsers=[pa_csv.ISO8601],
+            true_values=["t"],
+            false_values=["f"],
+        ),
     )
 
     def generate() -> Iterator[pa.RecordBatch]:
-        rows = first
         try:
-            while rows:
-                columns = list(zip(*rows, strict=True))
-                yield pa.RecordBatch.from_arrays(
-                    [
-                        pa.array(values, type=field.type)
-                        for values, field in zip(columns, schema, strict=True)
-                    ],
-                    schema=schema,
-                )
-                rows = cursor.fetchmany(batch_rows)
+            for batch in reader:
+                yield batch.cast(schema) if batch.schema != schema else batch
         finally:
+            copy_context.__exit__(None, None, None)
             cursor.close()
 
     return pa.RecordBatchReader.from_batches(schema, generate())
+
+
+def _bound(con: Any, sql: str, parameters: Sequence[Any]) -> Any:
+    """``sql`` with its ``%s`` parameters bound as literals (COPY takes no parameters),
+    quoted by psycopg itself."""
+    from psycopg import sql as pg_sql
+
+    literals = [pg_sql.Literal(value) for value in parameters]
+    return pg_sql.SQL(sql.replace("%s", "{}")).format(*literals)
 
 
 def _spark_batches(con: Any, sql: str, parameters: Sequence[Any]) -> pa.RecordBatchReader:
