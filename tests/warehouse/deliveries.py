@@ -16,7 +16,7 @@ from daybook.config import Warehouse
 from daybook.raw_schema import RAW_SCHEMA
 from daybook.warehouse import connection
 
-from .scenario import heartbeat, insert_raw, query
+from .scenario import heartbeat, insert_raw, query, write_spark_raw
 
 DT = datetime.fromisoformat
 START = DT("2026-03-01 00:00:00")
@@ -202,6 +202,14 @@ def apply(warehouse: Warehouse, ops: list[tuple[str, object]]) -> None:
         else:
             table, row = payload  # type: ignore[misc]
             key = f"{table[:-1]}_id"
+            if warehouse.backend == "spark":  # no DELETE on parquet: rewrite the table
+                kept = [
+                    other
+                    for other in query(warehouse, f"select * from {RAW_SCHEMA}.{table}")
+                    if other[key] != row[key]
+                ]
+                write_spark_raw(warehouse, table, [*kept, row], overwrite=True)
+                continue
             placeholder = "?" if warehouse.backend == "duckdb" else "%s"
             with connection(warehouse) as con:
                 con.cursor().execute(

@@ -281,8 +281,58 @@ def batch2(first: dict[str, list[dict]]) -> dict[str, list[dict]]:
 # --- writing raw rows --------------------------------------------------------------------
 
 
+# raw columns on Spark: timestamps are UTC wall-clock times without a zone (TIMESTAMP_NTZ,
+# as `daybook load` writes them there), counts double precision
+SPARK_RAW_TYPES = {"varchar": "string", "timestamp": "timestamp_ntz", "double precision": "double"}
+
+
+def spark_raw_ddl(name: str) -> str:
+    """``create table if not exists raw.<name>`` in Spark SQL (parquet)."""
+    spec = RAW_TABLES[name]
+    columns = ", ".join(f"{column} {SPARK_RAW_TYPES[kind]}" for column, kind in spec.columns)
+    return f"create table if not exists {spec.qualified_name} ({columns}) using parquet"
+
+
+def _spark_value(value: object) -> object:
+    """A raw value as a bound Spark parameter: timestamps as text (cast to TIMESTAMP_NTZ by
+    the insert, so no client or session zone moves them), NaN as its name."""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(float(value))
+    return value
+
+
+def write_spark_raw(
+    warehouse: Warehouse, name: str, rows: list[dict], *, overwrite: bool = False
+) -> None:
+    """Insert (or, with ``overwrite``, replace the table with) ``rows`` in one statement,
+    every value a bound parameter cast to its column's type."""
+    spec = RAW_TABLES[name]
+    with connection(warehouse) as con:
+        cursor = con.cursor()
+        cursor.execute(f"create schema if not exists {RAW_SCHEMA}")
+        cursor.execute(spark_raw_ddl(name))
+        if not rows:
+            if overwrite:
+                cursor.execute(f"truncate table {spec.qualified_name}")
+            return
+        casts = ", ".join(f"cast(? as {SPARK_RAW_TYPES[kind]})" for _column, kind in spec.columns)
+        verb = "insert overwrite table" if overwrite else "insert into"
+        sql = f"{verb} {spec.qualified_name} values " + ", ".join([f"({casts})"] * len(rows))
+        cursor.execute(
+            sql, [_spark_value(row[column]) for row in rows for column in spec.column_names]
+        )
+
+
 def insert_raw(warehouse: Warehouse, tables: dict[str, list[dict]]) -> None:
     """Create the raw schema/tables when missing and insert the rows with bound parameters."""
+    if warehouse.backend == "spark":
+        for name in RAW_TABLES:
+            write_spark_raw(warehouse, name, tables.get(name) or [])
+        return
     placeholder = "?" if warehouse.backend == "duckdb" else "%s"
     with connection(warehouse) as con:
         cursor = con.cursor()
@@ -311,7 +361,20 @@ DENSE_MEASURES = (*MEASURES, "heartbeat_count")
 
 
 def query(warehouse: Warehouse, sql: str) -> list[dict]:
+    if warehouse.backend == "spark":
+        rows = _spark_query(warehouse, sql)
+        return rows
     with connection(warehouse, read_only=True) as con:
+        cursor = con.cursor()
+        cursor.execute(sql)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _spark_query(warehouse: Warehouse, sql: str) -> list[dict]:
+    """``sql``'s rows on Spark, through a session that never read a table before (a
+    session's cached file lists go stale when dbt rebuilds a table)."""
+    with connection(warehouse) as con:
         cursor = con.cursor()
         cursor.execute(sql)
         names = [column[0] for column in cursor.description]
