@@ -123,3 +123,44 @@ def test_metric_types_on_duckdb_equal_the_reference(duckdb_con, view, data) -> N
 @given(data=st.data())
 def test_metric_types_on_postgres_equal_the_reference(postgres_con, view, data) -> None:
     check(postgres_con, view, data, "postgres")
+
+
+ROLLING = ("users_7d", "users_28d", "users_2w", "windows_users_7d", "users_7d_change")
+
+
+@pytest.mark.parametrize("backend_name", ["duckdb", "postgres"])
+def test_rolling_windows_at_every_gap_between_active_days(
+    request, view: ManifestView, backend_name: str
+) -> None:
+    """A user active on days whose gaps are just under, at and just over each window
+    (6/7/8, 13/14/15, 27/28/29 days): each day's rolling count equals the reference."""
+    from datetime import date, timedelta
+
+    con = request.getfixturevalue(f"{backend_name}_con")
+    start = date(2026, 1, 5)
+    day, fact = start, []
+    for gap in (0, 6, 7, 8, 13, 14, 15, 27, 28, 29, 1, 2):
+        day += timedelta(days=gap)
+        fact.append(("c-1", day, "u-1", "d-1", 1, 0, 0, 0, 0, 1, 1))
+        fact.append(("c-1", day + timedelta(days=3), "u-2", "d-2", 2, 0, 0, 0, 0, 2, 1))
+    devices = [("d-1", "c-1", "windows"), ("d-2", "c-1", "linux")]
+    replace_rows(con, fact, devices)
+    reference = MetricReference(SPEC, tables_for_reference(fact, devices))
+    end = day + timedelta(days=30)
+    for metric in ROLLING:
+        for entity, entity_id in (("user", "u-1"), ("device", "d-1"), ("client", None)):
+            for granularity in ("daily", "weekly"):
+                for range_start in (start, start + timedelta(days=40)):
+                    asked = Request(metric, entity, granularity, "c-1", entity_id, range_start, end)
+                    expected = reference.series(
+                        metric=metric,
+                        entity=entity,
+                        tenant_id="c-1",
+                        entity_id=entity_id,
+                        start=range_start,
+                        end=end,
+                        granularity=granularity,
+                    )
+                    got = run(con, view, asked, backend_name, "series")
+                    pairs = zip(got, expected, strict=True)
+                    assert all(same_value(g, e) for (_, g), (_, e) in pairs), (asked, got)

@@ -227,57 +227,11 @@ class QueryBuilder:
         ).group_by(col(BUCKET, pairs), copy=False)
 
     def cumulative(self, leaf: Leaf, empty) -> exp.Select:
-        """Per bucket: the window's value on its first/last in-range day, or their average."""
-        window = leaf.window
-        start = shifted(date_parameter("start_date"), leaf.offsets)
-        end = shifted(date_parameter("end_date"), leaf.offsets)
-        bounds = [lambda d: exp.LTE(this=d, expression=end.copy())]
-        if window.shift is not None:
-            lower = shifted(start, (window.shift,))
-            bounds.append(lambda d: exp.GT(this=d, expression=lower.copy()))
-        elif window.grain is not None:
-            lower = truncated(start, window.grain)
-            bounds.append(lambda d: exp.GTE(this=d, expression=lower.copy()))
-        select, day, value = self.source(leaf, bounds)
-        distinct = (
-            self.view.measure(leaf.measure, metric=self.metric).measure.agg
-            is AggregationType.COUNT_DISTINCT
-        )
-        rows_select = select.select(
-            exp.alias_(day, METRIC_DAY), exp.alias_(value, MEASURE), copy=False
-        ).distinct(distinct=distinct, copy=False)
-        rows = self.cte(("rows", leaf), "measure_rows", lambda: rows_select)
-        pick = None if window.period_agg == "average" else window.period_agg
-        pairs = self.pairs(leaf.offsets, pick)
-        this_day, row_day = col(METRIC_DAY, pairs), col(METRIC_DAY, rows)
-        on = [exp.LTE(this=row_day, expression=this_day)]
-        if window.shift is not None:
-            on.append(
-                exp.GT(this=row_day.copy(), expression=shifted(this_day.copy(), (window.shift,)))
-            )
-        elif window.grain is not None:
-            on.append(
-                exp.GTE(this=row_day.copy(), expression=truncated(this_day.copy(), window.grain))
-            )
-        daily_value = self.aggregate(leaf, col(MEASURE, rows))
-        if empty is not None:  # a day whose window holds no rows is the empty value
-            no_rows = exp.EQ(this=exp.Count(this=col(METRIC_DAY, rows)), expression=literal(0))
-            daily_value = exp.Case(
-                ifs=[exp.If(this=no_rows, true=literal(empty))], default=daily_value
-            )
-        daily = (
-            exp.select(col(BUCKET, pairs), col(METRIC_DAY, pairs), exp.alias_(daily_value, VALUE))
-            .from_(table(pairs), copy=False)
-            .join(table(rows), on=exp.and_(*on), join_type="left", copy=False)
-            .group_by(col(BUCKET, pairs), col(METRIC_DAY, pairs), copy=False)
-        )
-        daily_name = self.cte(("daily", leaf), "daily_values", lambda: daily)
-        per_bucket = exp.Avg if window.period_agg == "average" else exp.Max
-        return (
-            exp.select(col(BUCKET), exp.alias_(per_bucket(this=col(VALUE)), VALUE))
-            .from_(table(daily_name), copy=False)
-            .group_by(col(BUCKET), copy=False)
-        )
+        """Per bucket: the window's value on its first/last in-range day, or their average
+        (``cumulative.py``)."""
+        from daybook.semantic.metric_sql.cumulative import cumulative_leaf
+
+        return cumulative_leaf(self, leaf, empty)
 
     # --- values per bucket ----------------------------------------------------------------
 
