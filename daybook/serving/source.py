@@ -146,11 +146,20 @@ def _postgres_batches(
     copy_context = cursor.copy(statement)
     copy = copy_context.__enter__()
 
+    def finish() -> None:
+        copy_context.__exit__(None, None, None)
+        cursor.close()
+
+    first = bytes(copy.read())
+    if not first:  # no rows (Arrow refuses an empty CSV stream)
+        finish()
+        return pa.RecordBatchReader.from_batches(schema, iter(()))
+
     class CopyStream(io.RawIOBase):
         """The COPY's bytes as a readable stream for Arrow."""
 
         def __init__(self) -> None:
-            self.pending = b""
+            self.pending = first
 
         def readable(self) -> bool:
             return True
@@ -166,26 +175,31 @@ def _postgres_batches(
             self.pending = self.pending[size:]
             return size
 
-    reader = pa_csv.open_csv(
-        io.BufferedReader(CopyStream(), buffer_size=1 << 20),
-        read_options=pa_csv.ReadOptions(column_names=schema.names, block_size=8 << 20),
-        convert_options=pa_csv.ConvertOptions(
-            column_types=schema,
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-            timestamp_parsers=[pa_csv.ISO8601],
-            true_values=["t"],
-            false_values=["f"],
-        ),
-    )
+    try:
+        reader = pa_csv.open_csv(
+            io.BufferedReader(CopyStream(), buffer_size=1 << 20),
+            read_options=pa_csv.ReadOptions(
+                column_names=schema.names, block_size=8 << 20, use_threads=False
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=schema,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                timestamp_parsers=[pa_csv.ISO8601],
+                true_values=["t"],
+                false_values=["f"],
+            ),
+        )
+    except BaseException:
+        finish()
+        raise
 
     def generate() -> Iterator[pa.RecordBatch]:
         try:
             for batch in reader:
                 yield batch.cast(schema) if batch.schema != schema else batch
         finally:
-            copy_context.__exit__(None, None, None)
-            cursor.close()
+            finish()
 
     return pa.RecordBatchReader.from_batches(schema, generate())
 

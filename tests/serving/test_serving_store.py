@@ -213,3 +213,21 @@ def test_tokens_made_by_the_cli_live_in_the_store_and_work_there(published_store
     )
     _cli(published, "revoke", token)
     assert api.get(path, token, params=params).status_code == 401
+
+
+def test_publishing_again_with_nothing_new_moves_the_version_and_keeps_the_answers(published):
+    """The second publish takes the changes path (no key rewritten since): nothing to copy
+    for the facts, a new data version, the same answers."""
+    api = published.api
+    reader = api.app.extensions["daybook"].reader
+    before = reader.data_version()
+    StorePublisher(published.store).publish(published.warehouse)
+    assert reader.data_version() != before
+    client, user = api.active_entities("user")[0]
+    start, end = DATA_START, DATA_START + timedelta(days=89)
+    params = {"metric": "activity-count", "start_date": str(start), "end_date": str(end)}
+    answer = api.get(activity_path(client, "user", user), api.token(), params=params)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == expected_body(
+        api, "user", client, user, "activity-count", start, end, "daily"
+    )
