@@ -20,15 +20,18 @@ explicit loop in :func:`activity_blueprint`: each call defines a fresh
 function whose annotations are that entity's models. The trade-off: the
 literal URL of a route (``.../users/<user_id>/activity``) is not in the
 source, only its pattern; ``git grep entity_activity`` or the pattern finds
-it, and ``/v2/openapi.json`` lists every route. An endpoint that is not per
-entity (such as a client-wide series) is a plain decorated function in
-:func:`activity_blueprint`.
+it, and ``/v2/openapi.json`` lists every route.
+
+The tenant entity (``client``: its key is its tenant key) is the client-wide series,
+``/v2/clients/<client_id>/analytics/activity``: the same view with the client's id as
+the entity id, so the same checks, cache and answer apply.
 """
 
 # No `from __future__ import annotations`: flask-openapi3 resolves the views' annotations
 # with get_type_hints, which cannot see the per-entity models made in _add_entity_route.
 
 import json
+import math
 from datetime import date
 from functools import lru_cache
 
@@ -36,7 +39,13 @@ from flask import Response, current_app
 from flask_openapi3 import APIBlueprint, Tag
 
 from api import request_state
-from api.activity_models import ActivityQuery, ActivitySeries, path_model, query_model
+from api.activity_models import (
+    ActivityQuery,
+    ActivitySeries,
+    client_path_model,
+    path_model,
+    query_model,
+)
 from api.auth import (
     authenticated_blueprint,
     fetch_with_token,
@@ -46,7 +55,7 @@ from api.auth import (
 from api.errors import ApiError
 from api.services import Services, current_services
 from api.warehouse_reader import as_day
-from daybook.semantic import Catalog
+from daybook.semantic import Catalog, CompiledQuery
 from daybook.semantic.calendar import bucket_starts
 
 API_SHAPE = "buckets"  # compiled queries return the buckets holding data; fill() does the rest
@@ -65,20 +74,30 @@ def activity_blueprint(catalog: Catalog, max_range_days: int) -> APIBlueprint:
 def _add_entity_route(
     blueprint: APIBlueprint, catalog: Catalog, entity: str, max_range_days: int
 ) -> None:
-    """``GET /v2/clients/<client_id>/analytics/<entity>s/<<entity>_id>/activity``."""
-    plural = catalog.entities[entity].plural
+    """``GET /v2/clients/<client_id>/analytics/<entity>s/<<entity>_id>/activity``, or for
+    the tenant entity ``GET /v2/clients/<client_id>/analytics/activity``."""
+    spec = catalog.entities[entity]
     metrics = catalog.metrics_for(entity)
     lines = "\n".join(f"- `{m.name}` ({m.label}): {m.description}" for m in metrics)
-    EntityPath = path_model(entity)  # a class: an annotation below
+    whole_client = spec.key == spec.tenant_key
+    EntityPath = client_path_model(entity) if whole_client else path_model(entity)
     EntityQuery = query_model(entity, [m.name for m in metrics], max_range_days)
+    if whole_client:
+        rule, summary = "/clients/<client_id>/analytics/activity", "Client-wide"
+        scope = "the whole client (every user and device)"
+    else:
+        rule = f"/clients/<client_id>/analytics/{spec.plural}/<{entity}_id>/activity"
+        summary, scope = entity.title(), f"one {entity}"
 
     @blueprint.get(
-        f"/clients/<client_id>/analytics/{plural}/<{entity}_id>/activity",
+        rule,
         endpoint=f"{entity}_activity",
         operation_id=f"get{entity.title()}Activity",
-        summary=f"{entity.title()} activity time series",
+        summary=f"{summary} activity time series",
         description=(
-            f"One point per bucket overlapping the range, oldest first, zero-filled. "
+            f"One point per bucket overlapping the range, oldest first, for {scope}. "
+            f"Counts and sums are integers (0 where there was no activity); ratio, derived "
+            f"and average metrics are numbers, null where they have no value. "
             f"The range is at most {max_range_days} days, end inclusive; "
             f"granularity defaults to daily.\n\nMetrics:\n{lines}"
         ),
@@ -86,7 +105,8 @@ def _add_entity_route(
         provide_automatic_options=False,  # no empty text/html OPTIONS answers
     )
     def entity_activity(path: EntityPath, query: EntityQuery) -> Response:  # type: ignore[valid-type]
-        return activity_series(entity, path.client_id, getattr(path, f"{entity}_id"), query)
+        entity_id = path.client_id if whole_client else getattr(path, f"{entity}_id")
+        return activity_series(entity, path.client_id, entity_id, query)
 
 
 def activity_series(entity: str, client_id: str, entity_id: str, query: ActivityQuery) -> Response:
@@ -145,12 +165,14 @@ def activity_series(entity: str, client_id: str, entity_id: str, query: Activity
         )
     if rows is None:
         rows = services.reader.fetch_all(compiled.sql, parameters)
-    response = _answer(services, query, rows)
+    response = _answer(services, query, rows, compiled)
     services.answers.put(key, version, response.get_data())
     return response
 
 
-def _answer(services: Services, query: ActivityQuery, rows: list[tuple]) -> Response:
+def _answer(
+    services: Services, query: ActivityQuery, rows: list[tuple], compiled: CompiledQuery
+) -> Response:
     """The compiled metric query's rows as the documented answer (:class:`ActivitySeries`).
 
     The warehouse returns only the buckets holding data; they are laid on every
@@ -167,15 +189,18 @@ def _answer(services: Services, query: ActivityQuery, rows: list[tuple]) -> Resp
     label = services.catalog.metrics[query.metric].label
     values = {as_day(bucket): value for bucket, value in rows}
     points = range_buckets(query.start_date, query.end_date, query.granularity)
+    empty = compiled.empty  # a bucket the rows leave out: 0 for counts and sums
+    value_of = _integer if compiled.value_type is int else _number
     if compact is False or (compact is None and current_app.debug):
         data = [
-            {"date": bucket.isoformat(), "value": int(values.get(bucket) or 0)}
+            {"date": bucket.isoformat(), "value": value_of(values.get(bucket, empty))}
             for bucket, _ in points
         ]
         period = {"start": query.start_date.isoformat(), "end": query.end_date.isoformat()}
         return provider.response(
             {"metric": query.metric, "label": label, "period": period, "data": data}
         )
+    text_of = _integer_text if compiled.value_type is int else _number_text
     body = "".join(
         (
             '{"metric":',
@@ -187,11 +212,38 @@ def _answer(services: Services, query: ActivityQuery, rows: list[tuple]) -> Resp
             '","end":"',
             query.end_date.isoformat(),
             '"},"data":[',
-            ",".join([f"{text}{int(values.get(bucket) or 0)}}}" for bucket, text in points]),
+            ",".join([f"{text}{text_of(values.get(bucket, empty))}}}" for bucket, text in points]),
             "]}\n",
         )
     )
     return current_app.response_class(body, mimetype=provider.mimetype)
+
+
+def _integer(value: object) -> int | None:
+    """A count or sum: an integer (None, null, only where the compiled query says so)."""
+    return None if value is None else int(value)  # type: ignore[call-overload]
+
+
+def _number(value: object) -> float | int | None:
+    """A ratio, derived or average value: a JSON number, or None (null) where the metric
+    has no value (a zero denominator, no rows) or is not finite. Integral values of an
+    integer type stay integers; decimals (PostgreSQL numeric) become floats."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    number = float(value)  # type: ignore[arg-type]
+    return number if math.isfinite(number) else None
+
+
+def _integer_text(value: object) -> str:
+    return "null" if value is None else str(int(value))  # type: ignore[call-overload]
+
+
+def _number_text(value: object) -> str:
+    """:func:`_number` as JSON text, as Flask's provider writes it (``repr`` of a float)."""
+    number = _number(value)
+    return "null" if number is None else json.dumps(number)
 
 
 @lru_cache(maxsize=4096)

@@ -55,6 +55,15 @@ def path_model(entity: str) -> type[BaseModel]:
     )
 
 
+def client_path_model(entity: str) -> type[BaseModel]:
+    """``{client_id}`` alone: the client-wide series' path parameters (``ClientActivityPath``)."""
+    return create_model(
+        f"{entity.title()}ActivityPath",
+        __base__=_EntityPath,
+        client_id=(UuidString, Field(description="The client organisation's id")),
+    )
+
+
 class ActivityQuery(DateRangeQuery):
     """``metric``, the range and ``granularity``; ``metric_names`` is set per entity."""
 
@@ -112,7 +121,11 @@ class Period(BaseModel):
 
 class DataPoint(BaseModel):
     date: Day = Field(description="First day of the bucket")
-    value: int = Field(description="The metric over the bucket's days inside the range")
+    value: int | float | None = Field(
+        description="The metric over the bucket's days inside the range: an integer for "
+        "count and sum metrics (0 without activity); a number for ratio, derived and "
+        "average metrics, null where the metric has no value (a zero denominator)"
+    )
 
 
 class ActivitySeries(BaseModel):

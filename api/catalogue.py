@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import DIRECTORY_TAG, authenticated_blueprint
 from daybook.semantic import Catalog
+from daybook.semantic.definitions import Entity
 
 
 class EntityInfo(BaseModel):
@@ -23,6 +24,15 @@ class EntityInfo(BaseModel):
     )
     label: str
     description: str
+    activity_path: str = Field(
+        description="Its activity endpoint's path template, e.g. "
+        "/v2/clients/{client_id}/analytics/users/{user_id}/activity; the whole client's is "
+        "/v2/clients/{client_id}/analytics/activity"
+    )
+    listed: bool = Field(
+        description="Whether the directory lists it under a client (/v2/clients/{client_id}/"
+        "<plural>); false for the whole client"
+    )
 
 
 class MetricInfo(BaseModel):
@@ -50,11 +60,25 @@ def metric_catalogue(catalog: Catalog) -> dict:
         )
         for metric in catalog.metrics.values()
     ]
+    listed = {entity.name for entity in catalog.registry.listed_entities()}
     entities = [
-        EntityInfo(name=entity.name, label=entity.label, description=entity.description)
+        EntityInfo(
+            name=entity.name,
+            label=entity.label,
+            description=entity.description,
+            activity_path=activity_path_template(entity),
+            listed=entity.name in listed,
+        )
         for entity in catalog.entities.values()
     ]
     return MetricCatalogue(data=data, entities=entities).model_dump(mode="json")
+
+
+def activity_path_template(entity: Entity) -> str:
+    """The entity's activity route as documented (``api.activity`` declares the same)."""
+    if entity.key == entity.tenant_key:
+        return "/v2/clients/{client_id}/analytics/activity"
+    return f"/v2/clients/{{client_id}}/analytics/{entity.plural}/{{{entity.name}_id}}/activity"
 
 
 def catalogue_blueprint(catalog: Catalog) -> APIBlueprint:

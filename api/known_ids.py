@@ -43,8 +43,10 @@ class KnownIds:
 
     def __post_init__(self) -> None:
         # Built once, before request threads run (sqlglot generation is kept out of them).
+        # Keyed by entity name; the tenant's own list under ":tenant" (no entity is named so,
+        # and the client-wide entity "client" reads the same mart as a (client, client) pair).
         tenant = self.catalog.registry.require_tenant()
-        self._sql["client"] = (
+        self._sql[":tenant"] = (
             exp.select(exp.column(tenant.key, quoted=True))
             .from_(exp.to_table(tenant.model))
             .sql(dialect=self.dialect)
@@ -78,7 +80,7 @@ class KnownIds:
         with self._lock:
             if self._ids is None or self._version != version:
                 clients = frozenset(
-                    str(row[0]) for row in reader.fetch_all(self._sql["client"], [])
+                    str(row[0]) for row in reader.fetch_all(self._sql[":tenant"], [])
                 )
                 entities = {
                     name: frozenset(

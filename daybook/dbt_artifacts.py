@@ -57,6 +57,12 @@ class DbtArtifacts:
         return self.target_path / "manifest.json"
 
     @property
+    def semantic_manifest_path(self) -> Path:
+        """The ``semantic_manifest.json`` (dbt's semantic models and metrics) of the last
+        invocation: what the semantic layer serves (``daybook.semantic.dbt_parse``)."""
+        return self.target_path / "semantic_manifest.json"
+
+    @property
     def catalog_path(self) -> Path:
         """The ``catalog.json`` ``dbt docs generate`` writes."""
         return self.target_path / "catalog.json"

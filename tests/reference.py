@@ -242,3 +242,27 @@ def _metric_value(metric: str, cells: list) -> int:
         else metric.removesuffix("-activity").replace("-", "_") + "_activity_count"
     )
     return sum(values[column] for _, values in cells)
+
+
+def client_series(
+    ref: Reference,
+    *,
+    client_id: str,
+    metric: str,
+    start: date,
+    end: date,
+    granularity: str,
+) -> list[tuple[date, int]]:
+    """The client-wide answer (issue 16): every user and device of one client, per bucket.
+
+    Same metric names as :func:`series`; ``user-count`` is then the client's distinct
+    active users in the bucket (DAU, WAU, MAU), never a sum of finer buckets.
+    """
+    buckets: dict[date, list] = {}
+    for day in days_between(start, end):
+        buckets.setdefault(bucket_start(day, granularity), [])
+    for key, values in ref.activity.items():
+        client, day, _user, _device = key
+        if client == client_id and start <= day <= end:
+            buckets[bucket_start(day, granularity)].append((key, values))
+    return [(bucket, _metric_value(metric, cells)) for bucket, cells in sorted(buckets.items())]

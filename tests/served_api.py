@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from reference import Reference, series
+from reference import Reference, client_series, series
 
 from daybook.config import Warehouse, parse_database_url
 from daybook.tokens import open_token_store
@@ -85,8 +85,9 @@ class SampleApi:
         return self.users if entity == "user" else self.devices
 
     def active_entities(self, entity: str) -> list[tuple[str, str]]:
-        """(client, id) pairs with at least one valid heartbeat, sorted for reproducibility."""
-        position = 2 if entity == "user" else 3
+        """(client, id) pairs with at least one valid heartbeat, sorted for reproducibility
+        (for ``client``: (client, client))."""
+        position = {"client": 0, "user": 2, "device": 3}[entity]
         return sorted({(key[0], key[position]) for key in self.reference.activity})
 
 
@@ -206,6 +207,10 @@ def _wait_until_ready(process: subprocess.Popen, url: str, log_path: Path) -> No
 
 
 def activity_path(client_id: str, entity: str, entity_id: str) -> str:
+    """The activity endpoint of one entity; ``client`` is the client-wide series (its id is
+    the client's own)."""
+    if entity == "client":
+        return f"/v2/clients/{client_id}/analytics/activity"
     return f"/v2/clients/{client_id}/analytics/{entity}s/{entity_id}/activity"
 
 
@@ -234,16 +239,26 @@ def expected_body(
     """The contract's answer to one activity request, from the reference over the raw rows."""
     from daybook.semantic import load_catalog
 
-    points = series(
-        api.reference,
-        entity=entity,
-        client_id=client,
-        entity_id=entity_id,
-        metric=metric,
-        start=start,
-        end=end,
-        granularity=granularity,
-    )
+    if entity == "client":
+        points = client_series(
+            api.reference,
+            client_id=client,
+            metric=metric,
+            start=start,
+            end=end,
+            granularity=granularity,
+        )
+    else:
+        points = series(
+            api.reference,
+            entity=entity,
+            client_id=client,
+            entity_id=entity_id,
+            metric=metric,
+            start=start,
+            end=end,
+            granularity=granularity,
+        )
     return {
         "metric": metric,
         "label": load_catalog().metrics[metric].label,

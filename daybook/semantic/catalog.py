@@ -4,8 +4,9 @@ front of the compiler; ``Catalog.registry`` is the registry the other layers der
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from sqlglot.errors import UnsupportedError
 
@@ -35,7 +36,11 @@ class Catalog:
     sources: dict[str, Path] = field(default_factory=dict)  # "metric:x"/"entity:y" -> file
     tenant: Tenant | None = None
     marts: dict[str, Mart] = field(default_factory=dict)
+    # dbt's semantic manifest the metrics came from (PydanticSemanticManifest), for the
+    # compiler of dbt's metric types; None for a catalogue made by hand.
+    semantic_manifest: Any = field(default=None, repr=False)
     _cache: dict[CacheKey, CompiledQuery] = field(default_factory=dict, repr=False)
+    _view: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -109,6 +114,8 @@ class Catalog:
             raise SemanticError(
                 f"Unknown granularity: {granularity}. Valid values: {', '.join(GRANULARITIES)}"
             )
+        if not metric.simple:
+            return self._compile_dbt(metric, entity, granularity, dialect_name, shape)
         if shape not in SHAPES:
             raise SemanticError(f"Unknown shape: {shape}. Valid values: {', '.join(SHAPES)}")
         dialect = get_dialect(dialect_name)
@@ -129,3 +136,32 @@ class Catalog:
             tree=tree,
             shape=shape,
         )
+
+    def _compile_dbt(
+        self, metric: Metric, entity: Entity, granularity: str, dialect: str, shape: str
+    ) -> CompiledQuery:
+        """dbt's metric types (ratio, derived, cumulative, filters, average) through
+        ``metric_sql.compile_metric`` over the semantic manifest; the query keeps the API
+        name. (A simple metric stays on ``compiler.py`` for every entity, so its empty
+        buckets read the same, 0, on the users, devices and client-wide endpoints.)"""
+        from daybook.semantic.metric_sql import compile_metric
+
+        compiled = compile_metric(
+            self.manifest_view(), metric.dbt_name, entity.name, granularity, dialect, shape=shape
+        )
+        return replace(compiled, metric=metric.name)
+
+    def manifest_view(self) -> Any:
+        """The ``metric_sql.ManifestView`` of the semantic manifest, made once."""
+        if self._view is None:
+            if self.semantic_manifest is None:
+                raise SemanticError("this catalogue has no dbt semantic manifest to compile from")
+            from daybook.semantic.metric_sql import ManifestView
+
+            tenant = next(
+                (e.name for e in self.entities.values() if e.key == e.tenant_key), "client"
+            )
+            with self._lock:
+                if self._view is None:
+                    self._view = ManifestView(self.semantic_manifest, tenant_entity=tenant)
+        return self._view

@@ -54,7 +54,11 @@ def metrics() -> None:
 
 @click.command()
 @click.option("--metric", "metric_name", required=True, help="Metric name (see `daybook metrics`).")
-@click.option("--entity", required=True, help="Entity the metric is asked about: user or device.")
+@click.option(
+    "--entity",
+    required=True,
+    help="Entity the metric is asked about: user, device or client (the whole client).",
+)
 @click.option(
     "--granularity",
     default="daily",

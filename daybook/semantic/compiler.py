@@ -96,12 +96,16 @@ def bucket_spine(granularity: str) -> exp.Select:
 
 
 def metric_by_bucket(metric: Metric, entity: Entity, granularity: str) -> exp.Select:
-    """The metric aggregated per bucket for one tenant's entity over the requested days."""
+    """The metric aggregated per bucket for one tenant's entity over the requested days.
+
+    The tenant's own entity (``client``: its key is its tenant key) is filtered by the
+    tenant key alone and binds no ``entity_id``."""
     time = exp.column(metric.time_column)
     bucket = bucket_start(time.copy(), granularity)
-    filters = [
-        exp.EQ(this=exp.column(entity.tenant_key), expression=parameter("tenant_id")),
-        exp.EQ(this=exp.column(entity.key), expression=parameter("entity_id")),
+    filters = [exp.EQ(this=exp.column(entity.tenant_key), expression=parameter("tenant_id"))]
+    if entity.key != entity.tenant_key:
+        filters.append(exp.EQ(this=exp.column(entity.key), expression=parameter("entity_id")))
+    filters += [
         exp.GTE(this=time.copy(), expression=date_parameter("start_date")),
         exp.LTE(this=time.copy(), expression=date_parameter("end_date")),
     ]

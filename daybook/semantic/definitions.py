@@ -1,9 +1,12 @@
-"""The YAML format of ``semantic/``: pydantic models for entities and metrics.
+"""Daybook's side of ``semantic/``: the registry's YAML (tenant, entities, shared marts) and
+the metric as the catalogue serves it.
 
-Every key is declared here with ``extra="forbid"``, so a typo in a key is an
-error at start-up rather than a silently ignored setting. Cross-file rules
-(duplicate names, unknown entities, columns against the dbt manifest) live in
-``loader.py``; this module checks one file's shape.
+The registry (``semantic/entities.yml``) is Daybook's own format: every key is declared
+here with ``extra="forbid"``, so a typo in a key is an error at start-up rather than a
+silently ignored setting. Metrics are written in dbt's spec and read from dbt's semantic
+manifest (``dbt_metrics.py``); :class:`Metric` is what one becomes: its API name, label,
+entities, semantic model, and, for a simple metric, the one aggregation over one mart
+today's compiler takes. Cross-file rules live in ``loader.py``.
 """
 
 from __future__ import annotations
@@ -86,8 +89,21 @@ class Mart(BaseModel):
     description: str = ""
 
 
+MetricType = Literal["simple", "ratio", "derived", "cumulative", "conversion"]
+ValueType = Literal["integer", "number"]
+
+
 class Metric(BaseModel):
-    """One metric: what to aggregate, how, from which mart, for which entities."""
+    """One served metric, made from a dbt metric (``dbt_metrics.py``).
+
+    ``name`` is the API name (dbt's name with ``_`` as ``-``), ``dbt_name`` dbt's;
+    ``entities`` the registry entities of its semantic model (the endpoints serving it).
+    ``model``, ``time_column``, ``aggregation`` and ``expression`` are the one aggregation
+    over one mart of a simple, unfiltered metric (what ``compiler.py`` compiles);
+    ``None`` for a metric only the dbt-spec compiler handles (``simple`` is False).
+    ``value_type``: ``integer`` for counts and sums, ``number`` (JSON number or null)
+    for ratio, derived and average metrics.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -96,11 +112,18 @@ class Metric(BaseModel):
     description: Text
     model: Identifier
     time_column: Identifier
-    aggregation: Aggregation
-    expression: Text
+    aggregation: Aggregation | None = None
+    expression: Text | None = None
     entities: tuple[EntityName, ...] = Field(min_length=1)
+    dbt_name: str = ""
+    type: MetricType = "simple"
+    semantic_model: str = ""
+    measures: tuple[str, ...] = ()
+    dimensions: tuple[str, ...] = ()
+    filters: tuple[str, ...] = ()
+    value_type: ValueType = "integer"
 
-    _tree: exp.Expression = PrivateAttr()
+    _tree: exp.Expression | None = PrivateAttr(default=None)
 
     @field_validator("aggregation", mode="before")
     @classmethod
@@ -120,31 +143,62 @@ class Metric(BaseModel):
 
     @field_validator("expression")
     @classmethod
-    def _valid_expression(cls, value: str, info: ValidationInfo) -> str:
-        parse_expression(value, allow_star=info.data.get("aggregation") == "count")
+    def _valid_expression(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            parse_expression(value, allow_star=info.data.get("aggregation") == "count")
         return value
 
     def model_post_init(self, context: object, /) -> None:
         """Keep the parsed expression: its tree is reused by every compile."""
-        self._tree = parse_expression(self.expression, allow_star=self.aggregation == "count")
+        if self.expression is not None:
+            self._tree = parse_expression(self.expression, allow_star=self.aggregation == "count")
+
+    @property
+    def simple(self) -> bool:
+        """One aggregation over one mart, no filter: what ``compiler.py`` compiles."""
+        return self.aggregation is not None and self._tree is not None
 
     @property
     def expression_tree(self) -> exp.Expression:
         """The parsed expression (a fresh copy: callers may embed it in a larger tree)."""
+        if self._tree is None:
+            raise ValueError(f"metric {self.name} is not one aggregation over one mart")
         return self._tree.copy()
 
     @property
     def columns(self) -> list[str]:
         """Columns of ``model`` this metric reads besides the entity keys."""
-        return [self.time_column, *referenced_columns(self._tree)]
+        read = referenced_columns(self._tree) if self._tree is not None else []
+        return [self.time_column, *read]
+
+
+# Top-level keys of a dbt properties file: dbt reads them, the registry loader skips them.
+DBT_KEYS = frozenset(
+    {
+        "version",
+        "models",
+        "sources",
+        "seeds",
+        "snapshots",
+        "macros",
+        "analyses",
+        "exposures",
+        "groups",
+        "unit_tests",
+        "data_tests",
+        "semantic_models",
+        "metrics",
+        "saved_queries",
+    }
+)
 
 
 class SemanticFile(BaseModel):
-    """One YAML file: the tenant (at most one over all files), entities, shared marts, metrics."""
+    """The registry part of one YAML file: the tenant (at most one over all files), entities,
+    shared marts. dbt's keys (``DBT_KEYS``) are dbt's, and removed before this is checked."""
 
     model_config = ConfigDict(extra="forbid")
 
     tenant: Tenant | None = None
     entities: list[Entity] = Field(default_factory=list)
     marts: list[Mart] = Field(default_factory=list)
-    metrics: list[Metric] = Field(default_factory=list)

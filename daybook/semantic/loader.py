@@ -1,9 +1,12 @@
-"""Reading ``semantic/*.yml`` into a validated ``Catalog``, failing early with file and key.
+"""Reading ``semantic/`` into a validated ``Catalog``, failing early with file and key.
 
-The API and CLI call ``load_catalog`` at start-up, so a broken definition
-stops the process with a message like
-``semantic/metrics/core.yml: metrics[1] (user-count).aggregation: unsupported aggregation 'median'``
-instead of a wrong number later.
+Two sources: the registry (``semantic/entities.yml``: tenant, entities, shared marts;
+Daybook's format, read here) and the metrics (dbt's ``semantic_models:`` and ``metrics:``,
+read from the semantic manifest dbt writes: ``dbt_parse.py`` finds or makes it,
+``dbt_metrics.py`` turns it into metrics). The API and CLI call ``load_catalog`` at
+start-up, so a broken definition stops the process with a message like
+``semantic/metrics/core.yml: metrics[0] (activity_count).filter: unknown dimension
+'device__platfrom' (did you mean 'device__platform'?)`` instead of a wrong number later.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,10 @@ from pydantic import ValidationError
 
 from daybook.config import project_dir
 from daybook.semantic.catalog import Catalog
-from daybook.semantic.definitions import Entity, Mart, Metric, SemanticFile, Tenant
+from daybook.semantic.columns import check_against_manifest, manifest_checks
+from daybook.semantic.dbt_metrics import metrics_from_manifest, read_semantic_manifest
+from daybook.semantic.dbt_parse import semantic_manifest_for
+from daybook.semantic.definitions import DBT_KEYS, Entity, Mart, Metric, SemanticFile, Tenant
 from daybook.semantic.errors import SemanticError
 from daybook.semantic.manifest import default_manifest_path, documented_models
 from daybook.semantic.registry import ACTIVITY, Registry
@@ -38,15 +45,113 @@ def load_catalog(
     manifest_path: Path | None = None,
     *,
     check_manifest: bool = True,
+    semantic_manifest: Path | None = None,
 ) -> Catalog:
-    """Load and validate every ``*.yml``/``*.yaml`` under ``semantic_dir`` (sorted by path).
+    """The registry and dbt's metrics of ``semantic_dir``, validated.
 
-    With a dbt manifest (given, or found by ``default_manifest_path``), every
-    model and column a definition names must be a documented column of a dbt
-    model. Raises ``SemanticError`` naming the file and key of the first
-    problem file's problems. ``check_manifest=False`` checks the definitions alone
-    (for callers that check the warehouse itself, such as publishing a snapshot).
+    ``semantic_manifest``: dbt's ``semantic_manifest.json`` to read (default: the one
+    ``dbt_parse.semantic_manifest_for`` finds or makes for ``semantic_dir``). With a dbt
+    manifest (``manifest_path``, else the one beside the semantic manifest, else
+    ``default_manifest_path``), every model and column named must be a documented column
+    of a dbt model. Raises ``SemanticError`` naming the file and key of the first problem.
+    ``check_manifest=False`` skips the column checks (callers that check the warehouse).
     """
+    folder, scan = _scan(semantic_dir)
+    source = semantic_manifest if semantic_manifest is not None else semantic_manifest_for(folder)
+    dbt_order = [key.split(":", 1)[1] for key in scan.where if key.startswith("dbt_metric:")]
+    dbt_where = {
+        key.removeprefix("dbt_"): place
+        for key, place in scan.where.items()
+        if key.startswith("dbt_")
+    }
+    parsed = read_semantic_manifest(source)
+    metrics = metrics_from_manifest(parsed, scan.entities, dbt_where, dbt_order)
+    metrics = _checked_by_compiler(metrics, parsed, scan, dbt_where)
+    where = dict(scan.where)
+    for metric in metrics.values():
+        key = f"dbt_metric:{metric.dbt_name}"
+        where[f"metric:{metric.name}"] = where.get(key, (source, f"metric {metric.dbt_name!r}"))
+    manifest = manifest_path
+    if manifest is None:
+        beside = Path(source).with_name("manifest.json")
+        manifest = beside if beside.is_file() else default_manifest_path()
+    if manifest is not None and check_manifest:
+        checks = manifest_checks(scan.tenant, scan.entities, scan.marts, metrics)
+        check_against_manifest(documented_models(manifest), manifest, checks, where)
+    sources = {key: path for key, (path, _) in where.items() if not key.startswith("dbt_")}
+    return Catalog(
+        entities=scan.entities,
+        metrics=metrics,
+        sources=sources,
+        tenant=scan.tenant,
+        marts=scan.marts,
+        semantic_manifest=parsed,
+    )
+
+
+def _checked_by_compiler(
+    metrics: dict[str, Metric], parsed: object, scan: _Scan, where: dict[str, tuple[Path, str]]
+) -> dict[str, Metric]:
+    """Metrics only ``metric_sql`` compiles (not one aggregation over one mart) resolved and
+    rendered once now (``check_metric``), so a definition it cannot compile fails at load
+    naming the file; their entities are those it can scope (every model has the tenant)."""
+    from daybook.semantic.metric_sql import ManifestView, check_metric, metric_entities
+
+    tenant = next((e.name for e in scan.entities.values() if e.key == e.tenant_key), "client")
+    view = ManifestView(parsed, tenant_entity=tenant)  # type: ignore[arg-type]
+    checked = dict(metrics)
+    for name, metric in metrics.items():
+        if metric.simple:
+            continue
+        path, label = where.get(f"metric:{metric.dbt_name}", ("dbt project", f"metric {name}"))
+        try:
+            check_metric(view, metric.dbt_name)
+            allowed = set(metric_entities(view, metric.dbt_name))
+        except SemanticError as error:
+            raise SemanticError(f"{path}: {label}: {error}") from None
+        entities = tuple(entity for entity in metric.entities if entity in allowed)
+        if not entities:
+            raise SemanticError(
+                f"{path}: {label}: every semantic model it reads needs the {tenant!r} entity"
+            )
+        checked[name] = metric.model_copy(update={"entities": entities})
+    return checked
+
+
+def load_registry(
+    semantic_dir: Path | None = None,
+    manifest_path: Path | None = None,
+    *,
+    check_manifest: bool = True,
+) -> Registry:
+    """The registry of ``semantic/`` (tenant, entities, marts), validated like ``load_catalog``
+    but without dbt's metrics (so without a ``dbt parse``)."""
+    _, scan = _scan(semantic_dir)
+    manifest = manifest_path if manifest_path is not None else default_manifest_path()
+    if manifest is not None and check_manifest:
+        checks = manifest_checks(scan.tenant, scan.entities, scan.marts, {})
+        check_against_manifest(documented_models(manifest), manifest, checks, scan.where)
+    return Registry(tenant=scan.tenant, entities=scan.entities, marts=scan.marts)
+
+
+@dataclass
+class _Scan:
+    """What the YAML files say, before dbt: the registry, and where each name is defined."""
+
+    entities: dict[str, Entity] = field(default_factory=dict)
+    marts: dict[str, Mart] = field(default_factory=dict)
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+    # "entity:user" / "dbt_metric:activity_count" -> (file, "metrics[0] (activity_count)")
+    where: dict[str, tuple[Path, str]] = field(default_factory=dict)
+
+    @property
+    def tenant(self) -> Tenant | None:
+        return next(iter(self.tenants.values()), None)
+
+
+def _scan(semantic_dir: Path | None) -> tuple[Path, _Scan]:
+    """Read every ``*.yml``/``*.yaml`` under the folder (sorted by path): the registry keys,
+    checked, and the place of each dbt metric and semantic model (for messages and order)."""
     folder = Path(semantic_dir) if semantic_dir is not None else default_semantic_dir()
     if not folder.is_dir():
         raise SemanticError(f"{folder}: semantic directory not found")
@@ -56,20 +161,16 @@ def load_catalog(
     )
     if not files:
         raise SemanticError(f"{folder}: no .yml files with entities or metrics")
-
-    entities: dict[str, Entity] = {}
-    metrics: dict[str, Metric] = {}
-    marts: dict[str, Mart] = {}
-    tenants: dict[str, Tenant] = {}
-    # "entity:user" / "metric:activity-count" -> (file, "metrics[0] (activity-count)")
-    where: dict[str, tuple[Path, str]] = {}
+    scan = _Scan()
+    where = scan.where
     for path in files:
-        parsed = _parse_file(path)
+        parsed, dbt_names = _parse_file(path)
+        for key, label in dbt_names:
+            where.setdefault(key, (path, label))
         for kind, section, items, found in (
-            ("tenant", "tenant", [parsed.tenant] if parsed.tenant else [], tenants),
-            ("entity", "entities", parsed.entities, entities),
-            ("mart", "marts", parsed.marts, marts),
-            ("metric", "metrics", parsed.metrics, metrics),
+            ("tenant", "tenant", [parsed.tenant] if parsed.tenant else [], scan.tenants),
+            ("entity", "entities", parsed.entities, scan.entities),
+            ("mart", "marts", parsed.marts, scan.marts),
         ):
             for index, item in enumerate(items):
                 key = f"{kind}:{item.name}"
@@ -78,8 +179,8 @@ def load_catalog(
                     if kind == "tenant"
                     else f"{section}[{index}] ({item.name})"
                 )
-                if kind == "tenant" and tenants:
-                    first = where[f"tenant:{next(iter(tenants))}"][0]
+                if kind == "tenant" and scan.tenants:
+                    first = where[f"tenant:{next(iter(scan.tenants))}"][0]
                     raise SemanticError(f"{path}: tenant: declared twice (first in {first})")
                 if key in where:
                     raise SemanticError(
@@ -88,34 +189,8 @@ def load_catalog(
                     )
                 found[item.name] = item
                 where[key] = (path, label)
-
-    for name, metric in metrics.items():
-        for entity_name in metric.entities:
-            if entity_name not in entities:
-                path, label = where["metric:" + name]
-                raise SemanticError(
-                    f"{path}: {label}.entities: unknown entity"
-                    f"{_suggest(entity_name, entities)}; defined: {', '.join(entities) or 'none'}"
-                )
-    tenant = next(iter(tenants.values()), None)
-    _check_registry(tenant, entities, marts, where)
-
-    manifest = manifest_path if manifest_path is not None else default_manifest_path()
-    if manifest is not None and check_manifest:
-        checks = _manifest_checks(tenant, entities, marts, metrics)
-        _check_against_manifest(documented_models(manifest), manifest, checks, where)
-    sources = {key: path for key, (path, _) in where.items()}
-    return Catalog(entities=entities, metrics=metrics, sources=sources, tenant=tenant, marts=marts)
-
-
-def load_registry(
-    semantic_dir: Path | None = None,
-    manifest_path: Path | None = None,
-    *,
-    check_manifest: bool = True,
-) -> Registry:
-    """The registry of ``semantic/`` (tenant, entities, marts), validated like ``load_catalog``."""
-    return load_catalog(semantic_dir, manifest_path, check_manifest=check_manifest).registry
+    _check_registry(scan.tenant, scan.entities, scan.marts, where)
+    return folder, scan
 
 
 def _check_registry(
@@ -144,7 +219,9 @@ def _check_registry(
             raise SemanticError(f"{path}: {label}.grain: a dimension has one key column")
 
 
-def _parse_file(path: Path) -> SemanticFile:
+def _parse_file(path: Path) -> tuple[SemanticFile, list[tuple[str, str]]]:
+    """The registry part of one file, and ``("dbt_metric:<name>", "metrics[i] (<name>)")``
+    places of its dbt metrics and semantic models."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
@@ -153,11 +230,20 @@ def _parse_file(path: Path) -> SemanticFile:
         problem = getattr(error, "problem", None) or str(error)
         raise SemanticError(f"{path}: invalid YAML{where}: {problem}") from None
     if data is None:
-        return SemanticFile()
+        return SemanticFile(), []
     if not isinstance(data, dict):
-        raise SemanticError(f"{path}: expected a mapping with 'entities' and/or 'metrics' keys")
+        raise SemanticError(
+            f"{path}: expected a mapping with 'entities', 'semantic_models' and/or 'metrics' keys"
+        )
+    names = []
+    for section, kind in (("metrics", "dbt_metric"), ("semantic_models", "dbt_semantic_model")):
+        items = data.get(section)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                names.append((f"{kind}:{item['name']}", f"{section}[{index}] ({item['name']})"))
+    registry = {key: value for key, value in data.items() if key not in DBT_KEYS}
     try:
-        return SemanticFile.model_validate(data)
+        return SemanticFile.model_validate(registry), names
     except ValidationError as error:
         problems = [_describe(problem, data) for problem in error.errors()]
         raise SemanticError("\n".join(f"{path}: {problem}" for problem in problems)) from None
@@ -194,68 +280,12 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     section = loc[0] if len(loc) > 2 else None
     if loc and loc[0] == "tenant" and len(loc) > 1:
         return list(Tenant.model_fields)
-    model = {"entities": Entity, "marts": Mart, "metrics": Metric}.get(str(section), SemanticFile)
+    model = {"entities": Entity, "marts": Mart}.get(str(section), SemanticFile)
+    if model is SemanticFile:
+        return [*model.model_fields, *sorted(DBT_KEYS)]
     return list(model.model_fields)
 
 
 def _suggest(word: str, options: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(options), n=1)
     return f" {word!r} (did you mean {close[0]!r}?)" if close else f" {word!r}"
-
-
-Check = tuple[str, str, list[tuple[str, str]]]  # (where key, model, [(yaml key, column)])
-
-
-def _manifest_checks(
-    tenant: Tenant | None,
-    entities: dict[str, Entity],
-    marts: dict[str, Mart],
-    metrics: dict[str, Metric],
-) -> list[Check]:
-    """Every (model, column) the definitions name, with the YAML key that names it."""
-    checks: list[Check] = []
-    if tenant is not None:
-        checks.append(("tenant:" + tenant.name, tenant.model, [("key", tenant.key)]))
-    for name, mart in marts.items():
-        columns = [("grain", column) for column in mart.grain]
-        if mart.time_column is not None:
-            columns.append(("time_column", mart.time_column))
-        checks.append(("mart:" + name, mart.model, columns))
-    day = marts[ACTIVITY].time_column if ACTIVITY in marts else None
-    for name, entity in entities.items():
-        keys = [("key", entity.key), ("tenant_key", entity.tenant_key)]
-        shown = [("display_columns", column) for column in entity.display_columns]
-        checks.append(("entity:" + name, entity.model, keys + shown))
-        if entity.daily_model is not None and day is not None:
-            checks.append(("entity:" + name, entity.daily_model, [*keys, ("daily_model", day)]))
-    for name, metric in metrics.items():
-        columns = [("time_column", metric.time_column)]
-        columns += [("expression", column) for column in metric.columns[1:]]
-        for entity_name in metric.entities:
-            entity = entities[entity_name]
-            columns += [("entities", entity.key), ("entities", entity.tenant_key)]
-        checks.append(("metric:" + name, metric.model, columns))
-    return checks
-
-
-def _check_against_manifest(
-    models: dict[str, frozenset[str]],
-    manifest: Path,
-    checks: list[Check],
-    where: dict[str, tuple[Path, str]],
-) -> None:
-    """Every model and column named must be a documented column of a model in the manifest."""
-    for key, model, columns in checks:
-        path, label = where[key]
-        if model not in models:
-            raise SemanticError(
-                f"{path}: {label}.model: unknown model{_suggest(model, models)}"
-                f" (not a model in {manifest})"
-            )
-        for field_name, column in columns:
-            if column.lower() not in models[model]:
-                raise SemanticError(
-                    f"{path}: {label}.{field_name}: unknown column"
-                    f"{_suggest(column, models[model])} of model {model!r}"
-                    f" (not a documented column in {manifest})"
-                )

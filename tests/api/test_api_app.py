@@ -117,6 +117,7 @@ def _semantic_copy(tmp_path: Path, *metric_files: str) -> Path:
     folder = tmp_path / "semantic"
     (folder / "metrics").mkdir(parents=True)
     shutil.copy(source / "entities.yml", folder / "entities.yml")
+    shutil.copy(source / "semantic_models.yml", folder / "semantic_models.yml")
     for name in metric_files:
         shutil.copy(source / "metrics" / name, folder / "metrics" / name)
     return folder
@@ -146,14 +147,11 @@ def test_a_metric_added_as_yaml_alone_appears_in_the_document_and_is_served(
     folder = _semantic_copy(tmp_path, "core.yml")
     (folder / "metrics" / "heartbeats.yml").write_text(
         "metrics:\n"
-        "  - name: heartbeat-total\n"
+        "  - name: heartbeat_total\n"
         "    label: Heartbeats\n"
         "    description: Sum of heartbeats received.\n"
-        "    model: fct_activity_daily\n"
-        "    time_column: activity_date\n"
-        "    aggregation: sum\n"
-        "    expression: heartbeat_count\n"
-        "    entities: [user]\n"
+        "    type: simple\n"
+        "    type_params: {measure: heartbeats}\n"
     )
     client = make_client(semantic_dir=folder)
     document = client.get("/v2/openapi.json").get_json()

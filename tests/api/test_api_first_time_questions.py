@@ -8,6 +8,7 @@ import json
 import random
 from contextlib import contextmanager
 from datetime import date, timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -202,23 +203,51 @@ def test_the_statement_reads_data_only_for_a_token_that_may(api):
         assert rows == [] and refused_version == version
 
 
+def _random_value(rng: random.Random, value_type: str) -> object:
+    """A value as a driver returns it: integers for counts; for number metrics a float, a
+    Decimal (PostgreSQL numeric), an integer or None (a ratio with a zero denominator)."""
+    if value_type == "integer":
+        return rng.randrange(1, 10**12)
+    kind = rng.randrange(4)
+    if kind == 0:
+        return rng.random() * 10 ** rng.randrange(-6, 9)
+    if kind == 1:
+        return Decimal(rng.randrange(10**8)) / Decimal(10 ** rng.randrange(0, 6))
+    return rng.randrange(10**6) if kind == 2 else None
+
+
+def _documented(value: object, value_type: str) -> object:
+    """What the answer must say for one bucket's value (0 or null where there is none)."""
+    if value_type == "integer":
+        return value or 0
+    return float(value) if isinstance(value, Decimal) else value
+
+
+@pytest.mark.parametrize("value_type", ["integer", "number"])
 @pytest.mark.parametrize("debug", [False, True])
 @pytest.mark.parametrize("granularity", GRANULARITIES)
-def test_the_answer_is_the_documented_models_json(granularity, debug, rng: random.Random):
+def test_the_answer_is_the_documented_models_json(
+    granularity, debug, value_type, rng: random.Random
+):
     """The answer's text is what Flask's compact JSON provider writes for
     ``ActivitySeries(...).model_dump(mode="json")`` (the same value when the app's provider
-    is not compact), for random ranges and sparse rows from the same random stream."""
+    is not compact), for random ranges and sparse rows from the same random stream; integer
+    metrics give integers (0 where no row), number metrics numbers or null."""
     app = Flask(__name__)
     app.debug = debug
     app.json.sort_keys = False  # as create_app sets it
-    services = SimpleNamespace(
-        catalog=SimpleNamespace(metrics={"m-1": SimpleNamespace(label='A "quoted" label, é')})
+    metric = SimpleNamespace(label='A "quoted" label, é')
+    services = SimpleNamespace(catalog=SimpleNamespace(metrics={"m-1": metric}))
+    # what the compiled query says of its values (CompiledQuery.value_type and .empty)
+    compiled = SimpleNamespace(
+        value_type=int if value_type == "integer" else float,
+        empty=0 if value_type == "integer" else None,
     )
     for _ in range(50):
         start = date(2020, 1, 1) + timedelta(days=rng.randrange(2000))
         end = start + timedelta(days=rng.randrange(120))
         buckets = bucket_starts(start, end, granularity)
-        rows = [(b, rng.randrange(1, 10**12)) for b in buckets if rng.random() < 0.4]
+        rows = [(b, _random_value(rng, value_type)) for b in buckets if rng.random() < 0.4]
         query = SimpleNamespace(
             metric="m-1", start_date=start, end_date=end, granularity=granularity
         )
@@ -227,14 +256,16 @@ def test_the_answer_is_the_documented_models_json(granularity, debug, rng: rando
             metric="m-1",
             label='A "quoted" label, é',
             period={"start": start, "end": end},
-            data=[{"date": b, "value": held.get(b, 0)} for b in buckets],
+            data=[{"date": b, "value": _documented(held.get(b), value_type)} for b in buckets],
         ).model_dump(mode="json")
         with app.app_context():
-            response = _answer(services, query, rows)
+            response = _answer(services, query, rows, compiled)
         assert response.mimetype == "application/json"
         assert json.loads(response.get_data()) == model
         if not debug:
             assert (
                 response.get_data(as_text=True) == json.dumps(model, separators=(",", ":")) + "\n"
             )
+        if value_type == "integer":
+            assert all(type(point["value"]) is int for point in model["data"])
         assert [day for day, _ in range_buckets(start, end, granularity)] == buckets

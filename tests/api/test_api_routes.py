@@ -40,16 +40,31 @@ entities:
     tenant_key: client_id
     daily_model: fct_team_activity_daily
     display_columns: [team_name]
+semantic_models:
+  - name: team_days
+    model: ref('fct_team_activity_daily')
+    primary_entity: team_day
+    defaults: {agg_time_dimension: activity_date}
+    entities:
+      - {name: client, type: foreign, expr: client_id}
+      - {name: team, type: foreign, expr: team_id}
+    dimensions:
+      - {name: activity_date, type: time, type_params: {time_granularity: day}}
+    measures:
+      - {name: team_activity_events, agg: sum, expr: total_activity_count}
 metrics:
-  - name: team-activity
+  - name: team_activity
     label: Team Activity
     description: Sum of activity events of the team's members.
-    model: fct_team_activity_daily
-    time_column: activity_date
-    aggregation: sum
-    expression: total_activity_count
-    entities: [team]
+    type: simple
+    type_params: {measure: team_activity_events}
 """
+# The team's dense daily mart as a dbt model (dbt parses the semantic folder as models):
+# dbt only needs it to exist; these tests read the warehouse _team_warehouse makes.
+TEAM_MODEL_SQL = (
+    "select cast(null as varchar) as client_id, cast(null as varchar) as team_id, "
+    "cast(null as date) as activity_date, 0 as total_activity_count\n"
+)
 
 
 class _Reader:
@@ -102,9 +117,9 @@ def _app(
 ) -> Any:
     import daybook.semantic.loader as loader
 
-    # The added entity's marts are not in the dbt project: skip the manifest check only.
+    # The added entity's marts are not documented dbt models: skip the column checks only.
     monkeypatch.setattr(loader, "default_manifest_path", lambda: None)
-    catalog = loader.load_catalog(semantic_dir=semantic_dir)
+    catalog = loader.load_catalog(semantic_dir=semantic_dir, check_manifest=False)
     return create_app(
         {
             "warehouse": f"duckdb:///{tmp_path / 'unused.duckdb'}",
@@ -117,21 +132,29 @@ def _app(
 
 
 def _yaml_metrics(semantic_dir: Path) -> dict[str, list[str]]:
-    """Metric names per entity, in file and YAML order, read straight from the YAML."""
+    """API metric names per entity, in file and YAML order, read straight from the YAML:
+    a metric is served for each entity of its measure's semantic model."""
+    files = sorted([*semantic_dir.rglob("*.yml"), *semantic_dir.rglob("*.yaml")])
+    documents = [yaml.safe_load(path.read_text()) or {} for path in files]
+    served = {e["name"] for d in documents for e in d.get("entities", [])}
+    measure_entities = {
+        measure["name"]: [e["name"] for e in model["entities"] if e["name"] in served]
+        for document in documents
+        for model in document.get("semantic_models", [])
+        for measure in model.get("measures", [])
+    }
     by_entity: dict[str, list[str]] = {}
-    for path in sorted([*semantic_dir.rglob("*.yml"), *semantic_dir.rglob("*.yaml")]):
-        for metric in (yaml.safe_load(path.read_text()) or {}).get("metrics", []):
-            for entity in metric["entities"]:
-                by_entity.setdefault(entity, []).append(metric["name"])
+    for document in documents:
+        for metric in document.get("metrics", []):
+            for entity in measure_entities[metric["type_params"]["measure"]]:
+                by_entity.setdefault(entity, []).append(metric["name"].replace("_", "-"))
     return by_entity
 
 
 def test_an_entity_added_as_yaml_gets_its_activity_endpoint(tmp_path, monkeypatch):
     """A new entity and metric in YAML alone: the app serves a route for it (authenticated,
     so 401 without a token) and documents it with its own metric enum, the others unchanged."""
-    semantic_dir = tmp_path / "semantic"
-    shutil.copytree(REPO / "semantic", semantic_dir)
-    (semantic_dir / "team.yml").write_text(TEAM_YAML)
+    semantic_dir = _semantic_with_team(tmp_path)
     app = _app(semantic_dir, tmp_path, monkeypatch)
     client = app.test_client()
     team_path = (
@@ -206,6 +229,8 @@ def _team_warehouse(semantic_dir: Path) -> duckdb.DuckDBPyConnection:
         "activity_date date, total_activity_count bigint)"
     )
     for entity in entities.values():
+        if entity["model"] == tenant["model"]:  # the client-wide entity: the tenant itself
+            continue
         shown = "".join(f", {column} varchar" for column in entity.get("display_columns", []))
         con.execute(
             f"create table {entity['model']} ({entity['tenant_key']} varchar, "
@@ -227,10 +252,14 @@ def _semantic_with_team(tmp_path: Path, rename: dict[str, str] | None = None) ->
     semantic_dir = tmp_path / "semantic"
     shutil.copytree(REPO / "semantic", semantic_dir)
     (semantic_dir / "team.yml").write_text(TEAM_YAML)
+    daily = (rename or {}).get("fct_team_activity_daily", "fct_team_activity_daily")
+    (semantic_dir / f"{daily}.sql").write_text(TEAM_MODEL_SQL)
     for path in semantic_dir.rglob("*.yml"):
         text = path.read_text()
         for old, new in (rename or {}).items():
             text = text.replace(f"model: {old}\n", f"model: {new}\n")
+            if old == "fct_team_activity_daily":  # a dbt model of this test (TEAM_MODEL_SQL)
+                text = text.replace(f"ref('{old}')", f"ref('{new}')")
         path.write_text(text)
     return semantic_dir
 
@@ -321,7 +350,7 @@ def test_every_authenticated_operation_documents_success_first_then_the_error_sh
     app = _app(REPO / "semantic", tmp_path, monkeypatch)
     document = app.test_client().get("/v2/openapi.json").get_json()
     operations = [path["get"] for path in document["paths"].values()]
-    assert len(operations) == 8  # 2 activity, clients, metrics, users, devices, 2 rankings
+    assert len(operations) == 9  # 3 activity, clients, metrics, users, devices, 2 rankings
     for operation in operations:
         responses = operation["responses"]
         assert list(responses) == ["200", *ERROR_STATUSES], operation["operationId"]

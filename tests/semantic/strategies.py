@@ -73,12 +73,15 @@ def requests(draw: st.DrawFn, catalog: Catalog, anchor: date, rows: list[FactRow
     length = draw(st.integers(min_value=0, max_value=MAX_RANGE_DAYS - 1))
     tenant_id = draw(st.sampled_from(CLIENTS))
     entity_id = draw(st.sampled_from(USERS if entity == "user" else DEVICES))
+    whole_client = entity == "client"  # the tenant entity: its id is the tenant's
     start = anchor + timedelta(days=draw(st.integers(min_value=-100, max_value=WINDOW_DAYS)))
     if rows and draw(st.booleans()):
         row = draw(st.sampled_from(rows))
         tenant_id, entity_id = row[0], row[2] if entity == "user" else row[3]
         edge = row[1] + timedelta(days=draw(st.integers(min_value=-2, max_value=2)))
         start = edge if draw(st.booleans()) else edge - timedelta(days=length)
+    if whole_client:
+        entity_id = tenant_id
     return Request(
         metric=metric.name,
         entity=entity,

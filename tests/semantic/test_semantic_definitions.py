@@ -1,41 +1,70 @@
-"""Loading ``semantic/``: the shipped catalogue, and each bad YAML failing by file and key."""
+"""Loading ``semantic/``: the shipped catalogue, and each bad YAML failing by file and key.
+
+Metrics are dbt's: each bad case below is a copy of the shipped folder with one file
+added, parsed by dbt (``daybook.semantic.dbt_parse``, cached by content) and then checked
+by Daybook. Either dbt refuses it (its message, naming the file) or Daybook does (file,
+metric, key and the nearest valid name), for what dbt lets through.
+"""
 
 from __future__ import annotations
 
 import re
+import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
+from support import SHIPPED_SEMANTIC_DIR
 
-from daybook.semantic import AGGREGATIONS, Catalog, SemanticError, load_catalog
+from daybook.semantic import Catalog, SemanticError, load_catalog
+from daybook.semantic.loader import load_registry
 from semantic.marts import MART_COLUMNS, write_manifest
 
-ENTITIES = """
+REGISTRY_ONLY = """
 entities:
   - {name: user, label: User, model: dim_users, key: user_id, tenant_key: client_id}
   - {name: device, label: Device, model: dim_devices, key: device_id, tenant_key: client_id}
 """
-GOOD_METRIC = {
-    "name": "heartbeats",
-    "label": "Heartbeats",
-    "description": "Heartbeats received.",
-    "model": "fct_activity_daily",
-    "time_column": "activity_date",
-    "aggregation": "sum",
-    "expression": "heartbeat_count",
-    "entities": "[user, device]",
-}
 
 
-def metric_yaml(**overrides: str | None) -> str:
-    """A one-metric file; ``None`` drops a key, any other value replaces it (raw YAML)."""
-    fields = {**GOOD_METRIC, **overrides}
-    lines = [f"    {key}: {value}" for key, value in fields.items() if value is not None]
-    return "metrics:\n  -\n" + "\n".join(lines) + "\n"
+def metric_yaml(
+    name: str = "heartbeat_total", measure: str = "heartbeats", filter_: str | None = None
+) -> str:
+    """A one-metric file in dbt's spec; ``filter_`` adds a ``filter:``."""
+    text = f"""
+    metrics:
+      - name: {name}
+        label: Heartbeats
+        description: Heartbeats received.
+        type: simple
+        type_params:
+          measure: {measure}
+    """
+    if filter_ is not None:
+        text += f'    filter: "{filter_}"\n'
+    return text
 
 
-def write_semantic(folder: Path, files: dict[str, str]) -> Path:
+def semantic_model_yaml(entities: str, measure_expr: str = "heartbeat_count") -> str:
+    """One semantic model over the activity fact with the given entities and one measure."""
+    return f"""
+    semantic_models:
+      - name: extra_activity
+        model: ref('fct_activity_daily')
+        primary_entity: extra_row
+        defaults: {{agg_time_dimension: activity_date}}
+        entities: {entities}
+        dimensions:
+          - {{name: activity_date, type: time, type_params: {{time_granularity: day}}}}
+        measures:
+          - {{name: extra_heartbeats, agg: sum, expr: {measure_expr}}}
+    """
+
+
+def write_semantic(folder: Path, files: dict[str, str], *, shipped: bool = True) -> Path:
+    """A semantic folder: a copy of the shipped one (or empty), plus ``files``."""
+    if shipped:
+        shutil.copytree(SHIPPED_SEMANTIC_DIR, folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
@@ -53,155 +82,121 @@ def test_shipped_catalogue_serves_the_contract_metrics_on_the_contract_entities(
     """
     assert catalog.metrics["activity-count"].label == "Total Activity"
     assert catalog.metrics["user-count"].label == "Daily Users"
+    assert catalog.metrics["activity-count"].dbt_name == "activity_count"
     for_users = {metric.name for metric in catalog.metrics_for("user")}
     for_devices = {metric.name for metric in catalog.metrics_for("device")}
-    assert "activity-count" in for_users & for_devices
-    assert "user-count" in for_devices - for_users  # devices only
+    for_client = {metric.name for metric in catalog.metrics_for("client")}
+    assert "activity-count" in for_users & for_devices & for_client
+    assert "user-count" in (for_devices & for_client) - for_users  # not per user
+    assert "device-count" in (for_users & for_client) - for_devices  # not per device
 
 
 def test_semantic_dir_defaults_to_the_environment_override(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, manifest_path: Path
 ) -> None:
-    folder = write_semantic(tmp_path / "s", {"entities.yml": ENTITIES, "m.yml": metric_yaml()})
+    folder = write_semantic(tmp_path / "s", {"metrics/zz.yml": metric_yaml()})
     monkeypatch.setenv("DAYBOOK_SEMANTIC_DIR", str(folder))
-    assert list(load_catalog(manifest_path=manifest_path).metrics) == ["heartbeats"]
+    loaded = load_catalog(manifest_path=manifest_path)
+    assert list(loaded.metrics)[-1] == "heartbeat-total"  # files in path order
+    assert loaded.metrics["heartbeat-total"].entities == ("user", "device", "client")
 
 
-# (case id, files besides entities.yml, file the error must name, regex the error must match)
+# (case id, files added to a copy of the shipped folder, file the error names, regex)
 BAD_CASES = [
     (
-        "unknown model",
-        {"m.yml": metric_yaml(model="fct_activity_dayly")},
-        "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.model: unknown model 'fct_activity_dayly' "
-        r"\(did you mean 'fct_activity_daily'\?\)",
+        "today's old format, refused by dbt",
+        {
+            "metrics/old.yml": """
+            metrics:
+              - name: heartbeats-old
+                label: Heartbeats
+                description: Old format.
+                model: fct_activity_daily
+                aggregation: sum
+            """
+        },
+        "metrics/old.yml",
+        r"dbt refused the semantic YAML: .*Additional properties are not allowed",
     ),
     (
-        "unknown column in the expression",
-        {"m.yml": metric_yaml(expression="heartbeat_count + crome_activity_count")},
-        "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.expression: unknown column 'crome_activity_count' "
-        r"\(did you mean 'chrome_activity_count'\?\)",
+        "misspelt dimension in a filter",
+        {"metrics/m.yml": metric_yaml(filter_="{{ Dimension('device__platfrom') }} = 'mac'")},
+        "metrics/m.yml",
+        r"metrics\[0\] \(heartbeat_total\)\.filter: unknown dimension 'device__platfrom' "
+        r"\(did you mean 'device__platform'\?\)",
     ),
     (
-        "unknown time column",
-        {"m.yml": metric_yaml(time_column="activity_day")},
-        "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.time_column: unknown column 'activity_day'",
+        "dimension of a semantic model no entity reaches",
+        {"metrics/m.yml": metric_yaml(filter_="{{ Dimension('team__name') }} = 'a'")},
+        "metrics/m.yml",
+        r"metrics\[0\] \(heartbeat_total\)\.filter: unknown dimension 'team__name'",
     ),
     (
-        "duplicate metric name across files",
-        {"a.yml": metric_yaml(), "b.yml": metric_yaml(label="Again")},
-        "b.yml",
-        r"metrics\[0\] \(heartbeats\)\.name: duplicate metric 'heartbeats' "
-        r"\(first defined in .*a\.yml\)",
+        "unknown measure, refused by dbt",
+        {"metrics/m.yml": metric_yaml(measure="heartbeets")},
+        "metrics/m.yml",
+        r"dbt refused the semantic YAML: .*heartbeets",
     ),
     (
-        "unsupported aggregation",
-        {"m.yml": metric_yaml(aggregation="median")},
-        "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.aggregation: unsupported aggregation 'median'; "
-        r"expected one of: " + ", ".join(AGGREGATIONS),
+        "unknown column in a measure",
+        {
+            "extra.yml": semantic_model_yaml(
+                "[{name: client, type: foreign, expr: client_id}]", "heartbeat_cnt"
+            ),
+            "metrics/m.yml": metric_yaml(measure="extra_heartbeats"),
+        },
+        "metrics/m.yml",
+        r"metrics\[0\] \(heartbeat_total\)\.measure expr: unknown column 'heartbeat_cnt' "
+        r"\(did you mean 'heartbeat_count'\?\)",
     ),
     (
-        "typo in a metric key",
-        {"m.yml": metric_yaml(aggregation=None) + "    agregation: sum\n"},
-        "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.agregation: unknown key 'agregation' "
-        r"\(did you mean 'aggregation'\?\)",
+        "entity expr that is not the registry's key",
+        {
+            "extra.yml": semantic_model_yaml("[{name: user, type: foreign, expr: device_id}]"),
+            "metrics/m.yml": metric_yaml(measure="extra_heartbeats"),
+        },
+        "extra.yml",
+        r"semantic_models\[0\] \(extra_activity\)\.entities\[0\] \(user\)\.expr: "
+        r"'device_id' is not the registry's key of 'user' \('user_id'",
+    ),
+    (
+        "semantic model with no served entity",
+        {
+            "extra.yml": semantic_model_yaml("[{name: team, type: foreign, expr: user_id}]"),
+            "metrics/m.yml": metric_yaml(measure="extra_heartbeats"),
+        },
+        "metrics/m.yml",
+        r"metrics\[0\] \(heartbeat_total\): its semantic model \(extra_activity\) has none "
+        r"of the entities user, device, client",
+    ),
+    (
+        "dbt's own semantic validation, named by file",
+        {
+            "extra.yml": semantic_model_yaml(
+                "[{name: client, type: foreign, expr: client_id}]"
+            ).replace("        primary_entity: extra_row\n", "")
+        },
+        "extra.yml",
+        r"dbt refused the semantic YAML: .*extra_activity contains dimensions, but it does "
+        r"not define a primary entity",
     ),
     (
         "typo in a top-level key",
-        {"m.yml": metric_yaml().replace("metrics:", "metric:")},
-        "m.yml",
+        {"metrics/m.yml": metric_yaml().replace("metrics:", "metric:")},
+        "metrics/m.yml",
         r"metric: unknown key 'metric' \(did you mean 'metrics'\?\)",
     ),
     (
-        "missing key",
-        {"m.yml": metric_yaml(label=None)},
-        "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.label: required key is missing",
-    ),
-    (
-        "unknown entity",
-        {"m.yml": metric_yaml(entities="[user, devise]")},
-        "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.entities: unknown entity 'devise' "
-        r"\(did you mean 'device'\?\)",
-    ),
-    (
-        "aggregate inside the expression",
-        {"m.yml": metric_yaml(expression="SUM(heartbeat_count)")},
-        "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.expression: 'SUM\(heartbeat_count\)' uses SUM, not allowed",
-    ),
-    (
-        "sub-query in the expression",
-        {"m.yml": metric_yaml(expression='"(SELECT max(x) FROM secrets)"')},
-        "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.expression: .* not allowed",
-    ),
-    (
-        "quoted column name that is not a plain identifier",
-        {"m.yml": metric_yaml(expression="'\"a; drop table x\"'")},
-        "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.expression: .*column names are letters, digits and _",
-    ),
-    (
-        "table-qualified column",
-        {"m.yml": metric_yaml(expression="secrets.heartbeat_count")},
-        "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.expression: .*qualify no column with a table",
-    ),
-    (
-        "unparseable expression",
-        {"m.yml": metric_yaml(expression='"heartbeat_count +"')},
-        "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.expression: cannot parse",
-    ),
-    (
-        "SQL in a model name",
-        {"m.yml": metric_yaml(model='"fct_activity_daily; drop table x"')},
-        "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.model: String should match pattern",
-    ),
-    (
-        "metric name not usable in a URL",
-        {"m.yml": metric_yaml(name='"Heart Beats"')},
-        "m.yml",
-        r"metrics\[0\] \(Heart Beats\)\.name: String should match pattern",
-    ),
-    (
         "invalid YAML",
-        {"m.yml": "metrics:\n  - name: [unclosed\n"},
-        "m.yml",
+        {"metrics/m.yml": "metrics:\n  - name: [unclosed\n"},
+        "metrics/m.yml",
         r"invalid YAML at line \d+",
     ),
     (
-        "entity key not a column of its model",
-        {
-            "e2.yml": "entities:\n  - {name: person, label: Person, model: dim_users, "
-            "key: usr_id, tenant_key: client_id}\n"
-        },
-        "e2.yml",
-        r"entities\[0\] \(person\)\.key: unknown column 'usr_id' \(did you mean 'user_id'\?\)",
-    ),
-    (
-        "duplicate entity",
-        {"z.yml": ENTITIES},
+        "duplicate entity in the registry",
+        {"z.yml": REGISTRY_ONLY},
         "z.yml",
         r"entities\[0\] \(user\)\.name: duplicate entity 'user'",
-    ),
-    (
-        "entity key missing from the metric's model",
-        {
-            "e2.yml": "entities:\n  - {name: client, label: Client, model: dim_clients, "
-            "key: timezone, tenant_key: client_id}\n",
-            "m.yml": metric_yaml(entities="[client]"),
-        },
-        "m.yml",
-        r"metrics\[0\] \(heartbeats\)\.entities: unknown column 'timezone' "
-        r"of model 'fct_activity_daily'",
     ),
 ]
 
@@ -214,33 +209,40 @@ BAD_CASES = [
 def test_bad_definitions_fail_naming_file_and_key(
     tmp_path: Path, manifest_path: Path, files: dict[str, str], bad_file: str, message: str
 ) -> None:
-    folder = write_semantic(tmp_path / "semantic", {"entities.yml": ENTITIES, **files})
+    folder = write_semantic(tmp_path / "semantic", files)
     with pytest.raises(SemanticError) as raised:
         load_catalog(folder, manifest_path=manifest_path)
     text = str(raised.value)
-    assert str(folder / bad_file) in text
+    assert str(folder / bad_file) in text, text
     assert re.search(message, text), text
+
+
+def test_an_entity_key_dbt_does_not_document_is_refused(
+    tmp_path: Path, manifest_path: Path
+) -> None:
+    folder = write_semantic(
+        tmp_path / "s",
+        {
+            "entities.yml": "entities:\n  - {name: person, label: Person, model: dim_users, "
+            "key: usr_id, tenant_key: client_id}\n"
+        },
+        shipped=False,
+    )
+    with pytest.raises(SemanticError) as raised:
+        load_registry(folder, manifest_path=manifest_path)
+    assert str(folder / "entities.yml") in str(raised.value)
+    assert re.search(
+        r"entities\[0\] \(person\)\.key: unknown column 'usr_id' \(did you mean 'user_id'\?\)",
+        str(raised.value),
+    )
 
 
 def test_column_checks_follow_the_manifest_documented_columns(tmp_path: Path) -> None:
     """A column dbt builds but does not document is refused: the manifest is the contract."""
     undocumented = {**MART_COLUMNS, "fct_activity_daily": ("client_id", "activity_date", "user_id")}
     manifest = write_manifest(tmp_path / "manifest.json", undocumented)
-    folder = write_semantic(tmp_path / "s", {"entities.yml": ENTITIES, "m.yml": metric_yaml()})
-    with pytest.raises(SemanticError, match=r"\.time_column|\.expression: unknown column"):
-        load_catalog(folder, manifest_path=manifest)
-
-
-def test_without_a_manifest_only_the_definitions_are_checked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DAYBOOK_PROJECT_DIR", str(tmp_path))  # no dbt target/ here
-    monkeypatch.setenv("DAYBOOK_DATABASE_URL", f"duckdb://{tmp_path / 'never-built.duckdb'}")
-    monkeypatch.delenv("DAYBOOK_DBT_MANIFEST", raising=False)
-    folder = write_semantic(
-        tmp_path / "s", {"entities.yml": ENTITIES, "m.yml": metric_yaml(model="not_built_yet")}
-    )
-    assert load_catalog(folder).metrics["heartbeats"].model == "not_built_yet"
+    with pytest.raises(SemanticError, match=r"unknown column '(device_id|total_activity_count)'"):
+        load_catalog(SHIPPED_SEMANTIC_DIR, manifest_path=manifest)
 
 
 @pytest.mark.parametrize(
@@ -257,9 +259,15 @@ def test_a_broken_manifest_is_a_clear_error(
     manifest = tmp_path / "manifest.json"
     if manifest_text is not None:
         manifest.write_text(manifest_text, encoding="utf-8")
-    folder = write_semantic(tmp_path / "s", {"entities.yml": ENTITIES, "m.yml": metric_yaml()})
     with pytest.raises(SemanticError, match=message):
-        load_catalog(folder, manifest_path=manifest)
+        load_catalog(SHIPPED_SEMANTIC_DIR, manifest_path=manifest)
+
+
+def test_a_broken_semantic_manifest_is_a_clear_error(tmp_path: Path) -> None:
+    broken = tmp_path / "semantic_manifest.json"
+    broken.write_text("{not json", encoding="utf-8")
+    with pytest.raises(SemanticError, match="not a readable dbt semantic manifest"):
+        load_catalog(SHIPPED_SEMANTIC_DIR, semantic_manifest=broken)
 
 
 def test_missing_semantic_dir_is_a_clear_error(tmp_path: Path) -> None:

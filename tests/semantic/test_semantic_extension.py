@@ -1,16 +1,16 @@
 """A data team adds metrics as YAML alone: they load, list and compute correctly, no Python change.
 
-The new file uses every aggregation the format offers (sum over an
-expression, count of rows, count_distinct, min, max, average) so each is
-checked against a plain-Python computation on DuckDB and PostgreSQL.
+The new file, in dbt's spec, adds a semantic model with a measure per aggregation
+(sum over an expression, count of rows, count_distinct, min, max) and a simple metric
+on each; ``dbt parse`` reads it (``daybook.semantic.dbt_parse``) and each is checked
+against a plain-Python computation on DuckDB and PostgreSQL, for users, devices and the
+whole client.
 """
 
 from __future__ import annotations
 
-import math
 import shutil
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -26,68 +26,61 @@ from semantic.marts import FACT_COLUMNS, FactRow, replace_fact_rows
 from semantic.strategies import Request, anchors, fact_rows, requests
 
 NEW_METRICS_YAML = """
+semantic_models:
+  - name: team_activity
+    description: The activity fact with the team's own measures.
+    model: ref('fct_activity_daily')
+    primary_entity: team_activity_row
+    defaults: {agg_time_dimension: activity_date}
+    entities:
+      - {name: client, type: foreign, expr: client_id}
+      - {name: user, type: foreign, expr: user_id}
+      - {name: device, type: foreign, expr: device_id}
+    dimensions:
+      - {name: activity_date, type: time, type_params: {time_granularity: day}}
+    measures:
+      - name: browser_events
+        agg: sum
+        expr: chrome_activity_count + edge_activity_count + firefox_activity_count
+      - name: busy_rows
+        agg: sum
+        expr: CASE WHEN total_activity_count >= 60 THEN 1 ELSE 0 END
+      - {name: fact_rows, agg: count, expr: "1"}
+      - {name: peak_events, agg: max, expr: total_activity_count}
+      - {name: lowest_events, agg: min, expr: total_activity_count}
+      - {name: distinct_days, agg: count_distinct, expr: activity_date}
 metrics:
-  - name: browser-activity
+  - name: browser_activity
     label: Browser Activity
     description: Activity in any web browser.
-    model: fct_activity_daily
-    time_column: activity_date
-    aggregation: sum
-    expression: chrome_activity_count + edge_activity_count + firefox_activity_count
-    entities: [user, device]
-  - name: busy-days
+    type: simple
+    type_params: {measure: browser_events}
+  - name: busy_days
     label: Busy Device-Days
     description: Device-days with at least 60 activity events.
-    model: fct_activity_daily
-    time_column: activity_date
-    aggregation: sum
-    expression: CASE WHEN total_activity_count >= 60 THEN 1 ELSE 0 END
-    entities: [user, device]
-  - name: active-rows
+    type: simple
+    type_params: {measure: busy_rows}
+  - name: active_rows
     label: Active User-Device-Days
     description: Rows of the fact, one per user, device and day with activity.
-    model: fct_activity_daily
-    time_column: activity_date
-    aggregation: count
-    expression: "*"
-    entities: [user, device]
-  - name: peak-activity
+    type: simple
+    type_params: {measure: fact_rows}
+  - name: peak_activity
     label: Peak Activity
     description: Largest activity of one user on one device on one day.
-    model: fct_activity_daily
-    time_column: activity_date
-    aggregation: max
-    expression: total_activity_count
-    entities: [user, device]
-  - name: lowest-activity
+    type: simple
+    type_params: {measure: peak_events}
+  - name: lowest_activity
     label: Lowest Activity
     description: Smallest activity of one user on one device on one active day.
-    model: fct_activity_daily
-    time_column: activity_date
-    aggregation: min
-    expression: total_activity_count
-    entities: [user, device]
-  - name: average-heartbeats
-    label: Average Heartbeats
-    description: Mean heartbeats per user-device-day, rounded half up.
-    model: fct_activity_daily
-    time_column: activity_date
-    aggregation: average
-    expression: heartbeat_count
-    entities: [user, device]
-  - name: active-days
+    type: simple
+    type_params: {measure: lowest_events}
+  - name: days_active
     label: Active Days
     description: Distinct days with activity.
-    model: fct_activity_daily
-    time_column: activity_date
-    aggregation: count_distinct
-    expression: activity_date
-    entities: [user, device]
+    type: simple
+    type_params: {measure: distinct_days}
 """
-
-
-def _round_half_up(values: list[int]) -> int:
-    return math.floor(Fraction(sum(values), len(values)) + Fraction(1, 2))
 
 
 # metric -> (value of one fact row, aggregation over a bucket's non-empty list of those values)
@@ -102,14 +95,13 @@ EXPECTED: dict[str, tuple[Callable[[dict], object], Callable[[list], int]]] = {
     "active-rows": (lambda r: 1, len),
     "peak-activity": (lambda r: r["total_activity_count"], max),
     "lowest-activity": (lambda r: r["total_activity_count"], min),
-    "average-heartbeats": (lambda r: r["heartbeat_count"], _round_half_up),
-    "active-days": (lambda r: r["activity_date"], lambda values: len(set(values))),
+    "days-active": (lambda r: r["activity_date"], lambda values: len(set(values))),
 }
 
 
 def expected_series(rows: list[FactRow], request: Request) -> list[tuple]:
     value_of, combine = EXPECTED[request.metric]
-    key = "user_id" if request.entity == "user" else "device_id"
+    key = {"user": "user_id", "device": "device_id", "client": "client_id"}[request.entity]
     buckets: dict = {
         bucket_start(day, request.granularity): []
         for day in days_between(request.start, request.end)
@@ -132,7 +124,7 @@ def extended_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the shipped ``semantic/`` plus one new YAML file."""
     folder = tmp_path_factory.mktemp("extended") / "semantic"
     shutil.copytree(SHIPPED_SEMANTIC_DIR, folder)
-    (folder / "metrics" / "team_additions.yml").write_text(NEW_METRICS_YAML, encoding="utf-8")
+    (folder / "team_additions.yml").write_text(NEW_METRICS_YAML, encoding="utf-8")
     return folder
 
 
@@ -145,7 +137,7 @@ def test_new_yaml_metrics_join_the_catalogue_after_the_shipped_ones(
     extended: Catalog, catalog: Catalog
 ) -> None:
     assert list(extended.metrics) == [*catalog.metrics, *EXPECTED]
-    for entity in ("user", "device"):
+    for entity in ("user", "device", "client"):
         names = [metric.name for metric in extended.metrics_for(entity)]
         assert names[-len(EXPECTED) :] == list(EXPECTED)
 

@@ -10,7 +10,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from reference import GRANULARITIES, Reference, compute, series
+from reference import GRANULARITIES, Reference, client_series, compute, series
 from support import SHIPPED_SEMANTIC_DIR
 
 from daybook.build import manifest_path
@@ -44,7 +44,7 @@ def test_every_shipped_metric_on_the_built_marts_equals_the_reference(
                     client, day, user, device = chooser.choice(cells)
                     start = day - timedelta(days=chooser.randint(0, 45))
                     end = start + timedelta(days=chooser.randint(0, 89))
-                    entity_id = user if entity == "user" else device
+                    entity_id = {"user": user, "device": device, "client": client}[entity]
                     query = built_catalog.compile(
                         metric=metric.name,
                         entity=entity,
@@ -57,16 +57,26 @@ def test_every_shipped_metric_on_the_built_marts_equals_the_reference(
                     cursor = con.cursor()
                     cursor.execute(query.sql, params)
                     got = [tuple(row) for row in cursor.fetchall()]
-                    expected = series(
-                        built_reference,
-                        entity=entity,
-                        client_id=client,
-                        entity_id=entity_id,
-                        metric=metric.name,
-                        start=start,
-                        end=end,
-                        granularity=granularity,
-                    )
+                    if entity == "client":
+                        expected = client_series(
+                            built_reference,
+                            client_id=client,
+                            metric=metric.name,
+                            start=start,
+                            end=end,
+                            granularity=granularity,
+                        )
+                    else:
+                        expected = series(
+                            built_reference,
+                            entity=entity,
+                            client_id=client,
+                            entity_id=entity_id,
+                            metric=metric.name,
+                            start=start,
+                            end=end,
+                            granularity=granularity,
+                        )
                     assert got == expected, (metric.name, entity, granularity, start, end)
                     checked += 1
     assert checked == 4 * sum(len(m.entities) for m in built_catalog.metrics.values())

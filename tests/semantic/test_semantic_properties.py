@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference import Reference, series
+from reference import Reference, client_series, series
 
 from daybook.semantic import Catalog
 from daybook.semantic.calendar import fill
@@ -29,6 +29,15 @@ def reference_series(rows: list[FactRow], request: Request) -> list[tuple]:
         values = dict(zip(FACT_COLUMNS, row, strict=True))
         key = (values["client_id"], values["activity_date"], values["user_id"], values["device_id"])
         activity[key] = {name: values[name] for name in FACT_COLUMNS[4:]}
+    if request.entity == "client":
+        return client_series(
+            Reference(activity=activity),
+            client_id=request.tenant_id,
+            metric=request.metric,
+            start=request.start,
+            end=request.end,
+            granularity=request.granularity,
+        )
     return series(
         Reference(activity=activity),
         entity=request.entity,

@@ -44,7 +44,7 @@ def test_the_shipped_registry_passes_the_marts_manifest(tmp_path: Path) -> None:
     assert set(registry.serving_tables()) == {
         shipped["tenant"]["model"],
         *(entity["model"] for entity in shipped["entities"]),
-        *(entity["daily_model"] for entity in shipped["entities"]),
+        *(entity["daily_model"] for entity in shipped["entities"] if "daily_model" in entity),
         *(mart["model"] for mart in shipped["marts"] if mart.get("served", True)),
     }
 
@@ -95,15 +95,15 @@ entities:
 def test_an_entity_that_is_the_tenant_is_served_but_not_listed_under_a_tenant(
     tmp_path: Path,
 ) -> None:
-    """The shape issue 16's client-wide entity will have: its key is its tenant key. It is
+    """An entity whose key is its tenant key (as the shipped `client`) is
     served and sorted by its key once, and is neither listed nor counted per day."""
     columns = {
         **MART_COLUMNS,
         "fct_client_activity_daily": ("client_id", "activity_date", "total_activity_count"),
     }
-    folder = _shipped_with(tmp_path, extra=CLIENT_ENTITY)
+    folder = _shipped_with(tmp_path, extra=CLIENT_ENTITY.replace("name: client", "name: org"))
     registry = load_registry(folder, manifest_path=write_manifest(tmp_path / "m.json", columns))
-    client = registry.entities["client"]
+    client = registry.entities["org"]
     marts = yaml.safe_load(SHIPPED.read_text())["marts"]
     day = next(mart["time_column"] for mart in marts if mart["name"] == "activity")
     assert registry.serving_tables()["fct_client_activity_daily"] == ("client_id", day)
