@@ -122,3 +122,23 @@ def test_a_broken_catalogue_is_reported_without_a_traceback(
     assert f"{tmp_path / 'bad.yml'}" in result.output
     assert "does not have a name attribute" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_client_wide_series_is_listed_and_compiled(runner: CliRunner) -> None:
+    """``client`` is an entity like the others: ``daybook metrics`` lists it for the metrics
+    whose semantic model has it, and its SQL filters by the client alone (no entity id)."""
+    listed = runner.invoke(main, ["metrics"])
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split()[0]: line for line in listed.output.splitlines()[1:]}
+    assert " device,client " in rows["user-count"]  # semantic model device_users: no user
+    assert " user,device,client " in rows["activity-count"]
+    args = ["sql", "--metric", "user-count", "--entity", "client", "--granularity", "monthly"]
+    result = runner.invoke(main, [*args, "--dialect", "postgres"])
+    assert result.exit_code == 0, result.output
+    header, _, body = result.output.partition("\n")
+    assert header == (
+        "-- user-count per client, monthly, postgres; bound parameters (named): "
+        "tenant_id, start_date, end_date"
+    )
+    assert "%(entity_id)s" not in body and "%(tenant_id)s" in body
+    assert "COUNT(DISTINCT user_id)" in body
