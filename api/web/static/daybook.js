@@ -2,9 +2,11 @@
  * Daybook activity page. Plain JavaScript, no build step: it calls the public /v2 API with
  * the bearer token like any other client, and draws with the vendored uPlot.
  *
- * Flow: token -> GET /v2/clients + GET /v2/metrics -> pick a client -> GET its users or
- * devices (searchable) -> GET .../activity for the chosen one (and the previous period when
- * comparing) -> GET .../top-users|top-devices and one series each for the sparkline grid.
+ * Flow: token -> GET /v2/clients + GET /v2/metrics -> pick a client and an entity kind (the
+ * kinds, their activity paths and whether they are listed come from /v2/metrics) -> GET its
+ * users or devices (searchable; none for the whole client) -> GET .../activity for the
+ * chosen one (and the previous period when comparing) -> GET .../top-users|top-devices and
+ * one series each for the sparkline grid.
  * Any API error is shown with the API's own message; the chart is cleared, never left stale.
  */
 (function () {
@@ -13,6 +15,8 @@
   const TOKEN_KEY = "daybook.token";
   const DAY_MS = 86400000;
   const COLORS = { current: "#0b4fb3", previous: "#b34700", spark: "#0b4fb3", sparkFill: "rgba(11,79,179,0.12)" };
+  // How the directory's rows of a listed kind are named; a kind the catalogue adds gets
+  // the generic spec (genericSpec), the whole client needs none.
   const ENTITY = {
     user: { plural: "users", idKey: "user_id", list: "users", top: "top-users", path: "users",
             name: (row) => row.display_name || row.email || row.user_id,
@@ -22,11 +26,22 @@
               detail: (row) => row.platform || "" },
   };
 
+  function genericSpec(name) {
+    const plural = name + "s";
+    const idKey = name + "_id";
+    return { plural, idKey, list: plural, top: "top-" + plural, path: plural,
+             name: (row) => row.display_name || row.name || row[idKey], detail: () => "" };
+  }
+  const specOf = (kind) => ENTITY[kind] || genericSpec(kind);
+  const kindInfo = (kind) => state.kinds.find((k) => k.name === kind);
+  const isListed = (kind) => { const info = kindInfo(kind); return info ? info.listed : true; };
+
   const $ = (id) => document.getElementById(id);
   const state = {
     token: "",
     clients: [],
     metrics: [],
+    kinds: [],
     chart: null,
     sparks: [],
     generation: 0,
@@ -77,8 +92,14 @@
   }
 
   const seg = encodeURIComponent;
-  const seriesPath = (entity, clientId, id) =>
-    "/v2/clients/" + seg(clientId) + "/analytics/" + ENTITY[entity].path + "/" + seg(id) + "/activity";
+  /** The activity URL of one kind, from the catalogue's path template when it has one. */
+  function seriesPath(entity, clientId, id) {
+    const info = kindInfo(entity);
+    if (info && info.activity_path) {
+      return info.activity_path.replace(/\{client_id\}/g, seg(clientId)).replace(/\{[a-z_]+_id\}/g, seg(id));
+    }
+    return "/v2/clients/" + seg(clientId) + "/analytics/" + specOf(entity).path + "/" + seg(id) + "/activity";
+  }
 
   // ---- dates -------------------------------------------------------------------------
 
@@ -174,9 +195,11 @@
       const [clients, metrics] = await Promise.all([api("/v2/clients"), api("/v2/metrics")]);
       state.clients = clients.data;
       state.metrics = metrics.data;
+      state.kinds = (metrics.entities || []).filter((k) => metrics.data.some((m) => m.entities.includes(k.name)));
     } catch (error) {
       state.clients = [];
       state.metrics = [];
+      state.kinds = [];
       $("client").replaceChildren();
       $("entity").replaceChildren();
       $("metric").replaceChildren();
@@ -188,8 +211,38 @@
       ...state.clients.map((c) => option(c.client_id, c.name + " (" + c.timezone + ")")),
     );
     setStatus(state.clients.length ? "" : "This token is granted no clients.");
+    fillKinds();
     fillMetrics();
     await onClientChange();
+  }
+
+  /** One radio per entity kind of the catalogue (user, device, the whole client, ...). */
+  function fillKinds() {
+    if (!state.kinds.length) return; // the page's own user/device radios stay
+    const previous = entityKind();
+    const labels = state.kinds.map((kind) => {
+      const label = document.createElement("label");
+      label.className = "inline";
+      const radio = document.createElement("input");
+      radio.type = "radio";
+      radio.name = "entity";
+      radio.value = kind.name;
+      radio.checked = kind.name === previous;
+      radio.addEventListener("change", onKindChange);
+      label.append(radio, " " + (kind.listed ? kind.label : "Whole client"));
+      return label;
+    });
+    const legend = $("entity-kinds").querySelector("legend");
+    $("entity-kinds").replaceChildren(legend, ...labels);
+    if (!document.querySelector("input[name=entity]:checked")) {
+      document.querySelector("input[name=entity]").checked = true;
+    }
+  }
+
+  function onKindChange() {
+    $("entity-search").value = "";
+    fillMetrics();
+    loadEntities();
   }
 
   function fillMetrics() {
@@ -222,12 +275,20 @@
     const client = currentClient();
     if (!client) return;
     const kind = entityKind();
-    const spec = ENTITY[kind];
+    $("entity-field").hidden = !isListed(kind);
+    if (!isListed(kind)) {
+      // The whole client: no one to choose, its id is the client's.
+      $("entity").replaceChildren(option(client.client_id, client.name));
+      $("entity").value = client.client_id;
+      $("entity-count").textContent = "";
+      return;
+    }
+    const spec = specOf(kind);
     const select = $("entity");
     const previous = select.value;
     const search = $("entity-search").value.trim();
     $("entity-search-label").textContent = "Search " + spec.plural;
-    $("entity-label").textContent = kind === "user" ? "User" : "Device";
+    $("entity-label").textContent = kindInfo(kind) ? kindInfo(kind).label : kind;
     try {
       const page = await api("/v2/clients/" + seg(client.client_id) + "/" + spec.list, {
         search,
@@ -383,7 +444,8 @@
     const rows = current.data.map((point, i) => {
       const row = document.createElement("tr");
       const prev = previous && i < previous.data.length ? previous.data[i] : null;
-      for (const text of [point.date, String(point.value), prev ? prev.value + " (" + prev.date + ")" : "—"]) {
+      const shown = (value) => (value == null ? "—" : String(value));
+      for (const text of [point.date, shown(point.value), prev ? shown(prev.value) + " (" + prev.date + ")" : "—"]) {
         const cell = document.createElement("td");
         cell.textContent = text;
         row.append(cell);
@@ -447,7 +509,8 @@
       setStatus("");
       document.body.dataset.state = "ready";
       $("chart-section").dataset.series = "drawn";
-      drawSparklines(client, kind, params, entityId, generation);
+      if (isListed(kind)) drawSparklines(client, kind, params, entityId, generation);
+      else clearSparklines();
     } catch (error) {
       if (generation !== state.generation) return;
       destroyChart();
@@ -474,7 +537,7 @@
   }
 
   async function drawSparklines(client, kind, params, selectedId, generation) {
-    const spec = ENTITY[kind];
+    const spec = specOf(kind);
     const section = $("sparklines-section");
     $("sparklines-title").textContent = "Most active " + spec.plural;
     section.dataset.sparklines = "loading";
@@ -563,7 +626,7 @@
   }
 
   async function chooseEntity(row, kind) {
-    const spec = ENTITY[kind];
+    const spec = specOf(kind);
     const select = $("entity");
     const id = row[spec.idKey];
     if (![...select.options].some((o) => o.value === id)) {
@@ -606,11 +669,7 @@
       onClientChange();
     });
     for (const radio of document.querySelectorAll("input[name=entity]")) {
-      radio.addEventListener("change", () => {
-        $("entity-search").value = "";
-        fillMetrics();
-        loadEntities();
-      });
+      radio.addEventListener("change", onKindChange);
     }
     $("entity-search").addEventListener("input", () => {
       window.clearTimeout(state.searchTimer);
