@@ -1,9 +1,11 @@
-"""The dbt marts hold what the contract says, on DuckDB and PostgreSQL.
+"""The dbt marts hold what the contract says, on DuckDB, PostgreSQL and Spark.
 
 One hand-made scenario per backend (``scenario.py``) is loaded and built three
 times (first build, incremental refresh after a second load, full refresh), and
 each state of the marts is compared with the plain-Python reference over the raw
-rows loaded so far. dbt runs are slow, so the builds are shared by the module.
+rows loaded so far. dbt runs are slow, so the builds are shared by the module. Spark
+(the process's one local server, ``spark_server``) runs the same scenario: its
+refreshes overwrite whole days, which only the partition test sees.
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ from pathlib import Path
 
 import pytest
 from reference import bucket_start, days_between, local_day
-from support import create_postgres_database, drop_postgres_database, require_postgres
+from support import (
+    create_postgres_database,
+    drop_postgres_database,
+    require_postgres,
+    reset_spark_warehouse,
+)
 
 from daybook.build import BuildResult, manifest_path, run_build, run_dbt
 from daybook.config import Warehouse, parse_database_url
@@ -54,9 +61,11 @@ class BuiltScenario:
     docs_catalog: Path
 
 
-def _build_scenario(backend: str, folder: Path) -> BuiltScenario:
+def _build_scenario(backend: str, folder: Path, request: pytest.FixtureRequest) -> BuiltScenario:
     if backend == "duckdb":
         warehouse = parse_database_url(f"duckdb://{folder / 'scenario.duckdb'}")
+    elif backend == "spark":
+        warehouse = reset_spark_warehouse(request.getfixturevalue("spark_server"))
     else:
         require_postgres()
         warehouse = create_postgres_database("daybook_marts")
@@ -125,14 +134,20 @@ def _processed_at(warehouse: Warehouse) -> dict:
     return {row["heartbeat_key"]: row["processed_at_utc"] for row in rows}
 
 
+@pytest.fixture(params=("duckdb", "postgres", "spark"))
+def backend(request: pytest.FixtureRequest) -> str:
+    """This module's backends: the two of every test, and Spark."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def scenarios(tmp_path_factory: pytest.TempPathFactory):
+def scenarios(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
     """Scenario warehouses built lazily per backend, dropped when the module ends."""
     cache: dict[str, BuiltScenario] = {}
 
     class Lazy(dict):
         def __missing__(self, backend: str) -> BuiltScenario:
-            built = _build_scenario(backend, tmp_path_factory.mktemp(f"marts-{backend}"))
+            built = _build_scenario(backend, tmp_path_factory.mktemp(f"marts-{backend}"), request)
             cache[backend] = self[backend] = built
             return built
 
@@ -357,4 +372,9 @@ def test_refresh_processes_only_new_heartbeats_and_their_partitions(
         for hb in second_batch
     }
     assert scenario.incremental_refreshed_partitions
-    assert scenario.incremental_refreshed_partitions <= touched
+    if scenario.warehouse.backend == "spark":
+        # Spark overwrites whole days (the fact's partitions), every client's rows of them
+        refreshed_days = {day for _client, day in scenario.incremental_refreshed_partitions}
+        assert refreshed_days <= {day for _client, day in touched}
+    else:
+        assert scenario.incremental_refreshed_partitions <= touched
