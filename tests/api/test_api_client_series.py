@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from reference import GRANULARITIES
+from reference import GRANULARITIES, bucket_start
 from served_api import DATA_START, EXAMPLE_CLIENT, activity_path, assert_error, expected_body
 from support import SHIPPED_SEMANTIC_DIR
 
@@ -34,11 +34,23 @@ def client_metrics(folder: Path) -> list[str]:
         if any(entity["name"] == "client" for entity in model["entities"])
         for measure in model.get("measures", [])
     }
+    metrics = [metric for document in documents for metric in document.get("metrics", [])]
+    by_name = {metric["name"]: metric for metric in metrics}
+
+    def measures(metric: dict) -> list[str]:
+        """The measures a metric reads, through ratio and derived inputs (issue 16)."""
+        params = metric["type_params"]
+        if "measure" in params:
+            measure = params["measure"]
+            return [measure if isinstance(measure, str) else measure["name"]]
+        inputs = [params.get("numerator"), params.get("denominator"), *params.get("metrics", [])]
+        names = [item if isinstance(item, str) else item["name"] for item in inputs if item]
+        return [found for name in names for found in measures(by_name[name])]
+
     return [
         metric["name"].replace("_", "-")
-        for document in documents
-        for metric in document.get("metrics", [])
-        if metric["type_params"]["measure"] in with_client
+        for metric in metrics
+        if all(measure in with_client for measure in measures(metric))
     ]
 
 
@@ -205,3 +217,60 @@ def test_a_metric_whose_semantic_model_lacks_the_client_entity_is_refused_there(
     (metric,) = [p for p in operation["parameters"] if p["name"] == "metric"]
     assert metric["schema"]["enum"] == names
     assert [p["name"] for p in operation["parameters"] if p["in"] == "path"] == ["client_id"]
+
+
+RATIO = """
+metrics:
+  - name: chrome_part_of_activity
+    label: Chrome Part (test)
+    description: Chrome's share of all activity in the bucket.
+    type: ratio
+    type_params:
+      numerator: chrome_activity
+      denominator: activity_count
+"""
+
+
+@pytest.mark.parametrize("granularity", ["daily", "weekly"])
+def test_a_ratio_added_as_yaml_is_a_number_or_null_client_wide(
+    api, make_client, tmp_path, granularity
+):
+    """A ratio metric in dbt's spec, added as YAML alone, served client-wide: each bucket's
+    value is its Chrome activity over its total activity (a JSON number), and null where
+    the client had no activity (the denominator is absent)."""
+    import shutil
+
+    folder = tmp_path / "semantic"
+    shutil.copytree(SHIPPED_SEMANTIC_DIR, folder)
+    (folder / "ratio.yml").write_text(textwrap.dedent(RATIO))
+    client = make_client(semantic_dir=folder)
+    start = DATA_START - timedelta(days=10)  # days before any activity: no value
+    end = start + timedelta(days=40)
+    response = client.get(
+        activity_path(EXAMPLE_CLIENT, "client", EXAMPLE_CLIENT),
+        query_string=_params("chrome-part-of-activity", start, end, granularity),
+        headers={"Authorization": f"Bearer {api.token()}"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["label"] == "Chrome Part (test)"
+    sums: dict[str, list[int]] = {}
+    for (client_id, day, _user, _device), values in api.reference.activity.items():
+        if client_id == EXAMPLE_CLIENT and start <= day <= end:
+            bucket = bucket_start(day, granularity).isoformat()
+            chrome, total = sums.setdefault(bucket, [0, 0])
+            sums[bucket] = [
+                chrome + values["chrome_activity_count"],
+                total + values["total_activity_count"],
+            ]
+    seen = {"number": 0, "null": 0}
+    for point in body["data"]:
+        chrome, total = sums.get(point["date"], (0, 0))
+        if total == 0:
+            assert point["value"] is None, point
+            seen["null"] += 1
+        else:
+            assert isinstance(point["value"], float | int), point
+            assert point["value"] == pytest.approx(chrome / total, rel=1e-9), point
+            seen["number"] += 1
+    assert seen["null"] and seen["number"], seen
