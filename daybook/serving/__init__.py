@@ -28,7 +28,10 @@ from after a refresh, never from a half-built table.
 Modules, one job each: ``pointer`` (the snapshot files and the pointer),
 ``snapshots`` (publishing, with the tables and sort orders taken from the
 semantic registry), ``reader`` (reading the current snapshot), ``freshness``
-and ``http``.
+and ``http``. A separate serving store (``DAYBOOK_SERVING_URL``): ``store`` (which
+database the API reads), ``source`` (the warehouse's marts as Arrow batches), ``plan``
+(indexes, keys, rewritten tables), ``postgres_store`` and ``duckdb_store`` (publishing
+into each kind, atomically).
 
 The package also answers "how fresh is this?" (:func:`freshness`) on both
 backends and sets the HTTP caching headers (:func:`install_http_caching`).
