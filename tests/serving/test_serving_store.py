@@ -24,7 +24,6 @@ from support import read_table
 from daybook.config import parse_database_url
 from daybook.pipeline import build_and_publish
 from daybook.publishers import StorePublisher, publisher_for
-from daybook.semantic import load_catalog
 from daybook.serving import serving_tables
 from daybook.serving.store import ServingStoreError, separate_store, serving_store
 
@@ -90,7 +89,7 @@ def test_commands_refuse_a_bad_serving_url_in_one_line(tmp_path) -> None:
 @pytest.mark.parametrize("entity", ["user", "device"])
 def test_the_api_over_the_store_answers_like_the_reference(published, entity, rng) -> None:
     api = published.api
-    metrics = [metric.name for metric in load_catalog().metrics_for(entity)]
+    metrics = [metric.name for metric in api.app.extensions["daybook"].catalog.metrics_for(entity)]
     candidates = api.active_entities(entity)
     token = api.token()
     for _ in range(12):
