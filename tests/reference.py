@@ -266,3 +266,13 @@ def client_series(
         if client == client_id and start <= day <= end:
             buckets[bucket_start(day, granularity)].append((key, values))
     return [(bucket, _metric_value(metric, cells)) for bucket, cells in sorted(buckets.items())]
+
+
+def computes(metric: str) -> bool:
+    """Whether :func:`series` and :func:`client_series` compute ``metric``: the simple
+    metrics (``activity-count``, ``user-count``, ``device-count``, ``<source>-activity``).
+    dbt's other metric types are ``tests/reference_metrics.py``'s."""
+    per_source = metric.removesuffix("-activity").replace("-", "_") + "_activity_count"
+    return metric in {"activity-count", "user-count", "device-count"} or (
+        metric.endswith("-activity") and per_source in SOURCES
+    )

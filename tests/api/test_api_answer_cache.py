@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from reference import computes
 from served_api import DATA_START, activity_path, assert_error, expected_body
 
 from api.answer_cache import AnswerCache
@@ -34,7 +35,7 @@ def test_answers_served_again_from_the_cache_still_match_the_reference(
     client = make_client()
     answers = client.application.extensions["daybook"].answers
     token = api.token()
-    metrics = [metric.name for metric in load_catalog().metrics_for(entity)]
+    metrics = [m.name for m in load_catalog().metrics_for(entity) if computes(m.name)]
     asked = []
     for metric in metrics:
         client_id, entity_id = rng.choice(api.active_entities(entity))
