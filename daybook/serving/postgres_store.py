@@ -24,6 +24,10 @@ Two ways to publish, each one transaction as readers see it:
   taken, so nothing waits.
 
 Publishers are serialised by an advisory lock on the store.
+
+Over 300 lines on purpose: the full publish, the swap, the changes-only publish and the
+marker they share are one protocol against one store, read together when reasoning about
+what a reader can see; the Arrow reading is ``source.py``'s and the plan ``plan.py``'s.
 """
 
 from __future__ import annotations
