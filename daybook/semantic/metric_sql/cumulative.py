@@ -22,30 +22,37 @@ value a bucket needs are its first or last in-range day, or all of them for
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from dbt_semantic_interfaces.type_enums import AggregationType
 from sqlglot import exp
 
 from daybook.semantic.compiler import BUCKET, VALUE, date_parameter
+from daybook.semantic.metric_sql.nodes import (
+    MEASURE,
+    METRIC_DAY,
+    col,
+    literal,
+    shifted,
+    table,
+    truncated,
+)
+from daybook.semantic.metric_sql.plan import Leaf
+from daybook.semantic.metric_sql.view import ManifestView
 
-if TYPE_CHECKING:
-    from daybook.semantic.metric_sql.plan import Leaf
-    from daybook.semantic.metric_sql.sql import QueryBuilder
+
+class QueryBuilder(Protocol):
+    """What a cumulative leaf needs of ``sql.QueryBuilder`` (a protocol, so this module
+    does not import the builder that imports it)."""
+
+    view: ManifestView
+    metric: str
+
+    def source(self, leaf: Leaf, bounds: list) -> tuple[exp.Select, exp.Column, exp.Expression]: ...
 
 
 def cumulative_leaf(builder: QueryBuilder, leaf: Leaf, empty) -> exp.Select:
     """The SELECT giving ``(bucket_date, metric_value)`` of a cumulative leaf."""
-    from daybook.semantic.metric_sql.sql import (
-        MEASURE,
-        METRIC_DAY,
-        col,
-        literal,
-        shifted,
-        table,
-        truncated,
-    )
-
     window = leaf.window
     start = shifted(date_parameter("start_date"), leaf.offsets)
     end = shifted(date_parameter("end_date"), leaf.offsets)
@@ -110,7 +117,6 @@ def cumulative_leaf(builder: QueryBuilder, leaf: Leaf, empty) -> exp.Select:
 def _islands(rows: str, shift) -> exp.Select:
     """Per value, its runs of active days closer than the window: ``(measure_value,
     first_day, last_day)``."""
-    from daybook.semantic.metric_sql.sql import MEASURE, METRIC_DAY, col, shifted, table
 
     def over(function: exp.Expression) -> exp.Window:
         return exp.Window(

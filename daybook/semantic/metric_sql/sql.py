@@ -31,37 +31,21 @@ from daybook.semantic.compiler import BUCKET, DAY, VALUE, bucket_start, date_par
 from daybook.semantic.compiler import parameter as marker
 from daybook.semantic.errors import SemanticError
 from daybook.semantic.expressions import parse_expression
+from daybook.semantic.metric_sql.cumulative import cumulative_leaf
 from daybook.semantic.metric_sql.filters import FACT_ALIAS, render
+from daybook.semantic.metric_sql.nodes import (
+    DAYS,
+    METRIC_DAY,
+    SPINE,
+    as_float,
+    col,
+    divide,
+    literal,
+    shifted,
+    table,
+)
 from daybook.semantic.metric_sql.plan import Derived, Leaf, LeafValue, Node, Ratio, Shift, leaves
 from daybook.semantic.metric_sql.view import ManifestView
-
-METRIC_DAY = "metric_day"
-MEASURE = "measure_value"
-DAYS, SPINE = "calendar_days", "bucket_spine"
-DATE = exp.DataType.Type.DATE
-
-
-def shifted(day: exp.Expression, shifts: tuple[Shift, ...]) -> exp.Expression:
-    """``day`` moved back by each shift in turn, as a DATE."""
-    for count, unit in shifts:
-        day = exp.cast(
-            exp.DateSub(this=day, expression=exp.Literal.number(count), unit=exp.var(unit)), DATE
-        )
-    return day
-
-
-def truncated(day: exp.Expression, unit: str) -> exp.Expression:
-    return exp.cast(exp.DateTrunc(this=day, unit=exp.var(unit)), DATE)
-
-
-def col(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(name, table)
-
-
-def table(name: str, alias: str | None = None) -> exp.Table:
-    """A table node built directly (``exp.to_table`` would parse the name)."""
-    node = exp.Table(this=exp.to_identifier(name))
-    return node if alias is None else node.as_(alias, copy=False)
 
 
 class QueryBuilder:
@@ -229,8 +213,6 @@ class QueryBuilder:
     def cumulative(self, leaf: Leaf, empty) -> exp.Select:
         """Per bucket: the window's value on its first/last in-range day, or their average
         (``cumulative.py``)."""
-        from daybook.semantic.metric_sql.cumulative import cumulative_leaf
-
         return cumulative_leaf(self, leaf, empty)
 
     # --- values per bucket ----------------------------------------------------------------
@@ -254,22 +236,6 @@ class QueryBuilder:
         for column in list(tree.find_all(exp.Column)):
             column.replace(exp.paren(inputs[column.name].copy(), copy=False))
         return tree
-
-
-def literal(value: int | float) -> exp.Expression:
-    return exp.Literal.number(value)
-
-
-def as_float(value: exp.Expression) -> exp.Expression:
-    return exp.cast(value, exp.DataType.Type.DOUBLE)
-
-
-def divide(numerator: exp.Expression, denominator: exp.Expression) -> exp.Expression:
-    """``a / b`` in floating point; a zero (or absent) divisor gives null, never an error."""
-    return exp.Div(
-        this=as_float(numerator),
-        expression=exp.Nullif(this=as_float(denominator), expression=exp.Literal.number(0.0)),
-    )
 
 
 def is_int(node: Node) -> bool:
