@@ -131,6 +131,18 @@ def _app(
     )
 
 
+def yaml_measures(metric: dict, metrics: dict[str, dict]) -> list[str]:
+    """The measures a dbt metric reads, from its YAML: its own (simple, cumulative) or
+    those of the metrics it is made of (ratio, derived), recursively."""
+    params = metric.get("type_params") or {}
+    if params.get("measure"):
+        measure = params["measure"]
+        return [measure["name"] if isinstance(measure, dict) else measure]
+    refs = [params.get("numerator"), params.get("denominator"), *(params.get("metrics") or [])]
+    names = [ref["name"] if isinstance(ref, dict) else ref for ref in refs if ref]
+    return [found for name in names for found in yaml_measures(metrics[name], metrics)]
+
+
 def _yaml_metrics(semantic_dir: Path) -> dict[str, list[str]]:
     """API metric names per entity, in file and YAML order, read straight from the YAML:
     a metric is served for each entity of its measure's semantic model."""
@@ -143,11 +155,12 @@ def _yaml_metrics(semantic_dir: Path) -> dict[str, list[str]]:
         for model in document.get("semantic_models", [])
         for measure in model.get("measures", [])
     }
+    metrics = {m["name"]: m for document in documents for m in document.get("metrics", [])}
     by_entity: dict[str, list[str]] = {}
-    for document in documents:
-        for metric in document.get("metrics", []):
-            for entity in measure_entities[metric["type_params"]["measure"]]:
-                by_entity.setdefault(entity, []).append(metric["name"].replace("_", "-"))
+    for name, metric in metrics.items():
+        read = [measure_entities[m] for m in yaml_measures(metric, metrics)]
+        for entity in [e for e in read[0] if all(e in entities for entities in read)]:
+            by_entity.setdefault(entity, []).append(name.replace("_", "-"))
     return by_entity
 
 
