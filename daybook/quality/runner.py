@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import time
 import uuid
@@ -28,6 +27,7 @@ from typing import Any
 from sqlalchemy.engine import URL
 
 from daybook.config import Warehouse
+from daybook.quality.findings import first_line, match_results
 from daybook.quality.report import CheckReport, Finding
 from daybook.quality.suites import (
     BatchSpec,
@@ -46,7 +46,6 @@ SITE_NAME = "daybook"
 DUCKDB_MEMORY_LIMIT = os.environ.get("DAYBOOK_CHECK_DUCKDB_MEMORY", "1GB")
 POSTGRES_WORK_MEM = os.environ.get("DAYBOOK_CHECK_PG_WORK_MEM", "256MB")
 _GX_SEVERITY = {"error": "critical", "warning": "warning"}
-_SAMPLE_SIZE = 5
 
 
 def _quiet_offline_gx() -> None:
@@ -159,66 +158,6 @@ class WarehouseUnavailable(RuntimeError):
     """The warehouse could not be opened (missing file, locked, server down)."""
 
 
-def _first_line(exc: BaseException) -> str:
-    """The root cause's first line, without SQL or a traceback."""
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__).split("[SQL:")[0].strip()[:200]
-
-
-def _short_error(result: Any) -> str | None:
-    """The first exception GX met evaluating an expectation, reduced to one SQL-free line."""
-    info = result.exception_info or {}
-    candidates = info.values() if "raised_exception" not in info else [info]
-    for item in candidates:
-        if isinstance(item, dict) and item.get("raised_exception"):
-            message = str(item.get("exception_message") or "error")
-            first = message.strip().splitlines()[0] if message.strip() else "error"
-            # "(_duckdb.CatalogException) Catalog Error: ..." -> "Catalog Error: ..."
-            first = re.sub(r"^\([\w.]+\)\s*", "", first)
-            return first.split("[SQL:")[0].strip()[:200]
-    return None
-
-
-def _finding(suite: SuiteSpec, batch: BatchSpec, spec: ExpectationSpec, result: Any) -> Finding:
-    details = result.result or {}
-    error = _short_error(result)
-    sample: tuple[Any, ...] = ()
-    if details.get("partial_unexpected_list"):
-        sample = tuple(details["partial_unexpected_list"][:_SAMPLE_SIZE])
-    elif isinstance(details.get("details"), dict) and details["details"].get("unexpected_rows"):
-        sample = tuple(details["details"]["unexpected_rows"][:_SAMPLE_SIZE])
-    return Finding(
-        suite=suite.suite,
-        batch=batch.name,
-        name=spec.name,
-        expectation_type=spec.type,
-        description=spec.description,
-        severity=spec.severity,
-        success=bool(result.success) and error is None,
-        reason=spec.reason,
-        unexpected_count=details.get("unexpected_count"),
-        observed_value=details.get("observed_value"),
-        sample=sample,
-        error_message=error,
-    )
-
-
-def _match_results(
-    definitions: list[tuple[SuiteSpec, BatchSpec, Any]], checkpoint_result: Any
-) -> list[Finding]:
-    by_suite_name = {run.suite_name: run for run in checkpoint_result.run_results.values()}
-    findings = []
-    for suite, batch, definition in definitions:
-        run = by_suite_name[definition.suite.name]
-        by_name = {r.expectation_config.meta["daybook_name"]: r for r in run.results}
-        findings.extend(
-            _finding(suite, batch, spec, by_name[spec.name]) for spec in batch.expectations
-        )
-    return findings
-
-
 def _validate(
     context: Any,
     warehouse: Warehouse,
@@ -242,7 +181,7 @@ def _validate(
             )
     except Exception as exc:  # GX wraps driver errors in several types; all mean the same
         raise WarehouseUnavailable(
-            f"Cannot open the warehouse {warehouse.backend} for checks: {_first_line(exc)}"
+            f"Cannot open the warehouse {warehouse.backend} for checks: {first_line(exc)}"
         ) from None
     try:
         definitions = _validation_definitions(context, datasource, specs, settings, params)
@@ -254,7 +193,7 @@ def _validate(
             )
         )
         result = checkpoint.run(expectation_parameters=params)
-        return _match_results(definitions, result)
+        return match_results(definitions, result)
     finally:
         datasource.get_engine().dispose()
         execution_engine = getattr(datasource, "_execution_engine", None)
