@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from reference import Reference, client_series, series
+from reference import Reference, client_series, computes, series
 
 from daybook.config import Warehouse, parse_database_url
 from daybook.tokens import open_token_store
@@ -226,6 +226,46 @@ def assert_error(response: requests.Response, status: int, code: str) -> dict:
     return body["error"]
 
 
+# Metrics reference.series does not compute (reference.computes: issue 16's ratio, derived,
+# cumulative and filtered ones) come from reference_metrics over the shipped YAML.
+_METRIC_REFERENCES: dict[int, Any] = {}
+
+
+def metric_type_series(
+    api: SampleApi,
+    entity: str,
+    client: str,
+    entity_id: str,
+    metric: str,
+    start: date,
+    end: date,
+    granularity: str,
+) -> list[tuple[date, Any]]:
+    """A shipped metric's series from ``reference_metrics`` over the sample's rows."""
+    from reference_metrics import MetricReference
+    from semantic.metric_types import DEVICES, FACT, shipped_spec
+
+    key = id(api.reference)
+    if key not in _METRIC_REFERENCES:
+        fact = [
+            {"client_id": c, "activity_date": d, "user_id": u, "device_id": v, **values}
+            for (c, d, u, v), values in api.reference.activity.items()
+        ]
+        devices = [
+            {k: row[k] for k in ("device_id", "client_id", "platform")} for row in api.devices
+        ]
+        _METRIC_REFERENCES[key] = MetricReference(shipped_spec(), {FACT: fact, DEVICES: devices})
+    return _METRIC_REFERENCES[key].series(
+        metric=metric.replace("-", "_"),
+        entity=entity,
+        tenant_id=client,
+        entity_id=None if entity == "client" else entity_id,
+        start=start,
+        end=end,
+        granularity=granularity,
+    )
+
+
 def expected_body(
     api: SampleApi,
     entity: str,
@@ -239,7 +279,9 @@ def expected_body(
     """The contract's answer to one activity request, from the reference over the raw rows."""
     from daybook.semantic import load_catalog
 
-    if entity == "client":
+    if not computes(metric):  # dbt's other metric types: tests/reference_metrics.py
+        points = metric_type_series(api, entity, client, entity_id, metric, start, end, granularity)
+    elif entity == "client":
         points = client_series(
             api.reference,
             client_id=client,
