@@ -172,8 +172,17 @@ def ensure_serving_snapshot(warehouse: Warehouse) -> str:
 )
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     """Serve the API (gunicorn, uvicorn workers) on the warehouse named by DAYBOOK_DATABASE_URL."""
+    from daybook.serving.store import serving_store
+
     workers = workers or default_workers()
-    source = ensure_serving_snapshot(warehouse_from_env())
+    warehouse = warehouse_from_env()
+    if serving_store(warehouse).backend == "spark":
+        raise click.ClickException(
+            "the API does not read Spark directly yet: set DAYBOOK_SERVING_URL to a "
+            "PostgreSQL database or a DuckDB file, and `daybook build` publishes the marts "
+            "there (docs/SCALING.md)"
+        )
+    source = ensure_serving_snapshot(warehouse)
     click.echo(
         f"Serving Daybook API on http://{host}:{port} ({workers} workers x {threads} threads) "
         f"from {source}; docs at http://{host}:{port}/v2/docs",
