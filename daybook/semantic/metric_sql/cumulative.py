@@ -122,7 +122,8 @@ def _islands(rows: str, shift) -> exp.Select:
         return exp.Window(
             this=function,
             partition_by=[col(MEASURE)],
-            order=exp.Order(expressions=[exp.Ordered(this=col(METRIC_DAY))]),
+            # days are never null; NULLS FIRST is BigQuery's default, so every dialect can say it
+            order=exp.Order(expressions=[exp.Ordered(this=col(METRIC_DAY), nulls_first=True)]),
         )
 
     previous = over(exp.Lag(this=col(METRIC_DAY)))
