@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint format bench clean
+.PHONY: install demo test test-fast lint format bench clean crosscheck
 
 # Re-install only when the dependency list changes.
 $(STAMP): pyproject.toml
@@ -38,6 +38,22 @@ format: install
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	$(BIN)/daybook bench $(BENCH_ARGS)
+
+# Daybook's answers against MetricFlow's on the same semantic manifest (docs/CROSSCHECK.md).
+# MetricFlow gets its own environment, so the main one keeps its pins; not part of `make test`.
+CROSSCHECK_VENV := .venv-crosscheck
+CROSSCHECK_STAMP := $(CROSSCHECK_VENV)/.installed
+CROSSCHECK_PACKAGES := 'dbt-metricflow[dbt-duckdb]==0.15.0' 'dbt-core==1.11.16' 'dbt-duckdb==1.11.1' 'duckdb>=1.5,<1.6'
+
+$(CROSSCHECK_STAMP): Makefile
+	@test -x $(CROSSCHECK_VENV)/bin/python || $(PYTHON) -m venv $(CROSSCHECK_VENV)
+	@echo "==> installing dbt-metricflow into $(CROSSCHECK_VENV)"
+	$(CROSSCHECK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CROSSCHECK_VENV)/bin/python -m pip install --quiet $(CROSSCHECK_PACKAGES)
+	@touch $(CROSSCHECK_STAMP)
+
+crosscheck: install $(CROSSCHECK_STAMP)
+	$(BIN)/python -m daybook.crosscheck --mf $(CROSSCHECK_VENV)/bin/mf $(CROSSCHECK_ARGS)
 
 clean:
 	rm -rf .daybook target logs

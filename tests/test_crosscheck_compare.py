@@ -1,0 +1,103 @@
+"""The cross-check's comparison and cause rules (daybook/crosscheck), without MetricFlow.
+
+``make crosscheck`` itself needs a second environment and minutes; these check the
+logic that decides what counts as a difference and which differences are explained,
+on hand-made series whose answers are written out here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from daybook.crosscheck.compare import (
+    DENSE_SERIES,
+    DUPLICATED_ROWS,
+    Metric,
+    compare,
+    same,
+    unexplained,
+)
+from daybook.crosscheck.metricflow import parse_value, read_csv
+from daybook.crosscheck.periods import GRAINS, whole_periods
+
+SIMPLE = Metric("activity_count", "simple")
+RATIO = Metric("chrome_share", "ratio")
+D1, D2, D3 = date(2026, 1, 5), date(2026, 1, 12), date(2026, 1, 19)
+
+
+def test_equal_series_have_no_difference() -> None:
+    result = compare(SIMPLE, "week", {D1: 3, D2: 0.1 + 0.2}, [(D1, 3), (D2, 0.3)])
+    assert (result.buckets, result.equal, result.differences) == (2, 2, [])
+
+
+def test_a_missing_empty_bucket_is_the_dense_series_rule() -> None:
+    counts = compare(SIMPLE, "day", {D1: 3, D2: 0}, [(D1, 3)])
+    ratios = compare(RATIO, "day", {D1: 0.5, D2: None}, [(D1, 0.5)])
+    assert [d.cause for d in counts.differences + ratios.differences] == [DENSE_SERIES] * 2
+    assert unexplained([counts, ratios]) == []
+
+
+@pytest.mark.parametrize(
+    ("metric", "value"),
+    [(SIMPLE, 4), (SIMPLE, None), (RATIO, 0), (RATIO, 0.25)],
+    ids=["count-with-data", "count-null", "ratio-zero", "ratio-with-data"],
+)
+def test_a_missing_bucket_with_data_is_unexplained(metric: Metric, value) -> None:
+    result = compare(metric, "day", {D1: 1, D2: value}, [(D1, 1)])
+    [difference] = result.differences
+    assert (difference.bucket, difference.cause) == (D2, None)
+
+
+def test_duplicated_rows_carrying_daybooks_value_are_the_metricflow_bug() -> None:
+    result = compare(SIMPLE, "week", {D1: 7, D2: 9}, [(D1, 7), (D1, 7), (D2, 9)])
+    [difference] = result.differences
+    assert (difference.bucket, difference.cause, result.equal) == (D1, DUPLICATED_ROWS, 1)
+    assert difference.metricflow == "2 rows: 7, 7"
+
+
+def test_duplicated_rows_with_another_value_are_unexplained() -> None:
+    result = compare(SIMPLE, "week", {D1: 7}, [(D1, 7), (D1, 8)])
+    assert [d.cause for d in result.differences] == [None]
+
+
+def test_a_different_value_and_an_extra_bucket_are_unexplained() -> None:
+    result = compare(SIMPLE, "week", {D1: 7, D2: 5}, [(D1, 7), (D2, 6), (D3, 1)])
+    assert [(d.bucket, d.daybook, d.metricflow) for d in unexplained([result])] == [
+        (D2, "5", "6"),
+        (D3, "(no bucket)", "1"),
+    ]
+
+
+def test_a_failed_query_is_one_unexplained_difference() -> None:
+    result = compare(SIMPLE, "week", {D1: 7}, [], metricflow_error="mf query exited 1: boom")
+    [difference] = unexplained([result])
+    assert (difference.bucket, difference.metricflow) == (None, "mf query exited 1: boom")
+
+
+def test_values_compare_with_a_tolerance_and_null_only_equals_null() -> None:
+    assert same(1 / 3, 0.33333333333333331)
+    assert same(None, None)
+    assert not same(None, 0)
+    assert not same(0.3334, 1 / 3)
+
+
+def test_csv_cells_parse_as_metricflow_writes_them(tmp_path) -> None:
+    assert (parse_value("12"), parse_value("0.5"), parse_value("")) == (12, 0.5, None)
+    path = tmp_path / "out.csv"
+    path.write_text(
+        "metric_time__week,user_count\n2026-01-05 00:00:00,3\n2026-01-05 00:00:00,3\n"
+        "2026-01-12 00:00:00,\n"
+    )
+    assert read_csv(path, "metric_time__week", "user_count") == [(D1, 3), (D1, 3), (D2, None)]
+
+
+def test_whole_periods_cut_the_window_to_whole_buckets() -> None:
+    day, week, month, quarter = GRAINS
+    first, last = date(2025, 10, 1), date(2026, 3, 31)
+    assert whole_periods(day, first, last) == (first, last)
+    assert whole_periods(week, first, last) == (date(2025, 10, 6), date(2026, 3, 29))
+    assert whole_periods(month, date(2025, 10, 2), last) == (date(2025, 11, 1), last)
+    assert whole_periods(quarter, date(2025, 10, 2), last) == (date(2026, 1, 1), last)
+    assert whole_periods(month, date(2025, 10, 2), date(2025, 10, 30)) is None
