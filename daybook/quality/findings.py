@@ -62,15 +62,17 @@ def finding(suite: SuiteSpec, batch: BatchSpec, spec: ExpectationSpec, result: A
     )
 
 
+def batch_findings(suite: SuiteSpec, batch: BatchSpec, run: Any) -> list[Finding]:
+    """One finding per expectation of ``batch``, from GX's validation result ``run``."""
+    by_name = {r.expectation_config.meta["daybook_name"]: r for r in run.results}
+    return [finding(suite, batch, spec, by_name[spec.name]) for spec in batch.expectations]
+
+
 def match_results(
     definitions: list[tuple[SuiteSpec, BatchSpec, Any]], checkpoint_result: Any
 ) -> list[Finding]:
     by_suite_name = {run.suite_name: run for run in checkpoint_result.run_results.values()}
     findings = []
     for suite, batch, definition in definitions:
-        run = by_suite_name[definition.suite.name]
-        by_name = {r.expectation_config.meta["daybook_name"]: r for r in run.results}
-        findings.extend(
-            finding(suite, batch, spec, by_name[spec.name]) for spec in batch.expectations
-        )
+        findings.extend(batch_findings(suite, batch, by_suite_name[definition.suite.name]))
     return findings

@@ -8,13 +8,16 @@ Design (issue 5):
   10-million-row heartbeat table into Python, on either backend.
 - DuckDB goes through ``duckdb+daybook://`` (``duckdb_dialect``), which fixes
   the empty results that made every GX metric fail on plain duckdb-engine.
+- Spark (``sc://``, issue 15) goes through GX's Spark datasource instead: each batch
+  query, translated to Spark SQL, is a Spark Connect DataFrame that GX validates with
+  aggregates run on the server (``spark_runner``). Same suites, same GX expectations
+  (``gx_objects``), same findings and Data Docs.
 - GX runs in an ephemeral context: no project folder, no usage statistics,
   nothing written into the repository. Data Docs go to ``docs_dir``.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import time
@@ -28,6 +31,14 @@ from sqlalchemy.engine import URL
 
 from daybook.config import Warehouse
 from daybook.quality.findings import first_line, match_results
+from daybook.quality.gx_objects import (
+    RESULT_FORMAT,
+    WarehouseUnavailable,
+    add_validation_definition,
+    batch_label,
+    expectation,
+    quiet_offline_gx,
+)
 from daybook.quality.report import CheckReport, Finding
 from daybook.quality.suites import (
     BatchSpec,
@@ -45,14 +56,6 @@ DEFAULT_DOCS_DIR = Path(".daybook") / "data-docs"
 SITE_NAME = "daybook"
 DUCKDB_MEMORY_LIMIT = os.environ.get("DAYBOOK_CHECK_DUCKDB_MEMORY", "1GB")
 POSTGRES_WORK_MEM = os.environ.get("DAYBOOK_CHECK_PG_WORK_MEM", "256MB")
-_GX_SEVERITY = {"error": "critical", "warning": "warning"}
-
-
-def _quiet_offline_gx() -> None:
-    """GX must not phone home; set before GX is imported."""
-    os.environ["GX_ANALYTICS_ENABLED"] = "False"
-    for name in ("great_expectations", "great_expectations.core", "posthog"):
-        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def connection_url(warehouse: Warehouse) -> str:
@@ -86,7 +89,7 @@ def connection_url(warehouse: Warehouse) -> str:
 
 def _context(docs_dir: Path) -> Any:
     """A fresh ephemeral GX context whose only Data Docs site is ``docs_dir``."""
-    _quiet_offline_gx()
+    quiet_offline_gx()
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -106,56 +109,26 @@ def _context(docs_dir: Path) -> Any:
 
 
 def _expectation(spec: ExpectationSpec, suite: SuiteSpec, batch: BatchSpec) -> Any:
-    from great_expectations.expectations.expectation_configuration import (
-        ExpectationConfiguration,
-    )
-
-    meta = {"daybook_name": spec.name, "daybook_severity": spec.severity}
-    if spec.reason:
-        meta["quarantine_reason"] = spec.reason
-    configuration = ExpectationConfiguration(
-        type=spec.type,
-        kwargs=dict(spec.kwargs),
-        meta=meta,
-        description=f"[{spec.severity}] {spec.description}",
-        severity=_GX_SEVERITY[spec.severity],
-    )
-    return configuration.to_domain_obj()
+    """The GX expectation of ``spec`` (its suite and batch do not change it)."""
+    return expectation(spec)
 
 
 def _validation_definitions(
     context: Any, datasource: Any, suites: list[SuiteSpec], settings: Settings, params: dict
 ) -> list[tuple[SuiteSpec, BatchSpec, Any]]:
-    import great_expectations as gx
-
     definitions = []
     for suite in suites:
         for batch in suite.batches:
-            label = f"{suite.suite}.{batch.name}"
             # GX accepts only queries that start with SELECT; CTEs go inside a derived table.
             query = render_query(batch.query, settings, params).strip().rstrip(";")
             asset = datasource.add_query_asset(
-                name=label, query=f"select * from (\n{query}\n) as {batch.name}"
+                name=batch_label(suite, batch),
+                query=f"select * from (\n{query}\n) as {batch.name}",
             )
-            gx_suite = gx.ExpectationSuite(
-                name=label,
-                expectations=[_expectation(spec, suite, batch) for spec in batch.expectations],
-                meta={"notes": batch.description},
-            )
-            gx_suite = context.suites.add(gx_suite)
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(
-                    name=label,
-                    data=asset.add_batch_definition_whole_table("whole"),
-                    suite=gx_suite,
-                )
-            )
+            batch_definition = asset.add_batch_definition_whole_table("whole")
+            definition = add_validation_definition(context, suite, batch, batch_definition)
             definitions.append((suite, batch, definition))
     return definitions
-
-
-class WarehouseUnavailable(RuntimeError):
-    """The warehouse could not be opened (missing file, locked, server down)."""
 
 
 def _validate(
@@ -189,7 +162,7 @@ def _validate(
             gx.Checkpoint(
                 name="daybook_check",
                 validation_definitions=[d for _, _, d in definitions],
-                result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
+                result_format=RESULT_FORMAT,
             )
         )
         result = checkpoint.run(expectation_parameters=params)
@@ -230,6 +203,35 @@ def select_suites(specs: list[SuiteSpec], names: Collection[str] | None) -> list
     return [spec for spec in specs if spec.suite in names]
 
 
+def _validated_context(
+    docs_dir: Path, warehouse: Warehouse, specs: list[SuiteSpec], settings: Settings, params: dict
+) -> tuple[Any, list[Finding]]:
+    """A GX context holding every batch's validation result (for Data Docs), and the findings."""
+    context = _context(docs_dir)
+    if warehouse.backend == "spark":
+        from daybook.quality.spark_runner import validate_on_spark
+
+        return context, validate_on_spark(context, warehouse, specs, settings, params)
+    # PostgreSQL: GX runs each batch query once into a temporary table instead of once per
+    # metric query (three times). Not on DuckDB, where each cursor is its own connection
+    # (duckdb_dialect) and would not see another's temporary table.
+    temp_tables = warehouse.backend == "postgres"
+    try:
+        return context, _validate(
+            context, warehouse, specs, settings, params, temp_tables=temp_tables
+        )
+    except WarehouseUnavailable:
+        raise
+    except Exception:
+        if not temp_tables:
+            raise
+    # A batch query failed while GX materialised it (a model not built yet, say), which
+    # aborts the whole checkpoint. Run again without temporary tables, so each
+    # expectation reports its own error and the others still run.
+    context = _context(docs_dir)
+    return context, _validate(context, warehouse, specs, settings, params, temp_tables=False)
+
+
 def run_checks(
     warehouse: Warehouse,
     *,
@@ -249,26 +251,8 @@ def run_checks(
     docs_dir = (docs_dir or DEFAULT_DOCS_DIR).resolve()
     _clear_previous_docs(docs_dir)
 
-    # PostgreSQL: GX runs each batch query once into a temporary table instead of once per
-    # metric query (three times). Not on DuckDB, where each cursor is its own connection
-    # (duckdb_dialect) and would not see another's temporary table.
-    temp_tables = warehouse.backend == "postgres"
-    context = _context(docs_dir)
     try:
-        try:
-            findings = _validate(
-                context, warehouse, specs, settings, params, temp_tables=temp_tables
-            )
-        except WarehouseUnavailable:
-            raise
-        except Exception:
-            if not temp_tables:
-                raise
-            # A batch query failed while GX materialised it (a model not built yet, say),
-            # which aborts the whole checkpoint. Run again without temporary tables, so
-            # each expectation reports its own error and the others still run.
-            context = _context(docs_dir)
-            findings = _validate(context, warehouse, specs, settings, params, temp_tables=False)
+        context, findings = _validated_context(docs_dir, warehouse, specs, settings, params)
         # One build for the whole run (GX's UpdateDataDocsAction rebuilds once per batch).
         context.build_data_docs(site_names=[SITE_NAME])
         from daybook.quality import docs
