@@ -14,6 +14,7 @@ import pytest
 from daybook.crosscheck.compare import (
     DENSE_SERIES,
     DUPLICATED_ROWS,
+    SPARSE_CUMULATIVE_DAYS,
     Metric,
     compare,
     same,
@@ -68,6 +69,35 @@ def test_a_different_value_and_an_extra_bucket_are_unexplained() -> None:
         (D2, "5", "6"),
         (D3, "(no bucket)", "1"),
     ]
+
+
+# A week (Monday 2026-01-05 .. Sunday 2026-01-11) of daily values, the weekend empty.
+WEEK_DAYS = {date(2026, 1, 5 + n): value for n, value in enumerate([3, 2, 4, 0, 1, 0, 0])}
+
+
+def test_daybooks_dense_days_explain_metricflows_cumulative_average_and_last() -> None:
+    dau = Metric("daily_active_users", "cumulative", "average")
+    mau = Metric("monthly_active_users", "cumulative", "last")
+    # Daybook averages all 7 days (10 / 7); MetricFlow only the 4 days with rows (10 / 4)
+    average = compare(dau, "week", {D1: 10 / 7}, [(D1, 2.5)], daily=WEEK_DAYS)
+    # Daybook's last day of the week is the empty Sunday; MetricFlow's the Friday
+    last = compare(mau, "week", {D1: 0}, [(D1, 1)], daily=WEEK_DAYS)
+    assert [d.cause for d in average.differences + last.differences] == [SPARSE_CUMULATIVE_DAYS] * 2
+
+
+@pytest.mark.parametrize(
+    ("metric", "metricflow", "daily"),
+    [
+        (Metric("dau", "cumulative", "average"), 2.4, WEEK_DAYS),  # not the mean of any days
+        (Metric("mau", "cumulative", "last"), 4, WEEK_DAYS),  # not the last day with a row
+        (Metric("mau", "cumulative", "last"), 1, None),  # no daily series to check against
+        (Metric("activity_count", "simple"), 1, WEEK_DAYS),  # not a cumulative metric
+    ],
+    ids=["wrong-average", "wrong-last", "no-daily", "not-cumulative"],
+)
+def test_the_cumulative_rule_needs_metricflows_value_recomputed(metric, metricflow, daily) -> None:
+    result = compare(metric, "week", {D1: 0}, [(D1, metricflow)], daily=daily)
+    assert [d.cause for d in result.differences] == [None]
 
 
 def test_a_failed_query_is_one_unexplained_difference() -> None:

@@ -21,7 +21,7 @@ from daybook.config import parse_database_url
 from daybook.crosscheck import metricflow, report
 from daybook.crosscheck.compare import Comparison, Metric, compare, unexplained
 from daybook.crosscheck.daybook_side import daybook_api
-from daybook.crosscheck.periods import GRAINS, Grain, whole_periods
+from daybook.crosscheck.periods import GRAINS, Grain, bucket_start, whole_periods
 from daybook.crosscheck.sample import CrosscheckError, Sample, build_sample, describe
 
 VERSIONED = ("dbt-metricflow", "metricflow", "dbt-core", "dbt-duckdb", "duckdb")
@@ -30,7 +30,19 @@ VERSIONED = ("dbt-metricflow", "metricflow", "dbt-core", "dbt-duckdb", "duckdb")
 def shipped_metrics(semantic_manifest: Path) -> list[Metric]:
     """Every metric of the semantic manifest (semantic/metrics/*.yml), in file order."""
     manifest = json.loads(semantic_manifest.read_text(encoding="utf-8"))
-    return [Metric(m["name"], m["type"]) for m in manifest["metrics"]]
+    return [
+        Metric(
+            m["name"],
+            m["type"],
+            (m["type_params"].get("cumulative_type_params") or {}).get("period_agg"),
+            tuple(
+                i["name"]
+                for i in m["type_params"].get("metrics") or []
+                if not i.get("offset_window") and not i.get("offset_to_grain")
+            ),
+        )
+        for m in manifest["metrics"]
+    ]
 
 
 def versions(mf: Path) -> dict[str, str]:
@@ -86,15 +98,28 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         workdir / "metricflow", sample.semantic_manifest, sample.warehouse.duckdb_path
     )
     tasks = [(m, g) for m in metrics for g in ranges]
-    answers = _ask_metricflow(mf, project, profiles, sample, tasks, ranges, workdir, args.jobs)
+    answers = _ask_metricflow(
+        mf, project, profiles, sample, tasks, ranges, workdir, args.jobs, args.reuse
+    )
     comparisons: list[Comparison] = []
     with daybook_api(sample.warehouse, workdir / "daybook", max_range_days=400) as api:
         for metric, grain in tasks:
             start, end = ranges[grain]  # type: ignore[misc]
             mine = api.series(sample.client_id, metric.name, grain.daybook, start, end)
+            daily = api.series(
+                sample.client_id, metric.name, "daily", sample.first_day, sample.last_day
+            )
             answer = answers[(metric.name, grain.metricflow)]
             comparisons.append(
-                compare(metric, grain.metricflow, mine, answer.rows, metricflow_error=answer.error)
+                compare(
+                    metric,
+                    grain.metricflow,
+                    mine,
+                    answer.rows,
+                    metricflow_error=answer.error,
+                    daily=daily,
+                    input_gaps=_input_gaps(metric, grain, answers, start, end),
+                )
             )
     open_ = unexplained(comparisons)
     found = [d for c in comparisons for d in c.differences]
@@ -103,7 +128,11 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     print()
     print(report.summary(comparisons))
     print()
-    print(report.differences(found, limit=args.show))
+    print(report.grouped(found))
+    (workdir / "differences.txt").write_text(report.differences(found) + "\n", encoding="utf-8")
+    if args.show:
+        print()
+        print(report.differences(found, limit=args.show))
     print()
     print(report.causes(found))
     meta = {
@@ -122,18 +151,39 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     if open_:
         print(f"\n{len(open_)} unexplained difference(s); MetricFlow's SQL is in {workdir}/explain")
         return 1
-    print(f"\nno unexplained difference ({len(found)} explained)")
+    print(f"\nno unexplained difference ({len(found)} explained; each: {workdir}/differences.txt)")
     return 0
 
 
-def _ask_metricflow(mf, project, profiles, sample: Sample, tasks, ranges, workdir: Path, jobs):
-    """Every (metric, grain) through ``mf query``, ``jobs`` at a time."""
+def _input_gaps(metric: Metric, grain: Grain, answers, start: date, end: date) -> frozenset:
+    """Buckets of ``start..end`` where MetricFlow has no row for one of ``metric``'s
+    unshifted inputs (its own answer for that input, same grain and range)."""
+    buckets = {
+        bucket_start(grain, start + timedelta(days=n)) for n in range((end - start).days + 1)
+    }
+    gaps: set[date] = set()
+    for name in metric.inputs:
+        answer = answers.get((name, grain.metricflow))
+        if answer is not None and answer.error is None:
+            gaps |= buckets - {bucket for bucket, _ in answer.rows}
+    return frozenset(gaps)
+
+
+def _ask_metricflow(
+    mf, project, profiles, sample: Sample, tasks, ranges, workdir: Path, jobs, reuse
+):
+    """Every (metric, grain) through ``mf query``, ``jobs`` at a time (``reuse``: read the
+    CSV a previous run left instead, where there is one)."""
     out = workdir / "metricflow" / "csv"
     out.mkdir(parents=True, exist_ok=True)
 
     def ask(task: tuple[Metric, Grain]):
         metric, grain = task
         start, end = ranges[grain]
+        saved = out / f"{metric.name}-{grain.metricflow}.csv"
+        if reuse and saved.is_file():
+            rows = metricflow.read_csv(saved, f"metric_time__{grain.metricflow}", metric.name)
+            return (metric.name, grain.metricflow), metricflow.MfAnswer(rows)
         answer = metricflow.query(
             mf,
             project,
@@ -187,9 +237,9 @@ def _markdown(meta: dict, comparisons: list[Comparison], found: list) -> str:
         "",
         report.summary(comparisons, markdown=True),
         "",
-        "### The differences",
+        "### The differences, per metric, grain and cause",
         "",
-        report.differences(found, markdown=True) if found else "None.",
+        report.grouped(found, markdown=True) if found else "None.",
         "",
         "### Their causes",
         "",
@@ -209,9 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", default="2025-10-01", help="first generated day")
     parser.add_argument("--days", type=int, default=182, help="days generated")
     parser.add_argument("--jobs", type=int, default=2, help="mf queries at once")
-    parser.add_argument("--show", type=int, default=60, help="differences printed (0: all)")
     parser.add_argument(
-        "--reuse", action="store_true", help="reuse the sample already built in --workdir"
+        "--show", type=int, default=0, help="also print the first N differences one by one"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse the sample and mf's CSVs already in --workdir"
     )
     parser.add_argument("--markdown", help="also write the tables as Markdown to this file")
     args = parser.parse_args(argv)

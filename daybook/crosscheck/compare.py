@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from daybook.crosscheck.periods import GRAINS, bucket_start
+
 Value = int | float | None
 
 RELATIVE_TOLERANCE = 1e-9  # ratios: MetricFlow divides as DOUBLE, Daybook as DOUBLE too
@@ -39,6 +41,24 @@ DENSE_SERIES = Cause(
     "sum with no rows, null for a ratio or derived metric with nothing to divide or "
     "compare. MetricFlow leaves out a bucket with no input rows (no join_to_timespine).",
 )
+SPARSE_CUMULATIVE_DAYS = Cause(
+    "dense-cumulative-days",
+    "Daybook rule",
+    "A cumulative metric's value at a coarser grain is period_agg over the bucket's days. "
+    "Daybook's days are dense: a day whose window holds no activity has the value 0, and "
+    "`last` is the bucket's last day, `average` averages every day. MetricFlow has a row "
+    "only for days whose window holds input rows, so `last` is the last such day and "
+    "`average` averages only those. Checked: MetricFlow's value equals period_agg over "
+    "Daybook's own non-zero daily values of the bucket.",
+)
+NULL_DERIVED_INPUT = Cause(
+    "dense-derived-inputs",
+    "Daybook rule",
+    "A derived metric's inputs are Daybook's dense series: an input sum with no rows in "
+    "the bucket is 0 (as if fill_nulls_with: 0), so (0 - previous) / previous = -1. "
+    "MetricFlow's input is null there (it has no row for that input: checked against "
+    "its own answer for the input metric), so its expression is null.",
+)
 DUPLICATED_ROWS = Cause(
     "mf-duplicated-rows",
     "MetricFlow bug",
@@ -49,10 +69,13 @@ DUPLICATED_ROWS = Cause(
 
 @dataclass(frozen=True)
 class Metric:
-    """What the rules need to know of a metric: its name and dbt type."""
+    """What the rules need to know of a metric: its name, dbt type and, for a cumulative
+    metric, its ``period_agg`` (first, last or average)."""
 
     name: str
     type: str  # simple, ratio, derived, cumulative
+    period_agg: str | None = None
+    inputs: tuple[str, ...] = ()  # a derived metric's input metrics read without an offset
 
 
 @dataclass(frozen=True)
@@ -107,9 +130,16 @@ def compare(
     metricflow: Sequence[tuple[date, Value]],
     *,
     metricflow_error: str | None = None,
+    daily: Mapping[date, Value] | None = None,
+    input_gaps: frozenset[date] = frozenset(),
 ) -> Comparison:
     """Compare Daybook's series (bucket -> value) with MetricFlow's rows (in order,
-    duplicates kept) for one metric at one grain; classify every difference."""
+    duplicates kept) for one metric at one grain; classify every difference.
+
+    ``daily``: Daybook's daily series of the same metric over days covering the range,
+    which the cumulative rule recomputes MetricFlow's value from. ``input_gaps``: the
+    buckets where MetricFlow's own answer for one of a derived metric's ``inputs`` (at
+    the same grain and range) has no row."""
     if metricflow_error is not None:
         failure = Difference(
             metric.name, grain, None, f"{len(daybook)} buckets", metricflow_error, None
@@ -133,7 +163,9 @@ def compare(
                 bucket,
                 "(no bucket)" if mine is _MISSING else show(mine),
                 _show_rows(theirs),
-                classify(metric, mine, theirs),
+                classify(
+                    metric, mine, theirs, _days_of(grain, bucket, daily), bucket in input_gaps
+                ),
             )
         )
     return Comparison(metric.name, grain, len(daybook), equal, differences)
@@ -155,11 +187,44 @@ def _show_rows(values: Sequence[Value]) -> str:
     return f"{len(values)} rows: " + ", ".join(show(value) for value in values)
 
 
-def classify(metric: Metric, daybook: object, metricflow: Sequence[Value]) -> Cause | None:
+def _days_of(grain: str, bucket: date, daily: Mapping[date, Value] | None) -> list[Value] | None:
+    """Daybook's daily values of the days in ``bucket``, in order (None: not given)."""
+    if daily is None:
+        return None
+    chosen = next((g for g in GRAINS if g.metricflow == grain), None)
+    if chosen is None:
+        raise ValueError(f"unknown grain {grain!r}")
+    return [daily[day] for day in sorted(daily) if bucket_start(chosen, day) == bucket]
+
+
+def period_agg_of_rows(period_agg: str, days: Sequence[Value]) -> Value:
+    """``period_agg`` over the days MetricFlow has a row for: those with a non-zero value
+    (a cumulative window with no input rows yields no row there); None if there are none."""
+    present = [value for value in days if value]
+    if not present:
+        return None
+    if period_agg == "first":
+        return present[0]
+    if period_agg == "last":
+        return present[-1]
+    if period_agg == "average":
+        return sum(present) / len(present)  # type: ignore[arg-type]
+    raise ValueError(f"unknown period_agg {period_agg!r}")
+
+
+def classify(
+    metric: Metric,
+    daybook: object,
+    metricflow: Sequence[Value],
+    days: Sequence[Value] | None = None,
+    input_gap: bool = False,
+) -> Cause | None:
     """The cause of one bucket's difference, or None when no known rule explains it.
 
     ``daybook`` is Daybook's value (``_MISSING`` when its series has no such bucket);
-    ``metricflow`` every value MetricFlow returned for the bucket (empty: no row).
+    ``metricflow`` every value MetricFlow returned for the bucket (empty: no row);
+    ``days`` Daybook's daily values of the bucket's days, when known; ``input_gap``
+    whether MetricFlow has no row for an unshifted input of this (derived) metric here.
     """
     if daybook is _MISSING:
         return None  # Daybook's series covers the whole range: a bucket it lacks is news
@@ -170,6 +235,22 @@ def classify(metric: Metric, daybook: object, metricflow: Sequence[Value]) -> Ca
         return None
     if len(metricflow) > 1 and all(same(daybook, value) for value in metricflow):  # type: ignore[arg-type]
         return DUPLICATED_ROWS
+    if (
+        metric.type == "derived"
+        and input_gap
+        and list(metricflow) == [None]
+        and daybook is not None
+    ):
+        return NULL_DERIVED_INPUT
+    if (
+        len(metricflow) == 1
+        and metric.type == "cumulative"
+        and metric.period_agg
+        and days
+        and len(days) > 1
+        and same(metricflow[0], period_agg_of_rows(metric.period_agg, days))
+    ):
+        return SPARSE_CUMULATIVE_DAYS
     return None
 
 

@@ -68,3 +68,24 @@ def causes(found: Sequence[Difference], *, markdown: bool = False) -> str:
     seen = {d.cause.key: d.cause for d in found if d.cause is not None}
     rows = [(cause.key, cause.kind, cause.text) for cause in seen.values()]
     return _table(("cause", "kind", "explanation"), rows, markdown)
+
+
+def grouped(found: Sequence[Difference], *, markdown: bool = False) -> str:
+    """The differences per metric, grain and cause: how many, and the first as an example."""
+    groups: dict[tuple[str, str, str], list[Difference]] = {}
+    for d in found:
+        groups.setdefault(
+            (d.metric, d.grain, d.cause.key if d.cause else "UNEXPLAINED"), []
+        ).append(d)
+    rows = [
+        (
+            metric,
+            grain,
+            cause,
+            str(len(items)),
+            f"{items[0].bucket.isoformat() if items[0].bucket else '(query)'}: "
+            f"daybook {items[0].daybook}, metricflow {items[0].metricflow}",
+        )
+        for (metric, grain, cause), items in groups.items()
+    ]
+    return _table(("metric", "grain", "cause", "differences", "first example"), rows, markdown)
