@@ -108,10 +108,13 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
 
 
 def _worker_setup(server: Any, worker: Any) -> None:
-    """Keep DuckDB from importing pandas/pyarrow in each worker (~80 MB resident apiece)."""
+    """Keep DuckDB from importing pandas/pyarrow in each worker (~80 MB resident apiece),
+    unless the worker reads Spark, whose Connect client needs pandas."""
     from daybook.serving import keep_pandas_out_of_duckdb
+    from daybook.serving.store import serving_store
 
-    keep_pandas_out_of_duckdb()
+    if serving_store(warehouse_from_env()).backend != "spark":
+        keep_pandas_out_of_duckdb()
 
 
 def _close_warehouse(server: Any, worker: Any) -> None:
@@ -145,6 +148,8 @@ def ensure_serving_snapshot(warehouse: Warehouse) -> str:
     from daybook.publishers import publisher_for
     from daybook.serving.store import separate_store
 
+    if warehouse.backend == "spark" and separate_store(warehouse) is None:
+        return _ensure_spark_snapshot(warehouse)
     publisher = publisher_for(warehouse)
     if not publisher.serves(warehouse):
         result = subprocess.run(
@@ -161,6 +166,21 @@ def ensure_serving_snapshot(warehouse: Warehouse) -> str:
     return publisher.describe(warehouse)
 
 
+def _ensure_spark_snapshot(warehouse: Warehouse) -> str:
+    """Spark: publish a first snapshot if there is none, in a child process (no gRPC
+    channel may be open when gunicorn forks); the API cannot serve without one."""
+    result = subprocess.run(
+        [sys.executable, "-m", "daybook.pipeline", "ensure", warehouse.url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise click.ClickException(f"nothing to serve on the Spark warehouse: {reason}")
+    return (result.stdout.strip().splitlines() or ["Spark"])[-1]
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
@@ -172,16 +192,9 @@ def ensure_serving_snapshot(warehouse: Warehouse) -> str:
 )
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     """Serve the API (gunicorn, uvicorn workers) on the warehouse named by DAYBOOK_DATABASE_URL."""
-    from daybook.serving.store import serving_store
 
     workers = workers or default_workers()
     warehouse = warehouse_from_env()
-    if serving_store(warehouse).backend == "spark":
-        raise click.ClickException(
-            "the API does not read Spark directly yet: set DAYBOOK_SERVING_URL to a "
-            "PostgreSQL database or a DuckDB file, and `daybook build` publishes the marts "
-            "there (docs/SCALING.md)"
-        )
     source = ensure_serving_snapshot(warehouse)
     click.echo(
         f"Serving Daybook API on http://{host}:{port} ({workers} workers x {threads} threads) "

@@ -314,6 +314,10 @@ def open_reader(warehouse: Warehouse, *, max_size: int = 8) -> Reader:
     """The reader of a warehouse's backend."""
     if warehouse.backend == "duckdb":
         return DuckDBReader(warehouse)
+    if warehouse.backend == "spark":
+        from daybook.serving.spark_reader import SparkSnapshotReader
+
+        return SparkSnapshotReader(warehouse)
     return PostgresReader(warehouse, max_size=max_size)
 
 

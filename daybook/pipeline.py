@@ -70,12 +70,25 @@ def publish(warehouse: Warehouse) -> Publication | None:
     return publisher_for(warehouse).publish(warehouse)
 
 
+def ensure_published(warehouse: Warehouse) -> str:
+    """Publish unless something is published already; what the API will read, for people."""
+    publisher = publisher_for(warehouse)
+    if not publisher.serves(warehouse):
+        publisher.publish(warehouse)
+    return publisher.describe(warehouse)
+
+
 def main(argv: list[str]) -> None:
-    """``python -m daybook.pipeline publish URL``: what ``daybook serve`` runs in a child
-    process, so that its own process never imports DuckDB before gunicorn forks."""
-    if len(argv) != 3 or argv[1] != "publish":
-        raise SystemExit("usage: python -m daybook.pipeline publish DATABASE_URL")
-    publish(parse_database_url(argv[2]))
+    """``python -m daybook.pipeline publish|ensure URL``: what ``daybook serve`` runs in a
+    child process, so that its own process never imports DuckDB nor opens a Spark Connect
+    (gRPC) channel before gunicorn forks. ``ensure`` prints what is served."""
+    if len(argv) != 3 or argv[1] not in ("publish", "ensure"):
+        raise SystemExit("usage: python -m daybook.pipeline publish|ensure DATABASE_URL")
+    warehouse = parse_database_url(argv[2])
+    if argv[1] == "ensure":
+        print(ensure_published(warehouse))
+    else:
+        publish(warehouse)
 
 
 if __name__ == "__main__":

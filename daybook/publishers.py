@@ -9,6 +9,9 @@ A build writes the warehouse; the API reads a serving store. Which store, and wh
   (:func:`daybook.serving.publish_snapshot`).
 * **PostgreSQL** (:class:`InPlacePublisher`): the API reads the built tables
   themselves; dbt's transactions already made them visible, so publishing does nothing.
+* **Spark** (:class:`SparkSnapshotPublisher`): a rebuild drops and rewrites the tables,
+  so publishing copies the served marts into a new Spark database and moves a pointer
+  view to it (``serving/spark_snapshots.py``); the API reads there.
 * **A separate serving store** (:class:`StorePublisher`, chosen whenever
   ``DAYBOOK_SERVING_URL`` is set, whatever the warehouse: DuckDB, PostgreSQL or Spark):
   the marts the API reads are copied into that PostgreSQL database (a fresh schema
@@ -141,9 +144,32 @@ class StorePublisher:
         return f"{where}, publication {found.publication_id}" if found else f"{where} (nothing yet)"
 
 
+class SparkSnapshotPublisher:
+    """Spark: the tables the API reads, copied into a new Spark database and the pointer view
+    moved to it (``daybook.serving.spark_snapshots``), so a rebuild never breaks a reader."""
+
+    def publish(self, warehouse: Warehouse, built: Built | None = None) -> Publication:
+        from daybook.serving.spark_snapshots import publish_spark_snapshot
+
+        snapshot = publish_spark_snapshot(warehouse)
+        return Publication(f"Spark snapshot {snapshot.id}", snapshot.id, snapshot.database)
+
+    def serves(self, warehouse: Warehouse) -> bool:
+        from daybook.serving.spark_snapshots import current_spark_snapshot
+
+        return current_spark_snapshot(warehouse) is not None
+
+    def describe(self, warehouse: Warehouse) -> str:
+        from daybook.serving.spark_snapshots import current_spark_snapshot
+
+        snapshot = current_spark_snapshot(warehouse)
+        return f"Spark snapshot {snapshot.id}" if snapshot else "Spark (nothing published yet)"
+
+
 PUBLISHERS: dict[str, Publisher] = {
     "duckdb": DuckDBSnapshotPublisher(),
     "postgres": InPlacePublisher(),
+    "spark": SparkSnapshotPublisher(),
 }
 
 

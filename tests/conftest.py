@@ -14,6 +14,7 @@ using the real server (``served``/``served_apps``) or listed in ``TIER_OF_MODULE
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +110,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.own_markers[:] = [m for m in item.own_markers if m.name != other]
         if not any(m.name == tier for m in item.iter_markers()):
             item.add_marker(tier)
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> random.Random:
+    """A per-test random stream, seeded by the test's id so failures reproduce."""
+    return random.Random(request.node.nodeid)
 
 
 @pytest.fixture(scope="session")

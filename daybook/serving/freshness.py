@@ -120,7 +120,9 @@ class FreshnessCache:
             return self._value
 
 
-def freshness_source(warehouse: Warehouse, reader: Any = None) -> FreshnessCache:
+def freshness_source(
+    warehouse: Warehouse, reader: Any = None
+) -> Callable[[], datetime | None]:
     """The freshness callable for a warehouse and the API's reader.
 
     With a :class:`SnapshotDataReader` the time is that of the snapshot the
@@ -129,5 +131,8 @@ def freshness_source(warehouse: Warehouse, reader: Any = None) -> FreshnessCache
     """
     if isinstance(reader, SnapshotDataReader):
         return FreshnessCache(warehouse, reader=reader.snapshots)
+    newest = getattr(reader, "newest_received_at", None)
+    if callable(newest):  # a Spark snapshot reader: its current snapshot's record, no query
+        return newest
     connect = getattr(reader, "connection", None) if warehouse.backend == "postgres" else None
     return FreshnessCache(warehouse, connect=connect)

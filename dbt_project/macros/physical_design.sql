@@ -138,7 +138,19 @@
 {% macro default__session_settings() -%}
 {%- endmacro %}
 
+{# Spark also forgets what the session cached about the raw tables: dbt's session lives as
+   long as the process (`daybook refresh --every`, the tests), and a raw table that
+   `daybook load` replaced meanwhile would otherwise be read from its old file list for
+   `spark.sql.metadataCacheTTLSeconds` and fail with FILE_NOT_EXIST. #}
 {% macro spark__session_settings() -%}
+    {%- if execute -%}
+      {%- for node in graph.sources.values() -%}
+        {%- set relation = adapter.get_relation(node.database, node.schema, node.identifier) -%}
+        {%- if relation is not none -%}
+          {%- do run_query('refresh table ' ~ node.schema ~ '.' ~ node.identifier) -%}
+        {%- endif -%}
+      {%- endfor -%}
+    {%- endif %}
     set spark.sql.session.timeZone = UTC
 {%- endmacro %}
 

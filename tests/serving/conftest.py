@@ -10,7 +10,6 @@ pair; PostgreSQL stores are dropped at the end.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -92,12 +91,6 @@ def published_stores(built_warehouses, samples, tmp_path_factory) -> Iterator[di
 def published(request: pytest.FixtureRequest, published_stores: dict) -> Published:
     """The sample published into a separate store, per (warehouse, store) pair."""
     return published_stores[request.param]
-
-
-@pytest.fixture
-def rng(request: pytest.FixtureRequest) -> random.Random:
-    """A per-test random stream, seeded by the test's id so failures reproduce."""
-    return random.Random(request.node.nodeid)
 
 
 @pytest.fixture

@@ -9,59 +9,12 @@ reference computes from the sample's raw rows.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from reference import GRANULARITIES
-from served_api import DATA_START, activity_path, expected_body
+from spark_marts import answers_like_the_reference, copy_marts_to_spark
 
-from daybook.config import Warehouse
 from daybook.serving import current_snapshot, serving_tables
 
 pytestmark = pytest.mark.build  # a Spark server of its own, like the builds
-
-
-def copy_marts_to_spark(source: Warehouse, spark: Warehouse) -> None:
-    """The source's serving marts as Spark tables of the default database (via Arrow)."""
-    from daybook.spark.session import open_session
-    from daybook.warehouse import connection
-
-    session = open_session(spark.url)
-    try:
-        with connection(source, read_only=True) as con:
-            for table in serving_tables():
-                arrow = con.cursor().execute(f"select * from {table}").to_arrow_table()
-                session.createDataFrame(arrow).write.mode("overwrite").saveAsTable(table)
-    finally:
-        session.stop()
-
-
-def answers_like_the_reference(api, rng) -> None:
-    """Random activity requests to ``api`` equal the reference's answers."""
-    token = api.token()
-    for entity in ("user", "device"):
-        metrics = [
-            metric.name for metric in api.app.extensions["daybook"].catalog.metrics_for(entity)
-        ]
-        candidates = api.active_entities(entity)
-        for _ in range(8):
-            client, entity_id = rng.choice(candidates)
-            metric = rng.choice(metrics)
-            granularity = rng.choice(GRANULARITIES)
-            start = DATA_START + timedelta(days=rng.randint(-20, 181))
-            end = start + timedelta(days=rng.randint(0, 89))
-            params = {
-                "metric": metric,
-                "start_date": start.isoformat(),
-                "end_date": end.isoformat(),
-                "granularity": granularity,
-            }
-            answer = api.get(activity_path(client, entity, entity_id), token, params=params)
-            assert answer.status_code == 200, (params, answer.text)
-            expected = expected_body(
-                api, entity, client, entity_id, metric, start, end, granularity
-            )
-            assert answer.json() == expected, params
 
 
 def test_the_api_over_stores_published_from_spark_answers_like_the_reference(

@@ -1,0 +1,164 @@
+"""The API's reader of a Spark warehouse: queries run on the current published snapshot.
+
+One Spark Connect session per snapshot, its current database set to that snapshot's
+(``use daybook_snapshot_<id>``), so the API's compiled SQL, which names marts unqualified,
+reads the snapshot's copies (``daybook.serving.spark_snapshots``). The pointer view is
+looked up at most once per ``pointer_ttl`` seconds (a Spark query costs a few hundred
+milliseconds; the answer cache spares the rest). When it names a new snapshot, new
+queries go to a new session and the old one is stopped after its last query returns;
+the previous snapshots stay published for a while, so a query in flight completes.
+
+Parameters are bound by Spark (``:name`` with a mapping, ``?`` with a sequence), never
+formatted into the text.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from daybook.config import Warehouse
+from daybook.serving.pointer import ServingError
+from daybook.serving.spark_snapshots import SparkSnapshot, read_pointer
+
+log = logging.getLogger(__name__)
+
+POINTER_TTL_SECONDS = 1.0
+
+
+@dataclass
+class _OpenSession:
+    """A Spark Connect session reading one snapshot, stopped after its last user leaves."""
+
+    snapshot: SparkSnapshot
+    connection: Any  # daybook.spark.dbapi.SparkConnection
+    users: int = 0
+    retired: bool = False
+
+    def close(self) -> None:
+        try:
+            self.connection.close()
+        except Exception:  # the server may be gone already; nothing to release then
+            log.debug("stopping the session of snapshot %s failed", self.snapshot.id)
+
+
+class SparkSnapshotReader:
+    """The API's ``Reader`` (``api.warehouse_reader``) on a Spark warehouse."""
+
+    dialect = "spark"
+
+    def __init__(self, warehouse: Warehouse, *, pointer_ttl: float = POINTER_TTL_SECONDS):
+        if warehouse.backend != "spark":
+            raise ServingError("SparkSnapshotReader reads sc:// warehouses only")
+        self.warehouse = warehouse
+        self.pointer_ttl = pointer_ttl
+        self._lock = threading.Lock()  # guards the open session and its users
+        self._check_lock = threading.Lock()  # one pointer lookup at a time
+        self._control: Any = None  # the session that reads the pointer view
+        self._open: _OpenSession | None = None
+        self._checked_at = float("-inf")
+        self._closed = False
+
+    def fetch_all(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> list[tuple]:
+        handle = self._acquire()
+        try:
+            return handle.connection.cursor().execute(sql, parameters).fetchall()
+        finally:
+            self._release(handle)
+
+    def data_version(self) -> Hashable | None:
+        """The id of the snapshot the next query will read (or a newer one)."""
+        return self.current().id
+
+    def newest_received_at(self) -> datetime | None:
+        """The newest heartbeat the current snapshot includes (``Last-Modified``)."""
+        return self.current().newest_received_at
+
+    def current(self) -> SparkSnapshot:
+        """The snapshot the pointer names, re-read at most every ``pointer_ttl`` seconds."""
+        handle = self._acquire()
+        self._release(handle)
+        return handle.snapshot
+
+    def close(self) -> None:
+        with self._check_lock, self._lock:
+            self._closed = True
+            if self._open is not None:
+                self._open.retired = True
+                if self._open.users == 0:
+                    self._open.close()
+                self._open = None
+            if self._control is not None:
+                self._control.close()
+                self._control = None
+
+    def _acquire(self) -> _OpenSession:
+        if self._closed:
+            raise ServingError("the Spark reader is closed")
+        stale = self._open is None or time.monotonic() - self._checked_at >= self.pointer_ttl
+        # one thread looks the pointer up; the others keep reading the current snapshot
+        # meanwhile (or, before the first, wait for that thread's answer)
+        if stale and self._check_lock.acquire(blocking=self._open is None):
+            try:
+                if self._open is None or time.monotonic() - self._checked_at >= self.pointer_ttl:
+                    self._check_pointer()
+            finally:
+                self._check_lock.release()
+        with self._lock:
+            if self._closed or self._open is None:
+                raise ServingError("the Spark reader is closed")
+            self._open.users += 1
+            return self._open
+
+    def _release(self, handle: _OpenSession) -> None:
+        with self._lock:
+            handle.users -= 1
+            if handle.retired and handle.users == 0:
+                handle.close()
+
+    def _check_pointer(self) -> None:
+        """Read the pointer view; switch sessions when it names a new snapshot (called
+        with the check lock held, so one thread asks Spark for all)."""
+        from daybook.spark.dbapi import connect
+
+        try:
+            if self._control is None:
+                self._control = connect(self.warehouse.url)
+            snapshot = read_pointer(self._control)
+        except Exception as error:
+            if self._open is None:
+                raise
+            # the snapshot open now stays readable for two more publishes: keep serving it
+            log.warning(
+                "cannot read the Spark snapshot pointer (%s); serving %s",
+                error,
+                self._open.snapshot.id,
+            )
+            self._checked_at = time.monotonic()
+            return
+        if snapshot is None and self._open is None:
+            raise ServingError(
+                "nothing is published on this Spark warehouse yet: run `daybook build`"
+            )
+        if snapshot is None or (self._open is not None and self._open.snapshot.id == snapshot.id):
+            self._checked_at = time.monotonic()
+            return
+        connection = connect(self.warehouse.url)
+        try:
+            connection.execute(f"use {snapshot.database}")  # checked by read_pointer
+        except BaseException:
+            connection.close()
+            raise
+        with self._lock:
+            previous, self._open = self._open, _OpenSession(snapshot, connection)
+            self._checked_at = time.monotonic()
+            if previous is not None:
+                previous.retired = True
+                if previous.users == 0:
+                    previous.close()
+        log.info("serving Spark snapshot %s", snapshot.id)
