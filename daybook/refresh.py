@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from daybook.build.results import Built
@@ -22,6 +22,7 @@ from daybook.build.run import run_build, run_models
 from daybook.config import Warehouse
 from daybook.pipeline import build_and_publish
 from daybook.publishers import publisher_for
+from daybook.refresh_sql import arrivals_sql, since_parameters, spark_newest_included
 from daybook.refresh_state import (
     Arrivals,
     as_utc,
@@ -31,6 +32,7 @@ from daybook.refresh_state import (
     save_state,
     settle_raw_heartbeats,
 )
+from daybook.spark.session import first_line
 
 
 class RefreshError(RuntimeError):
@@ -70,25 +72,14 @@ class CycleResult:
 
 def measure_arrivals(warehouse: Warehouse, since: datetime | None) -> Arrivals:
     """Count raw heartbeats received after ``since`` and the client-local days they touch,
-    with the raw heartbeat rows and each entity table's row count and fingerprint."""
-    local_day = (
-        "cast((heartbeats.generated_at_utc at time zone 'UTC') at time zone clients.timezone "
-        "as date)"
-    )
-    placeholder = "?" if warehouse.backend == "duckdb" else "%s"
-    where = f"where heartbeats.received_at_utc > {placeholder}" if since else ""
-    sql = (
-        f"select count(*), count(distinct {local_day}), min({local_day}), max({local_day}), "
-        "max(heartbeats.received_at_utc) "
-        "from raw.heartbeats as heartbeats "
-        "left join raw.clients as clients on clients.client_id = heartbeats.client_id "
-        f"{where}"
-    )
-    params = [since.astimezone(UTC).replace(tzinfo=None)] if since else []
+    with the raw heartbeat rows and each entity table's row count and fingerprint.
+
+    The query is rendered for the warehouse's dialect (:mod:`daybook.refresh_sql`)."""
+    sql = arrivals_sql(warehouse.dialect, since is not None)
     settle_raw_heartbeats(warehouse)
     with open_build_database(warehouse) as con:
         cursor = con.cursor()
-        cursor.execute(sql, params)
+        cursor.execute(sql, since_parameters(since))
         count, days, first, last, newest = cursor.fetchone()
         marks = raw_fingerprints(cursor, warehouse.backend)
         if warehouse.backend == "postgres":
@@ -111,6 +102,8 @@ def _newest_built(warehouse: Warehouse) -> datetime | None:
 
     built = tuple(source for source in FRESHNESS_SOURCES if source[0] != "raw")
     with open_build_database(warehouse) as con:
+        if warehouse.backend == "spark":  # the serving module reads DuckDB and PostgreSQL
+            return as_utc(spark_newest_included(con, built))
         newest = newest_included(con, warehouse.backend, built)
         if warehouse.backend == "postgres":
             con.rollback()
@@ -132,8 +125,8 @@ def refresh_once(
     ``force``) and something is published: no heartbeat received since, the same
     number of raw heartbeat rows (a row written with an old received time), the same
     entity rows (a re-delivered entity replaces a row). ``build`` defaults to
-    :func:`incremental_build`. Raises :class:`RefreshError` when the build fails;
-    the previously published data then stays served.
+    :func:`incremental_build`. Raises :class:`RefreshError` when measuring raw or the build
+    fails; the previously published data then stays served.
     """
     started = time.perf_counter()
     state = load_state(warehouse)
@@ -142,7 +135,10 @@ def refresh_once(
         if state.get("high_water")
         else _newest_built(warehouse)
     )
-    arrivals = measure_arrivals(warehouse, since)
+    try:
+        arrivals = measure_arrivals(warehouse, since)
+    except Exception as error:  # a database's error: its first line (no SQL, no JVM trace)
+        raise RefreshError(f"measuring the arrivals in raw failed: {first_line(error)}") from error
     measured = time.perf_counter()
     unchanged = (
         arrivals.heartbeats == 0

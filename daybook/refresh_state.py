@@ -18,6 +18,7 @@ from typing import Any
 
 from daybook.config import Warehouse
 from daybook.raw_schema import RAW_TABLES
+from daybook.refresh_sql import fingerprints_sql
 from daybook.warehouse import connect
 
 ENTITY_TABLES = tuple(name for name in RAW_TABLES if name != "heartbeats")
@@ -120,15 +121,9 @@ def settle_raw_heartbeats(warehouse: Warehouse) -> None:
 
 
 def raw_fingerprints(cursor: Any, backend: str) -> dict[str, Any]:
-    """Raw heartbeat rows, and each entity table's row count and content fingerprint."""
-    row_hash = "hash({alias})" if backend == "duckdb" else "hashtextextended({alias}::text, 0)"
-    parts = ["(select count(*) from raw.heartbeats)"]
-    for table in ENTITY_TABLES:
-        parts.append(
-            f"(select cast(count(*) as varchar) || ':' || coalesce(cast(sum("
-            f"{row_hash.format(alias='entity')}) as varchar), '') from raw.{table} as entity)"
-        )
-    cursor.execute(f"select {', '.join(parts)}")
+    """Raw heartbeat rows, and each entity table's row count and content fingerprint
+    (the query, per dialect: :func:`daybook.refresh_sql.fingerprints_sql`)."""
+    cursor.execute(fingerprints_sql(backend, ENTITY_TABLES))
     heartbeat_rows, *fingerprints = cursor.fetchone()
     return {
         "heartbeat_rows": int(heartbeat_rows),
