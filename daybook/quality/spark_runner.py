@@ -42,7 +42,7 @@ from daybook.quality.gx_objects import (
 )
 from daybook.quality.report import Finding
 from daybook.quality.spark_failures import record_failed_batch
-from daybook.quality.spark_sql import to_spark
+from daybook.quality.spark_sql import SparkTranslationError, to_spark
 from daybook.quality.suites import BatchSpec, Settings, SuiteSpec, render_query
 from daybook.spark.session import connect_mode, first_line, open_session
 
@@ -139,6 +139,14 @@ def _validate_batch(
     return batch_findings(suite, batch, run)
 
 
+def _spark_query(suite: SuiteSpec, batch: BatchSpec, settings: Settings, params: dict) -> str:
+    """The batch's query rendered and translated to Spark SQL; an error names the batch."""
+    try:
+        return to_spark(render_query(batch.query, settings, params).strip().rstrip(";"))
+    except SparkTranslationError as exc:
+        raise SparkTranslationError(f"{batch_label(suite, batch)}: {exc}") from None
+
+
 def validate_on_spark(
     context: Any, warehouse: Warehouse, specs: list[SuiteSpec], settings: Settings, params: dict
 ) -> list[Finding]:
@@ -152,7 +160,7 @@ def validate_on_spark(
 
     # translated first: a query sqlglot cannot translate stops the run before Spark is asked
     work = [
-        (suite, batch, to_spark(render_query(batch.query, settings, params).strip().rstrip(";")))
+        (suite, batch, _spark_query(suite, batch, settings, params))
         for suite in specs
         for batch in suite.batches
     ]

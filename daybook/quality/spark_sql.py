@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from daybook.quality.suites import SuiteFileError
+
 SOURCE_DIALECT = "postgres"
 
 
-class SparkTranslationError(ValueError):
-    """A batch query sqlglot cannot read or write for Spark."""
+class SparkTranslationError(SuiteFileError):
+    """A batch query sqlglot cannot read or write for Spark (the check cannot run: exit 2)."""
 
 
 def _is_fractional(value: Any) -> Any:
@@ -57,8 +59,14 @@ def to_spark(query: str) -> str:
     try:
         statements = sqlglot.parse(query, read=SOURCE_DIALECT)
     except SqlglotError as exc:
-        raise SparkTranslationError(f"cannot read the batch query: {str(exc)[:200]}") from None
+        raise SparkTranslationError(f"cannot read the batch query: {_first_line(exc)}") from None
     statements = [s for s in statements if s is not None]
     if len(statements) != 1:
         raise SparkTranslationError(f"a batch query is one statement, not {len(statements)}")
     return statements[0].transform(_rewrite).sql(dialect="spark", pretty=True)
+
+
+def _first_line(exc: Exception) -> str:
+    """sqlglot's message without the highlighted query excerpt that follows it."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
