@@ -14,6 +14,7 @@ import pytest
 from daybook.crosscheck.compare import (
     DENSE_SERIES,
     DUPLICATED_ROWS,
+    NULL_DERIVED_INPUT,
     SPARSE_CUMULATIVE_DAYS,
     Metric,
     compare,
@@ -100,6 +101,27 @@ def test_the_cumulative_rule_needs_metricflows_value_recomputed(metric, metricfl
     assert [d.cause for d in result.differences] == [None]
 
 
+WOW = Metric("activity_wow_change", "derived", inputs=("activity_count",))
+
+
+def test_a_derived_null_where_metricflow_lacks_an_input_row_is_the_dense_inputs_rule() -> None:
+    # Daybook: no activity this day is 0, so (0 - 5) / 5 = -1; MetricFlow: null - 5 is null
+    result = compare(
+        WOW, "day", {D1: -1.0, D2: 0.5}, [(D1, None), (D2, 0.5)], input_gaps=frozenset({D1})
+    )
+    assert [d.cause for d in result.differences] == [NULL_DERIVED_INPUT]
+
+
+@pytest.mark.parametrize(
+    ("daybook", "metricflow", "gaps"),
+    [(-1.0, None, frozenset()), (-1.0, 0.5, frozenset({D1})), (None, None, frozenset({D1}))],
+    ids=["input-present", "metricflow-not-null", "both-null-is-equal"],
+)
+def test_the_derived_rule_needs_a_missing_input_row_and_a_null(daybook, metricflow, gaps) -> None:
+    result = compare(WOW, "day", {D1: daybook}, [(D1, metricflow)], input_gaps=gaps)
+    assert [d.cause for d in result.differences] == ([] if daybook is None else [None])
+
+
 def test_a_failed_query_is_one_unexplained_difference() -> None:
     result = compare(SIMPLE, "week", {D1: 7}, [], metricflow_error="mf query exited 1: boom")
     [difference] = unexplained([result])
@@ -131,3 +153,18 @@ def test_whole_periods_cut_the_window_to_whole_buckets() -> None:
     assert whole_periods(month, date(2025, 10, 2), last) == (date(2025, 11, 1), last)
     assert whole_periods(quarter, date(2025, 10, 2), last) == (date(2026, 1, 1), last)
     assert whole_periods(month, date(2025, 10, 2), date(2025, 10, 30)) is None
+
+
+def test_the_report_groups_differences_and_marks_the_unexplained() -> None:
+    from daybook.crosscheck import report
+
+    found = compare(SIMPLE, "day", {D1: 0, D2: 4, D3: 0}, [(D2, 5)]).differences
+    table = report.grouped(found, markdown=True)
+    assert (
+        "| activity_count | day | dense-series | 2 | 2026-01-05: daybook 0, metricflow (no row) |"
+        in table
+    )
+    assert (
+        "| activity_count | day | UNEXPLAINED | 1 | 2026-01-12: daybook 4, metricflow 5 |" in table
+    )
+    assert report.causes(found).count("dense-series") == 1

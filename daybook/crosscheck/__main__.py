@@ -61,6 +61,7 @@ def versions(mf: Path) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace, workdir: Path) -> int:
+    """The whole cross-check in ``workdir``; the exit status (0, or 1 if unexplained)."""
     started = time.perf_counter()
     mf = Path(args.mf).resolve()
     if not mf.is_file():
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     built = workdir / "sample" / "warehouse.duckdb"
     if args.reuse and built.is_file():
         print(f"==> reusing the sample warehouse {built}", flush=True)
-        first = date.fromisoformat(args.start)
+        first = args.start
         sample = describe(
             parse_database_url(f"duckdb://{built}"), first, first + timedelta(days=args.days - 1)
         )
@@ -79,16 +80,13 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
             heartbeats=args.heartbeats,
             users=args.users,
             seed=args.seed,
-            start=date.fromisoformat(args.start),
+            start=args.start,
             days=args.days,
         )
     assert sample.warehouse.duckdb_path is not None
     metrics = shipped_metrics(sample.semantic_manifest)
-    ranges = {
-        g: whole_periods(g, sample.first_day, sample.last_day)
-        for g in GRAINS
-        if whole_periods(g, sample.first_day, sample.last_day)
-    }
+    cut = {g: whole_periods(g, sample.first_day, sample.last_day) for g in GRAINS}
+    ranges = {g: period for g, period in cut.items() if period is not None}
     print(
         f"==> client {sample.client_id} (UTC), window {sample.first_day}..{sample.last_day}; "
         f"{len(metrics)} metrics x {len(ranges)} grains",
@@ -256,7 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heartbeats", type=int, default=120_000)
     parser.add_argument("--users", type=int, default=240)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--start", default="2025-10-01", help="first generated day")
+    parser.add_argument(
+        "--start", type=date.fromisoformat, default=date(2025, 10, 1), help="first day generated"
+    )
     parser.add_argument("--days", type=int, default=182, help="days generated")
     parser.add_argument("--jobs", type=int, default=2, help="mf queries at once")
     parser.add_argument(
