@@ -108,7 +108,7 @@ def settle_raw_heartbeats(warehouse: Warehouse) -> None:
     rows). VACUUM visits only pages not yet all-visible, so after the first pass
     (``daybook build``) a refresh pays for the newly loaded pages alone. Rows written
     after it are still counted, just through the heap: only speed depends on it.
-    ``skip_locked``: a load holding the table is not waited for. DuckDB: nothing.
+    ``skip_locked``: a load holding the table is not waited for. DuckDB, Spark: nothing.
     """
     if warehouse.backend != "postgres":
         return
