@@ -24,19 +24,9 @@ PAIR_SAMPLE = 5_000
 
 
 def _query(warehouse: Warehouse, sql: str) -> list[tuple]:
-    if warehouse.backend == "duckdb":
-        import duckdb
+    from daybook.bench.warehouses import served_rows
 
-        from daybook.serving import current_snapshot
-
-        snapshot = current_snapshot(warehouse)
-        assert snapshot is not None, "publish a snapshot before generating arrivals"
-        with duckdb.connect(str(snapshot.path), read_only=True) as con:
-            return con.execute(sql).fetchall()
-    from daybook.warehouse import connection
-
-    with connection(warehouse, read_only=True) as con:
-        return con.execute(sql).fetchall()
+    return served_rows(warehouse, sql)
 
 
 def history_profile(warehouse: Warehouse) -> dict[str, Any]:
@@ -80,9 +70,9 @@ def write_arrivals(
         per_five_minutes = profile["heartbeats"] / max(1, profile["days"]) / (24 * 12)
         count = max(50, round(per_five_minutes * 3))
     if after is None:
-        from daybook.serving import freshness
+        from daybook.bench.warehouses import newest_served
 
-        after = freshness(warehouse)
+        after = newest_served(warehouse)
         assert after is not None, "the warehouse has no heartbeats yet"
     rng = np.random.default_rng(seed)
     pairs = profile["pairs"]

@@ -1,12 +1,13 @@
 """``daybook bench``: generate, load, build, refresh and serve at a chosen size, and measure.
 
-Each backend gets its own warehouse (a DuckDB file, or a fresh PostgreSQL
-database dropped afterwards). Phases run in child processes for their own
-time and peak memory; the API and the floor apps run under the same gunicorn
-command line; wrk drives them from its own process, on loopback, for a
-bounded time per run, and once more per endpoint beside 64 slow connections
-(``daybook.bench.slow``). Results go to ``bench/results/<timestamp>.json`` and
-``.md``, and the markdown is printed.
+Each backend gets its own warehouse (a DuckDB file, a fresh PostgreSQL
+database dropped afterwards, or a local Spark server started in the work folder and
+stopped afterwards: ``daybook.bench.spark``, which says what it skips and why).
+Phases run in child processes for their own time and peak memory; the API and the
+floor apps run under the same gunicorn command line; wrk drives them from its own
+process, on loopback, for a bounded time per run, and once more per endpoint
+beside 64 slow connections (``daybook.bench.slow``). Results go to
+``bench/results/<timestamp>.json`` and ``.md``, and the markdown is printed.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ HEARTBEATS_PER_USER = 2_500
 HEARTBEATS_PER_ACTIVE_DAY = 12.0
 
 
+BACKEND_GROUPS = {"both": ["duckdb", "postgres"], "all": ["duckdb", "postgres", "spark"]}
+
+
 def generate_args(out_dir: Path, heartbeats: int, seed: int) -> dict[str, Any]:
     """The generate phase's arguments for a history of ``heartbeats`` in the bench's shape."""
     return {
@@ -67,6 +71,13 @@ def bench_backend(
     refresh_cycles: int,
     granularities: tuple[str, ...],
 ) -> dict[str, Any]:
+    if backend == "spark":
+        from daybook.bench.spark import bench_spark
+
+        return bench_spark(
+            files, small_files, heartbeats, work, duration, workers, threads, refresh_cycles,
+            granularities,
+        )  # fmt: skip
     log_path = work / f"phases-{backend}.log"
     data: dict[str, Any] = {"phases": {}, "refresh": []}
     made: list[Warehouse] = []
@@ -116,9 +127,11 @@ def bench_backend(
 )
 @click.option(
     "--backend",
-    type=click.Choice(["duckdb", "postgres", "both"]),
+    type=click.Choice(["duckdb", "postgres", "spark", "both", "all"]),
     default="both",
     show_default=True,
+    help="both: DuckDB and PostgreSQL; all: those and Spark (a local[2] server the bench "
+    "starts in its work folder and stops at the end).",
 )
 @click.option(
     "--duration",
@@ -181,7 +194,7 @@ def bench(
     from daybook.bench.wrk import wrk_path
 
     wrk_path()  # fail early with the install hint
-    backends = ["duckdb", "postgres"] if backend == "both" else [backend]
+    backends = BACKEND_GROUPS.get(backend, [backend])
     results_dir = results_dir or project_dir() / "bench" / "results"
     started = datetime.now(UTC).replace(microsecond=0)
     temporary = None
@@ -247,6 +260,7 @@ def bench(
             }
             data["seconds"] = time.perf_counter() - started_backend
             results["backends"][name] = data
+            results["notes"] += [f"{name}: skipped {why}" for why in data.get("skipped", [])]
     finally:
         if temporary is not None and not keep:
             temporary.cleanup()

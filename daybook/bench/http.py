@@ -21,10 +21,12 @@ from daybook.config import Warehouse
 SATURATION_CONNECTIONS = 16
 
 
-def create_token(warehouse: Warehouse, work: Path) -> str:
+def create_token(warehouse: Warehouse, work: Path, extra_env: dict[str, str] | None = None) -> str:
+    """A bearer token for every client, made by ``daybook token create`` in the environment the
+    API will run in (``extra_env``: e.g. a serving store, which holds the token store then)."""
     completed = subprocess.run(
         [sys.executable, "-m", "daybook.cli", "token", "create", "--all-clients"],
-        env={**os.environ, **bench_env(warehouse, work)},
+        env={**os.environ, **bench_env(warehouse, work), **(extra_env or {})},
         capture_output=True,
         text=True,
         check=False,

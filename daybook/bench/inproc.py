@@ -1,7 +1,8 @@
 """The lowest floor: the compiled query through the raw database driver, in process.
 
 No HTTP, no Flask: one connection (DuckDB read-only on the served snapshot,
-psycopg with server-side prepared statements), the same SQL and parameters
+psycopg with server-side prepared statements, a Spark Connect session on the snapshot's
+database), the same SQL and parameters
 the API runs, one request at a time.
 """
 
@@ -33,6 +34,16 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
 
 
 def _connect(warehouse: Warehouse) -> Any:
+    if warehouse.backend == "spark":
+        # one Spark Connect session on the published snapshot, as the API's reader opens
+        from daybook.serving.spark_snapshots import read_pointer
+        from daybook.warehouse import connect
+
+        con = connect(warehouse)
+        snapshot = read_pointer(con)
+        assert snapshot is not None
+        con.execute(f"use {snapshot.database}")
+        return con
     if warehouse.backend == "duckdb":
         import duckdb
 

@@ -97,6 +97,60 @@ def _against(run: dict[str, Any], bare: dict[str, Any]) -> str:
     )
 
 
+def _spark_api_lines(results: dict[str, Any]) -> list[str]:
+    """The API on Spark: straight from Spark and from a DuckDB serving store published from it."""
+    measured = [
+        (backend, data["spark_api"])
+        for backend, data in results["backends"].items()
+        if data.get("spark_api")
+    ]
+    if not measured:
+        return []
+    lines = [
+        "",
+        "## The API on Spark, answer cache off",
+        "",
+        "*Spark*: `daybook serve` on the `sc://` warehouse, each request queried on the "
+        "current Spark snapshot database. *DuckDB store*: the same API with "
+        "`DAYBOOK_SERVING_URL` naming a DuckDB file, after one publish from Spark into it. "
+        "Few sampled requests per endpoint and granularity (every metric in rotation); "
+        "driver = the same compiled SQL through one connection in process, one at a time.",
+        "",
+        "| backend | served from | endpoint | granularity | clients | p50 | p95 | p99 | req/s "
+        "| driver p50 | p50 / driver | errors |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    notes = []
+    for backend, spark_api in measured:
+        for served, found in spark_api.items():
+            if not isinstance(found, dict) or "api_uncached" not in found:
+                continue
+            for group, by_clients in found["api_uncached"].items():
+                entity, granularity = group.split("/")
+                driver = found.get("driver", {}).get(group, {})
+                for clients, run in by_clients.items():
+                    lines.append(
+                        f"| {backend} | {served} | {entity} | {granularity} | {clients} "
+                        f"{_latency_cells(run)} | {_ms(driver.get('p50_ms'))} "
+                        f"| {_ratio(run['p50_ms'], driver.get('p50_ms'))} | {run['errors']} |"
+                    )
+            rss = found.get("worker_rss_mb")
+            if rss:
+                notes.append(
+                    f"{backend}: peak API worker memory serving from {served}: {rss:.0f} MB"
+                )
+        publish = spark_api.get("store_publish")
+        if publish:
+            notes.append(
+                f"{backend}: publish into the DuckDB serving store: {publish['seconds']:.1f} s "
+                f"in its child process ({publish['publish_seconds']:.1f} s publishing), "
+                f"peak {publish['peak_rss_mb']:.0f} MB"
+            )
+    if notes:
+        lines += [""] + [f"- {note}" for note in notes]
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The human summary: setup, build, refresh, latency with floors, saturation, memory."""
     machine = results["machine"]
@@ -142,7 +196,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "## Incremental refresh of five minutes of new heartbeats",
         "",
-        "End to end = load the new file + incremental dbt run + publish (DuckDB snapshot), "
+        "End to end = load the new file + incremental dbt run + publish (DuckDB snapshot; "
+        "Spark: a snapshot database; PostgreSQL: nothing to publish), "
         "cycles in one process as `daybook refresh --every` runs them; the cold cycle "
         "includes importing dbt.",
         "",
@@ -201,6 +256,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {backend} | {entity} | {granularity} {_latency_cells(api)}"
             f"{_against(api, bare)} | {api['errors']} |"
         )
+    lines += _spark_api_lines(results)
     lines += [
         "",
         "## Throughput at saturation",
@@ -254,7 +310,9 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---:|---:|---:|",
     ]
     for backend, data in results["backends"].items():
-        rss = data.get("worker_rss_mb", {})
+        if "worker_rss_mb" not in data:
+            continue  # Spark's API workers are in its own section
+        rss = data["worker_rss_mb"]
         cells = [rss.get(name) for name in ("api", "api_uncached", "bare")]
         lines.append(
             f"| {backend} | "

@@ -56,19 +56,9 @@ class Request:
 
 
 def _rows(warehouse: Warehouse, sql: str) -> list[tuple]:
-    if warehouse.backend == "duckdb":
-        import duckdb
+    from daybook.bench.warehouses import served_rows
 
-        from daybook.serving import current_snapshot
-
-        snapshot = current_snapshot(warehouse)
-        assert snapshot is not None
-        with duckdb.connect(str(snapshot.path), read_only=True) as con:
-            return con.execute(sql).fetchall()
-    from daybook.warehouse import connection
-
-    with connection(warehouse, read_only=True) as con:
-        return con.execute(sql).fetchall()
+    return served_rows(warehouse, sql)
 
 
 def sample_requests(

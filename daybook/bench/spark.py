@@ -1,0 +1,232 @@
+"""The benchmark on Spark: its own local Spark Connect server and the phases that apply there.
+
+Why a path of its own: a Spark warehouse is a server, not a file or a database to create
+and drop, and a Spark query costs a few hundred milliseconds, so the HTTP runs that hold
+DuckDB and PostgreSQL to a millisecond floor would only measure a queue on Spark. What
+runs, in the bench's work folder, on one ``local[2]`` server started here and stopped at
+the end even on failure (and by ``daybook.spark.watch`` should the bench be killed):
+
+* load, full build (dbt-spark) and its publish (a Spark snapshot database), in measured
+  child processes as on the other backends;
+* the refresh of five-minute deliveries over the full history (load, incremental dbt
+  run, Spark snapshot publish);
+* the API straight from Spark, answer cache off (every request reaches Spark), with few
+  sampled requests, and the same compiled SQL through one Spark Connect session in
+  process (the driver floor);
+* a publish from Spark into a DuckDB serving store (``DAYBOOK_SERVING_URL``) and the API
+  reading that store, answer cache off, with its driver floor.
+
+What does not apply is skipped with the reason, recorded in ``data["skipped"]`` (the
+report's notes) and printed: see :func:`bench_spark`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from daybook.bench.phases import run_phase
+from daybook.bench.report import log
+from daybook.bench.warehouses import bench_env, build_history, measure_refresh
+from daybook.config import Warehouse, parse_database_url
+
+# Requests sampled per (entity, granularity): each costs a Spark query or two, so a few
+# are enough to rotate through every metric of the endpoint without minutes of warm-up.
+SPARK_REQUESTS_PER_GROUP = 6
+CLIENT_COUNTS = (1, 4)
+SERVER_FOLDER = "spark-server"
+STORE_FILE = Path("spark-store") / "serving.duckdb"
+STORE_LABEL = "DuckDB store"
+
+
+@contextmanager
+def local_spark_server(work: Path) -> Iterator[Warehouse]:
+    """A local Spark Connect server whose state lives in ``work``; stopped on the way out.
+
+    Its heap is ``DAYBOOK_SPARK_DRIVER_MEMORY`` (else ``daybook.spark.server``'s default)."""
+    from daybook.spark import server
+    from daybook.spark.watch import watch_owner
+
+    state = work / SERVER_FOLDER
+    info = server.start(port=server.free_port(), state_dir=state, progress=log)
+    watch_owner(state)  # stops it should the bench be killed before the finally below
+    try:
+        yield parse_database_url(info.url)
+    finally:
+        server.stop(state)
+        log("spark: stopped the local Spark server")
+
+
+def _skip(data: dict[str, Any], what: str, why: str) -> None:
+    data["skipped"].append(f"{what}: {why}")
+    log(f"spark: skipped {what}: {why}")
+
+
+def bench_spark(
+    files: dict[str, list[str]],
+    small_files: dict[str, list[str]] | None,
+    heartbeats: int,
+    work: Path,
+    duration: float,
+    workers: int,
+    threads: int,
+    refresh_cycles: int,
+    granularities: tuple[str, ...],
+) -> dict[str, Any]:
+    """Every Spark phase of one bench run; the same record keys as the other backends where
+    the phase is the same, ``spark_api`` for the two API runs and ``skipped`` for reasons."""
+    log_path = work / "phases-spark.log"
+    data: dict[str, Any] = {"phases": {}, "refresh": [], "skipped": []}
+    if small_files is not None:
+        _skip(
+            data,
+            "the refresh over the smaller history",
+            "one Spark server holds one warehouse; the bench builds only the full history there",
+        )
+    _skip(
+        data,
+        "the build's floor",
+        "its statement (daybook/bench/floor.py) is written for DuckDB and PostgreSQL",
+    )
+    _skip(
+        data,
+        "the bare-handler floor, saturation, slow-client and trivial-view runs",
+        "a Spark query costs ~0.3 s, so they would measure Spark's queue, not the API; "
+        "the API straight from Spark is measured with few requests and its driver floor",
+    )
+    with local_spark_server(work) as warehouse:
+        log(f"spark: loading and building {heartbeats:,} heartbeats on {warehouse.url}")
+        phases = build_history(warehouse, files, work, log_path)
+        for name, phase in phases.items():
+            data["phases"][name] = {"seconds": phase.seconds, "peak_rss_mb": phase.peak_rss_mb}
+        data["mart_rows"] = phases["build"].data["mart_rows"]
+        data["load"] = phases["load"].data
+        data["build"] = {
+            key: phases["build"].data[key] for key in ("build_seconds", "publish_seconds")
+        }
+        log(
+            f"spark: load {phases['load'].seconds:.1f}s, build {phases['build'].seconds:.1f}s "
+            f"(publish {data['build']['publish_seconds'] or 0:.1f}s of it)"
+        )
+        data["refresh"] = measure_refresh(warehouse, heartbeats, work, log_path, refresh_cycles)
+        data["spark_api"] = measure_spark_api(
+            warehouse, work, log_path, duration, workers, threads, granularities
+        )
+    return data
+
+
+def measure_spark_api(
+    warehouse: Warehouse,
+    work: Path,
+    log_path: Path,
+    duration: float,
+    workers: int,
+    threads: int,
+    granularities: tuple[str, ...],
+) -> dict[str, Any]:
+    """The API straight from Spark, then from a DuckDB serving store published from Spark."""
+    from daybook.bench.requests import sample_requests
+    from daybook.semantic import load_catalog
+    from daybook.serving.store import SERVING_URL_ENV
+
+    catalog = load_catalog()
+    groups = sample_requests(
+        warehouse, catalog, granularities=granularities, per_group=SPARK_REQUESTS_PER_GROUP
+    )
+    found: dict[str, Any] = {
+        "spark": _api_runs(
+            warehouse, warehouse, {}, "spark", groups, catalog, work, duration, workers, threads
+        )
+    }
+    store = work / STORE_FILE
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store_env = {SERVING_URL_ENV: f"duckdb://{store}"}
+    published = run_phase(
+        "publish",
+        {"url": warehouse.url},
+        log_path=log_path,
+        env={**bench_env(warehouse, work), **store_env},
+    )
+    log(f"spark: published to the DuckDB serving store in {published.seconds:.1f}s")
+    found["store_publish"] = {
+        "seconds": published.seconds,
+        "peak_rss_mb": published.peak_rss_mb,
+        **published.data,
+    }
+    found[STORE_LABEL] = _api_runs(
+        warehouse,
+        parse_database_url(store_env[SERVING_URL_ENV]),
+        store_env,
+        "store",
+        groups,
+        catalog,
+        work,
+        duration,
+        workers,
+        threads,
+    )
+    return found
+
+
+def _api_runs(
+    warehouse: Warehouse,
+    served: Warehouse,
+    extra_env: dict[str, str],
+    label: str,
+    groups: dict[tuple[str, str], list[Any]],
+    catalog: Any,
+    work: Path,
+    duration: float,
+    workers: int,
+    threads: int,
+) -> dict[str, Any]:
+    """``daybook serve`` over ``warehouse`` (reading ``served``), answer cache off, under wrk
+    with 1 and 4 clients per (entity, granularity); and the driver floor on ``served``."""
+    from daybook.bench.http import create_token, warm_up
+    from daybook.bench.inproc import measure_driver
+    from daybook.bench.servers import start_app
+    from daybook.bench.wrk import run_wrk
+
+    token = create_token(warehouse, work, extra_env)
+    headers = {"Authorization": f"Bearer {token}"}
+    env = {**bench_env(warehouse, work), **extra_env, "DAYBOOK_ANSWER_CACHE_MB": "0"}
+    api = start_app(
+        "api", f"api-spark-{label}", env=env, log_dir=work, workers=workers, threads=threads
+    )
+    runs: dict[str, dict[str, Any]] = {}
+    driver: dict[str, Any] = {}
+    try:
+        paths = [request.api_path() for batch in groups.values() for request in batch]
+        failures = warm_up(api.base_url, paths, headers)
+        if failures:
+            raise click.ClickException(
+                f"{api.name}: {len(failures)} warm-up requests failed, e.g. {failures[0]}; "
+                f"see {api.log_path}"
+            )
+        for (entity, granularity), requests in groups.items():
+            key = f"{entity}/{granularity}"
+            driver[key] = measure_driver(served, catalog, requests, seconds=max(0.5, duration / 2))
+            for clients in CLIENT_COUNTS:
+                run = run_wrk(
+                    api.base_url,
+                    [request.api_path() for request in requests],
+                    connections=clients,
+                    seconds=duration,
+                    headers=headers,
+                    threads=1,
+                    work_dir=work,
+                )
+                runs.setdefault(key, {})[f"{clients}"] = {**asdict(run), "rps": run.rps}
+            log(
+                f"spark ({label}) {key}: API p50 {runs[key]['1']['p50_ms']:.1f} ms (1 client), "
+                f"{runs[key]['4']['p50_ms']:.1f} ms (4), driver {driver[key]['p50_ms']:.1f} ms"
+            )
+        rss = api.worker_peak_rss_mb()
+    finally:
+        api.stop()
+    return {"api_uncached": runs, "driver": driver, "worker_rss_mb": rss}

@@ -1,0 +1,118 @@
+"""``daybook bench --backend spark`` at a tiny size: its own server, every Spark phase recorded.
+
+No timing is asserted (the machine is shared). The test proves the harness on Spark: the
+bench starts a local Spark server in its work folder and stops it at the end; load, the
+full build (dbt-spark) and its snapshot publish, a refresh of new heartbeats, the API
+straight from Spark and from a DuckDB serving store published from Spark, each with
+numbers and no failed request; what cannot run on Spark is named in the notes. The fact
+mart's size is checked against the independent reference over the generated raw rows.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from reference import compute
+from support import require_spark
+
+from daybook.bench.cli import bench
+from daybook.bench.spark import SERVER_FOLDER, STORE_LABEL
+from daybook.semantic.loader import load_registry
+
+pytestmark = [
+    pytest.mark.build,  # a Spark server and dbt builds of its own
+    pytest.mark.skipif(
+        shutil.which("wrk") is None, reason="wrk is not installed (apt-get install -y wrk)"
+    ),
+]
+
+GROUPS = {"user/weekly", "device/weekly"}
+
+
+def _raw_rows(folder: Path, table: str) -> list[dict]:
+    """The generated files of ``table`` as rows, read by DuckDB (not by the code under test)."""
+    import duckdb
+
+    files = sorted(str(path) for path in folder.glob(f"{table}*"))
+    assert files, f"no generated files for {table} in {folder}"
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    reader = "read_parquet" if files[0].endswith(".parquet") else "read_csv_auto"
+    cursor = con.execute(f"select * from {reader}({files!r})")
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def test_bench_on_spark_records_every_spark_phase(tmp_path: Path) -> None:
+    from daybook.spark import server
+
+    require_spark()
+    results, work = tmp_path / "results", tmp_path / "work"
+    outcome = CliRunner().invoke(
+        bench,
+        [
+            "--heartbeats", "2000", "--backend", "spark", "--duration", "1",
+            "--refresh-cycles", "1", "--granularity", "weekly",
+            "--results-dir", str(results), "--work-dir", str(work),
+        ],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert outcome.exit_code == 0, outcome.output
+    assert server.running(work / SERVER_FOLDER) is None  # stopped at the end
+    (json_path,) = results.glob("*.json")
+    (md_path,) = results.glob("*.md")
+    record = json.loads(json_path.read_text())
+    data = record["backends"]["spark"]
+
+    assert list(data["phases"]) == ["generate", "load", "build"]
+    assert all(
+        phase["seconds"] > 0 and phase["peak_rss_mb"] > 0 for phase in data["phases"].values()
+    )
+    assert 0 < data["build"]["build_seconds"] < data["phases"]["build"]["seconds"]
+    assert data["build"]["publish_seconds"] > 0  # the Spark snapshot database
+    assert data["load"]["table_seconds"]["heartbeats"] > 0
+
+    raw = {
+        table: _raw_rows(work / "raw", table)
+        for table in ("clients", "users", "devices", "heartbeats")
+    }
+    expected = compute(raw["clients"], raw["users"], raw["devices"], raw["heartbeats"])
+    activity = load_registry(check_manifest=False).activity.model
+    assert data["mart_rows"][activity] == len(expected.activity) > 0
+
+    (run,) = data["refresh"]
+    assert run["history_heartbeats"] == 2000 and run["cold"]
+    assert run["cycle"]["built"]
+    assert run["cycle"]["arrivals"]["heartbeats"] == run["new_heartbeats"] > 0
+    assert run["end_to_end_seconds"] > run["load_seconds"] > 0
+
+    spark_api = data["spark_api"]
+    assert spark_api["store_publish"]["seconds"] > spark_api["store_publish"]["publish_seconds"]
+    assert "DuckDB serving store" in spark_api["store_publish"]["publication"]
+    for served in ("spark", STORE_LABEL):
+        found = spark_api[served]
+        assert set(found["api_uncached"]) == GROUPS
+        for by_clients in found["api_uncached"].values():
+            assert set(by_clients) == {"1", "4"}
+            for clients in by_clients.values():
+                assert clients["requests"] > 0 and clients["errors"] == 0
+                assert clients["p50_ms"] > 0
+        assert set(found["driver"]) == GROUPS
+        assert all(group["requests"] > 0 for group in found["driver"].values())
+        assert found["worker_rss_mb"] > 0
+    assert record["targets"]["spark"] == []  # issue 14's targets are DuckDB's and PostgreSQL's
+
+    notes = record["notes"]
+    for skipped in ("the build's floor", "the refresh over the smaller history", "saturation"):
+        assert any(note.startswith("spark: skipped") and skipped in note for note in notes)
+    table = md_path.read_text()
+    assert "## The API on Spark, answer cache off" in table
+    assert "| spark | spark | user | weekly | 1 |" in table
+    assert f"| spark | {STORE_LABEL} | device | weekly | 4 |" in table
+    assert f"| spark | build | {data['phases']['build']['seconds']:.1f} |" in table
+    assert "spark: skipped the build's floor" in table
+    assert table.strip() in outcome.stdout
