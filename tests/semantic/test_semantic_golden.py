@@ -6,7 +6,9 @@ Snowflake, BigQuery, Spark/Databricks and Trino are checked here against
 reviewed files under ``golden/<dialects>/``, one folder per distinct output
 named by the dialects that share it (Spark and Databricks render the same
 SQL, so they share ``spark+databricks``), re-parsed by sqlglot in their
-dialect, and checked for each dialect's traps. Regenerate after a deliberate
+dialect, and checked for each dialect's traps. Spark's SQL is executed as well, on a
+local Spark Connect server against the same references (``test_semantic_on_spark.py``);
+its golden files stay as the reviewed text Databricks shares. Regenerate after a deliberate
 change with ``DAYBOOK_UPDATE_GOLDEN=1 pytest tests/semantic/test_semantic_golden.py``
 and review the diff.
 """
