@@ -23,7 +23,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from zoneinfo import available_timezones
@@ -38,6 +38,7 @@ from warehouse.scenario import batch1, expected_marts, heartbeat, insert_raw, re
 
 from daybook.config import Warehouse, parse_database_url
 from daybook.refresh import measure_arrivals
+from daybook.refresh_state import load_state
 
 # a Spark server and dbt builds on it: the build tier
 pytestmark = pytest.mark.build
@@ -162,6 +163,11 @@ def test_refresh_on_spark_builds_what_arrived_and_reports_it(
     load_files(spark_warehouse, "heartbeats", [built])
     daybook(["build"], env)
     assert_marts_match_the_reference(spark_warehouse, store)
+    # the build recorded what raw held (so the first refresh counts only what came after)
+    state = load_state(spark_warehouse)
+    newest = max(pq.read_table(built).column("received_at_utc").to_pylist())
+    assert datetime.fromisoformat(state["high_water"]) == newest.replace(tzinfo=UTC)
+    assert state["heartbeat_rows"] == pq.read_metadata(built).num_rows
 
     timezones = {
         row["client_id"]: row["timezone"]
