@@ -261,6 +261,7 @@ def bench(
             data["seconds"] = time.perf_counter() - started_backend
             results["backends"][name] = data
             results["notes"] += [f"{name}: skipped {why}" for why in data.get("skipped", [])]
+            results["notes"] += [f"{name}: FAILED {what}" for what in data.get("failed", [])]
     finally:
         if temporary is not None and not keep:
             temporary.cleanup()
@@ -268,3 +269,6 @@ def bench(
     json_path, md_path = write_results(results, results_dir)
     click.echo(markdown(results))
     log(f"results: {json_path} and {md_path}")
+    failed = [note for note in results["notes"] if ": FAILED " in note]
+    if failed:
+        raise click.ClickException(f"{len(failed)} phase(s) failed: {'; '.join(failed)}")

@@ -30,7 +30,7 @@ from typing import Any
 
 import click
 
-from daybook.bench.phases import run_phase
+from daybook.bench.phases import PhaseError, run_phase
 from daybook.bench.report import log
 from daybook.bench.warehouses import bench_env, build_history, measure_refresh
 from daybook.config import Warehouse, parse_database_url
@@ -60,6 +60,13 @@ def local_spark_server(work: Path) -> Iterator[Warehouse]:
     finally:
         server.stop(state)
         log("spark: stopped the local Spark server")
+
+
+def _first_error(log_path: Path) -> str | None:
+    """The last Spark or dbt error line of the phase log, for the report (the rest is there)."""
+    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    found = [line.strip() for line in lines if "Exception:" in line or "Error in model" in line]
+    return found[-1][:300] if found else None
 
 
 def _skip(data: dict[str, Any], what: str, why: str) -> None:
@@ -113,7 +120,12 @@ def bench_spark(
             f"spark: load {phases['load'].seconds:.1f}s, build {phases['build'].seconds:.1f}s "
             f"(publish {data['build']['publish_seconds'] or 0:.1f}s of it)"
         )
-        data["refresh"] = measure_refresh(warehouse, heartbeats, work, log_path, refresh_cycles)
+        try:
+            data["refresh"] = measure_refresh(warehouse, heartbeats, work, log_path, refresh_cycles)
+        except PhaseError as error:
+            # recorded and reported (the bench exits 1), so the API phases still run
+            data["failed"] = [f"the refresh: {_first_error(log_path) or error}"]
+            log(f"spark: FAILED {data['failed'][0]}")
         data["spark_api"] = measure_spark_api(
             warehouse, work, log_path, duration, workers, threads, granularities
         )

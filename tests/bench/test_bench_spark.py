@@ -63,6 +63,12 @@ def test_bench_on_spark_records_every_spark_phase(tmp_path: Path) -> None:
     )  # fmt: skip
     assert outcome.exit_code == 0, outcome.output
     assert server.running(work / SERVER_FOLDER) is None  # stopped at the end
+    check_spark_run(results, work, outcome.stdout)
+
+
+def check_spark_run(results: Path, work: Path, stdout: str) -> None:
+    """Everything a tiny ``--backend spark`` run (2,000 heartbeats, one refresh cycle, weekly
+    only, 1 s runs) must have recorded in ``results``; ``work`` holds its generated raw files."""
     (json_path,) = results.glob("*.json")
     (md_path,) = results.glob("*.md")
     record = json.loads(json_path.read_text())
@@ -115,4 +121,4 @@ def test_bench_on_spark_records_every_spark_phase(tmp_path: Path) -> None:
     assert f"| spark | {STORE_LABEL} | device | weekly | 4 |" in table
     assert f"| spark | build | {data['phases']['build']['seconds']:.1f} |" in table
     assert "spark: skipped the build's floor" in table
-    assert table.strip() in outcome.stdout
+    assert table.strip() in stdout
