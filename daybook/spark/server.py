@@ -109,6 +109,9 @@ def _server_arguments(state_dir: Path, port: int, driver_memory: str, master: st
         # a session that read a table sees it rebuilt by another session (dbt) after this
         # many seconds without REFRESH TABLE (a static setting: only at server start)
         "spark.sql.metadataCacheTTLSeconds": "2",
+        # the Derby metastore cannot filter partitions on a date key: list them all instead
+        # of failing ("Filtering is supported only on partition keys of type string")
+        "spark.sql.hive.metastorePartitionPruningFallbackOnException": "true",
         "spark.ui.enabled": "false",
         # small local data: AQE coalesces further; the default 200 costs seconds per query
         "spark.sql.shuffle.partitions": "8",
