@@ -24,7 +24,7 @@ PAIR_SAMPLE = 5_000
 
 
 def _query(warehouse: Warehouse, sql: str) -> list[tuple]:
-    from daybook.bench.warehouses import served_rows
+    from daybook.bench.served import served_rows
 
     return served_rows(warehouse, sql)
 
@@ -70,7 +70,7 @@ def write_arrivals(
         per_five_minutes = profile["heartbeats"] / max(1, profile["days"]) / (24 * 12)
         count = max(50, round(per_five_minutes * 3))
     if after is None:
-        from daybook.bench.warehouses import newest_served
+        from daybook.bench.served import newest_served
 
         after = newest_served(warehouse)
         assert after is not None, "the warehouse has no heartbeats yet"

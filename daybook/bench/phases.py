@@ -152,7 +152,7 @@ def _mart_rows(warehouse: Any) -> dict[str, int]:
     from daybook.warehouse import connection
 
     if warehouse.backend == "spark":
-        from daybook.bench.warehouses import served_rows
+        from daybook.bench.served import served_rows
 
         return {
             name: int(served_rows(warehouse, f"select count(*) from {name}")[0][0])

@@ -56,7 +56,7 @@ class Request:
 
 
 def _rows(warehouse: Warehouse, sql: str) -> list[tuple]:
-    from daybook.bench.warehouses import served_rows
+    from daybook.bench.served import served_rows
 
     return served_rows(warehouse, sql)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,43 +48,6 @@ def drop_warehouse(warehouse: Warehouse) -> None:
     admin = parse_database_url(_admin_url())
     with psycopg.connect(admin.pg_conninfo, autocommit=True) as con:
         con.execute(f'drop database if exists "{warehouse.dbname}" with (force)')
-
-
-def served_rows(warehouse: Warehouse, sql: str) -> list[tuple]:
-    """Rows of ``sql`` over the marts the API serves now: the current DuckDB snapshot, the
-    PostgreSQL tables, or the current Spark snapshot's database (the marts dbt builds on
-    Spark are read there, as the API reads them, by unqualified name)."""
-    if warehouse.backend == "duckdb":
-        import duckdb
-
-        from daybook.serving import current_snapshot
-
-        snapshot = current_snapshot(warehouse)
-        assert snapshot is not None, "publish a snapshot before reading the served marts"
-        with duckdb.connect(str(snapshot.path), read_only=True) as con:
-            return con.execute(sql).fetchall()
-    from daybook.warehouse import connection
-
-    with connection(warehouse, read_only=True) as con:
-        if warehouse.backend == "spark":
-            from daybook.serving.spark_snapshots import read_pointer
-
-            snapshot = read_pointer(con)
-            assert snapshot is not None, "publish a Spark snapshot before reading the marts"
-            con.execute(f"use {snapshot.database}")
-        return con.execute(sql).fetchall()
-
-
-def newest_served(warehouse: Warehouse) -> datetime | None:
-    """When the newest heartbeat the API serves was received (the refresh's starting point)."""
-    if warehouse.backend == "spark":
-        from daybook.serving.spark_snapshots import current_spark_snapshot
-
-        snapshot = current_spark_snapshot(warehouse)
-        return snapshot.newest_received_at if snapshot else None
-    from daybook.serving import freshness
-
-    return freshness(warehouse)
 
 
 def bench_env(warehouse: Warehouse, work: Path) -> dict[str, str]:
@@ -136,6 +98,7 @@ def measure_refresh(
     from datetime import timedelta
 
     from daybook.bench.arrivals import WINDOW, write_arrivals
+    from daybook.bench.served import newest_served
 
     newest = newest_served(warehouse)
     assert newest is not None, "the history has no heartbeats"

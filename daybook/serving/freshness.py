@@ -120,9 +120,7 @@ class FreshnessCache:
             return self._value
 
 
-def freshness_source(
-    warehouse: Warehouse, reader: Any = None
-) -> Callable[[], datetime | None]:
+def freshness_source(warehouse: Warehouse, reader: Any = None) -> Callable[[], datetime | None]:
     """The freshness callable for a warehouse and the API's reader.
 
     With a :class:`SnapshotDataReader` the time is that of the snapshot the
