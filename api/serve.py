@@ -44,6 +44,7 @@ from api.asgi_bridge import WsgiOnThreads
 from api.http_protocol import json_error_response
 from api.worker import GRACEFUL_SECONDS, DaybookWorker
 from daybook.config import Warehouse, warehouse_from_env
+from daybook.serving.store import serving_store
 
 KEEPALIVE_SECONDS = 5  # an idle kept-alive connection is closed after this
 
@@ -89,7 +90,11 @@ class DaybookServer(BaseApplication):
         return app
 
 
-def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+def gunicorn_options(
+    host: str, port: int, workers: int, threads: int, *, reads_spark: bool = False
+) -> dict[str, Any]:
+    """gunicorn's settings for ``daybook serve``; ``reads_spark``: the workers read a Spark
+    warehouse, whose Connect client needs the pandas the other readers keep out."""
     return {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -102,19 +107,16 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
         "errorlog": "-",
         "preload_app": False,
         "proc_name": "daybook-api",
-        "post_fork": _worker_setup,
+        "post_fork": None if reads_spark else _keep_pandas_out,
         "worker_exit": _close_warehouse,
     }
 
 
-def _worker_setup(server: Any, worker: Any) -> None:
-    """Keep DuckDB from importing pandas/pyarrow in each worker (~80 MB resident apiece),
-    unless the worker reads Spark, whose Connect client needs pandas."""
+def _keep_pandas_out(server: Any, worker: Any) -> None:
+    """Keep DuckDB from importing pandas/pyarrow in each worker (~80 MB resident apiece)."""
     from daybook.serving import keep_pandas_out_of_duckdb
-    from daybook.serving.store import serving_store
 
-    if serving_store(warehouse_from_env()).backend != "spark":
-        keep_pandas_out_of_duckdb()
+    keep_pandas_out_of_duckdb()
 
 
 def _close_warehouse(server: Any, worker: Any) -> None:
@@ -137,48 +139,34 @@ def ensure_serving_snapshot(warehouse: Warehouse) -> str:
     """Make sure the API has something published to read (on DuckDB: a serving snapshot,
     so workers never hold the build file); returns what it serves, for the start line.
 
-    A worker holding the build file (even read-only) would lock ``daybook
-    build``/``refresh`` out of it. The first snapshot is published in a child
-    process (``python -m daybook.pipeline publish``), because importing DuckDB in
-    gunicorn's master before it forks workers makes them abort at exit. When
-    publishing fails (nothing built yet, or a build holds the file) the file itself
-    is served and the reason shown. With ``DAYBOOK_SERVING_URL`` set the first publish
-    fills that serving store (the same child process, through ``daybook.pipeline``).
+    The first publish runs in a child process (``python -m daybook.pipeline ensure``,
+    :func:`daybook.pipeline.ensure_published`), on every backend: importing DuckDB in
+    gunicorn's master before it forks workers makes them abort at exit, and no Spark
+    Connect (gRPC) channel may be open when it forks. With ``DAYBOOK_SERVING_URL`` set
+    the first publish fills that serving store. When publishing fails, DuckDB serves its
+    build file itself (a worker holding it, even read-only, locks ``daybook build`` out
+    of it, so the reason is shown); Spark has nothing it could serve, so ``serve`` stops.
     """
-    from daybook.publishers import publisher_for
     from daybook.serving.store import separate_store
 
-    if warehouse.backend == "spark" and separate_store(warehouse) is None:
-        return _ensure_spark_snapshot(warehouse)
-    publisher = publisher_for(warehouse)
-    if not publisher.serves(warehouse):
-        result = subprocess.run(
-            [sys.executable, "-m", "daybook.pipeline", "publish", warehouse.url],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
-            click.echo(f"warning: no serving snapshot could be published ({reason})", err=True)
-            if warehouse.backend == "duckdb" and separate_store(warehouse) is None:
-                return f"{warehouse.duckdb_path} directly"
-    return publisher.describe(warehouse)
-
-
-def _ensure_spark_snapshot(warehouse: Warehouse) -> str:
-    """Spark: publish a first snapshot if there is none, in a child process (no gRPC
-    channel may be open when gunicorn forks); the API cannot serve without one."""
     result = subprocess.run(
         [sys.executable, "-m", "daybook.pipeline", "ensure", warehouse.url],
         capture_output=True,
         text=True,
         check=False,
     )
-    if result.returncode != 0:
-        reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+    if result.returncode == 0:
+        return (result.stdout.strip().splitlines() or [warehouse.backend])[-1]
+    reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+    in_place = separate_store(warehouse) is None
+    if warehouse.backend == "spark" and in_place:
         raise click.ClickException(f"nothing to serve on the Spark warehouse: {reason}")
-    return (result.stdout.strip().splitlines() or ["Spark"])[-1]
+    click.echo(f"warning: no serving snapshot could be published ({reason})", err=True)
+    if warehouse.backend == "duckdb" and in_place:
+        return f"{warehouse.duckdb_path} directly"
+    from daybook.publishers import publisher_for
+
+    return publisher_for(warehouse).describe(warehouse)
 
 
 @click.command()
@@ -196,9 +184,11 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     workers = workers or default_workers()
     warehouse = warehouse_from_env()
     source = ensure_serving_snapshot(warehouse)
+    reads_spark = serving_store(warehouse).backend == "spark"
     click.echo(
         f"Serving Daybook API on http://{host}:{port} ({workers} workers x {threads} threads) "
         f"from {source}; docs at http://{host}:{port}/v2/docs",
         err=True,
     )
-    DaybookServer(gunicorn_options(host, port, workers, threads), {"pool_size": threads}).run()
+    options = gunicorn_options(host, port, workers, threads, reads_spark=reads_spark)
+    DaybookServer(options, {"pool_size": threads}).run()

@@ -1,8 +1,8 @@
 """Build, then publish to whatever serves: the one path from raw data to the API.
 
 ``daybook build``, each ``daybook refresh`` cycle, ``daybook demo`` and the benchmark
-all call :func:`build_and_publish`; ``daybook serve`` calls :func:`publish` (in a child
-process: ``python -m daybook.pipeline publish URL``) when nothing was published yet.
+all call :func:`build_and_publish`; ``daybook serve`` calls :func:`ensure_published` (in a
+child process: ``python -m daybook.pipeline ensure URL``) on every backend.
 A failed build publishes nothing, so the API keeps serving the previous data. Which
 store is published to, and how, is the :class:`~daybook.publishers.Publisher` that
 :func:`~daybook.publishers.publisher_for` chooses: with ``DAYBOOK_SERVING_URL`` set, the
@@ -79,16 +79,12 @@ def ensure_published(warehouse: Warehouse) -> str:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m daybook.pipeline publish|ensure URL``: what ``daybook serve`` runs in a
-    child process, so that its own process never imports DuckDB nor opens a Spark Connect
-    (gRPC) channel before gunicorn forks. ``ensure`` prints what is served."""
-    if len(argv) != 3 or argv[1] not in ("publish", "ensure"):
-        raise SystemExit("usage: python -m daybook.pipeline publish|ensure DATABASE_URL")
-    warehouse = parse_database_url(argv[2])
-    if argv[1] == "ensure":
-        print(ensure_published(warehouse))
-    else:
-        publish(warehouse)
+    """``python -m daybook.pipeline ensure URL``: what ``daybook serve`` runs in a child
+    process, so that its own process never imports DuckDB nor opens a Spark Connect
+    (gRPC) channel before gunicorn forks. Prints what is served."""
+    if len(argv) != 3 or argv[1] != "ensure":
+        raise SystemExit("usage: python -m daybook.pipeline ensure DATABASE_URL")
+    print(ensure_published(parse_database_url(argv[2])))
 
 
 if __name__ == "__main__":

@@ -96,16 +96,17 @@ def test_the_caller_can_refuse_to_publish_a_build(warehouse: Warehouse) -> None:
 
 
 def test_publish_without_building_in_a_child_process(warehouse: Warehouse) -> None:
-    """What ``daybook serve`` runs when nothing is published yet."""
+    """What ``daybook serve`` runs before it forks workers: publish what was built."""
     stand_in_build(True, [])(warehouse)  # built, never published
     completed = subprocess.run(
-        [sys.executable, "-m", "daybook.pipeline", "publish", warehouse.url],
+        [sys.executable, "-m", "daybook.pipeline", "ensure", warehouse.url],
         capture_output=True,
         text=True,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
     assert publisher_for(warehouse).serves(warehouse)
+    assert completed.stdout.strip().splitlines()[-1] == publisher_for(warehouse).describe(warehouse)
     if warehouse.backend == "duckdb":
         assert current_snapshot(warehouse) is not None
 

@@ -13,8 +13,7 @@ from daybook.config import Warehouse
 
 def served_rows(warehouse: Warehouse, sql: str) -> list[tuple]:
     """Rows of ``sql`` over the marts the API serves now: the current DuckDB snapshot, the
-    PostgreSQL tables, or the current Spark snapshot's database (the marts dbt builds on
-    Spark are read there, as the API reads them, by unqualified name)."""
+    PostgreSQL tables, or the current Spark snapshot, read as the API reads it."""
     if warehouse.backend == "duckdb":
         import duckdb
 
@@ -24,15 +23,17 @@ def served_rows(warehouse: Warehouse, sql: str) -> list[tuple]:
         assert snapshot is not None, "publish a snapshot before reading the served marts"
         with duckdb.connect(str(snapshot.path), read_only=True) as con:
             return con.execute(sql).fetchall()
+    if warehouse.backend == "spark":
+        from daybook.serving.spark_reader import SparkSnapshotReader
+
+        reader = SparkSnapshotReader(warehouse)
+        try:
+            return reader.fetch_all(sql, [])
+        finally:
+            reader.close()
     from daybook.warehouse import connection
 
     with connection(warehouse, read_only=True) as con:
-        if warehouse.backend == "spark":
-            from daybook.serving.spark_snapshots import read_pointer
-
-            snapshot = read_pointer(con)
-            assert snapshot is not None, "publish a Spark snapshot before reading the marts"
-            con.execute(f"use {snapshot.database}")
         return con.execute(sql).fetchall()
 
 
