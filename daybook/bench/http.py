@@ -1,6 +1,7 @@
 """The benchmark's HTTP measurements: the API (answer cache on and off), the bare handler
 and a trivial view under the same gunicorn command line, driven by wrk, plus the
-in-process driver floor and the API beside slow connections.
+in-process driver floor and the API beside slow connections; the same runs per metric
+kind (simple, ratio, rolling 28d, offset) at one granularity.
 """
 
 from __future__ import annotations
@@ -16,9 +17,15 @@ import click
 
 from daybook.bench.report import log
 from daybook.bench.warehouses import bench_env
+from daybook.bench.wrk import run_wrk
 from daybook.config import Warehouse
 
 SATURATION_CONNECTIONS = 16
+# The load runs of one request group: server, clients (the answer cache off at 4 only).
+LOAD_RUNS = (("api", (1, 4)), ("api_uncached", (4,)), ("bare", (1, 4)))
+# The runs by metric kind last this share of --duration (at least 1 s): with four kinds
+# per endpoint they would otherwise almost double the API phase.
+KIND_DURATION_SHARE = 0.5
 
 
 def create_token(warehouse: Warehouse, work: Path, extra_env: dict[str, str] | None = None) -> str:
@@ -58,6 +65,72 @@ def warm_up(base_url: str, paths: list[str], headers: dict[str, str]) -> list[st
         return [failure for failure in pool.map(fetch, paths) if failure]
 
 
+def load_runs(
+    servers: dict[str, Any],
+    requests: list[Any],
+    *,
+    seconds: float,
+    headers: dict[str, str],
+    work: Path,
+) -> dict[str, dict[str, Any]]:
+    """``LOAD_RUNS`` over ``requests``: {server: {clients: wrk run with its req/s}}."""
+    api_paths = [request.api_path() for request in requests]
+    bare_paths = [request.bare_path() for request in requests]
+    found: dict[str, dict[str, Any]] = {}
+    for name, client_counts in LOAD_RUNS:
+        for clients in client_counts:
+            run = run_wrk(
+                servers[name].base_url,
+                bare_paths if name == "bare" else api_paths,
+                connections=clients,
+                seconds=seconds,
+                headers=headers,
+                threads=1,
+                work_dir=work,
+            )
+            found.setdefault(name, {})[f"{clients}"] = {**asdict(run), "rps": run.rps}
+    return found
+
+
+def measure_kinds(
+    warehouse: Warehouse,
+    catalog: Any,
+    groups: dict[tuple[str, str], list[Any]],
+    skipped: list[str],
+    servers: dict[str, Any],
+    *,
+    seconds: float,
+    headers: dict[str, str],
+    work: Path,
+) -> dict[str, Any]:
+    """The load runs and the driver floor per (entity, metric kind) of
+    ``requests.sample_kind_requests``, with the metrics each kind rotated through."""
+    from daybook.bench.inproc import measure_driver
+    from daybook.bench.requests import KIND_GRANULARITY
+
+    entities: dict[str, dict[str, Any]] = {}
+    for (entity, kind), requests in groups.items():
+        measured = {
+            "metrics": list(dict.fromkeys(request.metric for request in requests)),
+            "driver": measure_driver(warehouse, catalog, requests, seconds=max(0.5, seconds / 2)),
+            **load_runs(servers, requests, seconds=seconds, headers=headers, work=work),
+        }
+        entities.setdefault(entity, {})[kind] = measured
+        log(
+            f"{warehouse.backend} {entity} {kind} ({KIND_GRANULARITY}): API p50 "
+            f"{measured['api']['4']['p50_ms']:.2f} ms (uncached "
+            f"{measured['api_uncached']['4']['p50_ms']:.2f} ms), bare "
+            f"{measured['bare']['4']['p50_ms']:.2f} ms, driver "
+            f"{measured['driver']['p50_ms']:.2f} ms (4 clients)"
+        )
+    return {
+        "granularity": KIND_GRANULARITY,
+        "seconds_per_run": seconds,
+        "entities": entities,
+        "skipped": skipped,
+    }
+
+
 def measure_http(
     warehouse: Warehouse,
     work: Path,
@@ -68,14 +141,14 @@ def measure_http(
 ) -> dict[str, Any]:
     """Latency and throughput of the API, the bare handler and a trivial view, plus floors."""
     from daybook.bench.inproc import measure_driver
-    from daybook.bench.requests import sample_requests
+    from daybook.bench.requests import sample_kind_requests, sample_requests
     from daybook.bench.servers import start_app
     from daybook.bench.slow import measure_beside_slow_clients
-    from daybook.bench.wrk import run_wrk
     from daybook.semantic import load_catalog
 
     catalog = load_catalog()
     groups = sample_requests(warehouse, catalog, granularities=granularities)
+    kind_groups, kinds_skipped = sample_kind_requests(warehouse, catalog)
     token = create_token(warehouse, work)
     headers = {"Authorization": f"Bearer {token}"}
     env = bench_env(warehouse, work)
@@ -107,7 +180,13 @@ def measure_http(
             )
             servers.append(server)
         api, api_uncached, bare = servers
-        everything = [request for batch in groups.values() for request in batch]
+        by_name = {"api": api, "api_uncached": api_uncached, "bare": bare}
+        everything = [
+            request
+            for batches in (groups, kind_groups)
+            for batch in batches.values()
+            for request in batch
+        ]
         api_paths = [request.api_path() for request in everything]
         for server, paths in (
             (api, api_paths),
@@ -125,26 +204,9 @@ def measure_http(
             driver[key] = measure_driver(
                 warehouse, catalog, requests, seconds=max(0.5, duration / 2)
             )
-            api_paths = [request.api_path() for request in requests]
-            for name, server, paths, client_counts in (
-                ("api", api, api_paths, (1, 4)),
-                ("api_uncached", api_uncached, api_paths, (4,)),
-                ("bare", bare, [request.bare_path() for request in requests], (1, 4)),
-            ):
-                for clients in client_counts:
-                    run = run_wrk(
-                        server.base_url,
-                        paths,
-                        connections=clients,
-                        seconds=duration,
-                        headers=headers,
-                        threads=1,
-                        work_dir=work,
-                    )
-                    results[name].setdefault(key, {})[f"{clients}"] = {
-                        **asdict(run),
-                        "rps": run.rps,
-                    }
+            runs = load_runs(by_name, requests, seconds=duration, headers=headers, work=work)
+            for name, by_clients in runs.items():
+                results[name][key] = by_clients
             log(
                 f"{warehouse.backend} {key}: API p50 "
                 f"{results['api'][key]['4']['p50_ms']:.2f} ms (uncached "
@@ -152,6 +214,17 @@ def measure_http(
                 f"{results['bare'][key]['4']['p50_ms']:.2f} ms, driver "
                 f"{driver[key]['p50_ms']:.2f} ms (4 clients)"
             )
+        # the same runs per metric kind at one granularity, shorter (KIND_DURATION_SHARE)
+        results["by_metric_kind"] = measure_kinds(
+            warehouse,
+            catalog,
+            kind_groups,
+            kinds_skipped,
+            by_name,
+            seconds=max(1.0, duration * KIND_DURATION_SHARE),
+            headers=headers,
+            work=work,
+        )
         for entity in {entity for entity, _ in groups}:
             mixed = [
                 request for (e, _), batch in groups.items() if e == entity for request in batch
@@ -199,4 +272,7 @@ def measure_http(
     finally:
         for server in servers:
             server.stop()
-    return {"http": results, "driver": driver, "worker_rss_mb": rss}
+    recorded: dict[str, Any] = {"http": results, "driver": driver, "worker_rss_mb": rss}
+    if kinds_skipped:  # the report's notes (cli.py: "<backend>: skipped ...")
+        recorded["skipped"] = [f"API latency by metric type, {why}" for why in kinds_skipped]
+    return recorded

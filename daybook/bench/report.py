@@ -151,6 +151,57 @@ def _spark_api_lines(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _metric_kind_lines(results: dict[str, Any]) -> list[str]:
+    """The API by metric kind (``http.by_metric_kind``): each kind's runs beside its floors."""
+    measured = [
+        (backend, data["http"]["by_metric_kind"])
+        for backend, data in results["backends"].items()
+        if data.get("http", {}).get("by_metric_kind")
+    ]
+    if not measured:
+        return []
+    first = measured[0][1]
+    lines = [
+        "",
+        "## API latency by metric type",
+        "",
+        f"One run per endpoint and metric type at {first['granularity']} granularity "
+        f"({first['seconds_per_run']:g}s each), rotating through the endpoint's metrics of "
+        "that type over the same sampled ids and 90-day ranges for every type. Types are "
+        "read from the catalogue: *simple* = one aggregation over one mart, no filter; "
+        "*ratio* = dbt ratio; *rolling 28d* = cumulative over a trailing 28-day window; "
+        "*offset* = derived with an `offset_window` input. Answer cache on (repeated "
+        "questions) and off (every request queries the warehouse); floors and ratios as "
+        "above, at the same clients; latencies in ms.",
+        "",
+        "| backend | endpoint | type | clients | answer cache | p50 | p99 | req/s "
+        "| bare p50 | bare p99 | bare req/s | driver p50 | p50 / bare | p99 / bare "
+        "| req/s / bare | p50 / driver | errors |",
+        "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    notes = []
+    for backend, kinds in measured:
+        for entity, by_kind in kinds["entities"].items():
+            for kind, found in by_kind.items():
+                notes.append(f"{backend} {entity} {kind}: {', '.join(found['metrics'])}")
+                driver = found.get("driver", {})
+                for server, cache in (("api", "on"), ("api_uncached", "off")):
+                    for clients, run in found.get(server, {}).items():
+                        bare = found.get("bare", {}).get(clients, {})
+                        lines.append(
+                            f"| {backend} | {entity} | {kind} | {clients} | {cache} "
+                            f"| {_ms(run['p50_ms'])} | {_ms(run['p99_ms'])} | {run['rps']:.0f} "
+                            f"| {_ms(bare.get('p50_ms'))} | {_ms(bare.get('p99_ms'))} "
+                            f"| {bare.get('rps', 0):.0f} | {_ms(driver.get('p50_ms'))}"
+                            f"{_against(run, bare)} "
+                            f"| {_ratio(run['p50_ms'], driver.get('p50_ms'))} "
+                            f"| {run['errors'] + bare.get('errors', 0)} |"
+                        )
+        notes += [f"{backend}: not measured: {why}" for why in kinds.get("skipped", [])]
+    lines += ["", "Metrics per type:", ""] + [f"- {note}" for note in notes]
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The human summary: setup, build, refresh, latency with floors, saturation, memory."""
     machine = results["machine"]
@@ -256,6 +307,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {backend} | {entity} | {granularity} {_latency_cells(api)}"
             f"{_against(api, bare)} | {api['errors']} |"
         )
+    lines += _metric_kind_lines(results)
     lines += _spark_api_lines(results)
     lines += [
         "",

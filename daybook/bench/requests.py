@@ -3,6 +3,11 @@
 Requests are grouped by (entity, granularity); each group rotates through
 every metric of that entity over sampled ids and ranges, so one load run
 covers "every metric" for that endpoint and granularity.
+
+Apart from those, ``sample_kind_requests`` groups requests by (entity, metric kind) at
+one granularity: the kinds (``METRIC_KINDS``) are read from the catalogue, by a metric's
+dbt type and parameters, never by its name, so each kind's cost can be seen beside the
+simple metrics'.
 """
 
 from __future__ import annotations
@@ -17,6 +22,19 @@ from daybook.config import Warehouse
 
 GRANULARITIES = ("daily", "weekly", "monthly", "quarterly")
 RANGE_DAYS = 90
+
+# The runs by metric kind: one granularity (bench/README.md says why weekly), and the
+# kinds in report order, each with what makes a metric of that kind.
+KIND_GRANULARITY = "weekly"
+ROLLING_WINDOW_DAYS = 28
+METRIC_KINDS = {
+    "simple": "a simple metric: one aggregation over one mart, no filter",
+    "ratio": "a ratio metric",
+    f"rolling {ROLLING_WINDOW_DAYS}d": (
+        f"a cumulative metric over a trailing {ROLLING_WINDOW_DAYS}-day window"
+    ),
+    "offset": "a derived metric with an offset_window input",
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +79,23 @@ def _rows(warehouse: Warehouse, sql: str) -> list[tuple]:
     return served_rows(warehouse, sql)
 
 
+def _span(warehouse: Warehouse, registry: Any) -> tuple[date, int]:
+    """The activity fact's first day and how many days later a 90-day range may start."""
+    activity, day = registry.activity.model, registry.day_column
+    first, last = _rows(warehouse, f"select min({day}), max({day}) from {activity}")[0]
+    return first, max(0, (last - first).days - (RANGE_DAYS - 1))
+
+
+def _active_ids(warehouse: Warehouse, registry: Any, entity: Any) -> list[tuple]:
+    """(tenant id, entity id) of every entity with activity in the activity fact, in order."""
+    activity, tenant, key = registry.activity.model, entity.tenant_key, entity.key
+    return _rows(
+        warehouse,
+        f"select {tenant}, {key} from (select distinct {tenant}, {key} "
+        f"from {activity}) as active order by {tenant}, {key}",
+    )
+
+
 def sample_requests(
     warehouse: Warehouse,
     catalog: Any,
@@ -76,17 +111,11 @@ def sample_requests(
     """
     rng = random.Random(seed)
     registry = catalog.registry
-    activity, day = registry.activity.model, registry.day_column
-    first, last = _rows(warehouse, f"select min({day}), max({day}) from {activity}")[0]
-    span = max(0, (last - first).days - (RANGE_DAYS - 1))
+    first, span = _span(warehouse, registry)
     groups: dict[tuple[str, str], list[Request]] = {}
     for described in registry.activity_entities():
-        entity, tenant, key = described.name, described.tenant_key, described.key
-        ids = _rows(
-            warehouse,
-            f"select {tenant}, {key} from (select distinct {tenant}, {key} "
-            f"from {activity}) as active order by {tenant}, {key}",
-        )
+        entity = described.name
+        ids = _active_ids(warehouse, registry, described)
         metrics = [metric.name for metric in catalog.metrics_for(entity)]
         for granularity in granularities:
             batch = []
@@ -106,3 +135,87 @@ def sample_requests(
                 )
             groups[(entity, granularity)] = batch
     return groups
+
+
+def metric_kind(catalog: Any, metric: Any) -> str | None:
+    """The kind of ``metric`` (a key of ``METRIC_KINDS``), or None for any other metric.
+
+    Read from the catalogue: ``Metric.simple`` (what ``compiler.py`` compiles) and
+    ``Metric.type``, and for cumulative and derived metrics dbt's own parameters in the
+    semantic manifest (``Catalog.manifest_view``): the cumulative window as the compiler
+    reads it (``metric_sql.plan.cumulative_window``: ``28 days`` and ``4 weeks`` are both
+    28 days), and an ``offset_window`` on any input of a derived metric.
+    """
+    if metric.simple:
+        return "simple"
+    if metric.type == "ratio":
+        return "ratio"
+    if metric.type not in ("cumulative", "derived") or catalog.semantic_manifest is None:
+        return None
+    spec = catalog.manifest_view().metric(metric.dbt_name)
+    if metric.type == "cumulative":
+        from daybook.semantic.metric_sql.plan import cumulative_window
+
+        window = cumulative_window(spec)
+        trailing = window.shift == (ROLLING_WINDOW_DAYS, "DAY") and window.grain is None
+        return f"rolling {ROLLING_WINDOW_DAYS}d" if trailing else None
+    inputs = spec.type_params.metrics or ()
+    return "offset" if any(item.offset_window is not None for item in inputs) else None
+
+
+def metrics_by_kind(catalog: Any, entity: str) -> dict[str, list[str]]:
+    """The API names of ``entity``'s metrics per kind (every kind, maybe with none), in
+    YAML order."""
+    found: dict[str, list[str]] = {kind: [] for kind in METRIC_KINDS}
+    for metric in catalog.metrics_for(entity):
+        kind = metric_kind(catalog, metric)
+        if kind is not None:
+            found[kind].append(metric.name)
+    return found
+
+
+def sample_kind_requests(
+    warehouse: Warehouse,
+    catalog: Any,
+    *,
+    granularity: str = KIND_GRANULARITY,
+    per_group: int = 64,
+    seed: int = 7,
+) -> tuple[dict[tuple[str, str], list[Request]], list[str]]:
+    """Requests per (entity, metric kind) at one granularity, and the kinds skipped.
+
+    Every kind of an entity asks about the same sampled ids and 90-day ranges, rotating
+    through that entity's metrics of the kind, so two kinds differ only in their metrics.
+    A kind the entity has no metric of is left out and named in the second value.
+    """
+    rng = random.Random(seed)
+    registry = catalog.registry
+    first, span = _span(warehouse, registry)
+    groups: dict[tuple[str, str], list[Request]] = {}
+    skipped: list[str] = []
+    for described in registry.activity_entities():
+        entity = described.name
+        ids = _active_ids(warehouse, registry, described)
+        sampled = []
+        for _ in range(per_group):
+            client_id, entity_id = ids[rng.randrange(len(ids))]
+            sampled.append((client_id, entity_id, first + timedelta(days=rng.randint(0, span))))
+        for kind, metrics in metrics_by_kind(catalog, entity).items():
+            if not metrics:
+                skipped.append(
+                    f"the {kind} run for {entity}: no {entity} metric is {METRIC_KINDS[kind]}"
+                )
+                continue
+            groups[(entity, kind)] = [
+                Request(
+                    entity,
+                    metrics[index % len(metrics)],
+                    granularity,
+                    client_id,
+                    entity_id,
+                    start,
+                    start + timedelta(days=RANGE_DAYS - 1),
+                )
+                for index, (client_id, entity_id, start) in enumerate(sampled)
+            ]
+    return groups, skipped

@@ -4,7 +4,9 @@ No timing is asserted (the machine is shared); the test proves the harness:
 generation, load, the build's floor and the build in measured child processes
 (the floor under the build's DuckDB memory limit, its table dropped before the
 build), refreshes of new heartbeats, the API and its floors under wrk (and beside
-64 slow connections), the JSON record with issue 14's verdicts and the markdown table.
+64 slow connections), the API by metric kind (simple, ratio, rolling 28d, offset: which
+metrics are of which kind checked against semantic/*.yml read here), the JSON record with
+issue 14's verdicts and the markdown table.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from daybook.bench.cli import bench
@@ -23,6 +26,111 @@ from daybook.semantic.loader import load_registry
 pytestmark = pytest.mark.skipif(
     shutil.which("wrk") is None, reason="wrk is not installed (apt-get install -y wrk)"
 )
+
+SEMANTIC = Path(__file__).resolve().parents[2] / "semantic"
+KINDS = ("simple", "ratio", "rolling 28d", "offset")
+SIMPLE_AGGS = {"sum", "count", "count_distinct", "min", "max"}
+DAYS = {"day": 1, "week": 7}
+
+
+def _name(item: object) -> str:
+    """A metric or measure reference: a bare name or ``{name: ...}``."""
+    return item["name"] if isinstance(item, dict) else str(item)
+
+
+def _kinds_from_yaml() -> dict[str, dict[str, set[str]]]:
+    """{entity: {kind: API names of its metrics of that kind}}, from the YAML files alone.
+
+    A metric is served for an entity when every semantic model it reads has the entity;
+    simple = dbt type simple without a filter over a sum/count/count_distinct/min/max
+    measure; ratio = type ratio; rolling 28d = cumulative with a window of 28 days;
+    offset = derived with an input carrying ``offset_window``.
+    """
+    models, metrics = [], {}
+    for path in sorted(SEMANTIC.rglob("*.yml")):
+        data = yaml.safe_load(path.read_text()) or {}
+        models += data.get("semantic_models") or []
+        metrics.update({metric["name"]: metric for metric in data.get("metrics") or []})
+    owner = {m["name"]: model for model in models for m in model.get("measures") or []}
+
+    def entities(name: str) -> set[str]:
+        metric, params = metrics[name], metrics[name].get("type_params", {})
+        if "measure" in params:
+            model = owner[_name(params["measure"])]
+            found = {entity["name"] for entity in model["entities"]}
+            return found | {model.get("primary_entity")} - {None}
+        reads = [params["numerator"], params["denominator"]] if metric["type"] == "ratio" else []
+        reads += params.get("metrics", [])
+        return set.intersection(*(entities(_name(item)) for item in reads))
+
+    def kind(metric: dict) -> str | None:
+        params = metric.get("type_params", {})
+        if metric["type"] == "simple":
+            measure = params["measure"]
+            agg = next(
+                m["agg"] for m in owner[_name(measure)]["measures"] if m["name"] == _name(measure)
+            )
+            unfiltered = "filter" not in metric and not (
+                isinstance(measure, dict) and "filter" in measure
+            )
+            return "simple" if unfiltered and agg in SIMPLE_AGGS else None
+        if metric["type"] == "ratio":
+            return "ratio"
+        if metric["type"] == "cumulative":
+            window = (params.get("cumulative_type_params") or {}).get("window") or params.get(
+                "window"
+            )
+            if window:
+                count, unit = str(window).split()
+                if int(count) * DAYS.get(unit.lower().removesuffix("s"), 0) == 28:
+                    return "rolling 28d"
+            return None
+        if metric["type"] == "derived" and any("offset_window" in m for m in params["metrics"]):
+            return "offset"
+        return None
+
+    found: dict[str, dict[str, set[str]]] = {}
+    for name, metric in metrics.items():
+        metric_kind = kind(metric)
+        for entity in entities(name):
+            by_kind = found.setdefault(entity, {k: set() for k in KINDS})
+            if metric_kind:
+                by_kind[metric_kind].add(name.replace("_", "-"))
+    return found
+
+
+def _check_metric_kinds(record: dict, backend: str, table: str) -> None:
+    """Every kind the catalogue has per endpoint measured, clean, with its floors; a kind an
+    endpoint has no metric of named in the notes; the metrics are those the YAML says."""
+    expected = _kinds_from_yaml()
+    # the catalogue of issue 16 has all four kinds, so the check below is not vacuous
+    endpoints = ("user", "device")
+    assert {kind for e in endpoints for kind, names in expected[e].items() if names} == set(KINDS)
+    kinds = record["backends"][backend]["http"]["by_metric_kind"]
+    assert kinds["granularity"] == "weekly"
+    assert set(kinds["entities"]) == set(endpoints)
+    for entity, by_kind in kinds["entities"].items():
+        want = {kind: names for kind, names in expected[entity].items() if names}
+        assert set(by_kind) == set(want), entity
+        for kind, found in by_kind.items():
+            assert set(found["metrics"]) == want[kind], (entity, kind)
+            assert found["driver"]["requests"] > 0
+            for server, client_counts in (
+                ("api", {"1", "4"}),
+                ("api_uncached", {"4"}),
+                ("bare", {"1", "4"}),
+            ):
+                assert set(found[server]) == client_counts
+                for run in found[server].values():
+                    assert run["requests"] > 0 and run["errors"] == 0, (entity, kind, server)
+            assert f"| {backend} | {entity} | {kind} | 4 | off |" in table
+        for kind in set(KINDS) - set(want):
+            why = f"the {kind} run for {entity}: no {entity} metric is"
+            assert any(
+                note.startswith(f"{backend}: skipped ") and why in note for note in record["notes"]
+            )
+            assert why in table
+    assert "## API latency by metric type" in table
 
 
 def _duckdb_reads_back(limit: str) -> str:
@@ -145,3 +253,4 @@ def test_bench_runs_end_to_end_and_records_every_section(
             f"| {backend} | {check['target']} | {check['measured']} | {check['verdict']} |" in table
         )
     assert table.strip() in outcome.stdout
+    _check_metric_kinds(record, backend, table)
