@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,18 @@ def read_table(warehouse: Warehouse, sql: str) -> list[dict]:
         cursor.execute(sql)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def generated_rows(folder: Path, table: str) -> list[dict]:
+    """The generated files of ``table`` in ``folder`` as rows, read by DuckDB (not by the
+    code under test), timestamps as naive UTC."""
+    import duckdb
+
+    files = sorted(str(path) for path in folder.glob(f"{table}*"))
+    assert files, f"no generated files for {table} in {folder}"
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    reader = "read_parquet" if files[0].endswith(".parquet") else "read_csv_auto"
+    cursor = con.execute(f"select * from {reader}({files!r})")
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

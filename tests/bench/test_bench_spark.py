@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from reference import compute
-from support import require_spark
+from support import generated_rows, require_spark
 
 from daybook.bench.cli import bench
 from daybook.bench.spark import SERVER_FOLDER, STORE_LABEL
@@ -31,20 +31,6 @@ pytestmark = [
 ]
 
 GROUPS = {"user/weekly", "device/weekly"}
-
-
-def _raw_rows(folder: Path, table: str) -> list[dict]:
-    """The generated files of ``table`` as rows, read by DuckDB (not by the code under test)."""
-    import duckdb
-
-    files = sorted(str(path) for path in folder.glob(f"{table}*"))
-    assert files, f"no generated files for {table} in {folder}"
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    reader = "read_parquet" if files[0].endswith(".parquet") else "read_csv_auto"
-    cursor = con.execute(f"select * from {reader}({files!r})")
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def test_bench_on_spark_records_every_spark_phase(tmp_path: Path) -> None:
@@ -83,7 +69,7 @@ def check_spark_run(results: Path, work: Path, stdout: str) -> None:
     assert data["load"]["table_seconds"]["heartbeats"] > 0
 
     raw = {
-        table: _raw_rows(work / "raw", table)
+        table: generated_rows(work / "raw", table)
         for table in ("clients", "users", "devices", "heartbeats")
     }
     expected = compute(raw["clients"], raw["users"], raw["devices"], raw["heartbeats"])
