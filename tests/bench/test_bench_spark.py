@@ -60,7 +60,7 @@ def check_spark_run(results: Path, work: Path, stdout: str) -> None:
     record = json.loads(json_path.read_text())
     data = record["backends"]["spark"]
 
-    assert list(data["phases"]) == ["generate", "load", "build"]
+    assert list(data["phases"]) == ["generate", "load", "floor", "build"]
     assert all(
         phase["seconds"] > 0 and phase["peak_rss_mb"] > 0 for phase in data["phases"].values()
     )
@@ -75,6 +75,9 @@ def check_spark_run(results: Path, work: Path, stdout: str) -> None:
     expected = compute(raw["clients"], raw["users"], raw["devices"], raw["heartbeats"])
     activity = load_registry(check_manifest=False).activity.model
     assert data["mart_rows"][activity] == len(expected.activity) > 0
+    # the floor (daybook/bench/floor.py, its Spark statement) wrote the same facts
+    assert data["floor"]["rows"] == len(expected.activity)
+    assert 0 < data["floor"]["statement_seconds"] < data["phases"]["floor"]["seconds"]
 
     (run,) = data["refresh"]
     assert run["history_heartbeats"] == 2000 and run["cold"]
@@ -99,12 +102,14 @@ def check_spark_run(results: Path, work: Path, stdout: str) -> None:
     assert record["targets"]["spark"] == []  # issue 14's targets are DuckDB's and PostgreSQL's
 
     notes = record["notes"]
-    for skipped in ("the build's floor", "the refresh over the smaller history", "saturation"):
+    assert not any("the build's floor" in note for note in notes)
+    for skipped in ("the refresh over the smaller history", "saturation"):
         assert any(note.startswith("spark: skipped") and skipped in note for note in notes)
     table = md_path.read_text()
     assert "## The API on Spark, answer cache off" in table
     assert "| spark | spark | user | weekly | 1 |" in table
     assert f"| spark | {STORE_LABEL} | device | weekly | 4 |" in table
     assert f"| spark | build | {data['phases']['build']['seconds']:.1f} |" in table
-    assert "spark: skipped the build's floor" in table
+    floor_row = f"| spark | {data['floor']['statement_seconds']:.1f} |"
+    assert any(line.startswith(floor_row) for line in table.splitlines())  # its ratio
     assert table.strip() in stdout
