@@ -102,6 +102,17 @@ def floor_sql(backend: str) -> str:
     )
     source_sum = " + ".join(f"h.{source}_activity_count" for source in SOURCES)
     sums = ",\n    ".join(f"sum(cast(h.{column} as bigint)) as {column}" for column in COUNTS)
+
+    def facts(zone: str) -> str:
+        """The fact's select list, the client's zone read from ``zone``."""
+        return f"""select
+    h.client_id,
+    {_local_day(backend, zone)} as activity_date,
+    h.user_id,
+    h.device_id,
+    {sums},
+    count(*) as heartbeat_count"""
+
     using = " using parquet" if backend == "spark" else ""  # the build's file format
     checks = f"""h.generated_at_utc is not null
     and {count_checks}
@@ -132,13 +143,7 @@ copies as (
     left join raw.devices as d on d.device_id = heartbeats.device_id
     where heartbeats.heartbeat_id is not null and heartbeats.heartbeat_id <> ''
 )
-select
-    h.client_id,
-    {_local_day(backend, "h.timezone")} as activity_date,
-    h.user_id,
-    h.device_id,
-    {sums},
-    count(*) as heartbeat_count
+{facts("h.timezone")}
 from copies as h
 where h.copy_rank = 1
     and h.known_entities
@@ -161,13 +166,7 @@ first_copies as (
     ) as ranked
     where copy_rank = 1
 )
-select
-    h.client_id,
-    {_local_day(backend, "c.timezone")} as activity_date,
-    h.user_id,
-    h.device_id,
-    {sums},
-    count(*) as heartbeat_count
+{facts("c.timezone")}
 from first_copies as h
 join known_clients as c on c.client_id = h.client_id
 join raw.users as u on u.user_id = h.user_id and u.client_id = h.client_id
