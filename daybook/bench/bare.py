@@ -1,7 +1,9 @@
 """The HTTP floors: the same compiled SQL behind a bare Flask view, and a trivial JSON view.
 
-The bare view runs the API's query shape and fills the series the same way
-(``calendar.fill``), so its answer is the API's ``data`` without the rest.
+The bare view runs the API's query shape and fills the series with the compiled query's
+own ``fill`` (its value type, and its ``empty`` value for a bucket without rows: 0 for
+counts and sums, null for a ratio), so its answer is the API's ``data`` without the rest,
+for every metric type.
 
 Served by the same gunicorn command line as the API, so the difference
 between the API and these views is what the API itself adds (validation,
@@ -21,7 +23,6 @@ from flask import Flask, jsonify, request
 
 from api.activity import API_SHAPE
 from daybook.config import warehouse_from_env
-from daybook.semantic.calendar import fill
 
 
 def _fetcher(warehouse: Any, pool_size: int) -> Any:
@@ -54,8 +55,9 @@ def _fetcher(warehouse: Any, pool_size: int) -> Any:
 
 
 def create_bare_app(pool_size: int = 4) -> Flask:
-    """Routes: ``/bare/<entity>/<client_id>/<entity_id>?metric&granularity&start_date&end_date``
-    and ``/trivial``."""
+    """Routes: ``/bare/<entity>/<client_id>/<entity_id>?metric&granularity&start_date&end_date``,
+    ``/bare/<entity>/<client_id>?...`` for the tenant's own (client-wide) series, whose query
+    binds no entity id, and ``/trivial``."""
     from daybook.semantic import load_catalog
 
     warehouse = warehouse_from_env()
@@ -75,8 +77,7 @@ def create_bare_app(pool_size: int = 4) -> Flask:
     fetch = _fetcher(warehouse, pool_size)
     app = Flask(__name__)
 
-    @app.get("/bare/<entity>/<client_id>/<entity_id>")
-    def bare(entity: str, client_id: str, entity_id: str) -> Any:
+    def series(entity: str, client_id: str, entity_id: str | None) -> Any:
         args = request.args
         granularity = args.get("granularity", "daily")
         query = compiled[(entity, args["metric"], granularity)]
@@ -87,8 +88,16 @@ def create_bare_app(pool_size: int = 4) -> Flask:
                 tenant_id=client_id, entity_id=entity_id, start_date=start, end_date=end
             ),
         )
-        series = fill(rows, start, end, granularity)
-        return jsonify({"data": [{"date": str(day), "value": value} for day, value in series]})
+        points = query.fill(rows, start, end)
+        return jsonify({"data": [{"date": str(day), "value": value} for day, value in points]})
+
+    @app.get("/bare/<entity>/<client_id>/<entity_id>")
+    def bare(entity: str, client_id: str, entity_id: str) -> Any:
+        return series(entity, client_id, entity_id)
+
+    @app.get("/bare/<entity>/<client_id>")
+    def bare_client_wide(entity: str, client_id: str) -> Any:
+        return series(entity, client_id, None)
 
     @app.get("/trivial")
     def trivial() -> Any:

@@ -167,7 +167,10 @@ def _metric_kind_lines(results: dict[str, Any]) -> list[str]:
         "",
         f"One run per endpoint and metric type at {first['granularity']} granularity "
         f"({first['seconds_per_run']:g}s each), rotating through the endpoint's metrics of "
-        "that type over the same sampled ids and 90-day ranges for every type. Types are "
+        "that type over the same sampled ids and 90-day ranges for every type; endpoint "
+        "*client* is the client-wide series (`/v2/clients/{client_id}/analytics/activity`, "
+        "every user and device of a client with activity), its floors the same compiled "
+        "client-wide SQL. Types are "
         "read from the catalogue: *simple* = one aggregation over one mart, no filter; "
         "*ratio* = dbt ratio; *rolling 28d* = cumulative over a trailing 28-day window; "
         "*offset* = derived with an `offset_window` input. Answer cache on (repeated "

@@ -7,7 +7,8 @@ covers "every metric" for that endpoint and granularity.
 Apart from those, ``sample_kind_requests`` groups requests by (entity, metric kind) at
 one granularity: the kinds (``METRIC_KINDS``) are read from the catalogue, by a metric's
 dbt type and parameters, never by its name, so each kind's cost can be seen beside the
-simple metrics'.
+simple metrics'. Those runs also cover the client-wide series (the tenant's own entity,
+``GET /v2/clients/{client_id}/analytics/activity``), asked about clients with activity.
 """
 
 from __future__ import annotations
@@ -39,38 +40,50 @@ METRIC_KINDS = {
 
 @dataclass(frozen=True)
 class Request:
+    """One API question. ``entity_id`` is None for the tenant's own (client-wide) series,
+    whose query binds no entity id (``CompiledQuery.parameters``)."""
+
     entity: str
     metric: str
     granularity: str
     client_id: str
-    entity_id: str
+    entity_id: str | None
     start: date
     end: date
 
-    def api_path(self) -> str:
-        query = urlencode(
+    @classmethod
+    def over_range(
+        cls,
+        entity: str,
+        metric: str,
+        granularity: str,
+        client_id: str,
+        entity_id: str | None,
+        start: date,
+    ) -> Request:
+        """The request for the ``RANGE_DAYS`` days (inclusive) from ``start``."""
+        end = start + timedelta(days=RANGE_DAYS - 1)
+        return cls(entity, metric, granularity, client_id, entity_id, start, end)
+
+    def _query(self) -> str:
+        return urlencode(
             {
                 "metric": self.metric,
                 "granularity": self.granularity,
                 "start_date": self.start.isoformat(),
                 "end_date": self.end.isoformat(),
             }
-        )
-        return (
-            f"/v2/clients/{self.client_id}/analytics/{self.entity}s/{self.entity_id}/activity?"
-            + query
         )
 
+    def api_path(self) -> str:
+        """The API's URL: one entity's, or the client-wide one (``entity_id`` None)."""
+        scope = "" if self.entity_id is None else f"{self.entity}s/{self.entity_id}/"
+        return f"/v2/clients/{self.client_id}/analytics/{scope}activity?{self._query()}"
+
     def bare_path(self) -> str:
-        query = urlencode(
-            {
-                "metric": self.metric,
-                "granularity": self.granularity,
-                "start_date": self.start.isoformat(),
-                "end_date": self.end.isoformat(),
-            }
-        )
-        return f"/bare/{self.entity}/{self.client_id}/{self.entity_id}?{query}"
+        """The bare floor app's URL (``daybook.bench.bare``), the same two shapes."""
+        scope = "" if self.entity_id is None else f"/{self.entity_id}"
+        return f"/bare/{self.entity}/{self.client_id}{scope}?{self._query()}"
 
 
 def _rows(warehouse: Warehouse, sql: str) -> list[tuple]:
@@ -87,8 +100,13 @@ def _span(warehouse: Warehouse, registry: Any) -> tuple[date, int]:
 
 
 def _active_ids(warehouse: Warehouse, registry: Any, entity: Any) -> list[tuple]:
-    """(tenant id, entity id) of every entity with activity in the activity fact, in order."""
+    """(tenant id, entity id) of every entity with activity in the activity fact, in order;
+    for the tenant's own entity (its key is its tenant key) (client id, None) of every
+    client with activity, so the client-wide requests ask about clients that exist."""
     activity, tenant, key = registry.activity.model, entity.tenant_key, entity.key
+    if key == tenant:
+        rows = _rows(warehouse, f"select distinct {tenant} from {activity} order by {tenant}")
+        return [(client_id, None) for (client_id,) in rows]
     return _rows(
         warehouse,
         f"select {tenant}, {key} from (select distinct {tenant}, {key} "
@@ -123,14 +141,13 @@ def sample_requests(
                 client_id, entity_id = ids[rng.randrange(len(ids))]
                 start = first + timedelta(days=rng.randint(0, span))
                 batch.append(
-                    Request(
+                    Request.over_range(
                         entity,
                         metrics[index % len(metrics)],
                         granularity,
                         client_id,
                         entity_id,
                         start,
-                        start + timedelta(days=RANGE_DAYS - 1),
                     )
                 )
             groups[(entity, granularity)] = batch
@@ -174,6 +191,20 @@ def metrics_by_kind(catalog: Any, entity: str) -> dict[str, list[str]]:
     return found
 
 
+def kind_entities(registry: Any) -> list[Any]:
+    """The endpoints of the runs by metric kind: the activity fact's listed entities, then
+    the tenant's own entity (the client-wide series) when the fact has its key, so the
+    endpoint that sums every user and device is measured beside the single-entity ones
+    (the listed entities come first, so their samples do not depend on it)."""
+    grain = set(registry.activity.grain)
+    tenants = [
+        entity
+        for entity in registry.entities.values()
+        if entity.key == entity.tenant_key and entity.key in grain
+    ]
+    return [*registry.activity_entities(), *tenants]
+
+
 def sample_kind_requests(
     warehouse: Warehouse,
     catalog: Any,
@@ -187,13 +218,14 @@ def sample_kind_requests(
     Every kind of an entity asks about the same sampled ids and 90-day ranges, rotating
     through that entity's metrics of the kind, so two kinds differ only in their metrics.
     A kind the entity has no metric of is left out and named in the second value.
+    The entities are ``kind_entities``: the listed ones, then the client-wide series.
     """
     rng = random.Random(seed)
     registry = catalog.registry
     first, span = _span(warehouse, registry)
     groups: dict[tuple[str, str], list[Request]] = {}
     skipped: list[str] = []
-    for described in registry.activity_entities():
+    for described in kind_entities(registry):
         entity = described.name
         ids = _active_ids(warehouse, registry, described)
         sampled = []
@@ -207,14 +239,8 @@ def sample_kind_requests(
                 )
                 continue
             groups[(entity, kind)] = [
-                Request(
-                    entity,
-                    metrics[index % len(metrics)],
-                    granularity,
-                    client_id,
-                    entity_id,
-                    start,
-                    start + timedelta(days=RANGE_DAYS - 1),
+                Request.over_range(
+                    entity, metrics[index % len(metrics)], granularity, client_id, entity_id, start
                 )
                 for index, (client_id, entity_id, start) in enumerate(sampled)
             ]
