@@ -28,6 +28,7 @@ from daybook.bench.requests import GRANULARITIES
 from daybook.bench.slow import SLOW_CONNECTIONS
 from daybook.bench.warehouses import (
     HISTORY_RATIO,
+    build_and_record,
     build_history,
     drop_warehouse,
     make_warehouse,
@@ -94,20 +95,7 @@ def bench_backend(
         warehouse = make_warehouse(backend, work, "full")
         made.append(warehouse)
         log(f"{backend}: loading and building {heartbeats:,} heartbeats")
-        phases = build_history(warehouse, files, work, log_path, floor=True)
-        for name, phase in phases.items():
-            data["phases"][name] = {"seconds": phase.seconds, "peak_rss_mb": phase.peak_rss_mb}
-        data["mart_rows"] = phases["build"].data["mart_rows"]
-        data["load"] = phases["load"].data
-        data["floor"] = phases["floor"].data
-        data["build"] = {
-            key: phases["build"].data[key] for key in ("build_seconds", "publish_seconds")
-        }
-        log(
-            f"{backend}: load {phases['load'].seconds:.1f}s, "
-            f"floor {phases['floor'].data['statement_seconds']:.1f}s, "
-            f"build {phases['build'].seconds:.1f}s"
-        )
+        build_and_record(warehouse, files, work, log_path, data)
         data["refresh"] += measure_refresh(warehouse, heartbeats, work, log_path, refresh_cycles)
         data.update(measure_http(warehouse, work, duration, workers, threads, granularities))
     finally:

@@ -43,9 +43,21 @@ def create_token(warehouse: Warehouse, work: Path, extra_env: dict[str, str] | N
     return completed.stdout.strip().splitlines()[-1].strip()
 
 
-def warm_up(base_url: str, paths: list[str], headers: dict[str, str]) -> list[str]:
-    """Send every path once, eight at a time, so each worker has opened its data and compiled
-    its queries before anything is measured; returns the failures."""
+def warm_up(server: Any, paths: list[str], headers: dict[str, str]) -> None:
+    """Send every path once to ``server`` (a ``servers.start_app`` server), eight at a time,
+    so each worker has opened its data and compiled its queries before anything is
+    measured; any failure stops the bench (a run of failing requests would measure errors),
+    naming the server's log."""
+    failures = _send_each(server.base_url, paths, headers)
+    if failures:
+        raise click.ClickException(
+            f"{server.name}: {len(failures)} warm-up requests failed, e.g. "
+            f"{failures[0]}; see {server.log_path}"
+        )
+
+
+def _send_each(base_url: str, paths: list[str], headers: dict[str, str]) -> list[str]:
+    """Every path once, eight at a time; the failures."""
     import urllib.error
     import urllib.request
     from concurrent.futures import ThreadPoolExecutor
@@ -72,12 +84,16 @@ def load_runs(
     seconds: float,
     headers: dict[str, str],
     work: Path,
+    runs: tuple[tuple[str, tuple[int, ...]], ...] = LOAD_RUNS,
 ) -> dict[str, dict[str, Any]]:
-    """``LOAD_RUNS`` over ``requests``: {server: {clients: wrk run with its req/s}}."""
+    """``runs`` (server name, client counts; ``LOAD_RUNS`` unless given) over ``requests``,
+    one wrk thread each: {server: {clients: wrk run with its req/s}}. The ``bare`` server
+    is sent the bare app's paths, any other the API's; ``servers`` needs only the names
+    ``runs`` uses (the Spark bench: its one uncached API)."""
     api_paths = [request.api_path() for request in requests]
     bare_paths = [request.bare_path() for request in requests]
     found: dict[str, dict[str, Any]] = {}
-    for name, client_counts in LOAD_RUNS:
+    for name, client_counts in runs:
         for clients in client_counts:
             run = run_wrk(
                 servers[name].base_url,
@@ -193,12 +209,7 @@ def measure_http(
             (api_uncached, api_paths),
             (bare, [request.bare_path() for request in everything]),
         ):
-            failures = warm_up(server.base_url, paths, headers)
-            if failures:
-                raise click.ClickException(
-                    f"{server.name}: {len(failures)} warm-up requests failed, e.g. "
-                    f"{failures[0]}; see {server.log_path}"
-                )
+            warm_up(server, paths, headers)
         for (entity, granularity), requests in groups.items():
             key = f"{entity}/{granularity}"
             driver[key] = measure_driver(

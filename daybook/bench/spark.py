@@ -26,21 +26,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import click
-
 from daybook.bench.phases import PhaseError, run_phase
 from daybook.bench.report import log
-from daybook.bench.warehouses import bench_env, build_history, measure_refresh
+from daybook.bench.warehouses import bench_env, build_and_record, measure_refresh
 from daybook.config import Warehouse, parse_database_url
 
 # Requests sampled per (entity, granularity): each costs a Spark query or two, so a few
 # are enough to rotate through every metric of the endpoint without minutes of warm-up.
 SPARK_REQUESTS_PER_GROUP = 6
-CLIENT_COUNTS = (1, 4)
+# The load runs of the one server (``http.load_runs``): the API, answer cache off.
+SPARK_LOAD_RUNS = (("api_uncached", (1, 4)),)
 SPARK_MIN_RUN_SECONDS = 5.0  # each wrk run of the API straight from Spark lasts at least this
 SERVER_FOLDER = "spark-server"
 STORE_FILE = Path("spark-store") / "serving.duckdb"
@@ -106,21 +104,7 @@ def bench_spark(
     )
     with local_spark_server(work) as warehouse:
         log(f"spark: loading and building {heartbeats:,} heartbeats on {warehouse.url}")
-        phases = build_history(warehouse, files, work, log_path, floor=True)
-        for name, phase in phases.items():
-            data["phases"][name] = {"seconds": phase.seconds, "peak_rss_mb": phase.peak_rss_mb}
-        data["mart_rows"] = phases["build"].data["mart_rows"]
-        data["load"] = phases["load"].data
-        data["floor"] = phases["floor"].data
-        data["build"] = {
-            key: phases["build"].data[key] for key in ("build_seconds", "publish_seconds")
-        }
-        log(
-            f"spark: load {phases['load'].seconds:.1f}s, "
-            f"floor {data['floor']['statement_seconds']:.1f}s, "
-            f"build {phases['build'].seconds:.1f}s "
-            f"(publish {data['build']['publish_seconds'] or 0:.1f}s of it)"
-        )
+        build_and_record(warehouse, files, work, log_path, data)
         try:
             data["refresh"] = measure_refresh(warehouse, heartbeats, work, log_path, refresh_cycles)
         except PhaseError as error:
@@ -200,10 +184,9 @@ def _api_runs(
 ) -> dict[str, Any]:
     """``daybook serve`` over ``warehouse`` (reading ``served``), answer cache off, under wrk
     with 1 and 4 clients per (entity, granularity); and the driver floor on ``served``."""
-    from daybook.bench.http import create_token, warm_up
+    from daybook.bench.http import create_token, load_runs, warm_up
     from daybook.bench.inproc import measure_driver
     from daybook.bench.servers import start_app
-    from daybook.bench.wrk import run_wrk
 
     token = create_token(warehouse, work, extra_env)
     headers = {"Authorization": f"Bearer {token}"}
@@ -218,26 +201,18 @@ def _api_runs(
     run_seconds = max(duration, SPARK_MIN_RUN_SECONDS) if served.backend == "spark" else duration
     try:
         paths = [request.api_path() for batch in groups.values() for request in batch]
-        failures = warm_up(api.base_url, paths, headers)
-        if failures:
-            raise click.ClickException(
-                f"{api.name}: {len(failures)} warm-up requests failed, e.g. {failures[0]}; "
-                f"see {api.log_path}"
-            )
+        warm_up(api, paths, headers)
         for (entity, granularity), requests in groups.items():
             key = f"{entity}/{granularity}"
             driver[key] = measure_driver(served, catalog, requests, seconds=max(0.5, duration / 2))
-            for clients in CLIENT_COUNTS:
-                run = run_wrk(
-                    api.base_url,
-                    [request.api_path() for request in requests],
-                    connections=clients,
-                    seconds=run_seconds,
-                    headers=headers,
-                    threads=1,
-                    work_dir=work,
-                )
-                runs.setdefault(key, {})[f"{clients}"] = {**asdict(run), "rps": run.rps}
+            runs[key] = load_runs(
+                {"api_uncached": api},
+                requests,
+                seconds=run_seconds,
+                headers=headers,
+                work=work,
+                runs=SPARK_LOAD_RUNS,
+            )["api_uncached"]
             log(
                 f"spark ({label}) {key}: API p50 {runs[key]['1']['p50_ms']:.1f} ms (1 client), "
                 f"{runs[key]['4']['p50_ms']:.1f} ms (4), driver {driver[key]['p50_ms']:.1f} ms"

@@ -87,6 +87,31 @@ def build_history(
     return phases
 
 
+def build_and_record(
+    warehouse: Warehouse,
+    files: dict[str, list[str]],
+    work: Path,
+    log_path: Path,
+    data: dict[str, Any],
+) -> None:
+    """``build_history`` with the build's floor, recorded into ``data`` under the keys every
+    backend's record has: ``phases`` (seconds and peak memory per phase), ``mart_rows``,
+    ``load``, ``floor`` and ``build`` (its build and publish seconds); one progress line."""
+    phases = build_history(warehouse, files, work, log_path, floor=True)
+    for name, phase in phases.items():
+        data["phases"][name] = {"seconds": phase.seconds, "peak_rss_mb": phase.peak_rss_mb}
+    data["mart_rows"] = phases["build"].data["mart_rows"]
+    data["load"] = phases["load"].data
+    data["floor"] = phases["floor"].data
+    data["build"] = {key: phases["build"].data[key] for key in ("build_seconds", "publish_seconds")}
+    log(
+        f"{warehouse.backend}: load {phases['load'].seconds:.1f}s, "
+        f"floor {data['floor']['statement_seconds']:.1f}s, "
+        f"build {phases['build'].seconds:.1f}s "
+        f"(publish {data['build']['publish_seconds'] or 0:.1f}s of it)"
+    )
+
+
 def measure_refresh(
     warehouse: Warehouse, history: int, work: Path, log_path: Path, cycles: int = 2
 ) -> list[dict[str, Any]]:
