@@ -58,6 +58,11 @@ def plain_row(row: dict) -> dict:
     }
 
 
+def _token_key(client_ids: tuple[str, ...]) -> tuple[str, ...] | None:
+    """A token's clients as ``SampleApi`` keys its tokens: sorted, None for all clients."""
+    return tuple(sorted(client_ids)) or None
+
+
 @dataclass(kw_only=True)
 class SampleApi:
     """The API over the session's sample, and what tests need to check its answers."""
@@ -72,11 +77,16 @@ class SampleApi:
 
     def token(self, *client_ids: str) -> str:
         """A token for these clients (none given: all clients), created once per session."""
-        key = tuple(sorted(client_ids)) or None
+        key = _token_key(client_ids)
         if key not in self._tokens:
             store = open_token_store(self.warehouse)
             self._tokens[key] = store.create(list(key) if key else None, label="tests")[1]
         return self._tokens[key]
+
+    def use_token(self, token: str, *client_ids: str) -> None:
+        """Make ``token()`` for these clients (none given: all clients) answer ``token``, one
+        made elsewhere (e.g. the token ``daybook demo`` printed), instead of creating one."""
+        self._tokens[_token_key(client_ids)] = token
 
     def other_client(self, client_id: str) -> str:
         return next(c["client_id"] for c in self.clients if c["client_id"] != client_id)

@@ -104,7 +104,7 @@ def test_the_demo_on_spark_serves_the_reference_answers(
             users=raw["users"],
             devices=raw["devices"],
         )
-        served._tokens[None] = token_match.group(1)  # every request uses the demo's token
+        served.use_token(token_match.group(1))  # every request uses the demo's token
 
         # the contract's example shape: one user's activity-count, daily, two weeks
         client, user = served.active_entities("user")[0]
