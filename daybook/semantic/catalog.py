@@ -1,5 +1,12 @@
 """The loaded catalogue (tenant, entities, shared marts, metrics) and the compile cache in
-front of the compiler; ``Catalog.registry`` is the registry the other layers derive from."""
+front of the compiler; ``Catalog.registry`` is the registry the other layers derive from.
+
+Every metric, simple or not, compiles through ``metric_sql.compile_metric`` over dbt's
+semantic manifest: one compiler, so a metric reads the same on the users, devices and
+client-wide endpoints and in every dialect. What the catalogue adds is its own promises:
+request checks naming the valid values, the registry's key columns (``registry_keys``)
+and 0 for an empty bucket of a simple metric (``zero_fill``, the contract's integers).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sqlglot.errors import UnsupportedError
-
 from daybook.semantic.calendar import GRANULARITIES
-from daybook.semantic.compiler import SHAPES, render
 from daybook.semantic.definitions import Entity, Mart, Metric, Tenant
-from daybook.semantic.dialects import get_dialect
 from daybook.semantic.errors import SemanticError
 from daybook.semantic.query import CompiledQuery
 from daybook.semantic.registry import Registry
@@ -36,8 +39,8 @@ class Catalog:
     sources: dict[str, Path] = field(default_factory=dict)  # "metric:x"/"entity:y" -> file
     tenant: Tenant | None = None
     marts: dict[str, Mart] = field(default_factory=dict)
-    # dbt's semantic manifest the metrics came from (PydanticSemanticManifest), for the
-    # compiler of dbt's metric types; None for a catalogue made by hand.
+    # dbt's semantic manifest the metrics came from (PydanticSemanticManifest), what every
+    # metric compiles from; None for a catalogue made by hand (which cannot compile).
     semantic_manifest: Any = field(default=None, repr=False)
     _cache: dict[CacheKey, CompiledQuery] = field(default_factory=dict, repr=False)
     _view: Any = field(default=None, repr=False)
@@ -114,45 +117,23 @@ class Catalog:
             raise SemanticError(
                 f"Unknown granularity: {granularity}. Valid values: {', '.join(GRANULARITIES)}"
             )
-        if not metric.simple:
-            return self._compile_dbt(metric, entity, granularity, dialect_name, shape)
-        if shape not in SHAPES:
-            raise SemanticError(f"Unknown shape: {shape}. Valid values: {', '.join(SHAPES)}")
-        dialect = get_dialect(dialect_name)
-        tree = SHAPES[shape](metric, entity, granularity)
-        try:
-            sql, order = render(tree, dialect)
-        except (UnsupportedError, ValueError) as error:
-            raise SemanticError(
-                f"Metric {metric_name} cannot be compiled for {dialect_name}: {error}"
-            ) from None
-        return CompiledQuery(
-            metric=metric_name,
-            entity=entity_name,
-            granularity=granularity,
-            dialect=dialect,
-            sql=sql,
-            parameter_order=order,
-            tree=tree,
-            shape=shape,
-        )
-
-    def _compile_dbt(
-        self, metric: Metric, entity: Entity, granularity: str, dialect: str, shape: str
-    ) -> CompiledQuery:
-        """dbt's metric types (ratio, derived, cumulative, filters, average) through
-        ``metric_sql.compile_metric`` over the semantic manifest; the query keeps the API
-        name. (A simple metric stays on ``compiler.py`` for every entity, so its empty
-        buckets read the same, 0, on the users, devices and client-wide endpoints.)"""
         from daybook.semantic.metric_sql import compile_metric
 
         compiled = compile_metric(
-            self.manifest_view(), metric.dbt_name, entity.name, granularity, dialect, shape=shape
+            self.manifest_view(),
+            metric.dbt_name,
+            entity.name,
+            granularity,
+            dialect_name,
+            shape=shape,
+            zero_fill=metric.simple,
         )
         return replace(compiled, metric=metric.name)
 
     def manifest_view(self) -> Any:
-        """The ``metric_sql.ManifestView`` of the semantic manifest, made once."""
+        """The ``metric_sql.ManifestView`` of the semantic manifest, made once, with the
+        registry's key columns (a simple metric's semantic model may leave out the tenant
+        entity, as a metric served per user alone does; the registry still scopes it)."""
         if self._view is None:
             if self.semantic_manifest is None:
                 raise SemanticError("this catalogue has no dbt semantic manifest to compile from")
@@ -163,5 +144,9 @@ class Catalog:
             )
             with self._lock:
                 if self._view is None:
-                    self._view = ManifestView(self.semantic_manifest, tenant_entity=tenant)
+                    self._view = ManifestView(
+                        self.semantic_manifest,
+                        tenant_entity=tenant,
+                        registry_keys={e.name: e.key for e in self.entities.values()},
+                    )
         return self._view

@@ -11,10 +11,10 @@ import click
 
 from daybook.semantic.calendar import GRANULARITIES
 from daybook.semantic.catalog import Catalog
-from daybook.semantic.compiler import SHAPES
 from daybook.semantic.dialects import DIALECTS
 from daybook.semantic.errors import SemanticError
 from daybook.semantic.loader import load_catalog
+from daybook.semantic.metric_sql import SHAPES
 
 
 def _catalog() -> Catalog:
@@ -75,7 +75,10 @@ def metrics() -> None:
     type=click.Choice(list(SHAPES)),
     default="series",
     show_default=True,
-    help="series: every bucket, zero-filled; buckets: only buckets with data (as the API runs).",
+    help=(
+        "series: every bucket of the range, in SQL; buckets: only buckets with data (as the "
+        "API runs; metrics that need the day spine give the series)."
+    ),
 )
 def sql(metric_name: str, entity: str, granularity: str, dialect: str | None, shape: str) -> None:
     """Print the compiled, formatted SQL of a metric request."""

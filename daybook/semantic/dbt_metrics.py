@@ -9,7 +9,9 @@ dbt-semantic-interfaces' own pydantic objects (``PydanticSemanticManifest``) and
 - entities = the registry's entities (user, device, client) that every semantic model the
   metric reads has: the endpoints that serve it;
 - a simple, unfiltered metric over ``sum``/``count``/``count_distinct``/``min``/``max`` also
-  carries today's compiler input (mart, time column, aggregation, expression).
+  carries its one aggregation (mart, time column, aggregation, expression): the columns
+  the loader checks, and what makes it ``Metric.simple`` (0 in an empty bucket). Every
+  metric's SQL comes from the semantic manifest (``metric_sql``).
 
 What dbt lets through and Daybook refuses, naming the file, the metric and the nearest
 valid name: a dimension, time dimension or entity inside ``filter:`` that the metric's
@@ -30,7 +32,7 @@ from pydantic import ValidationError
 from daybook.semantic.definitions import Entity, Metric
 from daybook.semantic.errors import SemanticError
 
-# dbt aggregations today's compiler runs as they are (``average`` is a number: the new one).
+# dbt aggregations of a simple metric (``average`` is a number, so not one of them).
 SIMPLE_AGGREGATIONS = {"sum", "count", "count_distinct", "min", "max"}
 INTEGER_AGGREGATIONS = SIMPLE_AGGREGATIONS | {"sum_boolean"}
 METRIC_TIME = "metric_time"
@@ -270,7 +272,7 @@ def _metric(
                  "aggregation": agg, "expression": expression, "entities": ["x"]}
             )  # fmt: skip
         except ValidationError:
-            simple = False  # an expression today's whitelist refuses: the new compiler's
+            simple = False  # the whitelist refuses it: metric_sql's load check says why
     integer = kind == "simple" and agg in INTEGER_AGGREGATIONS
     if kind == "cumulative":
         period_agg = getattr(params.cumulative_type_params, "period_agg", None)

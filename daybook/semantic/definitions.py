@@ -5,8 +5,10 @@ The registry (``semantic/entities.yml``) is Daybook's own format: every key is d
 here with ``extra="forbid"``, so a typo in a key is an error at start-up rather than a
 silently ignored setting. Metrics are written in dbt's spec and read from dbt's semantic
 manifest (``dbt_metrics.py``); :class:`Metric` is what one becomes: its API name, label,
-entities, semantic model, and, for a simple metric, the one aggregation over one mart
-today's compiler takes. Cross-file rules live in ``loader.py``.
+entities, semantic model, and, for a simple metric, the one aggregation over one mart it
+is (what the column checks read, and what makes it *simple*: 0 in an empty bucket).
+Every metric compiles from dbt's manifest (``metric_sql``), not from these fields.
+Cross-file rules live in ``loader.py``.
 """
 
 from __future__ import annotations
@@ -98,9 +100,11 @@ class Metric(BaseModel):
 
     ``name`` is the API name (dbt's name with ``_`` as ``-``), ``dbt_name`` dbt's;
     ``entities`` the registry entities of its semantic model (the endpoints serving it).
-    ``model``, ``time_column``, ``aggregation`` and ``expression`` are the one aggregation
-    over one mart of a simple, unfiltered metric (what ``compiler.py`` compiles);
-    ``None`` for a metric only the dbt-spec compiler handles (``simple`` is False).
+    ``aggregation`` and ``expression`` describe the one aggregation over ``model`` of a
+    simple, unfiltered metric (``simple``), ``None`` for any other metric; ``model`` and
+    ``time_column`` are its first semantic model's mart and day column. The loader
+    checks these columns against dbt's manifest (``columns.py``); the SQL itself is
+    compiled from dbt's semantic manifest (``metric_sql``) for every metric.
     ``value_type``: ``integer`` for counts and sums, ``number`` (JSON number or null)
     for ratio, derived and average metrics.
     """
@@ -149,21 +153,16 @@ class Metric(BaseModel):
         return value
 
     def model_post_init(self, context: object, /) -> None:
-        """Keep the parsed expression: its tree is reused by every compile."""
+        """Keep the parsed expression: the columns it reads are checked against dbt's."""
         if self.expression is not None:
             self._tree = parse_expression(self.expression, allow_star=self.aggregation == "count")
 
     @property
     def simple(self) -> bool:
-        """One aggregation over one mart, no filter: what ``compiler.py`` compiles."""
+        """One aggregation over one mart, no filter, no fill: the contract's kind of metric,
+        whose empty buckets read 0 on every endpoint (``Catalog`` compiles it with
+        ``zero_fill``, so a ``min``/``max`` one too, where dbt's own rule says null)."""
         return self.aggregation is not None and self._tree is not None
-
-    @property
-    def expression_tree(self) -> exp.Expression:
-        """The parsed expression (a fresh copy: callers may embed it in a larger tree)."""
-        if self._tree is None:
-            raise ValueError(f"metric {self.name} is not one aggregation over one mart")
-        return self._tree.copy()
 
     @property
     def columns(self) -> list[str]:

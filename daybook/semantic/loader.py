@@ -92,20 +92,24 @@ def load_catalog(
 def _checked_by_compiler(
     metrics: dict[str, Metric], parsed: object, scan: _Scan, where: dict[str, tuple[Path, str]]
 ) -> dict[str, Metric]:
-    """Metrics only ``metric_sql`` compiles (not one aggregation over one mart) resolved and
-    rendered once now (``check_metric``), so a definition it cannot compile fails at load
-    naming the file; their entities are those it can scope (every model has the tenant)."""
+    """Every metric resolved and rendered once now by the compiler, ``metric_sql``
+    (``check_metric``), so a definition it cannot compile (a measure's
+    ``non_additive_dimension``, say) fails at load naming the file, not at a request. A
+    simple metric keeps the registry's entities (its one mart carries their keys and the
+    tenant key, ``columns.py`` checks them); any other metric's entities are those it can
+    scope itself (every semantic model it reads has the tenant entity)."""
     from daybook.semantic.metric_sql import ManifestView, check_metric, metric_entities
 
     tenant = next((e.name for e in scan.entities.values() if e.key == e.tenant_key), "client")
-    view = ManifestView(parsed, tenant_entity=tenant)  # type: ignore[arg-type]
+    keys = {e.name: e.key for e in scan.entities.values()}
+    view = ManifestView(parsed, tenant_entity=tenant, registry_keys=keys)  # type: ignore[arg-type]
     checked = dict(metrics)
     for name, metric in metrics.items():
-        if metric.simple:
-            continue
         path, label = where.get(f"metric:{metric.dbt_name}", ("dbt project", f"metric {name}"))
         try:
             check_metric(view, metric.dbt_name)
+            if metric.simple:
+                continue
             allowed = set(metric_entities(view, metric.dbt_name))
         except SemanticError as error:
             raise SemanticError(f"{path}: {label}: {error}") from None

@@ -1,4 +1,9 @@
-"""A compiled metric query: SQL text plus the recipe for binding one request's values."""
+"""A compiled metric query: SQL text plus the recipe for binding one request's values.
+
+``render`` turns a metric's dialect-neutral tree into one dialect's text and binding
+order; it lives here, beside the query it fills, so ``metric_sql`` (which builds the
+trees) and ``CompiledQuery.pretty_sql`` share it without importing each other.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,20 @@ from typing import Any
 from sqlglot import exp
 
 from daybook.semantic.calendar import bucket_starts
-from daybook.semantic.compiler import render
 from daybook.semantic.dialects import Dialect
 from daybook.semantic.errors import SemanticError
+
+
+def render(
+    query: exp.Expression, dialect: Dialect, *, pretty: bool = False
+) -> tuple[str, tuple[str, ...]]:
+    """SQL text for ``dialect`` and the request values' names in binding order.
+
+    The tree is the same for every dialect; ``dialect`` renders markers and
+    its own forms (``dialects.py``), and the binding order comes from the tree.
+    """
+    sql = dialect.generate(query, pretty=pretty)
+    return sql, dialect.binding_order(query, sql)
 
 
 @dataclass(frozen=True)

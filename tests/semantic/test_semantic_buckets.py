@@ -15,8 +15,8 @@ from sqlglot import exp
 
 from daybook.semantic import GRANULARITIES
 from daybook.semantic.calendar import bucket_of, bucket_starts, fill
-from daybook.semantic.compiler import bucket_start
 from daybook.semantic.dialects import DIALECTS
+from daybook.semantic.metric_sql.nodes import bucket_start
 
 DAY = exp.column("d")
 

@@ -141,4 +141,4 @@ def test_the_client_wide_series_is_listed_and_compiled(runner: CliRunner) -> Non
         "tenant_id, start_date, end_date"
     )
     assert "%(entity_id)s" not in body and "%(tenant_id)s" in body
-    assert "COUNT(DISTINCT user_id)" in body
+    assert "COUNT(DISTINCT f.user_id)" in body

@@ -4,7 +4,7 @@ The new file, in dbt's spec, adds a semantic model with a measure per aggregatio
 (sum over an expression, count of rows, count_distinct, min, max) and a simple metric
 on each; ``dbt parse`` reads it (``daybook.semantic.dbt_parse``) and each is checked
 against a plain-Python computation on DuckDB and PostgreSQL, for users, devices and the
-whole client.
+whole client, in both query shapes (an empty bucket is 0, ``min`` and ``max`` included).
 """
 
 from __future__ import annotations
@@ -162,21 +162,26 @@ def _check(con, extended: Catalog, data: st.DataObject, dialect: str) -> None:
     )
     for _ in range(4):
         request = data.draw(requests(new_only, anchor, rows), label="request")
-        query = extended.compile(
-            metric=request.metric,
-            entity=request.entity,
-            granularity=request.granularity,
-            dialect=dialect,
-        )
-        params = query.parameters(
-            tenant_id=request.tenant_id,
-            entity_id=request.entity_id,
-            start_date=request.start,
-            end_date=request.end,
-        )
-        got = [tuple(row) for row in con.execute(query.sql, params).fetchall()]
-        assert got == expected_series(rows, request), request
-        assert all(type(value) is int for _, value in got)
+        for shape in ("series", "buckets"):  # "buckets": what the API runs, then fill()
+            query = extended.compile(
+                metric=request.metric,
+                entity=request.entity,
+                granularity=request.granularity,
+                dialect=dialect,
+                shape=shape,
+            )
+            params = query.parameters(
+                tenant_id=request.tenant_id,
+                entity_id=request.entity_id,
+                start_date=request.start,
+                end_date=request.end,
+            )
+            got = [tuple(row) for row in con.execute(query.sql, params).fetchall()]
+            if shape == "buckets":  # min and max too: 0 where no row, as the contract says
+                assert "calendar_day" not in query.sql, request  # no day spine
+                got = query.fill(got, request.start, request.end)
+            assert got == expected_series(rows, request), (shape, request)
+            assert all(type(value) is int for _, value in got)
 
 
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}

@@ -89,13 +89,17 @@ def test_compiled_sql_parses_back_in_its_dialect(
 # (dialect, granularity, fragments the compiled SQL must contain)
 TRAPS = [
     # BigQuery's WEEK starts on Sunday; ISO weeks need WEEK(MONDAY).
-    ("bigquery", "weekly", ["DATE_TRUNC(activity_date, WEEK(MONDAY))", "@tenant_id", "INT64"]),
+    ("bigquery", "weekly", ["DATE_TRUNC(f.activity_date, WEEK(MONDAY))", "@tenant_id", "INT64"]),
     # Snowflake's DATE_TRUNC('WEEK') follows the session's WEEK_START: use the ISO weekday.
-    ("snowflake", "weekly", ["DATEADD(DAY, 1 - DAYOFWEEKISO(activity_date), activity_date)", ":1"]),
+    (
+        "snowflake",
+        "weekly",
+        ["DATEADD(DAY, 1 - DAYOFWEEKISO(f.activity_date), f.activity_date)", ":1"],
+    ),
     # DuckDB and PostgreSQL traps (a truncated date is a timestamp) are caught by execution.
     # PostgreSQL truncates a date to a timestamp: cast back to DATE.
-    ("spark", "weekly", ["TRUNC(activity_date, 'WEEK')", "SEQUENCE(", ":start_date"]),
-    ("databricks", "monthly", ["TRUNC(activity_date, 'MONTH')", ":end_date"]),
+    ("spark", "weekly", ["TRUNC(f.activity_date, 'WEEK')", "SEQUENCE(", ":start_date"]),
+    ("databricks", "monthly", ["TRUNC(f.activity_date, 'MONTH')", ":end_date"]),
     # Trino wants quoted interval quantities and binds positionally.
     ("trino", "daily", ["SEQUENCE(CAST(? AS DATE), CAST(? AS DATE), INTERVAL '1' DAY)"]),
 ]

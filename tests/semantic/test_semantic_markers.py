@@ -18,8 +18,9 @@ from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.dialects.postgres import Postgres
 
 from daybook.semantic import Catalog
-from daybook.semantic.compiler import SHAPES, render
 from daybook.semantic.dialects import DIALECTS, PARAMETER_NAMES, build_dialect
+from daybook.semantic.metric_sql import SHAPES
+from daybook.semantic.query import render
 from semantic.marts import FACT_COLUMNS, fact_row, replace_fact_rows
 
 ROWS = [
@@ -42,6 +43,16 @@ STYLES = {
     },
 }
 CASES = [(backend, style) for backend, styles in STYLES.items() for style in styles]
+
+
+def _tree(
+    catalog: Catalog, metric: str, entity: str, granularity: str, shape: str
+) -> exp.Expression:
+    """The dialect-neutral tree the catalogue compiles for this key (any dialect's query
+    holds the same tree; each test renders it with its own generator)."""
+    return catalog.compile(
+        metric=metric, entity=entity, granularity=granularity, dialect="duckdb", shape=shape
+    ).tree
 
 
 def _reference(metric: str, entity: str, entity_id: str, granularity: str) -> list[tuple]:
@@ -84,7 +95,7 @@ def test_every_marker_style_binds_the_request_values(
     con = request.getfixturevalue(f"{backend}_marts")
     replace_fact_rows(con, ROWS, backend=backend)
     dialect = STYLES[backend][style]
-    tree = SHAPES["series"](catalog.metrics[metric], catalog.entities[entity], granularity)
+    tree = _tree(catalog, metric, entity, granularity, "series")
     sql, order = render(tree, dialect)
     values = {
         "tenant_id": "c-1",
@@ -105,7 +116,7 @@ def test_every_marker_style_binds_the_request_values(
 
 def test_markers_are_each_dialects_own_rendering(catalog: Catalog) -> None:
     """Named placeholders in the tree; the dialect's generator writes its driver's marker."""
-    tree = SHAPES["buckets"](catalog.metrics["activity-count"], catalog.entities["user"], "daily")
+    tree = _tree(catalog, "activity-count", "user", "daily", "buckets")
     expected = {
         "duckdb": "client_id = $tenant_id",
         "postgres": "client_id = %(tenant_id)s",
@@ -132,10 +143,10 @@ def test_unnamed_markers_bind_in_text_order_or_are_refused(
     base = DIALECTS[dialect].sqlglot.__mro__[1]  # sqlglot's own dialect under Daybook's
     named, qmark = build_dialect(dialect, base, "named"), build_dialect(dialect, base, "qmark")
     names = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(PARAMETER_NAMES) + r")(?![A-Za-z0-9_])")
-    for metric in [m for m in catalog.metrics.values() if m.simple]:  # compiler.py's
+    for metric in [m for m in catalog.metrics.values() if m.simple]:  # the API's usual
         for entity in metric.entities:
             for granularity in ("daily", "weekly"):
-                tree = SHAPES[shape](metric, catalog.entities[entity], granularity)
+                tree = _tree(catalog, metric.name, entity, granularity, shape)
                 in_text = tuple(names.findall(named.generate(tree)))
                 if len(in_text) != len(list(tree.find_all(exp.Placeholder))):
                     with pytest.raises(ValueError, match="repeats a request value"):

@@ -2,22 +2,25 @@
 
 ``compile_metric(view, "chrome_share", "device", "weekly", "postgres")`` resolves the
 metric (``plan.py``), builds its query (``sql.py``) and renders it for the dialect
-(``dialects.py``). The result is pure: callers cache it per key (``Catalog.compile``),
-so a request costs a dictionary look-up and a parameter bind.
+(``dialects.py``). It is the only compiler: the catalogue (``Catalog.compile``) sends
+every metric through it, simple ones included, for every entity, shape and dialect.
+The result is pure: callers cache it per key, so a request costs a dictionary look-up
+and a parameter bind.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlglot.errors import UnsupportedError
 
 from daybook.semantic.calendar import GRANULARITIES
-from daybook.semantic.compiler import render
 from daybook.semantic.dialects import get_dialect
 from daybook.semantic.errors import SemanticError
 from daybook.semantic.metric_sql.plan import LeafValue, Node, leaves, resolve
 from daybook.semantic.metric_sql.sql import QueryBuilder, buckets_query, is_int, series_query
 from daybook.semantic.metric_sql.view import ManifestView
-from daybook.semantic.query import CompiledQuery
+from daybook.semantic.query import CompiledQuery, render
 
 SHAPES = ("series", "buckets")
 
@@ -50,6 +53,7 @@ def compile_metric(
     dialect: str,
     *,
     shape: str = "series",
+    zero_fill: bool = False,
 ) -> CompiledQuery:
     """The SQL of ``metric`` per ``entity`` (``user``, ``device`` or the tenant ``client``)
     at ``granularity`` in ``dialect``: bound parameters ``tenant_id``, ``entity_id``
@@ -58,6 +62,12 @@ def compile_metric(
     ``shape="series"``: every bucket of the range, in SQL. ``shape="buckets"``: for a
     plain simple metric, only the buckets holding rows (``CompiledQuery.fill`` completes
     the series); any other metric needs the spine and gets the series query.
+
+    ``zero_fill``: an integer metric that is one measure at the root (no window) reads 0
+    in a bucket without rows even where dbt's rule says null (``min``/``max``, see
+    ``plan.py``). The catalogue asks for it for its simple metrics, whose empty buckets
+    the contract makes 0 on every endpoint (an integer "0 where there was no activity"),
+    as they always were; the dbt-faithful default stays for everything else.
     """
     if granularity not in GRANULARITIES:
         raise SemanticError(
@@ -67,6 +77,8 @@ def compile_metric(
         raise SemanticError(f"Unknown shape: {shape}. Valid values: {', '.join(SHAPES)}")
     target = get_dialect(dialect)
     node = resolve(view, metric)
+    if zero_fill and isinstance(node, LeafValue) and node.is_int and node.leaf.window is None:
+        node = replace(node, empty=0 if node.empty is None else node.empty)
     builder = QueryBuilder(view, entity, granularity, metric)
     column = metric.replace("-", "_")
     plain = (

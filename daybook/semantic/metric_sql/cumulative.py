@@ -27,11 +27,13 @@ from typing import Protocol
 from dbt_semantic_interfaces.type_enums import AggregationType
 from sqlglot import exp
 
-from daybook.semantic.compiler import BUCKET, VALUE, date_parameter
 from daybook.semantic.metric_sql.nodes import (
+    BUCKET,
     MEASURE,
     METRIC_DAY,
+    VALUE,
     col,
+    date_parameter,
     literal,
     shifted,
     table,

@@ -12,7 +12,10 @@ Rules chosen where dbt leaves room (``semantic/README.md``, "Metric types"):
 
 - An empty bucket of a ``sum``/``count``/``count_distinct``/``sum_boolean`` measure is 0
   (the contract's series are dense and zero-filled); of ``min``/``max``/``average`` it
-  has no value (null) unless ``fill_nulls_with`` says otherwise.
+  has no value (null) unless ``fill_nulls_with`` says otherwise. This does not depend
+  on the entity: ``client`` differs only in binding no ``entity_id``. (The catalogue
+  asks ``compile_metric`` for ``zero_fill`` on its simple metrics, so an unfiltered
+  ``min``/``max`` one reads 0, the contract's integer for "no activity".)
 - Ratio, derived and average values are floats; everything else stays an integer.
 """
 
@@ -190,7 +193,9 @@ def check_measure(source: MeasureSource, *, metric: str) -> None:
             f"metric {metric}: measure {measure.name}: non_additive_dimension is not supported"
         )
     try:
-        parse_expression(measure.expr or measure.name, allow_star=False)
+        parse_expression(
+            measure.expr or measure.name, allow_star=measure.agg is AggregationType.COUNT
+        )
     except ValueError as error:
         raise SemanticError(f"metric {metric}: measure {measure.name} expr: {error}") from None
 

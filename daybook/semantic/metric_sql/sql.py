@@ -27,23 +27,28 @@ from __future__ import annotations
 from dbt_semantic_interfaces.type_enums import AggregationType
 from sqlglot import exp
 
-from daybook.semantic.compiler import BUCKET, DAY, VALUE, bucket_start, date_parameter, day_series
-from daybook.semantic.compiler import parameter as marker
 from daybook.semantic.errors import SemanticError
 from daybook.semantic.expressions import parse_expression
 from daybook.semantic.metric_sql.cumulative import cumulative_leaf
 from daybook.semantic.metric_sql.filters import FACT_ALIAS, render
 from daybook.semantic.metric_sql.nodes import (
+    BUCKET,
+    DAY,
     DAYS,
     METRIC_DAY,
     SPINE,
+    VALUE,
     as_float,
+    bucket_start,
     col,
+    date_parameter,
+    day_series,
     divide,
     literal,
     shifted,
     table,
 )
+from daybook.semantic.metric_sql.nodes import parameter as marker
 from daybook.semantic.metric_sql.plan import Derived, Leaf, LeafValue, Node, Ratio, Shift, leaves
 from daybook.semantic.metric_sql.view import ManifestView
 
@@ -125,7 +130,7 @@ class QueryBuilder:
         view = self.view
         source = view.measure(leaf.measure, metric=self.metric)
         model = source.model
-        tenant = view.entity_column(model, view.tenant_entity)
+        tenant = view.scope_column(model, view.tenant_entity)
         if tenant is None:
             raise SemanticError(
                 f"metric {self.metric}: semantic model {model.name} has no "
@@ -134,7 +139,7 @@ class QueryBuilder:
         day = col(view.time_column(source, metric=self.metric), FACT_ALIAS)
         where = [exp.EQ(this=col(tenant, FACT_ALIAS), expression=marker("tenant_id"))]
         if self.entity != view.tenant_entity:
-            key = view.entity_column(model, self.entity)
+            key = view.scope_column(model, self.entity)
             if key is None:
                 raise SemanticError(
                     f"Metric {self.metric} is not defined for entity {self.entity}: semantic "
@@ -157,7 +162,9 @@ class QueryBuilder:
                     )
             where.append(exp.paren(condition, copy=False))
         measure = source.measure
-        value = parse_expression(measure.expr or measure.name)
+        value = parse_expression(
+            measure.expr or measure.name, allow_star=measure.agg is AggregationType.COUNT
+        )
         for column in value.find_all(exp.Column):
             column.set("table", exp.to_identifier(FACT_ALIAS))
         if measure.agg is AggregationType.SUM_BOOLEAN:

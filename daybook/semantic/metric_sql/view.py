@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,12 +47,28 @@ class ManifestView:
     """An index over one semantic manifest; immutable, cheap to query.
 
     ``tenant_entity`` names the entity every query is scoped by (contract section 3:
-    ``client``); a semantic model must carry it to be read at all.
+    ``client``); a semantic model must carry it to be read at all, unless
+    ``registry_keys`` is given.
+
+    ``registry_keys`` (entity name -> key column, ``semantic/entities.yml``): the
+    catalogue's promise that every row of an entity's marts carries its key and the
+    tenant key. With it, a metric the catalogue serves on an entity scopes a semantic
+    model that does not name that entity (or the tenant) by the registry's column, as
+    the catalogue's column checks vouch for (``columns.py``): a simple metric over a
+    model with only a ``user`` entity is served per user, filtered on ``client_id``.
+    Without it (a bare manifest), such a model cannot be read for that entity.
     """
 
-    def __init__(self, manifest: PydanticSemanticManifest, *, tenant_entity: str = "client"):
+    def __init__(
+        self,
+        manifest: PydanticSemanticManifest,
+        *,
+        tenant_entity: str = "client",
+        registry_keys: Mapping[str, str] | None = None,
+    ):
         self.manifest = manifest
         self.tenant_entity = tenant_entity
+        self.registry_keys = dict(registry_keys or {})
         self.metrics: dict[str, PydanticMetric] = {m.name: m for m in manifest.metrics}
         self.models: dict[str, PydanticSemanticModel] = {
             m.name: m for m in manifest.semantic_models
@@ -93,6 +109,11 @@ class ManifestView:
             if candidate.name == entity:
                 return candidate.expr or candidate.name
         return None
+
+    def scope_column(self, model: PydanticSemanticModel, entity: str) -> str | None:
+        """The column a query on ``entity`` (or the tenant) filters ``model`` by: the
+        model's own entity column, else the registry's key (``registry_keys``)."""
+        return self.entity_column(model, entity) or self.registry_keys.get(entity)
 
     @staticmethod
     def primary_entity(model: PydanticSemanticModel) -> str | None:

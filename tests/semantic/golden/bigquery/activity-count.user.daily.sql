@@ -1,25 +1,29 @@
-WITH bucket_spine AS (
+WITH calendar_days AS (
+  SELECT
+    calendar_day
+  FROM UNNEST(GENERATE_DATE_ARRAY(CAST(@start_date AS DATE), CAST(@end_date AS DATE), INTERVAL 1 DAY)) AS calendar_day
+), bucket_spine AS (
   SELECT
     calendar_day AS bucket_date
-  FROM UNNEST(GENERATE_DATE_ARRAY(CAST(@start_date AS DATE), CAST(@end_date AS DATE), INTERVAL 1 DAY)) AS calendar_day
-), metric_by_bucket AS (
+  FROM calendar_days
+), measure_3 AS (
   SELECT
-    activity_date AS bucket_date,
-    SUM(total_activity_count) AS metric_value
-  FROM fct_activity_daily
+    f.activity_date AS bucket_date,
+    SUM(f.total_activity_count) AS metric_value
+  FROM fct_activity_daily AS f
   WHERE
-    client_id = @tenant_id
-    AND user_id = @entity_id
-    AND activity_date >= CAST(@start_date AS DATE)
-    AND activity_date <= CAST(@end_date AS DATE)
+    f.client_id = @tenant_id
+    AND f.user_id = @entity_id
+    AND f.activity_date >= CAST(@start_date AS DATE)
+    AND f.activity_date <= CAST(@end_date AS DATE)
   GROUP BY
-    activity_date
+    f.activity_date
 )
 SELECT
   bucket_spine.bucket_date,
-  CAST(COALESCE(metric_by_bucket.metric_value, 0) AS INT64) AS activity_count
+  CAST(COALESCE(measure_3.metric_value, 0) AS INT64) AS activity_count
 FROM bucket_spine
-LEFT JOIN metric_by_bucket
-  ON metric_by_bucket.bucket_date = bucket_spine.bucket_date
+LEFT JOIN measure_3
+  ON measure_3.bucket_date = bucket_spine.bucket_date
 ORDER BY
   bucket_spine.bucket_date

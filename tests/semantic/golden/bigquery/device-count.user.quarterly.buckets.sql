@@ -1,12 +1,12 @@
 SELECT
-  CAST(DATE_TRUNC(activity_date, QUARTER) AS DATE) AS bucket_date,
-  CAST(COUNT(DISTINCT device_id) AS INT64) AS metric_value
-FROM fct_activity_daily
+  CAST(DATE_TRUNC(f.activity_date, QUARTER) AS DATE) AS bucket_date,
+  CAST(COUNT(DISTINCT f.device_id) AS INT64) AS metric_value
+FROM fct_activity_daily AS f
 WHERE
-  client_id = @tenant_id
-  AND user_id = @entity_id
-  AND activity_date >= CAST(@start_date AS DATE)
-  AND activity_date <= CAST(@end_date AS DATE)
+  f.client_id = @tenant_id
+  AND f.user_id = @entity_id
+  AND f.activity_date >= CAST(@start_date AS DATE)
+  AND f.activity_date <= CAST(@end_date AS DATE)
 GROUP BY
   bucket_date
 ORDER BY

@@ -1,13 +1,13 @@
 SELECT
-  activity_date AS bucket_date,
-  CAST(SUM(total_activity_count) AS BIGINT) AS metric_value
-FROM fct_activity_daily
+  f.activity_date AS bucket_date,
+  CAST(SUM(f.total_activity_count) AS BIGINT) AS metric_value
+FROM fct_activity_daily AS f
 WHERE
-  client_id = :1
-  AND user_id = :2
-  AND activity_date >= CAST(:3 AS DATE)
-  AND activity_date <= CAST(:4 AS DATE)
+  f.client_id = :1
+  AND f.user_id = :2
+  AND f.activity_date >= CAST(:3 AS DATE)
+  AND f.activity_date <= CAST(:4 AS DATE)
 GROUP BY
-  activity_date
+  f.activity_date
 ORDER BY
   bucket_date

@@ -1,13 +1,13 @@
 SELECT
-  CAST(DATE_TRUNC('MONTH', activity_date) AS DATE) AS bucket_date,
-  CAST(COUNT(DISTINCT user_id) AS BIGINT) AS metric_value
-FROM fct_activity_daily
+  CAST(DATE_TRUNC('MONTH', f.activity_date) AS DATE) AS bucket_date,
+  CAST(COUNT(DISTINCT f.user_id) AS BIGINT) AS metric_value
+FROM fct_activity_daily AS f
 WHERE
-  client_id = :1
-  AND device_id = :2
-  AND activity_date >= CAST(:3 AS DATE)
-  AND activity_date <= CAST(:4 AS DATE)
+  f.client_id = :1
+  AND f.device_id = :2
+  AND f.activity_date >= CAST(:3 AS DATE)
+  AND f.activity_date <= CAST(:4 AS DATE)
 GROUP BY
-  CAST(DATE_TRUNC('MONTH', activity_date) AS DATE)
+  CAST(DATE_TRUNC('MONTH', f.activity_date) AS DATE)
 ORDER BY
   bucket_date

@@ -1,6 +1,6 @@
-WITH bucket_spine AS (
-  SELECT DISTINCT
-    CAST(DATEADD(DAY, 1 - DAYOFWEEKISO(calendar_day), calendar_day) AS DATE) AS bucket_date
+WITH calendar_days AS (
+  SELECT
+    calendar_day
   FROM (
     SELECT
       DATEADD(DAY, CAST(calendar_day AS INT), CAST(:3 AS DATE)) AS calendar_day
@@ -8,24 +8,28 @@ WITH bucket_spine AS (
       DATEDIFF(DAY, CAST(:3 AS DATE), CAST(:4 AS DATE)) + 1 - 1
     ) + 1))) AS calendar(seq, key, path, index, calendar_day, this)
   ) AS calendar(calendar_day)
-), metric_by_bucket AS (
+), bucket_spine AS (
+  SELECT DISTINCT
+    CAST(DATEADD(DAY, 1 - DAYOFWEEKISO(calendar_day), calendar_day) AS DATE) AS bucket_date
+  FROM calendar_days
+), measure_3 AS (
   SELECT
-    CAST(DATEADD(DAY, 1 - DAYOFWEEKISO(activity_date), activity_date) AS DATE) AS bucket_date,
-    COUNT(DISTINCT user_id) AS metric_value
-  FROM fct_activity_daily
+    CAST(DATEADD(DAY, 1 - DAYOFWEEKISO(f.activity_date), f.activity_date) AS DATE) AS bucket_date,
+    COUNT(DISTINCT f.user_id) AS metric_value
+  FROM fct_activity_daily AS f
   WHERE
-    client_id = :1
-    AND device_id = :2
-    AND activity_date >= CAST(:3 AS DATE)
-    AND activity_date <= CAST(:4 AS DATE)
+    f.client_id = :1
+    AND f.device_id = :2
+    AND f.activity_date >= CAST(:3 AS DATE)
+    AND f.activity_date <= CAST(:4 AS DATE)
   GROUP BY
-    CAST(DATEADD(DAY, 1 - DAYOFWEEKISO(activity_date), activity_date) AS DATE)
+    CAST(DATEADD(DAY, 1 - DAYOFWEEKISO(f.activity_date), f.activity_date) AS DATE)
 )
 SELECT
   bucket_spine.bucket_date,
-  CAST(COALESCE(metric_by_bucket.metric_value, 0) AS BIGINT) AS user_count
+  CAST(COALESCE(measure_3.metric_value, 0) AS BIGINT) AS user_count
 FROM bucket_spine
-LEFT JOIN metric_by_bucket
-  ON metric_by_bucket.bucket_date = bucket_spine.bucket_date
+LEFT JOIN measure_3
+  ON measure_3.bucket_date = bucket_spine.bucket_date
 ORDER BY
   bucket_spine.bucket_date

@@ -1,13 +1,13 @@
 SELECT
-  CAST(TRUNC(activity_date, 'WEEK') AS DATE) AS bucket_date,
-  CAST(COUNT(DISTINCT user_id) AS BIGINT) AS metric_value
-FROM fct_activity_daily
+  CAST(TRUNC(f.activity_date, 'WEEK') AS DATE) AS bucket_date,
+  CAST(COUNT(DISTINCT f.user_id) AS BIGINT) AS metric_value
+FROM fct_activity_daily AS f
 WHERE
-  client_id = :tenant_id
-  AND device_id = :entity_id
-  AND activity_date >= CAST(:start_date AS DATE)
-  AND activity_date <= CAST(:end_date AS DATE)
+  f.client_id = :tenant_id
+  AND f.device_id = :entity_id
+  AND f.activity_date >= CAST(:start_date AS DATE)
+  AND f.activity_date <= CAST(:end_date AS DATE)
 GROUP BY
-  CAST(TRUNC(activity_date, 'WEEK') AS DATE)
+  CAST(TRUNC(f.activity_date, 'WEEK') AS DATE)
 ORDER BY
   bucket_date

@@ -1,25 +1,29 @@
-WITH bucket_spine AS (
+WITH calendar_days AS (
+  SELECT
+    calendar_day
+  FROM EXPLODE(SEQUENCE(CAST(:start_date AS DATE), CAST(:end_date AS DATE), INTERVAL 1 DAY)) AS calendar(calendar_day)
+), bucket_spine AS (
   SELECT DISTINCT
     CAST(TRUNC(calendar_day, 'WEEK') AS DATE) AS bucket_date
-  FROM EXPLODE(SEQUENCE(CAST(:start_date AS DATE), CAST(:end_date AS DATE), INTERVAL 1 DAY)) AS calendar(calendar_day)
-), metric_by_bucket AS (
+  FROM calendar_days
+), measure_3 AS (
   SELECT
-    CAST(TRUNC(activity_date, 'WEEK') AS DATE) AS bucket_date,
-    COUNT(DISTINCT user_id) AS metric_value
-  FROM fct_activity_daily
+    CAST(TRUNC(f.activity_date, 'WEEK') AS DATE) AS bucket_date,
+    COUNT(DISTINCT f.user_id) AS metric_value
+  FROM fct_activity_daily AS f
   WHERE
-    client_id = :tenant_id
-    AND device_id = :entity_id
-    AND activity_date >= CAST(:start_date AS DATE)
-    AND activity_date <= CAST(:end_date AS DATE)
+    f.client_id = :tenant_id
+    AND f.device_id = :entity_id
+    AND f.activity_date >= CAST(:start_date AS DATE)
+    AND f.activity_date <= CAST(:end_date AS DATE)
   GROUP BY
-    CAST(TRUNC(activity_date, 'WEEK') AS DATE)
+    CAST(TRUNC(f.activity_date, 'WEEK') AS DATE)
 )
 SELECT
   bucket_spine.bucket_date,
-  CAST(COALESCE(metric_by_bucket.metric_value, 0) AS BIGINT) AS user_count
+  CAST(COALESCE(measure_3.metric_value, 0) AS BIGINT) AS user_count
 FROM bucket_spine
-LEFT JOIN metric_by_bucket
-  ON metric_by_bucket.bucket_date = bucket_spine.bucket_date
+LEFT JOIN measure_3
+  ON measure_3.bucket_date = bucket_spine.bucket_date
 ORDER BY
   bucket_spine.bucket_date

@@ -1,13 +1,13 @@
 SELECT
-  activity_date AS bucket_date,
-  CAST(SUM(total_activity_count) AS BIGINT) AS metric_value
-FROM fct_activity_daily
+  f.activity_date AS bucket_date,
+  CAST(SUM(f.total_activity_count) AS BIGINT) AS metric_value
+FROM fct_activity_daily AS f
 WHERE
-  client_id = ?
-  AND user_id = ?
-  AND activity_date >= CAST(? AS DATE)
-  AND activity_date <= CAST(? AS DATE)
+  f.client_id = ?
+  AND f.user_id = ?
+  AND f.activity_date >= CAST(? AS DATE)
+  AND f.activity_date <= CAST(? AS DATE)
 GROUP BY
-  activity_date
+  f.activity_date
 ORDER BY
   bucket_date

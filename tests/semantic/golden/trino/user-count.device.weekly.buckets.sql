@@ -1,13 +1,13 @@
 SELECT
-  CAST(DATE_TRUNC('WEEK', activity_date) AS DATE) AS bucket_date,
-  CAST(COUNT(DISTINCT user_id) AS BIGINT) AS metric_value
-FROM fct_activity_daily
+  CAST(DATE_TRUNC('WEEK', f.activity_date) AS DATE) AS bucket_date,
+  CAST(COUNT(DISTINCT f.user_id) AS BIGINT) AS metric_value
+FROM fct_activity_daily AS f
 WHERE
-  client_id = ?
-  AND device_id = ?
-  AND activity_date >= CAST(? AS DATE)
-  AND activity_date <= CAST(? AS DATE)
+  f.client_id = ?
+  AND f.device_id = ?
+  AND f.activity_date >= CAST(? AS DATE)
+  AND f.activity_date <= CAST(? AS DATE)
 GROUP BY
-  CAST(DATE_TRUNC('WEEK', activity_date) AS DATE)
+  CAST(DATE_TRUNC('WEEK', f.activity_date) AS DATE)
 ORDER BY
   bucket_date
