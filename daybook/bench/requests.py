@@ -157,7 +157,7 @@ def sample_requests(
 def metric_kind(catalog: Any, metric: Any) -> str | None:
     """The kind of ``metric`` (a key of ``METRIC_KINDS``), or None for any other metric.
 
-    Read from the catalogue: ``Metric.simple`` (what ``compiler.py`` compiles) and
+    Read from the catalogue: ``Metric.simple`` (one aggregation over one mart, no filter) and
     ``Metric.type``, and for cumulative and derived metrics dbt's own parameters in the
     semantic manifest (``Catalog.manifest_view``): the cumulative window as the compiler
     reads it (``metric_sql.plan.cumulative_window``: ``28 days`` and ``4 weeks`` are both
