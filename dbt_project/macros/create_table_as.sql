@@ -55,5 +55,25 @@
         {%- endif -%}
         {%- do translated.update({name: column}) -%}
     {%- endfor -%}
+    {%- for name in spark_partition_only_columns() -%}
+        {%- do translated.update({name: {'name': name, 'data_type': 'date'}}) -%}
+    {%- endfor -%}
     {{ return(default__get_empty_schema_sql(translated)) }}
+{%- endmacro %}
+
+{# Spark: the contracted columns dbt selects when it creates a contracted table, plus the
+   partition column the facts have only on Spark (`month_partition_column`), which a
+   table must hold to be partitioned by it. #}
+{% macro spark__get_column_names() -%}
+    {{ default__get_column_names() }}
+    {%- for name in spark_partition_only_columns() %}, {{ name }}{% endfor -%}
+{%- endmacro %}
+
+{# The partition columns of the model being built that its contract does not declare:
+   `activity_month` on the facts (`month_partition_column`), none elsewhere. #}
+{% macro spark_partition_only_columns() -%}
+    {%- set declared = model['columns'] | default({}, true) -%}
+    {%- set partitions = config.get('partition_by') or [] -%}
+    {%- set partitions = [partitions] if partitions is string else partitions -%}
+    {{ return(partitions | reject('in', declared) | list) }}
 {%- endmacro %}

@@ -40,25 +40,31 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Spark: the dense facts are partitioned by day, and a refresh overwrites each day it
-    writes whole (`spark__dense_days_to_write`), the days holding rows of a changed
-    entity included. A full build has rows on exactly the days from the earliest
-    `active_from_date` to the latest active day (every span ends on that day), so every
-    day the table holds outside that range is dropped here; every day inside it that a
-    refresh writes gets at least one row. #}
+{#- Spark: the dense facts are partitioned by month (`month_partition_column`), and a
+    refresh overwrites each month it writes whole (`spark__dense_days_to_write`). A full
+    build has rows on exactly the days from the earliest `active_from_date` to the latest
+    active day (every span ends on that day), so every month the table holds entirely
+    outside that range is dropped here; a month that holds rows outside it but also days
+    inside it is rewritten whole by the refresh instead, which leaves those rows out. #}
 {% macro spark__prune_dense_rows(entity) -%}
     {%- if is_incremental() -%}
     {%- set last_active = newest_activity_date() -%}
-    {%- set first_active = date_literal(
-        'select min(active_from_date) from ' ~ ref('dim_' ~ entity ~ 's'))
-        or 'cast(null as date)' -%}
+    {%- set first_active = first_active_from_date(entity) -%}
     {%- set outside = run_query(
-        'select distinct activity_date from ' ~ this
-        ~ ' where activity_date > ' ~ last_active ~ ' or ' ~ last_active ~ ' is null'
-        ~ ' or activity_date < ' ~ first_active ~ ' or ' ~ first_active ~ ' is null'
+        'select distinct cast(activity_month as string) from ' ~ this
+        ~ ' where activity_month > ' ~ last_active ~ ' or ' ~ last_active ~ ' is null'
+        ~ ' or add_months(activity_month, 1) <= ' ~ first_active
+        ~ ' or ' ~ first_active ~ ' is null'
     ).columns[0].values() -%}
-    {{ drop_partitions('activity_date', outside) }}
+    {{ drop_partitions('activity_month', outside) }}
     {%- endif -%}
+{%- endmacro %}
+
+{# The earliest first day of any entity of this kind, as a date literal. #}
+{% macro first_active_from_date(entity) -%}
+    {{- return(date_literal(
+        'select min(active_from_date) from ' ~ ref('dim_' ~ entity ~ 's'))
+        or 'cast(null as date)') -}}
 {%- endmacro %}
 
 {# Whether rows of this dense table may belong to no entity any more (moved to another
@@ -106,22 +112,31 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- Spark: the same days, but whole: every entity's row on each day any of `parts`
-    names, and on each day holding a row that may belong to no entity any more
-    (`dense_rows_may_be_stale`), so the day's overwrite drops that row. #}
+{#- Spark: the same days, but whole months: every entity's row on each day of a month any
+    of `parts` names, of a month holding a row outside the range a full build covers
+    (`spark__prune_dense_rows` drops the months wholly outside it), and of a month holding
+    a row that may belong to no entity any more (`dense_rows_may_be_stale`), so the
+    month's overwrite drops those rows. #}
 {% macro spark__dense_days_to_write(entity, spans, dates, parts) -%}
     {%- set key = entity ~ '_id' -%}
+    {%- set last_active = newest_activity_date() -%}
+    {%- set first_active = first_active_from_date(entity) -%}
     select {{ spans }}.client_id, {{ spans }}.{{ key }}, {{ dates }}.date_day as activity_date
     from {{ spans }}
     inner join {{ dates }} on {{ dates }}.date_day >= {{ spans }}.active_from_date
-    where {{ dates }}.date_day in (
+    where {{ month_of(dates ~ '.date_day') }} in (
         {%- for part in parts %}
-        select {{ part }}.activity_date from {{ part }}
+        select {{ month_of(part ~ '.activity_date') }} from {{ part }}
         {{- ' union' if not loop.last }}
         {%- endfor %}
+        union
+        select outside.activity_month
+        from {{ this }} as outside
+        where outside.activity_date > {{ last_active }}
+            or outside.activity_date < {{ first_active }}
         {%- if dense_rows_may_be_stale(entity) %}
         union
-        select dense.activity_date
+        select dense.activity_month
         from {{ this }} as dense
         where not exists (
             {{ dense_row_entity(entity, 'dense') }}

@@ -35,14 +35,16 @@
     ) as partition_rows
 {%- endmacro %}
 
-{#- Spark: a refresh overwrites whole days (the fact's partitions), so it reads every
-    valid heartbeat of each touched day, of every client; the day filter prunes the
-    validated model's day partitions. #}
+{#- Spark: a refresh overwrites whole months (the fact's partitions,
+    `month_partition_column`), so it reads every valid heartbeat of each month holding a
+    touched day, of every client. The months are read first and written as day ranges,
+    so the validated model's day partitions are pruned before anything is scanned. The
+    fact's pre-hook drops the touched months left with no valid heartbeat. #}
 {% macro spark__valid_heartbeats_in_partitions(validated, partitions) -%}
     select validated.*
     from {{ validated }} as validated
     where validated.is_valid
-        and validated.activity_date in (select {{ partitions }}.activity_date from {{ partitions }})
+        and {{ days_in_months('validated.activity_date', touched_months()) }}
 {%- endmacro %}
 
 {# A join clause giving each row of the CTE `candidates` the row `kept` holds for its

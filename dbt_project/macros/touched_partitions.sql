@@ -89,19 +89,46 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Spark: the fact is partitioned by day and a refresh overwrites each touched day whole
-    (`spark__valid_heartbeats_in_partitions`), so only a touched day left with no valid
-    heartbeat at all needs this hook: the overwrite writes nothing there, so it is
+{#- Spark: the fact is partitioned by month and a refresh overwrites each touched month
+    whole (`spark__valid_heartbeats_in_partitions`), so only a touched month left with no
+    valid heartbeat at all needs this hook: the overwrite writes nothing there, so it is
     dropped. #}
 {% macro spark__delete_touched_partitions() -%}
     {%- if is_incremental() -%}
-    {%- set emptied = run_query(
-        'select distinct touched.activity_date from ('
+    {%- set emptied = [] -%}
+    {%- for month in touched_months() -%}
+        {%- set left = run_query(
+            'select count(*) from (select 1 from ' ~ ref('int_heartbeats_validated')
+            ~ ' as validated where validated.is_valid and '
+            ~ days_in_months('validated.activity_date', [month]) ~ ' limit 1) as kept'
+        ).columns[0].values()[0] -%}
+        {%- if left | int == 0 %}{% do emptied.append(month) %}{% endif -%}
+    {%- endfor -%}
+    {{ drop_partitions('activity_month', emptied) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# Spark, in fct_activity_daily's refresh: the first days (as 'YYYY-MM-DD' text) of the
+   months holding a (client, day) partition `touched_partitions` names since the fact
+   was last written. #}
+{% macro touched_months() -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {{ return(run_query(
+        'select distinct cast(' ~ month_of('touched.activity_date') ~ ' as string) from ('
         ~ touched_partitions(max_timestamp('refreshed_at_utc', this)) ~ ') as touched'
-        ~ ' where not exists (select 1 from ' ~ ref('int_heartbeats_validated')
-        ~ ' as validated where validated.is_valid'
-        ~ ' and validated.activity_date = touched.activity_date)'
-    ).columns[0].values() -%}
-    {{ drop_partitions('activity_date', emptied) }}
+        ~ ' where touched.activity_date is not null'
+    ).columns[0].values() | list) }}
+{%- endmacro %}
+
+{# A predicate: `day` lies in one of `months` (first days as text), as day ranges a
+   reader prunes day partitions by; false when there are none. #}
+{% macro days_in_months(day, months) -%}
+    {%- if months | length == 0 -%}
+    false
+    {%- else -%}
+    ({% for month in months -%}
+        ({{ day }} >= date'{{ month }}' and {{ day }} < add_months(date'{{ month }}', 1))
+        {{- ' or ' if not loop.last }}
+    {%- endfor %})
     {%- endif -%}
 {%- endmacro %}

@@ -17,7 +17,7 @@
         materialized='incremental',
         incremental_strategy=incremental_strategy(),
         unique_key=['client_id', 'activity_date'],
-        partition_by=partition_by('activity_date'),
+        partition_by=partition_by('activity_month'),
         on_schema_change='fail',
         pre_hook=["{{ delete_touched_partitions() }}"],
         post_hook=["{{ refresh_statistics() }}"],
@@ -74,6 +74,7 @@ aggregated as (
 
         ----------  lineage
         {{ run_timestamp() }} as refreshed_at_utc
+        {{ month_partition_column('activity_date') }} -- noqa: LT02
 
     from partition_heartbeats
     group by client_id, activity_date, user_id, device_id

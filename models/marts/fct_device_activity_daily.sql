@@ -23,7 +23,7 @@
         materialized='incremental',
         incremental_strategy=incremental_strategy(),
         unique_key=['client_id', 'device_id', 'activity_date'],
-        partition_by=partition_by('activity_date'),
+        partition_by=partition_by('activity_month'),
         on_schema_change='append_new_columns',
         indexes=adapter_indexes([
             {'columns': ['client_id', 'device_id', 'activity_date'], 'unique': true},
@@ -193,6 +193,7 @@ final as (
 
         ----------  lineage
         {{ run_timestamp() }} as refreshed_at_utc
+        {{ month_partition_column('spined.activity_date') }} -- noqa: LT02
 
     from spined
     left join daily
