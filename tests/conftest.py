@@ -101,8 +101,22 @@ def _tier(item: pytest.Item) -> str:
     return marked[0] if marked else TIER_OF_MODULE.get(module, "fast")
 
 
+# The modules that take longest in `make test` (each builds on Spark; `--durations`),
+# slowest first. They run first, so the suite does not end waiting on one of them while
+# the other workers sit idle.
+SLOWEST_MODULES = (
+    "tests/warehouse/test_marts.py",
+    "tests/bench/test_bench_spark.py",
+    "tests/quality/test_spark_check.py",
+    "tests/spark/test_spark_refresh.py",
+    "tests/spark/test_demo_on_spark.py",
+    "tests/warehouse/test_incremental_equals_full.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Give every test exactly one tier marker, so ``-m fast`` (etc.) selects a tier."""
+    """Give every test exactly one tier marker, so ``-m fast`` (etc.) selects a tier; put
+    the slowest modules first (pytest-xdist hands modules out in this order)."""
     for item in items:
         tier = _tier(item)
         for other in TIERS:
@@ -110,6 +124,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.own_markers[:] = [m for m in item.own_markers if m.name != other]
         if not any(m.name == tier for m in item.iter_markers()):
             item.add_marker(tier)
+    rank = {module: position for position, module in enumerate(SLOWEST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
 
 
 @pytest.fixture
