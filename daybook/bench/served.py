@@ -7,26 +7,18 @@ the phases and the arrivals can read the served marts without importing it back.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from daybook.config import Warehouse
 
 
 def served_rows(warehouse: Warehouse, sql: str) -> list[tuple]:
     """Rows of ``sql`` over the marts the API serves now: the current DuckDB snapshot, the
-    PostgreSQL tables, or the current Spark snapshot, read as the API reads it."""
-    if warehouse.backend == "duckdb":
-        import duckdb
-
-        from daybook.serving import current_snapshot
-
-        snapshot = current_snapshot(warehouse)
-        assert snapshot is not None, "publish a snapshot before reading the served marts"
-        with duckdb.connect(str(snapshot.path), read_only=True) as con:
-            return con.execute(sql).fetchall()
-    if warehouse.backend == "spark":
-        from daybook.serving.spark_reader import SparkSnapshotReader
-
-        reader = SparkSnapshotReader(warehouse)
+    PostgreSQL tables, or the current Spark snapshot, read as the API reads it (the same
+    reader, so in a process already serving a DuckDB snapshot the connection settings
+    agree, which DuckDB requires of two connections to one file)."""
+    if warehouse.backend in ("duckdb", "spark"):
+        reader = _snapshot_reader(warehouse)
         try:
             return reader.fetch_all(sql, [])
         finally:
@@ -35,6 +27,17 @@ def served_rows(warehouse: Warehouse, sql: str) -> list[tuple]:
 
     with connection(warehouse, read_only=True) as con:
         return con.execute(sql).fetchall()
+
+
+def _snapshot_reader(warehouse: Warehouse) -> Any:
+    """The API's reader of the current snapshot (DuckDB file or Spark database)."""
+    if warehouse.backend == "spark":
+        from daybook.serving.spark_reader import SparkSnapshotReader
+
+        return SparkSnapshotReader(warehouse)
+    from daybook.serving.reader import SnapshotDataReader
+
+    return SnapshotDataReader(warehouse)
 
 
 def newest_served(warehouse: Warehouse) -> datetime | None:
