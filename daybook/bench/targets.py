@@ -158,6 +158,7 @@ def markdown_lines(results: dict[str, Any]) -> list[str]:
             f"| {'-' if ratio is None else f'{ratio:.2f}x'} "
             f"| {'-' if with_publish is None else f'{with_publish:.2f}x'} |"
         )
+    lines += build_time_lines(results)
     lines += ["", "### Targets", ""]
     if heartbeats not in TARGET_SIZES:
         lines += [
@@ -170,4 +171,48 @@ def markdown_lines(results: dict[str, Any]) -> list[str]:
     for backend, data in results["backends"].items():
         for check in checks(backend, data, heartbeats):
             lines.append(f"| {backend} | {check.target} | {check.measured} | {check.verdict} |")
+    return lines
+
+
+SLOWEST_NODES = 8  # the dbt nodes each backend's report lists by name
+
+
+def build_time_lines(results: dict[str, Any]) -> list[str]:
+    """Where each backend's full build spends its time: dbt's own time per node, summed
+    by node type, and the slowest nodes by name (records from before the bench kept
+    node timings have none, and get no section)."""
+    timed = {
+        backend: data["build"]["nodes"]
+        for backend, data in results["backends"].items()
+        if data.get("build", {}).get("nodes")
+    }
+    if not timed:
+        return []
+    lines = [
+        "",
+        "### Where the build's time goes",
+        "",
+        "dbt's execution time per node (`run_results`), from the full build above. dbt runs "
+        "two nodes at a time, so node times add up to more than the build's wall time; the "
+        "rest of the wall time is dbt's start-up, parse and scheduling.",
+        "",
+        "| backend | node | type | seconds | share of node time |",
+        "|---|---|---|---:|---:|",
+    ]
+    for backend, nodes in timed.items():
+        total = sum(node["seconds"] for node in nodes) or 1.0
+        by_type: dict[str, float] = {}
+        for node in nodes:
+            by_type[node["type"]] = by_type.get(node["type"], 0.0) + node["seconds"]
+        for node in nodes[:SLOWEST_NODES]:
+            lines.append(
+                f"| {backend} | {node['name']} | {node['type']} | {node['seconds']:.1f} "
+                f"| {node['seconds'] / total:.0%} |"
+            )
+        for node_type, seconds in sorted(by_type.items(), key=lambda item: -item[1]):
+            count = sum(1 for node in nodes if node["type"] == node_type)
+            lines.append(
+                f"| {backend} | all {count} {node_type} nodes | {node_type} | {seconds:.1f} "
+                f"| {seconds / total:.0%} |"
+            )
     return lines

@@ -103,7 +103,9 @@ def build_and_record(
     data["mart_rows"] = phases["build"].data["mart_rows"]
     data["load"] = phases["load"].data
     data["floor"] = phases["floor"].data
-    data["build"] = {key: phases["build"].data[key] for key in ("build_seconds", "publish_seconds")}
+    data["build"] = {
+        key: phases["build"].data[key] for key in ("build_seconds", "publish_seconds", "nodes")
+    }
     log(
         f"{warehouse.backend}: load {phases['load'].seconds:.1f}s, "
         f"floor {data['floor']['statement_seconds']:.1f}s, "

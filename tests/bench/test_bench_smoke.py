@@ -203,6 +203,12 @@ def test_bench_runs_end_to_end_and_records_every_section(
     else:
         assert floor["settings"] == {}
     assert 0 < build["build_seconds"] < data["phases"]["build"]["seconds"]
+    # dbt's own time per node, slowest first: every mart and the data tests are there
+    timed = {node["name"]: node for node in build["nodes"]}
+    assert set(data["mart_rows"]) <= set(timed)
+    assert {node["type"] for node in build["nodes"]} >= {"model", "test"}
+    seconds = [node["seconds"] for node in build["nodes"]]
+    assert seconds == sorted(seconds, reverse=True) and seconds[0] > 0
     assert data["load"]["table_seconds"]["heartbeats"] > 0
     verdicts = record["targets"][backend]
     assert verdicts[0]["target"].startswith("full build / floor <=")

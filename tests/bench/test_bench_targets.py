@@ -11,6 +11,7 @@ from daybook.bench.targets import (
     BUILD_RATIO,
     DUCKDB_PEAK_MB,
     POSTGRES_LOAD_RATE,
+    build_time_lines,
     checks,
     markdown_lines,
     record,
@@ -58,3 +59,23 @@ def test_missing_figures_are_not_measured_and_small_runs_are_marked() -> None:
     assert "indicative only" in lines
     assert "| postgres | full build / floor <= 2x | 1.50x | met |" in lines
     assert "| postgres | 40.0 | 200 | server defaults | 60.0 | 2.0 | 1 | 1.50x | 1.55x |" in lines
+
+
+def test_build_time_section_lists_the_slowest_nodes_and_sums_by_type() -> None:
+    nodes = [
+        {"name": f"model_{index}", "type": "model", "seconds": float(index)} for index in range(12)
+    ] + [{"name": "unique_key", "type": "test", "seconds": 30.0}]
+    data = _data(100, 40, 1, 1)
+    data["build"]["nodes"] = sorted(nodes, key=lambda node: -node["seconds"])
+    results = {"config": {"heartbeats": 2_000}, "backends": {"duckdb": data}}
+    assert "### Where the build's time goes" in markdown_lines(results)
+    rows = [line for line in build_time_lines(results) if line.startswith("| duckdb | ")]
+    total = 30.0 + sum(range(12))
+    named = [row.split(" | ")[1] for row in rows if not row.split(" | ")[1].startswith("all ")]
+    assert named == ["unique_key", "model_11", "model_10", "model_9", "model_8", "model_7",
+                     "model_6", "model_5"]  # fmt: skip
+    assert f"| duckdb | all 12 model nodes | model | {sum(range(12)):.1f} |" in "\n".join(rows)
+    assert f"| {30 / total:.0%} |" in rows[0]
+    # a record without node timings (older results) gets no section
+    del data["build"]["nodes"]
+    assert "### Where the build's time goes" not in "\n".join(markdown_lines(results))
