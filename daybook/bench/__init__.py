@@ -8,6 +8,7 @@ measurement), ``http`` (the API and its floors under wrk), ``servers``
 ``slow`` (slow connections held open), ``inproc`` (the raw-driver floor),
 ``floor`` (one hand-written statement from raw to the facts, the build's
 yardstick), ``targets`` (issue 14's build targets judged on a record),
-``report`` (JSON, markdown and progress lines), ``cli`` (the command that runs
+``report`` (JSON, markdown and progress lines), ``settings`` (the options every
+backend reads), ``cli`` (the command that runs
 it all).
 """

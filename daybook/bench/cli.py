@@ -25,6 +25,7 @@ from daybook.bench.http import SATURATION_CONNECTIONS, measure_http
 from daybook.bench.phases import run_phase
 from daybook.bench.report import describe_machine, log, markdown, write_results
 from daybook.bench.requests import GRANULARITIES
+from daybook.bench.settings import BenchSettings
 from daybook.bench.slow import SLOW_CONNECTIONS
 from daybook.bench.warehouses import (
     HISTORY_RATIO,
@@ -61,24 +62,17 @@ def generate_args(out_dir: Path, heartbeats: int, seed: int) -> dict[str, Any]:
 
 def bench_backend(
     backend: str,
+    settings: BenchSettings,
     files: dict[str, list[str]],
     small_files: dict[str, list[str]] | None,
-    heartbeats: int,
-    work: Path,
-    duration: float,
-    workers: int,
-    threads: int,
-    keep: bool,
-    refresh_cycles: int,
-    granularities: tuple[str, ...],
 ) -> dict[str, Any]:
+    """Every phase on one backend: the small history's refresh, then load, floor, build,
+    refresh and the HTTP runs over the full history; warehouses dropped unless kept."""
     if backend == "spark":
         from daybook.bench.spark import bench_spark
 
-        return bench_spark(
-            files, small_files, heartbeats, work, duration, workers, threads, refresh_cycles,
-            granularities,
-        )  # fmt: skip
+        return bench_spark(settings, files, small_files)
+    work, heartbeats = settings.work, settings.heartbeats
     log_path = work / f"phases-{backend}.log"
     data: dict[str, Any] = {"phases": {}, "refresh": []}
     made: list[Warehouse] = []
@@ -89,17 +83,19 @@ def bench_backend(
             log(f"{backend}: building the small history ({heartbeats // HISTORY_RATIO:,})")
             build_history(small, small_files, work, log_path)
             data["refresh"] += measure_refresh(
-                small, heartbeats // HISTORY_RATIO, work, log_path, refresh_cycles
+                small, heartbeats // HISTORY_RATIO, work, log_path, settings.refresh_cycles
             )
 
         warehouse = make_warehouse(backend, work, "full")
         made.append(warehouse)
         log(f"{backend}: loading and building {heartbeats:,} heartbeats")
         build_and_record(warehouse, files, work, log_path, data)
-        data["refresh"] += measure_refresh(warehouse, heartbeats, work, log_path, refresh_cycles)
-        data.update(measure_http(warehouse, work, duration, workers, threads, granularities))
+        data["refresh"] += measure_refresh(
+            warehouse, heartbeats, work, log_path, settings.refresh_cycles
+        )
+        data.update(measure_http(warehouse, settings))
     finally:
-        if not keep:
+        if not settings.keep:
             for warehouse in made:
                 drop_warehouse(warehouse)
     return data
@@ -190,6 +186,16 @@ def bench(
         temporary = tempfile.TemporaryDirectory(prefix="daybook-bench-")
         work_dir = Path(temporary.name)
     work_dir.mkdir(parents=True, exist_ok=True)
+    settings = BenchSettings(
+        heartbeats=heartbeats,
+        work=work_dir,
+        duration=duration,
+        workers=workers,
+        threads=threads,
+        refresh_cycles=refresh_cycles,
+        granularities=granularities or GRANULARITIES,
+        keep=keep,
+    )
     results: dict[str, Any] = {
         "started_at": started.isoformat(),
         "machine": describe_machine(),
@@ -203,7 +209,7 @@ def bench(
             "slow_connections": SLOW_CONNECTIONS,
             "history_ratio": HISTORY_RATIO,
             "refresh_cycles": refresh_cycles,
-            "granularities": list(granularities or GRANULARITIES),
+            "granularities": list(settings.granularities),
             "days": BENCH_DAYS,
             "heartbeats_per_user": HEARTBEATS_PER_USER,
             "heartbeats_per_active_day": HEARTBEATS_PER_ACTIVE_DAY,
@@ -230,17 +236,7 @@ def bench(
         for name in backends:
             started_backend = time.perf_counter()
             data = bench_backend(
-                name,
-                generated.data["files"],
-                small.data["files"] if small else None,
-                heartbeats,
-                work_dir,
-                duration,
-                workers,
-                threads,
-                keep,
-                refresh_cycles,
-                granularities or GRANULARITIES,
+                name, settings, generated.data["files"], small.data["files"] if small else None
             )
             data["phases"] = {
                 "generate": {"seconds": generated.seconds, "peak_rss_mb": generated.peak_rss_mb},

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from daybook.bench.report import log
+from daybook.bench.settings import BenchSettings
 from daybook.bench.warehouses import bench_env
 from daybook.bench.wrk import run_wrk
 from daybook.config import Warehouse
@@ -147,15 +148,9 @@ def measure_kinds(
     }
 
 
-def measure_http(
-    warehouse: Warehouse,
-    work: Path,
-    duration: float,
-    workers: int,
-    threads: int,
-    granularities: tuple[str, ...],
-) -> dict[str, Any]:
+def measure_http(warehouse: Warehouse, settings: BenchSettings) -> dict[str, Any]:
     """Latency and throughput of the API, the bare handler and a trivial view, plus floors."""
+    work, duration = settings.work, settings.duration
     from daybook.bench.inproc import measure_driver
     from daybook.bench.requests import sample_kind_requests, sample_requests
     from daybook.bench.servers import start_app
@@ -163,7 +158,7 @@ def measure_http(
     from daybook.semantic import load_catalog
 
     catalog = load_catalog()
-    groups = sample_requests(warehouse, catalog, granularities=granularities)
+    groups = sample_requests(warehouse, catalog, granularities=settings.granularities)
     kind_groups, kinds_skipped = sample_kind_requests(warehouse, catalog)
     token = create_token(warehouse, work)
     headers = {"Authorization": f"Bearer {token}"}
@@ -191,8 +186,8 @@ def measure_http(
                 f"{label}-{warehouse.backend}",
                 env={**env, **extra},
                 log_dir=work,
-                workers=workers,
-                threads=threads,
+                workers=settings.workers,
+                threads=settings.threads,
             )
             servers.append(server)
         api, api_uncached, bare = servers

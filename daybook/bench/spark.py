@@ -31,6 +31,7 @@ from typing import Any
 
 from daybook.bench.phases import PhaseError, run_phase
 from daybook.bench.report import log
+from daybook.bench.settings import BenchSettings
 from daybook.bench.warehouses import bench_env, build_and_record, measure_refresh
 from daybook.config import Warehouse, parse_database_url
 
@@ -76,18 +77,13 @@ def _skip(data: dict[str, Any], what: str, why: str) -> None:
 
 
 def bench_spark(
+    settings: BenchSettings,
     files: dict[str, list[str]],
     small_files: dict[str, list[str]] | None,
-    heartbeats: int,
-    work: Path,
-    duration: float,
-    workers: int,
-    threads: int,
-    refresh_cycles: int,
-    granularities: tuple[str, ...],
 ) -> dict[str, Any]:
     """Every Spark phase of one bench run; the same record keys as the other backends where
     the phase is the same, ``spark_api`` for the two API runs and ``skipped`` for reasons."""
+    work, heartbeats = settings.work, settings.heartbeats
     log_path = work / "phases-spark.log"
     data: dict[str, Any] = {"phases": {}, "refresh": [], "skipped": []}
     if small_files is not None:
@@ -106,39 +102,35 @@ def bench_spark(
         log(f"spark: loading and building {heartbeats:,} heartbeats on {warehouse.url}")
         build_and_record(warehouse, files, work, log_path, data)
         try:
-            data["refresh"] = measure_refresh(warehouse, heartbeats, work, log_path, refresh_cycles)
+            data["refresh"] = measure_refresh(
+                warehouse, heartbeats, work, log_path, settings.refresh_cycles
+            )
         except PhaseError as error:
             # recorded and reported (the bench exits 1), so the API phases still run
             data["failed"] = [f"the refresh: {_first_error(log_path) or error}"]
             log(f"spark: FAILED {data['failed'][0]}")
-        data["spark_api"] = measure_spark_api(
-            warehouse, work, log_path, duration, workers, threads, granularities
-        )
+        data["spark_api"] = measure_spark_api(warehouse, settings, log_path)
     return data
 
 
 def measure_spark_api(
-    warehouse: Warehouse,
-    work: Path,
-    log_path: Path,
-    duration: float,
-    workers: int,
-    threads: int,
-    granularities: tuple[str, ...],
+    warehouse: Warehouse, settings: BenchSettings, log_path: Path
 ) -> dict[str, Any]:
     """The API straight from Spark, then from a DuckDB serving store published from Spark."""
     from daybook.bench.requests import sample_requests
     from daybook.semantic import load_catalog
     from daybook.serving.store import SERVING_URL_ENV
 
+    work = settings.work
     catalog = load_catalog()
     groups = sample_requests(
-        warehouse, catalog, granularities=granularities, per_group=SPARK_REQUESTS_PER_GROUP
+        warehouse,
+        catalog,
+        granularities=settings.granularities,
+        per_group=SPARK_REQUESTS_PER_GROUP,
     )
     found: dict[str, Any] = {
-        "spark": _api_runs(
-            warehouse, warehouse, {}, "spark", groups, catalog, work, duration, workers, threads
-        )
+        "spark": _api_runs(warehouse, warehouse, {}, "spark", groups, catalog, settings)
     }
     store = work / STORE_FILE
     store.parent.mkdir(parents=True, exist_ok=True)
@@ -162,10 +154,7 @@ def measure_spark_api(
         "store",
         groups,
         catalog,
-        work,
-        duration,
-        workers,
-        threads,
+        settings,
     )
     return found
 
@@ -177,10 +166,7 @@ def _api_runs(
     label: str,
     groups: dict[tuple[str, str], list[Any]],
     catalog: Any,
-    work: Path,
-    duration: float,
-    workers: int,
-    threads: int,
+    settings: BenchSettings,
 ) -> dict[str, Any]:
     """``daybook serve`` over ``warehouse`` (reading ``served``), answer cache off, under wrk
     with 1 and 4 clients per (entity, granularity); and the driver floor on ``served``."""
@@ -188,11 +174,17 @@ def _api_runs(
     from daybook.bench.inproc import measure_driver
     from daybook.bench.servers import start_app
 
+    work, duration = settings.work, settings.duration
     token = create_token(warehouse, work, extra_env)
     headers = {"Authorization": f"Bearer {token}"}
     env = {**bench_env(warehouse, work), **extra_env, "DAYBOOK_ANSWER_CACHE_MB": "0"}
     api = start_app(
-        "api", f"api-spark-{label}", env=env, log_dir=work, workers=workers, threads=threads
+        "api",
+        f"api-spark-{label}",
+        env=env,
+        log_dir=work,
+        workers=settings.workers,
+        threads=settings.threads,
     )
     runs: dict[str, dict[str, Any]] = {}
     driver: dict[str, Any] = {}
