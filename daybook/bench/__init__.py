@@ -9,6 +9,5 @@ measurement), ``http`` (the API and its floors under wrk), ``servers``
 ``floor`` (one hand-written statement from raw to the facts, the build's
 yardstick), ``targets`` (issue 14's build targets judged on a record),
 ``report`` (JSON, markdown and progress lines), ``settings`` (the options every
-backend reads), ``cli`` (the command that runs
-it all).
+backend reads), ``cli`` (the command that runs it all).
 """
