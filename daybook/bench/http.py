@@ -150,13 +150,13 @@ def measure_kinds(
 
 def measure_http(warehouse: Warehouse, settings: BenchSettings) -> dict[str, Any]:
     """Latency and throughput of the API, the bare handler and a trivial view, plus floors."""
-    work, duration = settings.work, settings.duration
     from daybook.bench.inproc import measure_driver
     from daybook.bench.requests import sample_kind_requests, sample_requests
     from daybook.bench.servers import start_app
     from daybook.bench.slow import measure_beside_slow_clients
     from daybook.semantic import load_catalog
 
+    work, duration = settings.work, settings.duration
     catalog = load_catalog()
     groups = sample_requests(warehouse, catalog, granularities=settings.granularities)
     kind_groups, kinds_skipped = sample_kind_requests(warehouse, catalog)

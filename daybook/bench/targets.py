@@ -202,15 +202,17 @@ def build_time_lines(results: dict[str, Any]) -> list[str]:
     for backend, nodes in timed.items():
         total = sum(node["seconds"] for node in nodes) or 1.0
         by_type: dict[str, float] = {}
+        counts: dict[str, int] = {}
         for node in nodes:
             by_type[node["type"]] = by_type.get(node["type"], 0.0) + node["seconds"]
+            counts[node["type"]] = counts.get(node["type"], 0) + 1
         for node in nodes[:SLOWEST_NODES]:
             lines.append(
                 f"| {backend} | {node['name']} | {node['type']} | {node['seconds']:.1f} "
                 f"| {node['seconds'] / total:.0%} |"
             )
         for node_type, seconds in sorted(by_type.items(), key=lambda item: -item[1]):
-            count = sum(1 for node in nodes if node["type"] == node_type)
+            count = counts[node_type]
             lines.append(
                 f"| {backend} | all {count} {node_type} nodes | {node_type} | {seconds:.1f} "
                 f"| {seconds / total:.0%} |"
