@@ -22,7 +22,7 @@ import click
 
 from daybook.bench import targets
 from daybook.bench.http import SATURATION_CONNECTIONS, measure_http
-from daybook.bench.phases import run_phase
+from daybook.bench.phases import PhaseError, run_phase
 from daybook.bench.report import describe_machine, log, markdown, write_results
 from daybook.bench.requests import GRANULARITIES
 from daybook.bench.settings import BenchSettings
@@ -94,6 +94,10 @@ def bench_backend(
             warehouse, heartbeats, work, log_path, settings.refresh_cycles
         )
         data.update(measure_http(warehouse, settings))
+    except PhaseError as error:
+        # what was measured is kept and reported; the bench exits 1 after writing it
+        data["failed"] = [f"the {error.step} phase: {error.reason or error}"]
+        log(f"{backend}: FAILED {data['failed'][0]}")
     finally:
         if not settings.keep:
             for warehouse in made:

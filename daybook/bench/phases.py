@@ -22,7 +22,23 @@ RESULT_PREFIX = "PHASEJSON "
 
 
 class PhaseError(RuntimeError):
-    """A benchmark phase failed; the message carries its output."""
+    """A benchmark phase failed. ``step`` names it, ``reason`` is the last error line of its
+    log (for the report; the rest is in the log) and ``data`` what the child reported
+    before failing (a failed build's node timings), if anything."""
+
+    def __init__(self, step: str, message: str, reason: str | None, data: dict[str, Any]):
+        super().__init__(message)
+        self.step, self.reason, self.data = step, reason, data
+
+
+def first_error(log_path: Path, since: int = 0) -> str | None:
+    """The last engine, dbt or Python error line of a phase's log (from byte ``since``, where
+    that phase's part starts): the line a reader needs first; the rest is in the log."""
+    with open(log_path, encoding="utf-8", errors="replace") as log:
+        log.seek(since)
+        lines = [line.strip() for line in log.read().splitlines()]
+    found = [line for line in lines if "Exception:" in line or "Error" in line]
+    return found[-1][:300] if found else None
 
 
 @dataclass(frozen=True)
@@ -41,6 +57,7 @@ def run_phase(
     with open(log_path, "a", encoding="utf-8") as log:
         log.write(f"\n=== {step} {json.dumps(args)}\n")
         log.flush()
+        since = log.tell()
         process = subprocess.Popen(
             [sys.executable, "-m", "daybook.bench.phases", step, json.dumps(args)],
             stdout=subprocess.PIPE,
@@ -55,14 +72,15 @@ def run_phase(
         log.write(output)
     seconds = time.perf_counter() - started
     line = next((row for row in output.splitlines() if row.startswith(RESULT_PREFIX)), None)
+    data = json.loads(line.removeprefix(RESULT_PREFIX)) if line else {}
     if process.returncode != 0 or line is None:
-        raise PhaseError(f"phase {step} failed (exit {process.returncode}); see {log_path}")
-    return PhaseResult(
-        name=step,
-        seconds=seconds,
-        peak_rss_mb=usage.ru_maxrss / 1024,
-        data=json.loads(line.removeprefix(RESULT_PREFIX)),
-    )
+        raise PhaseError(
+            step,
+            f"phase {step} failed (exit {process.returncode}) after {seconds:.0f}s; see {log_path}",
+            data.get("failure") or first_error(log_path, since),
+            data | {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024},
+        )
+    return PhaseResult(name=step, seconds=seconds, peak_rss_mb=usage.ru_maxrss / 1024, data=data)
 
 
 # --------------------------------------------------------------------------- child side
@@ -125,14 +143,16 @@ def _build(args: dict[str, Any]) -> dict[str, Any]:
     outcome = build_and_publish(
         warehouse, build=lambda target: run_build(target, full_refresh=full_refresh)
     )
+    timings = {"build_seconds": outcome.build_seconds, "nodes": node_seconds(outcome.build)}
     if not outcome.success:
         print(outcome.build.summary(), file=sys.stderr)
+        # where a failed build's time went is worth a report too, and the failure itself
+        _emit(timings | {"failure": outcome.build.summary().splitlines()[-1].strip()})
         raise SystemExit(1)
     return {
-        "build_seconds": outcome.build_seconds,
+        **timings,
         "publish_seconds": outcome.publish_seconds,
         "mart_rows": _mart_rows(warehouse),
-        "nodes": node_seconds(outcome.build),
     }
 
 
@@ -140,7 +160,12 @@ def node_seconds(build: Any) -> list[dict[str, Any]]:
     """Each dbt node's own time in a build, slowest first: where the build's time goes
     (issue 14 asks for that before anything is changed; dbt's run timings)."""
     nodes = [
-        {"name": node.name, "type": node.type, "seconds": round(node.seconds, 3)}
+        {
+            "name": node.name,
+            "type": node.type,
+            "seconds": round(node.seconds, 3),
+            **({"status": node.status} if node.failed else {}),
+        }
         for node in getattr(build, "nodes", [])
     ]
     return sorted(nodes, key=lambda node: node["seconds"], reverse=True)
@@ -236,10 +261,14 @@ STEPS = {
 }
 
 
+def _emit(result: dict[str, Any]) -> None:
+    """The child's one line of results, which ``run_phase`` reads."""
+    print(RESULT_PREFIX + json.dumps(result, default=str), flush=True)
+
+
 def main(argv: list[str]) -> None:
     step, raw = argv[1], argv[2]
-    result = STEPS[step](json.loads(raw))
-    print(RESULT_PREFIX + json.dumps(result, default=str), flush=True)
+    _emit(STEPS[step](json.loads(raw)))
 
 
 if __name__ == "__main__":

@@ -64,13 +64,6 @@ def local_spark_server(work: Path) -> Iterator[Warehouse]:
         log("spark: stopped the local Spark server")
 
 
-def _first_error(log_path: Path) -> str | None:
-    """The last Spark or dbt error line of the phase log, for the report (the rest is there)."""
-    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-    found = [line.strip() for line in lines if "Exception:" in line or "Error in model" in line]
-    return found[-1][:300] if found else None
-
-
 def _skip(data: dict[str, Any], what: str, why: str) -> None:
     data["skipped"].append(f"{what}: {why}")
     log(f"spark: skipped {what}: {why}")
@@ -100,14 +93,19 @@ def bench_spark(
     )
     with local_spark_server(work) as warehouse:
         log(f"spark: loading and building {heartbeats:,} heartbeats on {warehouse.url}")
-        build_and_record(warehouse, files, work, log_path, data)
+        try:
+            build_and_record(warehouse, files, work, log_path, data)
+        except PhaseError as error:
+            data["failed"] = [f"the {error.step} phase: {error.reason or error}"]
+            log(f"spark: FAILED {data['failed'][0]}")
+            return data
         try:
             data["refresh"] = measure_refresh(
                 warehouse, heartbeats, work, log_path, settings.refresh_cycles
             )
         except PhaseError as error:
             # recorded and reported (the bench exits 1), so the API phases still run
-            data["failed"] = [f"the refresh: {_first_error(log_path) or error}"]
+            data["failed"] = [f"the refresh: {error.reason or error}"]
             log(f"spark: FAILED {data['failed'][0]}")
         data["spark_api"] = measure_spark_api(warehouse, settings, log_path)
     return data

@@ -39,8 +39,16 @@ def _ratio(value: float | None, floor: float | None) -> float | None:
     return value / floor if value and floor else None
 
 
+def build_failed(data: dict[str, Any]) -> bool:
+    """Whether the build phase failed: its time and memory then judge nothing."""
+    return bool(data.get("build", {}).get("failed"))
+
+
 def build_ratio(data: dict[str, Any]) -> float | None:
-    """``dbt build`` seconds over the floor statement's seconds (None when either is missing)."""
+    """``dbt build`` seconds over the floor statement's seconds (None when either is missing
+    or the build failed)."""
+    if build_failed(data):
+        return None
     return _ratio(
         data.get("build", {}).get("build_seconds"), data.get("floor", {}).get("statement_seconds")
     )
@@ -51,23 +59,25 @@ def checks(backend: str, data: dict[str, Any], heartbeats: int) -> list[Check]:
     found: list[Check] = []
     limit = BUILD_RATIO.get(backend)
     ratio = build_ratio(data)
+    build_phase = data.get("phases", {}).get("build")
+    failed = build_failed(data)
+    missing = f"build failed after {build_phase['seconds']:.0f}s" if failed else "-"
     if limit is not None:
         found.append(
             Check(
                 backend,
                 f"full build / floor <= {limit:g}x",
-                "-" if ratio is None else f"{ratio:.2f}x",
+                missing if ratio is None else f"{ratio:.2f}x",
                 None if ratio is None else ratio <= limit,
             )
         )
-    build_phase = data.get("phases", {}).get("build")
     if backend == "duckdb":
-        peak = build_phase["peak_rss_mb"] if build_phase else None
+        peak = build_phase["peak_rss_mb"] if build_phase and not failed else None
         found.append(
             Check(
                 backend,
                 f"peak memory of the whole build <= {DUCKDB_PEAK_MB:,} MB (4 GB)",
-                "-" if peak is None else f"{peak:,.0f} MB",
+                missing if peak is None else f"{peak:,.0f} MB",
                 None if peak is None else peak <= DUCKDB_PEAK_MB,
             )
         )
@@ -149,7 +159,8 @@ def markdown_lines(results: dict[str, Any]) -> list[str]:
         statement = floor.get("statement_seconds")
         build_seconds, publish = build.get("build_seconds"), build.get("publish_seconds")
         both = (build_seconds or 0) + (publish or 0)
-        ratio, with_publish = build_ratio(data), _ratio(both, statement)
+        ratio = build_ratio(data)
+        with_publish = None if ratio is None else _ratio(both, statement)
         lines.append(
             f"| {backend} | {_seconds(statement)} "
             f"| {phases.get('floor', {}).get('peak_rss_mb', 0):,.0f} | {_settings(floor)} "

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from daybook.bench.phases import run_phase
+from daybook.bench.phases import PhaseError, PhaseResult, run_phase
 from daybook.bench.report import log
 from daybook.config import Warehouse, parse_database_url, project_dir
 
@@ -66,15 +66,17 @@ def build_history(
     log_path: Path,
     *,
     floor: bool = False,
-) -> dict[str, Any]:
+    phases: dict[str, PhaseResult] | None = None,
+) -> dict[str, PhaseResult]:
     """Load and fully build one warehouse; record the refresh high-water mark.
 
     ``floor``: between the load and the build, run the build's floor
     (``daybook.bench.floor``) on the same loaded data in its own measured child
-    process, and drop its table before the build starts.
+    process, and drop its table before the build starts. ``phases`` is filled as each
+    phase ends, so a caller still has the finished ones when a later one fails.
     """
     env = bench_env(warehouse, work)
-    phases = {}
+    phases = {} if phases is None else phases
     phases["load"] = run_phase(
         "load", {"url": warehouse.url, "files": files}, log_path=log_path, env=env
     )
@@ -96,13 +98,23 @@ def build_and_record(
 ) -> None:
     """``build_history`` with the build's floor, recorded into ``data`` under the keys every
     backend's record has: ``phases`` (seconds and peak memory per phase), ``mart_rows``,
-    ``load``, ``floor`` and ``build`` (its build and publish seconds); one progress line."""
-    phases = build_history(warehouse, files, work, log_path, floor=True)
-    for name, phase in phases.items():
-        data["phases"][name] = {"seconds": phase.seconds, "peak_rss_mb": phase.peak_rss_mb}
+    ``load``, ``floor`` and ``build`` (its build and publish seconds); one progress line.
+
+    When a phase fails, the phases before it are recorded (and a failed build's node
+    timings) before the ``PhaseError`` goes on to the caller."""
+    phases: dict[str, PhaseResult] = {}
+    try:
+        build_history(warehouse, files, work, log_path, floor=True, phases=phases)
+    except PhaseError as error:
+        _record(data, phases)
+        if error.step == "build":
+            data["phases"]["build"] = {key: error.data[key] for key in ("seconds", "peak_rss_mb")}
+            data["build"] = {"failed": True} | {
+                key: error.data[key] for key in ("build_seconds", "nodes") if key in error.data
+            }
+        raise
+    _record(data, phases)
     data["mart_rows"] = phases["build"].data["mart_rows"]
-    data["load"] = phases["load"].data
-    data["floor"] = phases["floor"].data
     data["build"] = {
         key: phases["build"].data[key] for key in ("build_seconds", "publish_seconds", "nodes")
     }
@@ -112,6 +124,14 @@ def build_and_record(
         f"build {phases['build'].seconds:.1f}s "
         f"(publish {data['build']['publish_seconds'] or 0:.1f}s of it)"
     )
+
+
+def _record(data: dict[str, Any], phases: dict[str, PhaseResult]) -> None:
+    """Each finished phase's seconds and peak memory, and the load's and floor's own data."""
+    for name, phase in phases.items():
+        data["phases"][name] = {"seconds": phase.seconds, "peak_rss_mb": phase.peak_rss_mb}
+        if name in ("load", "floor"):
+            data[name] = phase.data
 
 
 def measure_refresh(
