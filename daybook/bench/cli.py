@@ -23,7 +23,7 @@ import click
 from daybook.bench import targets
 from daybook.bench.http import SATURATION_CONNECTIONS, measure_http
 from daybook.bench.phases import PhaseError, run_phase
-from daybook.bench.report import describe_machine, log, markdown, write_results
+from daybook.bench.report import describe_code, describe_machine, log, markdown, write_results
 from daybook.bench.requests import GRANULARITIES
 from daybook.bench.settings import BenchSettings
 from daybook.bench.slow import SLOW_CONNECTIONS
@@ -203,6 +203,7 @@ def bench(
     results: dict[str, Any] = {
         "started_at": started.isoformat(),
         "machine": describe_machine(),
+        "code": describe_code(),
         "config": {
             "heartbeats": heartbeats,
             "duration": duration,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -31,13 +32,17 @@ class PhaseError(RuntimeError):
         self.step, self.reason, self.data = step, reason, data
 
 
+# the last line of a traceback: `psycopg.errors.DiskFull: could not write to file ...`
+PYTHON_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*: ")
+
+
 def first_error(log_path: Path, since: int = 0) -> str | None:
     """The last engine, dbt or Python error line of a phase's log (from byte ``since``, where
     that phase's part starts): the line a reader needs first; the rest is in the log."""
     with open(log_path, encoding="utf-8", errors="replace") as log:
         log.seek(since)
         lines = [line.strip() for line in log.read().splitlines()]
-    found = [line for line in lines if "Exception:" in line or "Error" in line]
+    found = [line for line in lines if PYTHON_EXCEPTION.match(line) or "Error" in line]
     return found[-1][:300] if found else None
 
 

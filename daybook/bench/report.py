@@ -50,6 +50,24 @@ def describe_machine() -> dict[str, Any]:
     }
 
 
+def describe_code() -> dict[str, Any]:
+    """The commit the bench ran (and whether the checkout had changes), so a result names
+    the code it measured; empty outside a git checkout."""
+    import subprocess
+
+    from daybook.config import project_dir
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=project_dir(), capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "changed": bool(git("status", "--porcelain"))}
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+
+
 def write_results(results: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     """``<folder>/<timestamp>.json`` and ``.md``; returns both paths."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -205,6 +223,13 @@ def _metric_kind_lines(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _code_line(code: dict[str, Any]) -> list[str]:
+    if not code:
+        return []
+    changed = " with uncommitted changes" if code.get("changed") else ""
+    return [f"Code: commit {code['commit'][:12]}{changed}."]
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The human summary: setup, build, refresh, latency with floors, saturation, memory."""
     machine = results["machine"]
@@ -214,6 +239,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB; "
         f"{machine['os']}; Python {machine['python']}; DuckDB {machine['duckdb']}.",
+        *_code_line(results.get("code", {})),
         f"Size: {config['heartbeats']:,} heartbeats generated; load runs "
         f"{config['duration']:g}s each; gunicorn {config['workers']} workers x "
         f"{config['threads']} app threads (uvicorn workers, as `daybook serve`) for the API "

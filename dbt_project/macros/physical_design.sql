@@ -33,6 +33,28 @@
     order by {{ columns | join(', ') }}
 {%- endmacro %}
 
+{# `not materialized` for a CTE that a model reads more than once, in a full build only.
+   Why: DuckDB and PostgreSQL otherwise write such a CTE out whole before reading it
+   twice. In a full build that is every heartbeat with every column: at 100M heartbeats
+   int_heartbeats_validated's copy spilled past 55 GB of DuckDB's temporary files and
+   failed for disk. Computed twice instead, each read keeps only the columns it uses.
+   An incremental run's CTEs hold a few thousand rows, where writing them once is the
+   cheaper way, so they stay as they were. Spark never materializes a CTE. #}
+{% macro inline_in_full_builds() -%}
+    {{ return(adapter.dispatch('inline_in_full_builds', 'daybook')()) }}
+{%- endmacro %}
+
+{% macro default__inline_in_full_builds() -%}
+{%- endmacro %}
+
+{% macro duckdb__inline_in_full_builds() -%}
+    {{- 'not materialized' if not is_incremental() -}}
+{%- endmacro %}
+
+{% macro postgres__inline_in_full_builds() -%}
+    {{- 'not materialized' if not is_incremental() -}}
+{%- endmacro %}
+
 {# A post-hook refreshing the planner's statistics of a large incremental model.
    Why on PostgreSQL: a table just created by a full build has none until autovacuum
    comes by, and without them the planner assumed a third of the rows matched each

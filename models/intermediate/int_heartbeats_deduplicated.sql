@@ -43,7 +43,7 @@
 
 with
 
-heartbeats as (
+heartbeats as {{ inline_in_full_builds() }} (
 
     select * from {{ ref('stg_raw__heartbeats') }}
     {% if is_incremental() and read_from is not none %}
@@ -65,9 +65,8 @@ copies as (
     select {{ heartbeat_columns | join(', ') }}, 0 as copy_source
     from {{ this }} as kept
     where kept.heartbeat_id is not null
-        and kept.heartbeat_key in (
-            select heartbeat_id from heartbeats where heartbeat_id is not null
-        )
+        and {{ key_among(this, 'kept', 'heartbeat_key',
+            'select heartbeat_id from heartbeats where heartbeat_id is not null') }}
     {% endif %}
 
 ),

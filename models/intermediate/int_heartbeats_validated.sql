@@ -115,7 +115,8 @@ entity_affected as (
 
     select {{ heartbeat_columns | join(', ') }}
     from {{ this }} as affected
-    where affected.heartbeat_key in (select heartbeat_key from entity_affected_keys)
+    where {{ key_among(this, 'affected', 'heartbeat_key',
+            'select heartbeat_key from entity_affected_keys') }}
         and not exists (
             select 1
             from newly_deduplicated
@@ -155,7 +156,7 @@ with_previous as (
 ),
 {% endif %}
 
-joined as (
+joined as {{ inline_in_full_builds() }} (
 
     select
         candidates.*,
@@ -225,14 +226,15 @@ reasoned as (
 local_hours as (
 
     -- Time zone conversion is costly per row (ICU on DuckDB), so it runs once per
-    -- (zone, UTC hour) of the valid heartbeats: when the UTC offset is the same at
-    -- both ends of the hour it holds for the whole hour; an hour holding a DST change
-    -- falls back to converting each heartbeat.
+    -- (zone, UTC hour) of the heartbeats with a known zone: when the UTC offset is the
+    -- same at both ends of the hour it holds for the whole hour; an hour holding a DST
+    -- change falls back to converting each heartbeat. Read from `joined`, not from the
+    -- validity checks, so this second read of it needs two columns only.
     select distinct
         timezone,
         {{ dbt.date_trunc('hour', 'generated_at_utc') }} as utc_hour
-    from reasoned
-    where invalid_reasons is null
+    from joined
+    where timezone is not null and generated_at_utc is not null
 
 ),
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -183,6 +184,11 @@ def test_bench_runs_end_to_end_and_records_every_section(
     (md_path,) = results.glob("*.md")
     record = json.loads(json_path.read_text())
     data = record["backends"][backend]
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=SEMANTIC.parent, capture_output=True, text=True
+    ).stdout.strip()
+    assert record["code"]["commit"] == head  # the result names the code it measured
+    assert f"Code: commit {head[:12]}" in md_path.read_text()
 
     assert list(data["phases"]) == ["generate", "load", "floor", "build"]
     assert all(
