@@ -51,8 +51,8 @@ def describe_machine() -> dict[str, Any]:
 
 
 def describe_code() -> dict[str, Any]:
-    """The commit the bench ran (and whether the checkout had changes), so a result names
-    the code it measured; empty outside a git checkout."""
+    """The commit the bench ran (and whether tracked files had changes: new result files
+    are not code), so a result names the code it measured; empty outside a git checkout."""
     import subprocess
 
     from daybook.config import project_dir
@@ -63,7 +63,8 @@ def describe_code() -> dict[str, Any]:
         ).stdout.strip()
 
     try:
-        return {"commit": git("rev-parse", "HEAD"), "changed": bool(git("status", "--porcelain"))}
+        changed = git("status", "--porcelain", "--untracked-files=no")
+        return {"commit": git("rev-parse", "HEAD"), "changed": bool(changed)}
     except (OSError, subprocess.CalledProcessError):
         return {}
 
