@@ -96,7 +96,7 @@ def bench_backend(
         data.update(measure_http(warehouse, settings))
     except PhaseError as error:
         # what was measured is kept and reported; the bench exits 1 after writing it
-        data["failed"] = [f"the {error.step} phase: {error.reason or error}"]
+        data["failed"] = [error.note]
         log(f"{backend}: FAILED {data['failed'][0]}")
     finally:
         if not settings.keep:

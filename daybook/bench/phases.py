@@ -31,6 +31,11 @@ class PhaseError(RuntimeError):
         super().__init__(message)
         self.step, self.reason, self.data = step, reason, data
 
+    @property
+    def note(self) -> str:
+        """One line for the report's notes: which phase failed and why."""
+        return f"the {self.step} phase: {self.reason or self}"
+
 
 # the last line of a traceback: `psycopg.errors.DiskFull: could not write to file ...`
 PYTHON_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*: ")

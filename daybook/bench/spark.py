@@ -96,7 +96,7 @@ def bench_spark(
         try:
             build_and_record(warehouse, files, work, log_path, data)
         except PhaseError as error:
-            data["failed"] = [f"the {error.step} phase: {error.reason or error}"]
+            data["failed"] = [error.note]
             log(f"spark: FAILED {data['failed'][0]}")
             return data
         try:
@@ -105,7 +105,7 @@ def bench_spark(
             )
         except PhaseError as error:
             # recorded and reported (the bench exits 1), so the API phases still run
-            data["failed"] = [f"the refresh: {error.reason or error}"]
+            data["failed"] = [error.note]
             log(f"spark: FAILED {data['failed'][0]}")
         data["spark_api"] = measure_spark_api(warehouse, settings, log_path)
     return data

@@ -26,6 +26,7 @@ def test_a_failed_phase_keeps_the_phases_before_it_and_names_its_error(tmp_path:
         build_and_record(warehouse, {}, tmp_path, tmp_path / "phases.log", data)
     assert failure.value.step == "floor"
     assert "raw.heartbeats" in (failure.value.reason or "")
+    assert failure.value.note == f"the floor phase: {failure.value.reason}"  # the report's line
     assert set(data["phases"]) == {"load"}
     assert data["phases"]["load"]["seconds"] > 0
     assert data["load"] == {"loaded": {}, "table_seconds": {}}
