@@ -38,7 +38,8 @@ class PhaseError(RuntimeError):
 
 
 # the last line of a traceback: `psycopg.errors.DiskFull: could not write to file ...`
-PYTHON_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*: ")
+# (a name holding "error" or "exception"; PostgreSQL's `DETAIL:` or `HINT:` lines do not)
+PYTHON_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?i:error|exception)[\w.]*: ")
 
 
 def first_error(log_path: Path, since: int = 0) -> str | None:
@@ -82,7 +83,10 @@ def run_phase(
         log.write(output)
     seconds = time.perf_counter() - started
     line = next((row for row in output.splitlines() if row.startswith(RESULT_PREFIX)), None)
-    data = json.loads(line.removeprefix(RESULT_PREFIX)) if line else {}
+    try:
+        data = json.loads(line.removeprefix(RESULT_PREFIX)) if line else {}
+    except json.JSONDecodeError:  # a child killed while printing: as if it printed nothing
+        line, data = None, {}
     if process.returncode != 0 or line is None:
         raise PhaseError(
             step,
@@ -157,13 +161,23 @@ def _build(args: dict[str, Any]) -> dict[str, Any]:
     if not outcome.success:
         print(outcome.build.summary(), file=sys.stderr)
         # where a failed build's time went is worth a report too, and the failure itself
-        _emit(timings | {"failure": outcome.build.summary().splitlines()[-1].strip()})
+        _emit(timings | {"failure": build_failure(outcome.build)})
         raise SystemExit(1)
     return {
         **timings,
         "publish_seconds": outcome.publish_seconds,
         "mart_rows": _mart_rows(warehouse),
     }
+
+
+def build_failure(build: Any) -> str:
+    """Why a build failed, in one line: the first failed node and its message (the nodes
+    after it are skipped, not failed), else the error that stopped dbt before any node."""
+    failed = [node for node in getattr(build, "nodes", []) if node.failed]
+    if failed:
+        node = failed[0]
+        return f"{node.type} {node.name}: {' '.join((node.message or '').split())}"[:300]
+    return (getattr(build, "error", None) or build.summary().splitlines()[0])[:300]
 
 
 def node_seconds(build: Any) -> list[dict[str, Any]]:

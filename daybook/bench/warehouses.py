@@ -114,10 +114,6 @@ def build_and_record(
             }
         raise
     _record(data, phases)
-    data["mart_rows"] = phases["build"].data["mart_rows"]
-    data["build"] = {
-        key: phases["build"].data[key] for key in ("build_seconds", "publish_seconds", "nodes")
-    }
     log(
         f"{warehouse.backend}: load {phases['load'].seconds:.1f}s, "
         f"floor {data['floor']['statement_seconds']:.1f}s, "
@@ -127,11 +123,16 @@ def build_and_record(
 
 
 def _record(data: dict[str, Any], phases: dict[str, PhaseResult]) -> None:
-    """Each finished phase's seconds and peak memory, and the load's and floor's own data."""
+    """Each finished phase's seconds and peak memory, and the load's, floor's and build's
+    own data (a build that succeeded is recorded even when the phase after it fails)."""
     for name, phase in phases.items():
         data["phases"][name] = {"seconds": phase.seconds, "peak_rss_mb": phase.peak_rss_mb}
         if name in ("load", "floor"):
             data[name] = phase.data
+    if "build" in phases:
+        built = phases["build"].data
+        data["mart_rows"] = built["mart_rows"]
+        data["build"] = {key: built[key] for key in ("build_seconds", "publish_seconds", "nodes")}
 
 
 def measure_refresh(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from daybook.bench.phases import PhaseError, run_phase
+from daybook.bench.phases import PhaseError, first_error, run_phase
 from daybook.bench.targets import checks, markdown_lines
 from daybook.bench.warehouses import bench_env, build_and_record, make_warehouse
 from daybook.build.profile import DUCKDB_BUILD_MEMORY_LIMIT_ENV
@@ -47,6 +47,41 @@ def test_a_failed_build_reports_its_failure_time_and_memory(tmp_path: Path) -> N
     assert "Out of Memory" in (error.reason or "")
     assert error.data["seconds"] >= error.data["build_seconds"] > 0
     assert error.data["peak_rss_mb"] > 0
+    assert isinstance(error.data["nodes"], list)  # the timings reach the record
+
+
+def test_a_build_that_fails_mid_run_is_recorded_as_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Load and floor succeed on a real (tiny) history; the build then fails (too little
+    memory for it alone): the record holds all three phases, and the build as failed."""
+    from daybook.bench.cli import generate_args
+
+    generated = run_phase(
+        "generate", generate_args(tmp_path / "raw", 2_000, 1), log_path=tmp_path / "gen.log"
+    )
+    warehouse = make_warehouse("duckdb", tmp_path, "tiny")
+    data: dict = {"phases": {}}
+    # the floor reads this limit too, so it is lowered only once the floor has run
+    real_run_phase = run_phase
+
+    def starve_the_build(step: str, args: dict, **kwargs: object) -> object:
+        if step == "build":
+            env = dict(kwargs.pop("env") or {}) | {DUCKDB_BUILD_MEMORY_LIMIT_ENV: "256KB"}
+            return real_run_phase(step, args, env=env, **kwargs)
+        return real_run_phase(step, args, **kwargs)
+
+    monkeypatch.setattr("daybook.bench.warehouses.run_phase", starve_the_build)
+    with pytest.raises(PhaseError) as failure:
+        build_and_record(warehouse, generated.data["files"], tmp_path, tmp_path / "log", data)
+    assert failure.value.step == "build"
+    assert list(data["phases"]) == ["load", "floor", "build"]
+    assert data["floor"]["rows"] > 0
+    assert data["build"]["failed"] is True
+    assert data["build"]["build_seconds"] > 0
+    assert "mart_rows" not in data
+    found = checks("duckdb", data, 2_000)
+    assert [check.verdict for check in found] == ["not measured", "not measured"]
 
 
 def test_a_failed_build_judges_no_target_and_says_when_it_failed() -> None:
@@ -70,3 +105,16 @@ def test_a_failed_build_judges_no_target_and_says_when_it_failed() -> None:
     lines = "\n".join(markdown_lines(results))
     assert "| duckdb | int_heartbeats_validated | model | 488.0 |" in lines
     assert "| 990.0 |" in lines and "| - | - |" in lines  # no ratio for a failed build
+
+
+def test_the_error_line_is_the_exception_not_the_servers_detail(tmp_path: Path) -> None:
+    log = tmp_path / "phases.log"
+    log.write_text(
+        '=== build {}\nTraceback (most recent call last):\n  File "x.py", line 1\n'
+        'psycopg.errors.DiskFull: could not write to file "base/pgsql_tmp/t.16"\n'
+        "DETAIL: the disk is full\nHINT: free some space\n",
+        encoding="utf-8",
+    )
+    reason = first_error(log)
+    assert reason == 'psycopg.errors.DiskFull: could not write to file "base/pgsql_tmp/t.16"'
+    assert first_error(log, since=log.stat().st_size) is None  # only the phase's own part
