@@ -299,4 +299,3 @@ validated as (
 )
 
 {{ complete_partitions('validated', 'heartbeat_key', 'activity_date') }}
-{{ cluster_by_keys(['activity_date']) }}
