@@ -67,6 +67,9 @@ class DaybookPage:
             page.select_option("#client", client_id)
         page.check(f"input[name=entity][value={entity}]")
         page.fill("#entity-search", entity_id)
+        # The search's own answer, not an earlier listing that also holds the id: a listing
+        # that lands after a later choice would replace it.
+        page.wait_for_selector(f'#entity[data-search="{entity_id}"]', state="attached")
         page.wait_for_selector(f'#entity option[value="{entity_id}"]', state="attached")
         page.select_option("#entity", entity_id)
 

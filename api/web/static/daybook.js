@@ -47,6 +47,7 @@
     generation: 0,
     datesTouched: false,
     searchTimer: 0,
+    listing: 0, // the latest entity listing asked for: an older answer arriving later is dropped
   };
 
   // ---- the API -----------------------------------------------------------------------
@@ -285,15 +286,17 @@
     }
     const spec = specOf(kind);
     const select = $("entity");
-    const previous = select.value;
     const search = $("entity-search").value.trim();
     $("entity-search-label").textContent = "Search " + spec.plural;
     $("entity-label").textContent = kindInfo(kind) ? kindInfo(kind).label : kind;
+    const listing = ++state.listing;
     try {
       const page = await api("/v2/clients/" + seg(client.client_id) + "/" + spec.list, {
         search,
         limit: 200,
       });
+      if (listing !== state.listing) return;
+      const previous = select.value; // what is chosen now, which may have changed meanwhile
       select.replaceChildren(
         ...page.data.map((row) => {
           const detail = spec.detail(row);
@@ -304,7 +307,9 @@
       else if (page.data.length) select.selectedIndex = 0;
       $("entity-count").textContent =
         page.data.length + " of " + page.total + " " + spec.plural + (search ? " matching “" + search + "”" : "");
+      select.dataset.search = search; // which search the options answer (tests wait on it)
     } catch (error) {
+      if (listing !== state.listing) return;
       select.replaceChildren();
       $("entity-count").textContent = "";
       showError(error);
