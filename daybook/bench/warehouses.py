@@ -67,13 +67,14 @@ def build_history(
     *,
     floor: bool = False,
     phases: dict[str, PhaseResult] | None = None,
-) -> dict[str, PhaseResult]:
+) -> None:
     """Load and fully build one warehouse; record the refresh high-water mark.
 
     ``floor``: between the load and the build, run the build's floor
     (``daybook.bench.floor``) on the same loaded data in its own measured child
-    process, and drop its table before the build starts. ``phases`` is filled as each
-    phase ends, so a caller still has the finished ones when a later one fails.
+    process, and drop its table before the build starts. ``phases``, when given, is
+    filled as each phase ends, so a caller still has the finished ones when a later
+    one fails.
     """
     env = bench_env(warehouse, work)
     phases = {} if phases is None else phases
@@ -86,7 +87,6 @@ def build_history(
         "build", {"url": warehouse.url, "full_refresh": True}, log_path=log_path, env=env
     )
     run_phase("mark", {"url": warehouse.url}, log_path=log_path, env=env)
-    return phases
 
 
 def build_and_record(

@@ -96,7 +96,8 @@
 
 {# The activity of each (client_id, `key`, activity_date) row of the CTE `days`, summed
    from `fact` (fct_activity_daily): every measure, and the distinct count of
-   `other_key` as `<other>_count`. Days without activity get no row (default) or nulls
+   `other_key` as `<other>_count` (a plain count: the fact has one row per other key a
+   day, its grain tested unique before the dense facts run). Days without activity get no row (default) or nulls
    (PostgreSQL); the caller's left join and coalesce make both zero. #}
 {% macro activity_on_days(fact, days, key, other_key) -%}
     {{ return(adapter.dispatch('activity_on_days', 'daybook')(fact, days, key, other_key)) }}
@@ -110,7 +111,7 @@
         {% for measure in activity_measure_columns() -%}
         sum(activity.{{ measure }}) as {{ measure }},
         {% endfor -%}
-        count(distinct activity.{{ other_key }}) as {{ other_key | replace('_id', '') }}_count
+        count(activity.{{ other_key }}) as {{ other_key | replace('_id', '') }}_count
     from {{ fact }} as activity
     inner join {{ days }}
         on {{ days }}.client_id = activity.client_id
@@ -137,7 +138,7 @@
             {% for measure in activity_measure_columns() -%}
             sum(activity.{{ measure }}) as {{ measure }},
             {% endfor -%}
-            count(distinct activity.{{ other_key }}) as {{ other_count }}
+            count(activity.{{ other_key }}) as {{ other_count }}
         from {{ fact }} as activity
         where activity.client_id = {{ days }}.client_id
             and activity.{{ key }} = {{ days }}.{{ key }}

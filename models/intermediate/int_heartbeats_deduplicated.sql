@@ -53,7 +53,7 @@ heartbeats as {{ inline_in_full_builds() }} (
 
 ),
 
-copies as (
+copies as {{ inline_in_full_builds() }} (
 
     select {{ heartbeat_columns | join(', ') }}, 1 as copy_source
     from heartbeats
@@ -71,21 +71,45 @@ copies as (
 
 ),
 
+repeated_ids as (
+
+    -- Only ids with more than one copy need ranking: about 2 % of ids are repeated,
+    -- and an id's only copy is its earliest. So the window sorts the repeated ids'
+    -- copies, not every heartbeat (at 100M heartbeats its sort of every copy with
+    -- every column was most of this model's time and temporary disk), and the other
+    -- copies pass through in the order they were read.
+    select heartbeat_id
+    from copies
+    group by heartbeat_id
+    having count(*) > 1
+
+),
+
 ranked as (
 
     select
-        *,
+        copies.*,
         row_number() over (
-            partition by heartbeat_id
-            order by {{ heartbeat_copy_order() }}, copy_source
+            partition by copies.heartbeat_id
+            order by {{ heartbeat_copy_order('copies.') }}, copies.copy_source
         ) as copy_rank
     from copies
+    inner join repeated_ids on repeated_ids.heartbeat_id = copies.heartbeat_id
 
 ),
 
 earliest_with_id as (
 
-    select *, heartbeat_id as heartbeat_key
+    select {{ heartbeat_columns | join(', ') }}, heartbeat_id as heartbeat_key
+    from copies
+    where copy_source = 1
+        and not exists (
+            select 1
+            from repeated_ids
+            where repeated_ids.heartbeat_id = copies.heartbeat_id
+        )
+    union all
+    select {{ heartbeat_columns | join(', ') }}, heartbeat_id as heartbeat_key
     from ranked
     where copy_rank = 1 and copy_source = 1
 

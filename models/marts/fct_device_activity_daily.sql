@@ -170,14 +170,16 @@ daily as (
         {% for measure in activity_measure_columns() -%}
         sum({{ measure }}) as {{ measure }},
         {% endfor -%}
-        count(distinct user_id) as user_count
+        -- fct_activity_daily holds one row per user a day (device grain tested
+        -- unique before this runs), so a plain count is the distinct count, and spills
+        count(user_id) as user_count
     from {{ ref('fct_activity_daily') }}
     group by client_id, device_id, activity_date
 
 ),
 {% endif %}
 
-final as (
+final as {{ materialized_before_clustering() }} (
 
     select
         ----------  grain

@@ -170,14 +170,16 @@ daily as (
         {% for measure in activity_measure_columns() -%}
         sum({{ measure }}) as {{ measure }},
         {% endfor -%}
-        count(distinct device_id) as device_count
+        -- fct_activity_daily holds one row per device a day (user grain tested
+        -- unique before this runs), so a plain count is the distinct count, and spills
+        count(device_id) as device_count
     from {{ ref('fct_activity_daily') }}
     group by client_id, user_id, activity_date
 
 ),
 {% endif %}
 
-final as (
+final as {{ materialized_before_clustering() }} (
 
     select
         ----------  grain

@@ -221,7 +221,7 @@ def test_error_bodies_keep_the_documented_key_order(api):
 
 def test_on_duckdb_the_api_reads_the_published_snapshot(apps, tmp_path):
     """With a snapshot published (``daybook refresh``), the build file is never opened."""
-    from api.warehouse_reader import DuckDBReader
+    from api.duckdb_reader import DuckDBReader
     from daybook.config import parse_database_url
     from daybook.serving import publish_snapshot
 
