@@ -33,24 +33,6 @@
     order by {{ columns | join(', ') }}
 {%- endmacro %}
 
-{# `materialized` for the CTE a model's clustering sort reads (`cluster_by_keys`), in a
-   DuckDB full build. Why: DuckDB runs a hash join and the sort after it in one pipeline,
-   holding the join's table while the sort fills; at 100M heartbeats each dense fact
-   (20M rows) ran out of its 3 GB `memory_limit` that way, even alone. Written out first,
-   the join's memory is free before the sort starts, and both spill: 28 s for that fact
-   (its join alone 16 s, the sort of its table alone 14 s). Incremental runs sort a few
-   rows; other adapters do not sort. #}
-{% macro materialized_before_clustering() -%}
-    {{ return(adapter.dispatch('materialized_before_clustering', 'daybook')()) }}
-{%- endmacro %}
-
-{% macro default__materialized_before_clustering() -%}
-{%- endmacro %}
-
-{% macro duckdb__materialized_before_clustering() -%}
-    {{- 'materialized' if not is_incremental() -}}
-{%- endmacro %}
-
 {# `not materialized` for a CTE that a model reads more than once, in a full build only.
    Why: DuckDB and PostgreSQL otherwise write such a CTE out whole before reading it
    twice. In a full build that is every heartbeat with every column: at 100M heartbeats

@@ -17,7 +17,12 @@
     them. fct_activity_daily is read where it is used, not through a CTE: PostgreSQL
     materializes a CTE used twice whole (1.9M rows at 25M heartbeats, sorted on
     disk). How a refresh sums the rewritten days is dispatched
-    (`activity_on_days`: index probes on PostgreSQL, a hash join elsewhere). -#}
+    (`activity_on_days`: index probes on PostgreSQL, a hash join elsewhere).
+
+    Not sorted here (unlike fct_activity_daily): the DuckDB snapshot the API reads is
+    written sorted by (device, day) at every publish (`daybook/serving/snapshots.py`),
+    and sorting the warehouse copy too made DuckDB hold the join's table and the
+    sort at once, which at 100M heartbeats ran out of the build's 3 GB. -#}
 {{
     config(
         materialized='incremental',
@@ -179,7 +184,7 @@ daily as (
 ),
 {% endif %}
 
-final as {{ materialized_before_clustering() }} (
+final as (
 
     select
         ----------  grain
@@ -206,4 +211,3 @@ final as {{ materialized_before_clustering() }} (
 )
 
 select * from final
-{{ cluster_by_keys(['client_id', 'device_id', 'activity_date']) }}
