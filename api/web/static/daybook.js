@@ -8,6 +8,11 @@
  * chosen one (and the previous period when comparing) -> GET .../top-users|top-devices and
  * one series each for the sparkline grid.
  * Any API error is shown with the API's own message; the chart is cleared, never left stale.
+ *
+ * One file of about 700 lines on purpose: the page has no build step and its
+ * Content-Security-Policy allows its own scripts only, so it loads this one script; the
+ * sections (the API, the directory, the main chart, the sparklines, wiring) are marked
+ * `// ---- name ----` and share one `state`.
  */
 (function () {
   "use strict";
