@@ -97,8 +97,9 @@
 {# The activity of each (client_id, `key`, activity_date) row of the CTE `days`, summed
    from `fact` (fct_activity_daily): every measure, and the distinct count of
    `other_key` as `<other>_count` (a plain count: the fact has one row per other key a
-   day, its grain tested unique before the dense facts run). Days without activity get no row (default) or nulls
-   (PostgreSQL); the caller's left join and coalesce make both zero. #}
+   day, its grain tested unique before the dense facts run). Days without activity get
+   no row (default) or nulls (PostgreSQL); the caller's left join and coalesce make both
+   zero. #}
 {% macro activity_on_days(fact, days, key, other_key) -%}
     {{ return(adapter.dispatch('activity_on_days', 'daybook')(fact, days, key, other_key)) }}
 {%- endmacro %}
