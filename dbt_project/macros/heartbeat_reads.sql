@@ -3,81 +3,115 @@
 
    Raw heartbeats are only ever added (by `daybook load` or written straight into raw),
    but they can be added with any received time. Each run reads every raw row received
-   at or after a boundary, and records, before it reads, the boundary for the next
-   run (the newest kept heartbeat, capped at the run's start, minus
-   `heartbeat_lookback_hours`) with the number of raw rows received before it
-   (`daybook_meta.heartbeat_read_state`). The next run counts the rows before that
-   boundary again: the same number means nothing older arrived, so reading from the
-   boundary on sees every new row; another number (a backfill, a row written into raw
-   by hand, a lost record) makes that run read all of raw. Rows a concurrent load
-   commits between these counts and the read cost at most one extra full read, never a
-   missed row: see `record_heartbeat_reads`. #}
+   at or after a boundary. Before it reads, it records two checkpoints for the next
+   run in `daybook_meta.heartbeat_read_state`, each a received time with the number of
+   raw rows received before it:
+     - tight (`state_id` 3): the newest raw heartbeat (capped at the run's start), so
+       the next run reads only what arrived since, the usual five minutes;
+     - lookback (`state_id` 1): the tight one minus `heartbeat_lookback_hours`.
+   The next run counts the rows before each again. The same number before the tight
+   checkpoint means nothing older arrived: it reads from there. Else the same number
+   before the lookback one means the older arrivals are recent (a delivery loaded out
+   of order): it reads from there. Else (a backfill, a row written into raw by hand, a
+   lost record) it reads all of raw. Rows a concurrent load commits between these
+   counts and the read cost at most one wider read, never a missed row: see
+   `record_heartbeat_reads`.
+
+   Why two: with the lookback alone every run read 72 hours of raw again and looked
+   each of those ids up among the kept heartbeats, to find the copy it had already
+   kept (at 100M heartbeats, 7,800 rows read again for 2,775 new ones in the bench's
+   history, and 72 hours of a real year's deliveries are about 800,000 rows). #}
 
 {% macro heartbeat_read_state_relation() -%}
     {{- return(adapter.get_relation(
         database=this.database, schema='daybook_meta', identifier='heartbeat_read_state')) -}}
 {%- endmacro %}
 
+{# The checkpoints of the read state as {state_id: (boundary, rows_before)}, for
+   `state_ids`; a missing row or one without a boundary is left out. #}
+{% macro heartbeat_checkpoints(state, state_ids) -%}
+    {%- set found = {} -%}
+    {%- for row in run_query(
+        'select state_id, boundary_utc, rows_before from ' ~ state
+        ~ ' where state_id in (' ~ state_ids | join(', ') ~ ')').rows -%}
+        {%- if row[1] is not none -%}
+            {%- do found.update({row[0] | int: (row[1], row[2] | int)}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(found) -}}
+{%- endmacro %}
+
 {# Where this incremental run must start reading raw heartbeats (received time), as a
-   SQL literal: the boundary the previous run recorded when the count of raw rows
-   before it is unchanged, else none (read all of raw). Runs queries: call it only at
-   execution. #}
+   SQL literal: the tight checkpoint when the raw rows before it are as many as
+   recorded, else the lookback one on the same condition, else none (read all of
+   raw). One count over the history: the count before the lookback checkpoint is the
+   one before the tight checkpoint less the rows between them. Runs queries: call it
+   only at execution. #}
 {% macro heartbeat_read_from(raw_heartbeats) -%}
     {%- set state = heartbeat_read_state_relation() -%}
     {%- if state is none -%}
         {{- return(none) -}}
     {%- endif -%}
-    {%- set rows = run_query(
-        'select boundary_utc, rows_before from ' ~ state ~ ' where state_id = 1').rows -%}
-    {%- if rows | length != 1 or rows[0][0] is none -%}
+    {%- set checkpoints = heartbeat_checkpoints(state, [3, 1]) -%}
+    {%- set tight = checkpoints.get(3) -%}
+    {%- set lookback = checkpoints.get(1) -%}
+    {%- if lookback is none -%}
         {{- return(none) -}}
     {%- endif -%}
-    {%- set boundary = "cast('" ~ rows[0][0].strftime('%Y-%m-%d %H:%M:%S.%f')
-        ~ "' as timestamp)" -%}
-    {%- set now_before = run_query(
-        'select count(*) from ' ~ raw_heartbeats
-        ~ ' where received_at_utc < ' ~ boundary).rows[0][0] | int -%}
-    {{- return(boundary if now_before == rows[0][1] | int else none) -}}
+    {%- set lookback_from = timestamp_text(lookback[0]) -%}
+    {%- if tight is none -%}
+        {%- set now_before = run_query(
+            'select count(*) from ' ~ raw_heartbeats
+            ~ ' where received_at_utc < ' ~ lookback_from).rows[0][0] | int -%}
+        {{- return(lookback_from if now_before == lookback[1] else none) -}}
+    {%- endif -%}
+    {%- set tight_from = timestamp_text(tight[0]) -%}
+    {%- set counts = run_query(
+        'select count(*), count(case when received_at_utc >= ' ~ lookback_from
+        ~ ' then 1 end) from ' ~ raw_heartbeats ~ ' where received_at_utc < ' ~ tight_from
+    ).rows[0] -%}
+    {%- if counts[0] | int == tight[1] -%}
+        {{- return(tight_from) -}}
+    {%- endif -%}
+    {{- return(lookback_from if (counts[0] | int) - (counts[1] | int) == lookback[1] else none) -}}
 {%- endmacro %}
 
 {# A pre-hook of int_heartbeats_deduplicated: check again what `heartbeat_read_from`
-   checked, and record the next run's boundary B2 with the raw rows received before it.
+   checked, and record the next run's checkpoints with the raw rows received before
+   each, in one statement (one snapshot on PostgreSQL).
 
-   The boundary is the newest heartbeat kept so far (or in raw, for a full build) minus
-   the lookback, the newest capped at this run's start: one heartbeat received days in
-   the future must not put the boundary in the future (every later run would then find
-   rows "arriving" before it and read all of raw).
+   The tight checkpoint T2 is the newest raw heartbeat, capped at this run's start:
+   one heartbeat received days in the future must not put it in the future (every
+   later run would then find rows "arriving" before it and read more). The lookback
+   one is L2 = T2 minus the lookback. Either is correct to read from next time only if
+   every raw row received before it now has been read, by this run or an earlier one.
+   This run reads every row received from its boundary on (the model runs after this
+   hook, in its transaction), so that holds when the rows before this run's own
+   boundary are still those earlier runs read: their count is still the recorded one.
 
-   Why the check is repeated here, in the same statement as the count it records: the
-   compile-time check counted the rows received before the old boundary B1 and found
-   the recorded number, so the model reads from B1. A `daybook load` may commit a row
-   received before B1 after that count; the model would not read it (it reads from B1),
-   and a count before B2 taken later would include it, so no later run would read it
-   either. Hence ONE statement (one snapshot on PostgreSQL) counts the rows before B1
-   and before B2, and records the count before B2 only when the count before B1 is
-   still the recorded one, the value the compile-time check verified (rows are only
-   added, so the count cannot have dropped in between). Otherwise it records no
-   boundary, which makes the next run read all of raw. Every case:
-     - a row committed before the compile-time check: that check mismatches, the model
-       reads all of raw (and this check mismatches too: one extra full read next run);
-     - a row received before B1 committed between the check and this statement: this
-       count mismatches, the next run reads all of raw;
-     - a row received before B1 committed after this statement, before the model reads:
-       not counted in the record, so the next run's count before B2 (B2 >= its receipt
-       time, or else the next run reads from B2 and sees it) mismatches: it reads all;
-     - a row received at or after B1 committed before the model reads: the model reads it.
-   When the previous record has no boundary (none yet, or forced) or this is a full
-   build, the model reads all of raw, so the count before B2 is recorded as is.
+   The compile-time check chose the boundary, and a `daybook load` may commit a row
+   between that check and this statement. So this statement counts again, and:
+     - the count before the previous tight checkpoint T1 is unchanged: the run reads
+       from T1 (it was unchanged at compile time too; rows are only added) and missed
+       nothing: record T2 and L2;
+     - there was no T1 and the count before L1 is unchanged: the run reads from L1:
+       record T2 and L2;
+     - T1 changed but L1 did not: the run reads from T1 or L1 (the compile-time check
+       may have seen T1 unchanged) and may miss rows received in [L1, T1): keep L1 and
+       its count, drop T1, so the next run reads from L1 (the case above);
+     - L1 changed, or there is no record, or this is a full build: the run reads all
+       of raw when nothing was recorded or on a full build (record T2 and L2), else it
+       may have missed rows before L1: record nothing, so the next run reads all.
    It runs in the model's transaction, so a failed run leaves the previous record. #}
 {% macro record_heartbeat_reads(raw_heartbeats) -%}
     {{ return(adapter.dispatch('record_heartbeat_reads', 'daybook')(raw_heartbeats)) }}
 {%- endmacro %}
 
 {% macro default__record_heartbeat_reads(raw_heartbeats) -%}
-    {%- set newest = ('(select max(received_at_utc) from ' ~ this ~ ')') if is_incremental()
-        else ('(select max(received_at_utc) from ' ~ raw_heartbeats ~ ')') -%}
-    {%- set capped = 'least(' ~ newest ~ ', ' ~ run_timestamp() ~ ')' -%}
-    {%- set boundary = dbt.dateadd('hour', -1 * var('heartbeat_lookback_hours'), capped) -%}
+    {%- set tight = 'least((select max(received_at_utc) from ' ~ raw_heartbeats ~ '), '
+        ~ run_timestamp() ~ ')' -%}
+    {%- set lookback = dbt.dateadd(
+        'hour', -1 * var('heartbeat_lookback_hours'), 'tight.tight_utc') -%}
     create schema if not exists daybook_meta;
     create table if not exists daybook_meta.heartbeat_read_state (
         state_id integer primary key,
@@ -85,59 +119,122 @@
         rows_before bigint not null
     );
     insert into daybook_meta.heartbeat_read_state (state_id, boundary_utc, rows_before)
-    select 1, cast(null as timestamp), 0
-    where not exists (select 1 from daybook_meta.heartbeat_read_state where state_id = 1);
+    select missing.state_id, cast(null as timestamp), 0
+    from (select 1 as state_id union all select 3) as missing
+    where not exists (
+        select 1 from daybook_meta.heartbeat_read_state as state
+        where state.state_id = missing.state_id
+    );
     update daybook_meta.heartbeat_read_state
     set
-        boundary_utc = case when checked.verified then checked.next_boundary end,
-        rows_before = case when checked.verified then checked.next_rows_before else 0 end
+        boundary_utc = case
+            when decided.outcome = 'record' and state_id = 3 then decided.tight_utc
+            when decided.outcome = 'record' then decided.lookback_utc
+            when decided.outcome = 'keep lookback' and state_id = 1 then boundary_utc
+        end,
+        rows_before = case
+            when decided.outcome = 'record' and state_id = 3 then decided.rows_before_tight
+            when decided.outcome = 'record' then decided.rows_before_lookback
+            when decided.outcome = 'keep lookback' and state_id = 1 then rows_before
+            else 0
+        end
     from (
         select
-            next_read.boundary_utc as next_boundary,
-            {% if is_incremental() -%}
-            {#- rows before B2 = rows before B1 + rows in [B1, B2) when B2 >= B1 (the usual
-                case: the newest heartbeat only moves on), in this one snapshot: one count
-                over the history instead of two #}
+            counted.tight_utc,
+            counted.lookback_utc,
+            counted.rows_before_lookback,
+            counted.rows_before_lookback + (
+                select count(*) from {{ raw_heartbeats }} as raw_row
+                where raw_row.received_at_utc >= counted.lookback_utc
+                    and raw_row.received_at_utc < counted.tight_utc
+            ) as rows_before_tight,
             case
-                when previous.boundary_utc is not null
-                    and next_read.boundary_utc >= previous.boundary_utc
-                    then previous.rows_now + (
+                when not counted.incremental then 'record'
+                when counted.tight_boundary is not null
+                    and counted.rows_now_tight = counted.rows_before_tight_then
+                    then 'record'
+                when counted.tight_boundary is null
+                    and (counted.lookback_boundary is null
+                        or counted.rows_now_lookback = counted.rows_before_lookback_then)
+                    then 'record'
+                when counted.rows_now_lookback = counted.rows_before_lookback_then
+                    then 'keep lookback'
+                else 'forget'
+            end as outcome
+        from (
+            select
+                next_read.tight_utc,
+                next_read.lookback_utc,
+                previous.*,
+                {{ 'true' if is_incremental() else 'false' }} as incremental,
+                {#- rows before L2 = rows before L1 + rows in [L1, L2) when L2 >= L1 (the
+                    usual case: the newest heartbeat only moves on): one count over the
+                    history instead of two #}
+                case
+                    when previous.lookback_boundary is not null
+                        and next_read.lookback_utc >= previous.lookback_boundary
+                        then previous.rows_now_lookback + (
+                            select count(*) from {{ raw_heartbeats }} as raw_row
+                            where raw_row.received_at_utc >= previous.lookback_boundary
+                                and raw_row.received_at_utc < next_read.lookback_utc
+                        )
+                    else (
                         select count(*) from {{ raw_heartbeats }} as raw_row
-                        where raw_row.received_at_utc >= previous.boundary_utc
-                            and raw_row.received_at_utc < next_read.boundary_utc
+                        where raw_row.received_at_utc < next_read.lookback_utc
                     )
-                else (
-                    select count(*) from {{ raw_heartbeats }} as raw_row
-                    where raw_row.received_at_utc < next_read.boundary_utc
-                )
-            end as next_rows_before,
-            (previous.boundary_utc is null or previous.rows_before = previous.rows_now)
-            {%- else -%}
+                end as rows_before_lookback
+            from (
+                select tight.tight_utc, cast({{ lookback }} as timestamp) as lookback_utc
+                from (select cast({{ tight }} as timestamp) as tight_utc) as tight
+            ) as next_read
+            cross join ({{ previous_checkpoints(raw_heartbeats) }}) as previous
+        ) as counted
+    ) as decided
+    where state_id in (1, 3)
+{%- endmacro %}
+
+{# The checkpoints the previous run recorded, with the raw rows before each now; on a
+   full build, which reads all of raw whatever was recorded, a row of nulls. The
+   history is counted once: the count before the tight checkpoint adds the rows
+   between the two (`offset 0` keeps PostgreSQL from copying the subquery into each
+   use). #}
+{% macro previous_checkpoints(raw_heartbeats) -%}
+    {%- if not is_incremental() -%}
+    select
+        cast(null as timestamp) as lookback_boundary,
+        cast(null as bigint) as rows_before_lookback_then,
+        cast(null as timestamp) as tight_boundary,
+        cast(null as bigint) as rows_before_tight_then,
+        cast(null as bigint) as rows_now_lookback,
+        cast(null as bigint) as rows_now_tight
+    {%- else -%}
+    select
+        recorded.lookback_boundary,
+        recorded.rows_before_lookback_then,
+        recorded.tight_boundary,
+        recorded.rows_before_tight_then,
+        recorded.rows_now_lookback,
+        recorded.rows_now_lookback + (
+            select count(*) from {{ raw_heartbeats }} as raw_row
+            where raw_row.received_at_utc >= recorded.lookback_boundary
+                and raw_row.received_at_utc < recorded.tight_boundary
+        ) as rows_now_tight
+    from (
+        select
+            lookback.boundary_utc as lookback_boundary,
+            lookback.rows_before as rows_before_lookback_then,
+            tight.boundary_utc as tight_boundary,
+            tight.rows_before as rows_before_tight_then,
             (
                 select count(*) from {{ raw_heartbeats }} as raw_row
-                where raw_row.received_at_utc < next_read.boundary_utc
-            ) as next_rows_before,
-            true
-            {%- endif %} as verified
-        from (select cast({{ boundary }} as timestamp) as boundary_utc) as next_read
-        cross join (
-            select
-                state.boundary_utc,
-                state.rows_before
-                {%- if is_incremental() %},
-                {#- the rows before B1 now, counted once (`offset 0` keeps PostgreSQL from
-                    copying this subquery into each of its two uses) #}
-                (
-                    select count(*) from {{ raw_heartbeats }} as raw_row
-                    where raw_row.received_at_utc < state.boundary_utc
-                ) as rows_now
-                {%- endif %}
-            from daybook_meta.heartbeat_read_state as state
-            where state.state_id = 1
-            offset 0
-        ) as previous
-    ) as checked
-    where state_id = 1
+                where raw_row.received_at_utc < lookback.boundary_utc
+            ) as rows_now_lookback
+        from daybook_meta.heartbeat_read_state as lookback
+        left join daybook_meta.heartbeat_read_state as tight on tight.state_id = 3
+        where lookback.state_id = 1
+        offset 0
+    ) as recorded
+    {%- endif -%}
 {%- endmacro %}
 
 {# The one order of a heartbeat's copies, earliest first: received time, then every
@@ -155,50 +252,68 @@
     {%- endfor -%}
 {%- endmacro %}
 
-{#- Spark: the same counts and the same check, but without transactions. Spark cannot
-    UPDATE a parquet table, nor overwrite a table it reads in the same statement, so
-    the values are read first (`run_query`, as this hook renders) and written as
-    literals. And a failed model cannot roll this hook back, so the new boundary is
-    written as a pending row (`state_id = 2`) beside the current one, and
-    `commit_heartbeat_reads`, a post-hook that runs only after the model wrote its
-    rows, makes it current. A run that fails leaves the previous record, whose
-    boundary the next run verifies again. The counts are still taken before the model
-    reads raw, so a row loaded meanwhile costs a full read, never a lost row. #}
+{#- Spark: the same counts and the same decision, but without transactions. Spark
+    cannot UPDATE a parquet table, nor overwrite a table it reads in the same
+    statement, so the values are read first (`run_query`, as this hook renders) and
+    written as literals. And a failed model cannot roll this hook back, so the new
+    checkpoints are written as pending rows (`state_id` 2 for the lookback one, 4 for
+    the tight one) beside the current ones, and `commit_heartbeat_reads`, a post-hook
+    that runs only after the model wrote its rows, makes them current. A run that fails
+    leaves the previous record, which the next run verifies again. The counts are
+    still taken before the model reads raw, so a row loaded meanwhile costs a wider
+    read, never a lost row. #}
 {% macro spark__record_heartbeat_reads(raw_heartbeats) -%}
     {%- if not execute -%}
         {{- return('') -}}
     {%- endif -%}
     {%- set state = heartbeat_read_state_ddl() -%}
-    {%- set newest = ('(select max(received_at_utc) from ' ~ this ~ ')') if is_incremental()
-        else ('(select max(received_at_utc) from ' ~ raw_heartbeats ~ ')') -%}
-    {%- set capped = 'least(' ~ newest ~ ', ' ~ run_timestamp() ~ ')' -%}
-    {%- set boundary = dbt.dateadd('hour', -1 * var('heartbeat_lookback_hours'), capped) -%}
-    {%- set previous = run_query(
-        'select boundary_utc, rows_before from ' ~ state ~ ' where state_id = 1').rows -%}
-    {%- set previous_boundary = previous[0][0] if previous | length == 1 else none -%}
-    {%- set previous_rows = previous[0][1] | int if previous | length == 1 else 0 -%}
-    {%- set verified = true -%}
-    {%- if is_incremental() and previous_boundary is not none -%}
-        {%- set rows_now = run_query(
-            'select count(*) from ' ~ raw_heartbeats ~ ' where received_at_utc < '
-            ~ timestamp_text(previous_boundary)).rows[0][0] | int -%}
-        {%- set verified = rows_now == previous_rows -%}
+    {%- set recorded = heartbeat_checkpoints(state, [1, 3]) -%}
+    {%- set lookback = recorded.get(1, (none, 0)) -%}
+    {%- set tight = recorded.get(3, (none, 0)) -%}
+    {%- set outcome = 'record' -%}
+    {%- if is_incremental() and lookback[0] is not none -%}
+        {%- set counts = run_query(
+            'select count(case when received_at_utc < ' ~ timestamp_text(lookback[0])
+            ~ ' then 1 end), count(case when received_at_utc < ' ~ timestamp_text(tight[0])
+            ~ ' then 1 end) from ' ~ raw_heartbeats).rows[0] -%}
+        {%- set lookback_held = counts[0] | int == lookback[1] -%}
+        {%- if tight[0] is not none and counts[1] | int == tight[1] -%}
+            {%- set outcome = 'record' -%}
+        {%- elif tight[0] is none and lookback_held -%}
+            {%- set outcome = 'record' -%}
+        {%- elif lookback_held -%}
+            {%- set outcome = 'keep lookback' -%}
+        {%- else -%}
+            {%- set outcome = 'forget' -%}
+        {%- endif -%}
     {%- endif -%}
+    {%- set tight_next = 'least((select max(received_at_utc) from ' ~ raw_heartbeats ~ '), '
+        ~ run_timestamp() ~ ')' -%}
     {%- set next = run_query(
-        'select next_read.boundary_utc, (select count(*) from ' ~ raw_heartbeats
-        ~ ' as raw_row where raw_row.received_at_utc < next_read.boundary_utc)'
-        ~ ' from (select cast(' ~ boundary ~ ' as timestamp) as boundary_utc) as next_read'
+        'select next_read.tight_utc, next_read.lookback_utc,'
+        ~ ' (select count(*) from ' ~ raw_heartbeats ~ ' as raw_row'
+        ~ ' where raw_row.received_at_utc < next_read.tight_utc),'
+        ~ ' (select count(*) from ' ~ raw_heartbeats ~ ' as raw_row'
+        ~ ' where raw_row.received_at_utc < next_read.lookback_utc)'
+        ~ ' from (select tight.tight_utc, cast('
+        ~ dbt.dateadd('hour', -1 * var('heartbeat_lookback_hours'), 'tight.tight_utc')
+        ~ ' as timestamp) as lookback_utc from (select cast(' ~ tight_next
+        ~ ' as timestamp) as tight_utc) as tight) as next_read'
     ).rows[0] -%}
+    {%- set pending = {
+        'record': [(next[1], next[3] | int), (next[0], next[2] | int)],
+        'keep lookback': [lookback, (none, 0)],
+        'forget': [(none, 0), (none, 0)],
+    }[outcome] -%}
     insert overwrite table {{ state }}
-    select 1, {{ timestamp_text(previous_boundary) }}, {{ previous_rows }}
-    union all
-    select
-        2,
-        {{ timestamp_text(next[0] if verified else none) }},
-        {{ next[1] | int if verified else 0 }}
+    {% for state_id, checkpoint in [
+        (1, lookback), (3, tight), (2, pending[0]), (4, pending[1])] -%}
+    select {{ state_id }}, {{ timestamp_text(checkpoint[0]) }}, {{ checkpoint[1] | int }}
+    {{ 'union all' if not loop.last }}
+    {% endfor %}
 {%- endmacro %}
 
-{# A post-hook of int_heartbeats_deduplicated: make the read record the pre-hook left
+{# A post-hook of int_heartbeats_deduplicated: make the checkpoints the pre-hook left
    pending current, now that the model's rows are written. Nothing where the pre-hook
    ran in the model's transaction. #}
 {% macro commit_heartbeat_reads() -%}
@@ -214,10 +329,14 @@
     {%- endif -%}
     {%- set state = heartbeat_read_state_ddl() -%}
     {%- set pending = run_query(
-        'select boundary_utc, rows_before from ' ~ state ~ ' where state_id = 2').rows -%}
-    {%- if pending | length == 1 -%}
+        'select state_id, boundary_utc, rows_before from ' ~ state
+        ~ ' where state_id in (2, 4) order by state_id').rows -%}
+    {%- if pending | length == 2 -%}
     insert overwrite table {{ state }}
-    select 1, {{ timestamp_text(pending[0][0]) }}, {{ pending[0][1] | int }}
+    {% for row in pending -%}
+    select {{ row[0] | int - 1 }}, {{ timestamp_text(row[1]) }}, {{ row[2] | int }}
+    {{ 'union all' if not loop.last }}
+    {% endfor %}
     {%- endif -%}
 {%- endmacro %}
 

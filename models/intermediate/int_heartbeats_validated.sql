@@ -23,7 +23,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy=incremental_strategy(),
+        incremental_strategy=keyed_incremental_strategy(),
         unique_key='heartbeat_key',
         partition_by=partition_by('activity_date'),
         on_schema_change='append_new_columns',
@@ -293,6 +293,7 @@ validated as (
         {{ run_timestamp() }} as processed_at_utc,
         previous_client_id,
         previous_activity_date
+        {{ key_hash_column('heartbeat_key', 'heartbeat_key') }} -- noqa: LT02
 
     from located
 

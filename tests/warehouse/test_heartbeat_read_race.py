@@ -2,10 +2,11 @@
 check and its record never loses that heartbeat (PostgreSQL).
 
 ``int_heartbeats_deduplicated`` checks, when its SQL is compiled, that the raw rows
-received before the recorded boundary are as many as recorded (then it reads only from
-that boundary), and its pre-hook records the next boundary with its count. A row
-received before the old boundary and committed between the two used to be counted by
-the record but never read. The test makes that interleaving happen deterministically:
+received before a recorded checkpoint (the newest heartbeat, or that minus the
+lookback) are as many as recorded (then it reads only from there), and its pre-hook
+records the next checkpoints with their counts. A row received before the checkpoint
+read from and committed between the two used to be counted by the record but never
+read. The test makes that interleaving happen deterministically:
 it holds a SHARE lock on the read-state table (the compile-time check's plain read
 passes, the pre-hook's write waits), commits the old row while the run waits, then
 releases the lock. Only PostgreSQL can interleave this: a DuckDB file has one writing
@@ -19,6 +20,7 @@ import time
 from datetime import timedelta
 
 import psycopg
+import pytest
 
 from daybook.build import run_dbt
 
@@ -26,6 +28,8 @@ from .deliveries import Deliveries, build_models, marts
 from .scenario import heartbeat, insert_raw, query
 
 WAIT_SECONDS = 120.0
+# daybook_meta.heartbeat_read_state's rows (dbt_project/macros/heartbeat_reads.sql)
+LOOKBACK_CHECKPOINT, TIGHT_CHECKPOINT = 1, 3
 
 
 def _wait_for_blocked_writer(con: psycopg.Connection, deadline: float) -> None:
@@ -41,7 +45,18 @@ def _wait_for_blocked_writer(con: psycopg.Connection, deadline: float) -> None:
         time.sleep(0.05)
 
 
-def test_an_old_row_committed_between_check_and_record_is_read(make_warehouse):
+@pytest.mark.parametrize(
+    ("checkpoint", "before"),
+    [
+        # before the lookback checkpoint: the next run reads all of raw
+        (LOOKBACK_CHECKPOINT, timedelta(days=1)),
+        # between the two checkpoints: the run may have read from the tight one; the next
+        # run reads from the lookback one
+        (TIGHT_CHECKPOINT, timedelta(hours=1)),
+    ],
+    ids=["before-lookback", "between-checkpoints"],
+)
+def test_an_old_row_committed_between_check_and_record_is_read(make_warehouse, checkpoint, before):
     warehouse = make_warehouse("postgres")
     twin = make_warehouse("postgres")
     deliveries = Deliveries(5)
@@ -51,7 +66,11 @@ def test_an_old_row_committed_between_check_and_record_is_read(make_warehouse):
     build_models(warehouse, full=True)
     ((boundary,),) = [
         tuple(row.values())
-        for row in query(warehouse, "select boundary_utc from daybook_meta.heartbeat_read_state")
+        for row in query(
+            warehouse,
+            "select boundary_utc from daybook_meta.heartbeat_read_state "
+            f"where state_id = {checkpoint}",
+        )
     ]
     late = {
         "heartbeats": [
@@ -60,8 +79,8 @@ def test_an_old_row_committed_between_check_and_record_is_read(make_warehouse):
                 "c0",
                 "u0",
                 "d0",
-                boundary - timedelta(days=1),
-                boundary - timedelta(days=1),
+                boundary - before,
+                boundary - before,
                 (1, 2, 3, 4, 5),
             )
         ]
