@@ -55,6 +55,7 @@ TIER_OF_MODULE = {
     "tests/warehouse/test_heartbeat_read_race.py": "build",
     "tests/warehouse/test_incremental_equals_full.py": "build",
     "tests/warehouse/test_invalid_timezone.py": "build",
+    "tests/warehouse/test_key_hashes.py": "build",
     "tests/warehouse/test_marts.py": "build",
     "tests/warehouse/test_rewritten_twice.py": "build",
 }

@@ -21,7 +21,7 @@
         incremental_strategy=keyed_incremental_strategy(),
         unique_key='heartbeat_key',
         partition_by=partition_by('received_date'),
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
         pre_hook=["{{ record_heartbeat_reads(ref('stg_raw__heartbeats')) }}"],
         post_hook=[
             "{{ commit_heartbeat_reads() }}",
