@@ -4,9 +4,12 @@
    times (the kept copy of each id read, the previous row of each candidate, and the
    delete of each model's delete+insert). DuckDB has no index to answer that, so each
    lookup scans the key column, text of about 36 bytes a row: 1.8 s a scan at 100M
-   heartbeats, most of a refresh. With the key's hash stored beside it (a UBIGINT,
-   `<key>_hash`), the scan reads eight bytes a row and the rows it finds are read by
-   row id: 0.3 s at 100M for 2,775 new ids (measured on the bench's 100M warehouse).
+   heartbeats with DuckDB's buffers warm, most of a refresh. With the key's hash stored
+   beside it (a UBIGINT, `<key>_hash`), the scan reads eight bytes a row and the rows it
+   finds are read by row id: 0.3 s warm at 100M for 2,775 new ids, about 2 s in a
+   refresh's new dbt process, which reads it cold. The full build pays for it: writing
+   the hash, deduplication took 53.8 s instead of 47.4 s at 25M (bench runs
+   20261204T120002Z and 20261204T043357Z).
    PostgreSQL finds them through the key's unique index, and Spark rewrites whole
    partitions, so neither stores the hash (`default__`: no column). #}
 
