@@ -65,6 +65,7 @@ class DaybookWorker(UvicornWorker):
     STOP_SIGNALS = STOP_SIGNALS
 
     _booting = True
+    _stop_requested = False
 
     def init_signals(self) -> None:
         super().init_signals()
@@ -72,8 +73,15 @@ class DaybookWorker(UvicornWorker):
             signal.signal(sig, self._stop_signal)
 
     def _stop_signal(self, sig: int, frame: Any) -> None:
-        """While booting, stop now; after serving, nothing is left to stop."""
+        """While booting, stop now; after serving, nothing is left to stop.
+
+        The stop is also recorded, because ``sys.exit`` raises in whatever code the signal
+        interrupted, and where that is a finalizer CPython reports the ``SystemExit`` as
+        unraisable and carries on ("Exception ignored in: ..."): the worker then booted,
+        ignoring stop signals, until the master killed it at its graceful timeout
+        (seen in CI: "Worker was sent SIGKILL!" after a Ctrl-C during boot)."""
         if self._booting:
+            self._stop_requested = True
             self._ignore_stop_signals()
             sys.exit(0)
 
@@ -88,6 +96,8 @@ class DaybookWorker(UvicornWorker):
         from gunicorn.arbiter import Arbiter
         from uvicorn.server import Server
 
+        if self._stop_requested:  # a stop while booting whose exit was swallowed
+            sys.exit(0)
         self.config.app = self.wsgi
         server = Server(config=self.config)
         self._booting = False

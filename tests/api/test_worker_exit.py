@@ -121,3 +121,30 @@ def test_a_stop_signal_met_by_sig_ign_on_the_way_out_leaves_no_traceback(capsys)
     err = capsys.readouterr().err
     assert f"Signal {int(signal.SIGUSR1)} ignored" in err
     assert "something else" in err
+
+
+def test_a_stop_during_boot_whose_exit_was_swallowed_still_stops_the_worker():
+    """Ctrl-C while a worker boots: the stop handler's ``sys.exit`` can land in a finalizer,
+    where CPython swallows it; the worker must still leave before it serves, not serve on
+    while ignoring stop signals until the master kills it."""
+    import contextlib
+    import signal
+    import sys
+
+    import pytest
+
+    from api.worker import DaybookWorker
+
+    saved = {sig: signal.getsignal(sig) for sig in DaybookWorker.STOP_SIGNALS}
+    saved_hook = sys.unraisablehook
+    worker = object.__new__(DaybookWorker)  # its attributes are the class's defaults
+    try:
+        with contextlib.suppress(SystemExit):  # as a finalizer it interrupted would
+            worker._stop_signal(signal.SIGINT, None)
+        with pytest.raises(SystemExit) as stopped:
+            asyncio.run(worker._serve())
+        assert stopped.value.code == 0
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        sys.unraisablehook = saved_hook
