@@ -65,6 +65,16 @@
     )
 {%- endmacro %}
 
+{# A scalar subquery: how many raw heartbeats were received from `start` (included)
+   to `end` (excluded), both SQL timestamps; every warehouse prunes this to the rows
+   between them. #}
+{% macro raw_rows_between(raw_heartbeats, start, end) -%}
+    (
+        select count(*) from {{ raw_heartbeats }}
+        where received_at_utc >= {{ start }} and received_at_utc < {{ end }}
+    )
+{%- endmacro %}
+
 {# Where this incremental run must start reading raw heartbeats (received time), as a
    SQL literal: the tight checkpoint when the raw rows before it are as many as
    recorded, else the lookback one on the same condition, else none (read all of
@@ -91,9 +101,8 @@
     {%- set tight_from = timestamp_text(tight[0]) -%}
     {#- two counts, not one with a `case` (that read every row's received time) #}
     {%- set counts = run_query(
-        'select ' ~ raw_rows_before(raw_heartbeats, tight_from) ~ ', (select count(*) from '
-        ~ raw_heartbeats ~ ' where received_at_utc >= ' ~ lookback_from
-        ~ ' and received_at_utc < ' ~ tight_from ~ ')'
+        'select ' ~ raw_rows_before(raw_heartbeats, tight_from) ~ ', '
+        ~ raw_rows_between(raw_heartbeats, lookback_from, tight_from)
     ).rows[0] -%}
     {%- if counts[0] | int == tight[1] -%}
         {{- return(tight_from) -}}
@@ -151,7 +160,6 @@
     ).rows[0][0] -%}
     {%- set next_lookback = none if newest is none
         else newest - modules.datetime.timedelta(hours=var('heartbeat_lookback_hours')) -%}
-    {%- set raw_rows = 'select count(*) from ' ~ raw_heartbeats ~ ' as raw_row where ' -%}
     create schema if not exists daybook_meta;
     create table if not exists daybook_meta.heartbeat_read_state (
         state_id integer primary key,
@@ -186,10 +194,8 @@
             cast(null as bigint) as rows_before_tight,
             'forget' as outcome
             {%- else -%}
-            counted.rows_before_lookback + (
-                {{ raw_rows }}raw_row.received_at_utc >= {{ timestamp_text(next_lookback) }}
-                    and raw_row.received_at_utc < {{ timestamp_text(newest) }}
-            ) as rows_before_tight,
+            counted.rows_before_lookback + {{ raw_rows_between(raw_heartbeats,
+                timestamp_text(next_lookback), timestamp_text(newest)) }} as rows_before_tight,
             {% if lookback is none -%}
             'record'
             {%- elif tight is not none -%}
@@ -211,10 +217,8 @@
                 {% if newest is none -%}
                 cast(null as bigint)
                 {%- elif lookback is not none and next_lookback >= lookback[0] -%}
-                now_counted.rows_now_lookback + (
-                    {{ raw_rows }}raw_row.received_at_utc >= {{ timestamp_text(lookback[0]) }}
-                        and raw_row.received_at_utc < {{ timestamp_text(next_lookback) }}
-                )
+                now_counted.rows_now_lookback + {{ raw_rows_between(raw_heartbeats,
+                    timestamp_text(lookback[0]), timestamp_text(next_lookback)) }}
                 {%- else -%}
                 {{ raw_rows_before(raw_heartbeats, timestamp_text(next_lookback)) }}
                 {%- endif %} as rows_before_lookback
@@ -228,10 +232,8 @@
                     {% if tight is none -%}
                     cast(null as bigint)
                     {%- else -%}
-                    lookback_counted.rows_now_lookback + (
-                        {{ raw_rows }}raw_row.received_at_utc >= {{ timestamp_text(lookback[0]) }}
-                            and raw_row.received_at_utc < {{ timestamp_text(tight[0]) }}
-                    )
+                    lookback_counted.rows_now_lookback + {{ raw_rows_between(raw_heartbeats,
+                        timestamp_text(lookback[0]), timestamp_text(tight[0])) }}
                     {%- endif %} as rows_now_tight
                 from (
                     select {{ raw_rows_before(raw_heartbeats, timestamp_text(lookback[0])) }}
