@@ -152,7 +152,31 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {run['load_seconds']:.2f} | {cycle['build_seconds']:.2f} "
                 f"| {cycle['publish_seconds']:.2f} | {run['end_to_end_seconds']:.2f} |"
             )
+    lines += _refresh_node_lines(results)
     lines += api_lines(results)
     if results.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {note}" for note in results["notes"]]
     return "\n".join(lines) + "\n"
+
+
+SLOWEST_REFRESH_NODES = 6  # the dbt models each refresh cycle's report names
+
+
+def _refresh_node_lines(results: dict[str, Any]) -> list[str]:
+    """Where each refresh cycle spent its dbt run: its slowest models by name, in seconds
+    (records from before the bench kept refresh node timings have none)."""
+    lines = []
+    for backend, data in results["backends"].items():
+        for run in data.get("refresh", []):
+            nodes = run.get("nodes") or []
+            slowest = ", ".join(
+                f"{node['name']} {node['seconds']:.2f}" for node in nodes[:SLOWEST_REFRESH_NODES]
+            )
+            if slowest:
+                lines.append(
+                    f"- {backend}, {run['history_heartbeats']:,} heartbeats of history, "
+                    f"{'cold' if run.get('cold') else 'warm'}: {slowest}"
+                )
+    if not lines:
+        return []
+    return ["", "Slowest models of each cycle's dbt run (seconds; two run at a time):", "", *lines]

@@ -31,6 +31,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 SEMANTIC = Path(__file__).resolve().parents[2] / "semantic"
+# every dbt model of the project: what a refresh cycle's `dbt run` runs
+MODELS = {path.stem for path in (SEMANTIC.parent / "models").rglob("*.sql")}
 KINDS = ("simple", "ratio", "rolling 28d", "offset")
 SIMPLE_AGGS = {"sum", "count", "count_distinct", "min", "max"}
 DAYS = {"day": 1, "week": 7}
@@ -226,6 +228,11 @@ def test_bench_runs_end_to_end_and_records_every_section(
     for run in data["refresh"]:
         arrivals = run["cycle"]["arrivals"]
         assert run["cycle"]["built"] and arrivals["heartbeats"] == run["new_heartbeats"] > 0
+        # where the cycle's dbt run went: every model it ran, slowest first
+        seconds = [node["seconds"] for node in run["nodes"]]
+        assert seconds == sorted(seconds, reverse=True)
+        models = [node["name"] for node in run["nodes"] if node["type"] == "model"]
+        assert sorted(models) == sorted(MODELS)  # each once; the run's hooks are nodes too
 
     http = data["http"]
     for server, client_counts in (
@@ -262,6 +269,8 @@ def test_bench_runs_end_to_end_and_records_every_section(
     ):
         assert heading in table
     assert "| p50 / bare | p99 / bare | req/s / bare | p50 / driver |" in table
+    slowest = data["refresh"][0]["nodes"][0]
+    assert f"cold: {slowest['name']} {slowest['seconds']:.2f}" in table
     assert f"| {backend} | user | weekly | 4 |" in table
     assert f"| {backend} | user | 4 | 64 |" in table
     assert f"| {backend} | floor | {data['phases']['floor']['seconds']:.1f} |" in table
