@@ -14,6 +14,7 @@ from typing import Any
 from daybook.build.invoke import run_dbt
 from daybook.build.raw_tables import ensure_raw_tables
 from daybook.build.results import BuildResult, NodeResult, build_result, progress_callback
+from daybook.build.views import VIEW_MODELS, project_fingerprint, record_views, views_current
 from daybook.config import Warehouse
 from daybook.refresh_state import raw_marks, save_state
 
@@ -43,6 +44,7 @@ def run_build(
             error=f"cannot prepare the raw schema in {warehouse.backend} warehouse: {exc}",
         )
     marks = _raw_marks(warehouse) if not select else None
+    fingerprint = project_fingerprint() if not select else None
     args = ["build", "--quiet"]
     if full_refresh:
         args.append("--full-refresh")
@@ -55,6 +57,8 @@ def run_build(
     result = build_result(outcome, time.perf_counter() - started)
     if result.success and marks is not None:
         save_state(warehouse, marks)
+    if result.success and fingerprint is not None and not exclude:
+        record_views(warehouse, fingerprint)
     return result
 
 
@@ -63,11 +67,24 @@ def run_models(warehouse: Warehouse) -> BuildResult:
 
     What a refresh cycle runs: data tests scan whole tables (unique keys over every
     heartbeat), so their cost follows the history, while a refresh's cost must follow
-    the new data. ``daybook build`` and CI run the tests.
+    the new data. ``daybook build`` and CI run the tests. Views are left as they are
+    when the last run of every model was of this same project
+    (:mod:`daybook.build.views`); should that run fail (a view dropped by hand), every
+    model runs again at once.
     """
     started = time.perf_counter()
+    fingerprint = project_fingerprint()
+    if views_current(warehouse, fingerprint):
+        outcome = run_dbt(warehouse, ["run", "--quiet", "--exclude", VIEW_MODELS])
+        result = build_result(outcome, time.perf_counter() - started)
+        if result.success:
+            return result
+        record_views(warehouse, None)
     outcome = run_dbt(warehouse, ["run", "--quiet"])
-    return build_result(outcome, time.perf_counter() - started)
+    result = build_result(outcome, time.perf_counter() - started)
+    if result.success:
+        record_views(warehouse, fingerprint)
+    return result
 
 
 def _raw_marks(warehouse: Warehouse) -> Any:
