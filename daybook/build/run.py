@@ -44,7 +44,8 @@ def run_build(
             error=f"cannot prepare the raw schema in {warehouse.backend} warehouse: {exc}",
         )
     marks = _raw_marks(warehouse) if not select else None
-    fingerprint = project_fingerprint() if not select else None
+    # only a run of every model re-creates every view (daybook.build.views)
+    fingerprint = project_fingerprint() if not (select or exclude) else None
     args = ["build", "--quiet"]
     if full_refresh:
         args.append("--full-refresh")
@@ -57,7 +58,7 @@ def run_build(
     result = build_result(outcome, time.perf_counter() - started)
     if result.success and marks is not None:
         save_state(warehouse, marks)
-    if result.success and fingerprint is not None and not exclude:
+    if result.success and fingerprint is not None:
         record_views(warehouse, fingerprint)
     return result
 
