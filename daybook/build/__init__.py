@@ -2,8 +2,7 @@
 
 One module per job:
 
-* :mod:`~daybook.build.profile`: the dbt profile's environment per backend, and the
-  DuckDB build's memory limit (``DUCKDB_BUILD_MEMORY_LIMIT``);
+* :mod:`~daybook.build.profile`: the dbt profile's environment per backend;
 * :mod:`~daybook.build.invoke`: ``run_dbt``, dbt's Python entry point with this
   project's paths and the warehouse's own artifact folders
   (:class:`daybook.dbt_artifacts.DbtArtifacts`);
@@ -21,7 +20,7 @@ refresh: :func:`daybook.pipeline.build_and_publish` builds and then publishes, a
 from __future__ import annotations
 
 from daybook.build.invoke import run_dbt
-from daybook.build.profile import dbt_env, duckdb_build_memory_limit
+from daybook.build.profile import dbt_env
 from daybook.build.raw_tables import ensure_raw_tables
 from daybook.build.results import BuildResult, NodeResult, build_result, node_results
 from daybook.build.run import run_build, run_models
@@ -33,7 +32,6 @@ __all__ = [
     "NodeResult",
     "build_result",
     "dbt_env",
-    "duckdb_build_memory_limit",
     "ensure_raw_tables",
     "manifest_path",
     "node_results",

@@ -16,7 +16,7 @@ import pytest
 from daybook.bench.phases import PhaseError, first_error, run_phase
 from daybook.bench.targets import checks, markdown_lines
 from daybook.bench.warehouses import bench_env, build_and_record, make_warehouse
-from daybook.build.profile import DUCKDB_BUILD_MEMORY_LIMIT_ENV
+from daybook.warehouse import DUCKDB_MEMORY_LIMIT_ENV
 
 
 def test_a_failed_phase_keeps_the_phases_before_it_and_names_its_error(tmp_path: Path) -> None:
@@ -34,7 +34,7 @@ def test_a_failed_phase_keeps_the_phases_before_it_and_names_its_error(tmp_path:
 
 def test_a_failed_build_reports_its_failure_time_and_memory(tmp_path: Path) -> None:
     warehouse = make_warehouse("duckdb", tmp_path, "starved")
-    env = bench_env(warehouse, tmp_path) | {DUCKDB_BUILD_MEMORY_LIMIT_ENV: "256KB"}
+    env = bench_env(warehouse, tmp_path) | {DUCKDB_MEMORY_LIMIT_ENV: "256KB"}
     with pytest.raises(PhaseError) as failure:
         run_phase(
             "build",
@@ -67,7 +67,7 @@ def test_a_build_that_fails_mid_run_is_recorded_as_failed(
 
     def starve_the_build(step: str, args: dict, **kwargs: object) -> object:
         if step == "build":
-            env = dict(kwargs.pop("env") or {}) | {DUCKDB_BUILD_MEMORY_LIMIT_ENV: "256KB"}
+            env = dict(kwargs.pop("env") or {}) | {DUCKDB_MEMORY_LIMIT_ENV: "256KB"}
             return real_run_phase(step, args, env=env, **kwargs)
         return real_run_phase(step, args, **kwargs)
 

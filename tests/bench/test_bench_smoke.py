@@ -23,8 +23,8 @@ import yaml
 from click.testing import CliRunner
 
 from daybook.bench.cli import bench
-from daybook.build.profile import DUCKDB_BUILD_MEMORY_LIMIT_ENV
 from daybook.semantic.loader import load_registry
+from daybook.warehouse import DUCKDB_MEMORY_LIMIT_ENV
 
 pytestmark = pytest.mark.skipif(
     shutil.which("wrk") is None, reason="wrk is not installed (apt-get install -y wrk)"
@@ -158,7 +158,7 @@ def test_bench_runs_end_to_end_and_records_every_section(
 
         require_postgres()
     # An unusual limit, so the floor's reading it back shows it ran under the build's.
-    monkeypatch.setenv(DUCKDB_BUILD_MEMORY_LIMIT_ENV, "1500MB")
+    monkeypatch.setenv(DUCKDB_MEMORY_LIMIT_ENV, "1500MB")
     results = tmp_path / "results"
     outcome = CliRunner().invoke(
         bench,
