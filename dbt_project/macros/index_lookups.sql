@@ -141,6 +141,13 @@
         on {{ days }}.client_id = activity.client_id
         and {{ days }}.{{ key }} = activity.{{ key }}
         and {{ days }}.activity_date = activity.activity_date
+    {#- Implied by the join, and what makes it cheap: `days` joins a date spine on
+        ranges, so its estimated size is billions of rows and DuckDB built the join's
+        hash table on the whole fact instead (0.31 s of a 0.45 s statement at 25M
+        heartbeats, for 692 days to write); this filter DuckDB pushes into the fact's
+        scan, which then reads the rows from that day on (1,226 there, 0.10 s). A
+        refresh writes recent days, unless a new entity's span starts long ago. #}
+    where activity.activity_date >= (select min(earliest.activity_date) from {{ days }} as earliest)
     group by activity.client_id, activity.{{ key }}, activity.activity_date
 {%- endmacro %}
 
