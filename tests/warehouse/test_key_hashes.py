@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from daybook.build import run_build
+from daybook.build import manifest_path, run_build, run_dbt
 from daybook.warehouse import connection
 
 from .scenario import batch1, batch2, expected_marts, insert_raw, merge_batches, query, read_marts
@@ -61,3 +61,32 @@ def test_a_refresh_without_usable_key_hashes_reads_by_key(make_warehouse, tamper
         "where heartbeat_key_hash is distinct from hash(heartbeat_key)",
     )
     assert unusable["n"] > 0
+
+
+def test_the_heartbeat_key_unique_tests_find_a_duplicated_key(make_warehouse):
+    """dbt's `unique` test on DuckDB groups the key's hash first (`duckdb__test_unique`);
+    a key written twice must still fail it, once per model, and a clean build pass.
+    DuckDB only: PostgreSQL's unique index on the key refuses the duplicate itself."""
+    warehouse = make_warehouse("duckdb")
+    insert_raw(warehouse, batch1())
+    assert run_build(warehouse).success
+    tests = [f"unique_{model}_heartbeat_key" for model in HEARTBEAT_MODELS]
+    assert run_dbt(warehouse, ["test", "--select", *tests]).success
+
+    _tamper(
+        warehouse,
+        "insert into {table} select * from {table} "
+        "where heartbeat_key = (select min(heartbeat_key) from {table})",
+    )
+    broken = run_dbt(warehouse, ["test", "--select", *tests])
+    assert not broken.success
+    failures = {
+        result.node.name: result.failures
+        for result in broken.result.results
+        if result.node.resource_type == "test"
+    }
+    assert failures == {test: 1 for test in tests}
+    compiled = manifest_path(warehouse).parent / "compiled"
+    for test in tests:
+        (sql,) = compiled.rglob(f"{test}.sql")
+        assert "_hash" in sql.read_text()  # the hashed form ran, not dbt's own
