@@ -25,8 +25,13 @@ from daybook.pipeline import build_and_publish
     multiple=True,
     help="Only these dbt selectors (repeatable), e.g. -s fct_activity_daily+.",
 )
-def build(full_refresh: bool, select: tuple[str, ...]) -> None:
-    """Build the marts with dbt: models, unit tests and data tests.
+@click.option(
+    "--unit-tests",
+    is_flag=True,
+    help="Also run dbt's unit tests of the models' SQL (for CI and development).",
+)
+def build(full_refresh: bool, select: tuple[str, ...], unit_tests: bool) -> None:
+    """Build the marts with dbt: models and data tests.
 
     Incremental unless --full-refresh: only heartbeats received since the last
     build are processed. Exits non-zero and names the failing nodes on failure.
@@ -49,7 +54,11 @@ def build(full_refresh: bool, select: tuple[str, ...]) -> None:
 
         def dbt_build(target: Warehouse) -> BuildResult:
             return run_build(
-                target, full_refresh=full_refresh, select=list(select) or None, on_node=on_node
+                target,
+                full_refresh=full_refresh,
+                select=list(select) or None,
+                unit_tests=unit_tests,
+                on_node=on_node,
             )
 
         def on_built(result: Built) -> None:

@@ -2,7 +2,7 @@
 DuckDB's peak memory and PostgreSQL's load rate, with the report's section for them.
 
 The ratio's numerator is ``dbt build`` as ``daybook build`` runs it (every mart, the
-quarantine, unit and data tests, dbt's start-up and parse included) and its
+quarantine, data tests, dbt's start-up and parse included) and its
 denominator the floor statement alone (:mod:`daybook.bench.floor`), both on the same
 loaded data in the same run; the snapshot publish is shown apart, and with it a
 second ratio, so nothing is hidden. The targets are set at 25M and 100M heartbeats:
@@ -141,7 +141,7 @@ def markdown_lines(results: dict[str, Any]) -> list[str]:
         "`daybook/bench/floor.py`), run after the load and before the build on the same "
         "data, in its own child process, under the build's DuckDB settings (Spark: on the "
         "server the build uses). Build = "
-        "`dbt build` as `daybook build` runs it (every mart, the quarantine, unit and data "
+        "`dbt build` as `daybook build` runs it (every mart, the quarantine, data "
         "tests, dbt's start-up); the snapshot publish is shown apart. Peak memory is the "
         "child process's peak resident set (on Spark the client's; the work runs in the "
         "server). Issue 14 sets targets for DuckDB and PostgreSQL only: Spark's ratio is "

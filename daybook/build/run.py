@@ -1,5 +1,5 @@
-"""The two dbt runs the product makes: ``run_build`` (``daybook build``: models, unit
-tests and data tests) and ``run_models`` (each refresh cycle: the models alone).
+"""The two dbt runs the product makes: ``run_build`` (``daybook build``: models and
+data tests; unit tests on request) and ``run_models`` (each refresh cycle: the models alone).
 
 Both return a :class:`~daybook.build.results.BuildResult`; neither publishes anything
 (:func:`daybook.pipeline.build_and_publish` does that after either).
@@ -25,13 +25,18 @@ def run_build(
     full_refresh: bool = False,
     select: list[str] | None = None,
     exclude: list[str] | None = None,
+    unit_tests: bool = False,
     on_node: Callable[[NodeResult], None] | None = None,
 ) -> BuildResult:
-    """``dbt build`` (models, unit tests, data tests) against ``warehouse``.
+    """``dbt build`` (models and data tests) against ``warehouse``.
 
     Incremental by default: only newly received heartbeats are processed.
     ``full_refresh`` rebuilds every incremental model from raw. ``select`` limits the
     build to dbt selectors, ``exclude`` leaves some out (``["resource_type:test"]``).
+    ``unit_tests`` also runs dbt's unit tests. They are left out otherwise, as dbt
+    advises for production builds: they check the models' SQL on fixed inputs, which
+    only changes with the project (CI runs them), and dbt runs each before the model
+    it tests, so they delayed the heartbeat models, the head of the critical path.
     ``on_node`` is called as each node finishes (progress).
     """
     started = time.perf_counter()
@@ -53,6 +58,8 @@ def run_build(
         args += ["--select", *select]
     if exclude:
         args += ["--exclude", *exclude]
+    if not unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
     callbacks = [progress_callback(on_node)] if on_node else None
     outcome = run_dbt(warehouse, args, callbacks=callbacks)
     result = build_result(outcome, time.perf_counter() - started)
