@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from daybook.atomic_json import write_json_atomically
 from daybook.config import Warehouse
 from daybook.raw_schema import RAW_TABLES
 from daybook.refresh_sql import fingerprints_sql
@@ -57,21 +58,15 @@ def load_state(warehouse: Warehouse) -> dict[str, Any]:
 
 def save_state(warehouse: Warehouse, arrivals: Arrivals) -> None:
     """Record what the marts now include, so the next cycle builds only when raw moved."""
-    path = _state_path(warehouse)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(
-        json.dumps(
-            {
-                "high_water": arrivals.high_water.isoformat() if arrivals.high_water else None,
-                "entity_rows": arrivals.entity_rows,
-                "heartbeat_rows": arrivals.heartbeat_rows,
-                "entity_fingerprints": arrivals.entity_fingerprints,
-            }
-        ),
-        encoding="utf-8",
+    write_json_atomically(
+        _state_path(warehouse),
+        {
+            "high_water": arrivals.high_water.isoformat() if arrivals.high_water else None,
+            "entity_rows": arrivals.entity_rows,
+            "heartbeat_rows": arrivals.heartbeat_rows,
+            "entity_fingerprints": arrivals.entity_fingerprints,
+        },
     )
-    temporary.replace(path)
 
 
 def raw_marks(warehouse: Warehouse) -> Arrivals:

@@ -21,6 +21,7 @@ import json
 from importlib import metadata
 from pathlib import Path
 
+from daybook.atomic_json import write_json_atomically
 from daybook.config import Warehouse, project_dir
 
 PROJECT_SOURCES = ("dbt_project.yml", "models", "semantic", "dbt_project")
@@ -68,7 +69,4 @@ def record_views(warehouse: Warehouse, fingerprint: str | None) -> None:
     if fingerprint is None:
         path.unlink(missing_ok=True)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
-    temporary.replace(path)
+    write_json_atomically(path, {"fingerprint": fingerprint})

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from daybook.atomic_json import write_json_atomically
 from daybook.config import Warehouse
 from daybook.serving._util import _iso, _parse_iso
 
@@ -98,13 +98,7 @@ def collect_garbage(
 
 
 def _write_pointer(folder: Path, snapshot: Snapshot) -> None:
-    pointer = folder / POINTER_NAME
-    temporary = folder / f".{POINTER_NAME}.{os.getpid()}.{secrets.token_hex(3)}"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(snapshot.to_json(), handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, pointer)
+    write_json_atomically(folder / POINTER_NAME, snapshot.to_json())
 
 
 def _read_pointer(folder: Path) -> Snapshot | None:
