@@ -45,6 +45,8 @@
 }}
 
 {%- set measures = activity_count_columns() -%}
+{#- find local days per (zone, UTC hour) or per heartbeat: `local_days_by_hour` -#}
+{%- set by_hour = local_days_by_hour() -%}
 {%- set last_processed = max_timestamp('processed_at_utc', this)
     if execute and is_incremental() else none -%}
 {%- set heartbeat_columns = [
@@ -223,6 +225,7 @@ reasoned as (
 
 ),
 
+{% if by_hour %}
 local_hours as (
 
     -- Time zone conversion is costly per row (ICU on DuckDB), so it runs once per
@@ -251,6 +254,7 @@ hour_offsets as (
     from local_hours
 
 ),
+{% endif %}
 
 located as (
 
@@ -258,14 +262,18 @@ located as (
         reasoned.*,
         case
             when reasoned.invalid_reasons is not null then null
+            {%- if by_hour %}
             when hour_offsets.offset_at_start = hour_offsets.offset_at_end
                 then cast(reasoned.generated_at_utc + hour_offsets.offset_at_start as date)
+            {%- endif %}
             else {{ local_date('reasoned.generated_at_utc', 'reasoned.timezone', checked=true) }}
         end as activity_date
     from reasoned
+    {%- if by_hour %}
     left join hour_offsets
         on hour_offsets.timezone = reasoned.timezone
         and hour_offsets.utc_hour = {{ dbt.date_trunc('hour', 'reasoned.generated_at_utc') }}
+    {%- endif %}
 
 ),
 
