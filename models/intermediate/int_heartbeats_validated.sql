@@ -269,7 +269,7 @@ located as (
             else {{ local_date('reasoned.generated_at_utc', 'reasoned.timezone', checked=true) }}
         end as activity_date
     from reasoned
-    {%- if by_hour %}
+    {% if by_hour -%}
     left join hour_offsets
         on hour_offsets.timezone = reasoned.timezone
         and hour_offsets.utc_hour = {{ dbt.date_trunc('hour', 'reasoned.generated_at_utc') }}
