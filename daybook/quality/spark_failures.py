@@ -63,24 +63,30 @@ def _failed_result(definition: Any, message: str, run_id: Any) -> Any:
     )
 
 
-def record_failed_batch(
-    context: Any, suite: SuiteSpec, batch: BatchSpec, definition: Any, message: str, run_id: Any
-) -> list[Finding]:
-    """Store the failed batch's result in ``context`` (for Data Docs); its findings."""
+def store_validation_result(context: Any, result: Any, suite_name: str, batch_id: str) -> None:
+    """Keep ``result`` in ``context``'s validation results store under its suite, run and
+    batch: what Data Docs renders (a failed batch's page, a Spark batch's query)."""
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
         ValidationResultIdentifier,
     )
 
-    result = _failed_result(definition, message, run_id)
-    suite_id = ExpectationSuiteIdentifier(name=definition.suite.name)
+    suite_id = ExpectationSuiteIdentifier(name=suite_name)
     context.validation_results_store.store_validation_results(
         suite_validation_result=result,
         suite_validation_result_identifier=ValidationResultIdentifier(
             expectation_suite_identifier=suite_id,
             run_id=result.meta["run_id"],
-            batch_identifier=definition.name,
+            batch_identifier=batch_id,
         ),
         expectation_suite_identifier=suite_id,
     )
+
+
+def record_failed_batch(
+    context: Any, suite: SuiteSpec, batch: BatchSpec, definition: Any, message: str, run_id: Any
+) -> list[Finding]:
+    """Store the failed batch's result in ``context`` (for Data Docs); its findings."""
+    result = _failed_result(definition, message, run_id)
+    store_validation_result(context, result, definition.suite.name, definition.name)
     return batch_findings(suite, batch, result)

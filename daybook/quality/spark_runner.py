@@ -41,7 +41,7 @@ from daybook.quality.gx_objects import (
     batch_label,
 )
 from daybook.quality.report import Finding
-from daybook.quality.spark_failures import record_failed_batch
+from daybook.quality.spark_failures import record_failed_batch, store_validation_result
 from daybook.quality.spark_sql import SparkTranslationError, to_spark
 from daybook.quality.suites import BatchSpec, Settings, SuiteSpec, render_query
 from daybook.spark.session import connect_mode, first_line, open_session
@@ -88,11 +88,6 @@ def _datasource(context: Any, session: Any) -> Any:
 def _show_query(context: Any, run: Any, sql: str) -> None:
     """Store ``run`` again with the Spark SQL in its batch spec, as a SQL batch's page shows
     its query (a DataFrame batch's spec says only "SparkDataFrame")."""
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
     spec = dict(run.meta.get("batch_spec") or {})
     run.meta["batch_spec"] = {
         **spec,
@@ -100,16 +95,7 @@ def _show_query(context: Any, run: Any, sql: str) -> None:
         "data_asset_name": run.suite_name,  # the asset is named as its suite (batch_label)
         "query": sql,
     }
-    suite_id = ExpectationSuiteIdentifier(name=run.suite_name)
-    context.validation_results_store.store_validation_results(
-        suite_validation_result=run,
-        suite_validation_result_identifier=ValidationResultIdentifier(
-            expectation_suite_identifier=suite_id,
-            run_id=run.meta["run_id"],
-            batch_identifier=run.batch_id,
-        ),
-        expectation_suite_identifier=suite_id,
-    )
+    store_validation_result(context, run, run.suite_name, run.batch_id)
 
 
 def _validate_batch(

@@ -20,20 +20,24 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from daybook.build.results import Built
 from daybook.config import Warehouse
 from daybook.serving._util import _naive_utc
-from daybook.serving.plan import REFRESHED_COLUMN, incremental_keys, rewritten_tables
+from daybook.serving.plan import (
+    REFRESHED_COLUMN,
+    incremental_keys,
+    rewritten_tables,
+    rows_of_keys_refreshed_since,
+)
 from daybook.serving.pointer import (
     Snapshot,
     _write_pointer,
     collect_garbage,
     current_snapshot,
+    new_snapshot_files,
     serving_dir,
 )
 from daybook.serving.snapshots import (
@@ -59,11 +63,7 @@ def publish_duckdb_store(
 
     tables = serving_tables()
     folder = serving_dir(store)
-    folder.mkdir(parents=True, exist_ok=True)
-    built_at = datetime.now(UTC)
-    snapshot_id = f"{built_at:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(3)}"
-    final = folder / f"snapshot-{snapshot_id}.duckdb"
-    partial = folder / f"snapshot-{snapshot_id}.duckdb.partial"
+    snapshot_id, built_at, final, partial = new_snapshot_files(store)
     previous = None if full else current_snapshot(store)
     try:
         with open_source(warehouse) as source:
@@ -128,10 +128,7 @@ def _apply_changes(target: Any, source: Source, name: str, key: list[str]) -> bo
     if watermark is None:
         return False
     key_list = ", ".join(key)
-    where = (
-        f"({key_list}) in (select distinct {key_list} from {name} "
-        f"where {REFRESHED_COLUMN} > {source.placeholder})"
-    )
+    where = rows_of_keys_refreshed_since(name, key, source.placeholder)
     target.register("daybook_source", source.table_batches(name, (), where, [watermark]))
     try:
         target.execute("create or replace temp table daybook_changed as from daybook_source")

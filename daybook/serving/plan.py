@@ -47,6 +47,18 @@ def serving_indexes(
     return out
 
 
+def rows_of_keys_refreshed_since(name: str, key: Sequence[str], placeholder: str) -> str:
+    """A filter on mart ``name``: every row of each ``key`` that has a row refreshed after
+    the bound ``placeholder`` (a store's newest ``refreshed_at_utc``). Why whole keys: a
+    store replaces a key's rows together (delete, then insert), so a key some of whose
+    rows a refresh left alone is still copied in full."""
+    key_list = ", ".join(key)
+    return (
+        f"({key_list}) in (select distinct {key_list} from {name} "
+        f"where {REFRESHED_COLUMN} > {placeholder})"
+    )
+
+
 def rewritten_tables(built: Built | None, tables: Collection[str]) -> set[str] | None:
     """The serving tables the build wrote (its successful model nodes), or None when the
     build's result does not say (no result, or a stand-in without nodes): then all."""

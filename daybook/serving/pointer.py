@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from daybook.atomic_json import write_json_atomically
 from daybook.config import Warehouse
@@ -63,6 +64,27 @@ class Snapshot:
 def serving_dir(warehouse: Warehouse) -> Path:
     """The folder holding a DuckDB warehouse's snapshots and their pointer."""
     return warehouse.state_dir / "serving"
+
+
+class NewSnapshotFiles(NamedTuple):
+    """Where a snapshot about to be published is written: ``partial`` while it is being
+    filled, renamed to ``final`` once complete, so a reader never opens a half-written file."""
+
+    snapshot_id: str
+    built_at: datetime
+    final: Path
+    partial: Path
+
+
+def new_snapshot_files(warehouse: Warehouse) -> NewSnapshotFiles:
+    """A new snapshot's id (its UTC time first, so names sort by age, which
+    :func:`collect_garbage` relies on) and its files in the warehouse's serving folder."""
+    folder = serving_dir(warehouse)
+    folder.mkdir(parents=True, exist_ok=True)
+    built_at = datetime.now(UTC)
+    snapshot_id = f"{built_at:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(3)}"
+    final = folder / f"snapshot-{snapshot_id}.duckdb"
+    return NewSnapshotFiles(snapshot_id, built_at, final, final.with_name(f"{final.name}.partial"))
 
 
 def current_snapshot(warehouse: Warehouse) -> Snapshot | None:

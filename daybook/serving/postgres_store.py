@@ -50,6 +50,7 @@ from daybook.serving.plan import (
     REFRESHED_COLUMN,
     incremental_keys,
     rewritten_tables,
+    rows_of_keys_refreshed_since,
     serving_indexes,
 )
 from daybook.serving.pointer import ServingError
@@ -245,10 +246,7 @@ def _apply_changed_keys(
     if watermark is None:
         return False
     key_list = ", ".join(key)
-    where = (
-        f"({key_list}) in (select distinct {key_list} from {name} "
-        f"where {REFRESHED_COLUMN} > {source.placeholder})"
-    )
+    where = rows_of_keys_refreshed_since(name, key, source.placeholder)
     target.execute(f"create temp table daybook_changed (like {PUBLIC}.{name}) on commit drop")
     _copy(target, "daybook_changed", source.table_batches(name, order, where, [watermark]))
     matches = " and ".join(f"served.{column} = changed.{column}" for column in key)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import shutil
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from daybook.serving.pointer import (
     _write_pointer,
     collect_garbage,
     current_snapshot,
+    new_snapshot_files,
     serving_dir,
 )
 from daybook.warehouse import connect
@@ -107,11 +107,7 @@ def publish_snapshot(
 
     served = store or warehouse
     folder = serving_dir(served)
-    folder.mkdir(parents=True, exist_ok=True)
-    built_at = datetime.now(UTC)
-    snapshot_id = f"{built_at:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(3)}"
-    final = folder / f"snapshot-{snapshot_id}.duckdb"
-    partial = folder / f"snapshot-{snapshot_id}.duckdb.partial"
+    snapshot_id, built_at, final, partial = new_snapshot_files(served)
     assert warehouse.duckdb_path is not None
     previous = None if full else current_snapshot(served)
     tables = dict(tables) if tables is not None else serving_tables()
