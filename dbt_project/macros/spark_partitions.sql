@@ -13,58 +13,100 @@
    Elsewhere (`default__`) these macros are the plain select and nothing: DuckDB and
    PostgreSQL delete and insert by key. #}
 
-{# The rows a refresh writes for the CTE `rows` (new and rewritten rows of a model keyed
-   by `key`, a column or a list), partitioned by `partition`. On Spark's incremental
-   runs: `rows`, plus every row `this` holds in the partitions `rows` touches (its own,
-   and those its keys were in before) whose key `rows` does not rewrite: the same
-   result delete+insert on the key gives, as whole partitions. #}
-{% macro complete_partitions(rows, key, partition) -%}
-    {{ return(adapter.dispatch('complete_partitions', 'daybook')(rows, key, partition)) }}
+{# Wraps a model's SQL, whose result is the model's new and rewritten rows (keyed by
+   `key`, a column or a list; partitioned by `partition`), in a call block:
+
+       {% call complete_partitions('heartbeat_key', 'received_date') %} with ... {% endcall %}
+
+   Elsewhere it is that SQL, unchanged: DuckDB and PostgreSQL delete and insert by key.
+   On Spark's incremental runs it returns those rows, plus every row `this` holds in the
+   partitions they touch (their own, and those their keys were in before) whose key
+   they do not rewrite: what delete+insert on the key gives, as whole partitions. #}
+{% macro complete_partitions(key, partition) -%}
+    {{ return(adapter.dispatch('complete_partitions', 'daybook')(caller(), key, partition)) }}
 {%- endmacro %}
 
-{% macro default__complete_partitions(rows, key, partition) -%}
-    select * from {{ rows }}
+{% macro default__complete_partitions(rows_sql, key, partition) -%}
+    {{ rows_sql }}
 {%- endmacro %}
 
-{% macro spark__complete_partitions(rows, key, partition) -%}
-    {%- if not is_incremental() -%}
-    select * from {{ rows }}
+{#- Spark reads a CTE again at every reference (it inlines them), so a refresh's rows,
+    referenced three times below and costly to find (each read scans `this` by key),
+    are written once to a batch table first (`refresh_batch`), with the partition each
+    rewritten key was in before. The kept rows are then read from the touched partitions
+    alone, named as literals, so Spark lists and reads only those. At 1M heartbeats and
+    50 new ones the deduplication's statements took 29.2 s before, 10.1 s after (the
+    batch 9.7 s, the overwrite 0.4 s; docs/SCALING.md). #}
+{% macro spark__complete_partitions(rows_sql, key, partition) -%}
+    {%- set batch = refresh_batch() -%}
+    {%- if execute -%}
+    {%- do run_query('create schema if not exists daybook_meta') -%}
+    {%- do run_query('drop table if exists ' ~ batch) -%}
+    {%- endif -%}
+    {%- if not is_incremental() or not execute -%}
+    {{ rows_sql }}
     {%- else -%}
     {%- set keys = [key] if key is string else key -%}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- do run_query(
+        'create table ' ~ batch ~ ' using parquet as'
+        ~ ' with refreshed as (' ~ rows_sql ~ ')'
+        ~ ' select refreshed.*, earlier.' ~ partition ~ ' as earlier_partition,'
+        ~ ' earlier.' ~ keys[0] ~ ' is not null as replaces_row'
+        ~ ' from refreshed left join (select ' ~ keys | join(', ') ~ ', ' ~ partition
+        ~ ' from ' ~ this ~ ') as earlier on ' ~ keys_match('earlier', 'refreshed', keys)
+    ) -%}
+    {%- set touched = run_query(
+        'select ' ~ partition ~ ' from ' ~ batch
+        ~ ' union select earlier_partition from ' ~ batch ~ ' where replaces_row'
+    ).columns[0].values() -%}
     select {{ columns | join(', ') }}
-    from {{ rows }}
+    from {{ batch }}
     union all
     select {{ column_list(columns, 'kept.') }}
     from {{ this }} as kept
-    where exists (
-        select 1
-        from (
-            select {{ partition }} as partition_value from {{ rows }}
-            union
-            select moved.{{ partition }}
-            from {{ this }} as moved
-            inner join {{ rows }} as rewritten
-                on {% for column in keys %}rewritten.{{ column }} = moved.{{ column }}
-                {{- ' and ' if not loop.last }}{% endfor %}
-        ) as touched
-        where touched.partition_value <=> kept.{{ partition }}
-    )
+    where {{ partition_among('kept.' ~ partition, touched) }}
         and not exists (
             select 1
-            from {{ rows }} as rewritten
-            where {% for column in keys %}rewritten.{{ column }} = kept.{{ column }}
-                {{- ' and ' if not loop.last }}{% endfor %}
+            from {{ batch }} as rewritten
+            where {{ keys_match('rewritten', 'kept', keys) }}
         )
     {%- endif -%}
 {%- endmacro %}
 
-{# A post-hook of the keyed models whose rows can move between partitions (a heartbeat
-   whose earlier copy arrived, or whose local day or validity changed). A partition all
-   of whose rows moved away got no row in the overwrite and still holds the old ones;
-   each such old row has a newer copy (this run's `processed_at_utc`) in another
-   partition, which is how they are found. Their partitions are dropped: every row in
-   them is such a leftover (a partition with any row written was overwritten whole). #}
+{# Where a Spark refresh keeps its rows until the post-hook (`drop_moved_partitions`)
+   has used them: one table per model in `daybook_meta`, dropped by that hook. #}
+{% macro refresh_batch() -%}
+    daybook_meta.{{ this.identifier }}__refresh_batch
+{%- endmacro %}
+
+{# `left` and `right` (aliases) agree on every column of `keys`. #}
+{% macro keys_match(left, right, keys) -%}
+    {%- for column in keys -%}
+        {{ left }}.{{ column }} = {{ right }}.{{ column }}{{ ' and ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{# A predicate: `column` (a partition column) holds one of `values` (null included), as
+   literals Spark prunes partitions by; false when there are none. #}
+{% macro partition_among(column, values) -%}
+    {%- set present = values | reject('none') | list -%}
+    {%- set terms = [] -%}
+    {%- if present | length > 0 -%}
+        {%- do terms.append(column ~ " in ('" ~ present | join("', '") ~ "')") -%}
+    {%- endif -%}
+    {%- if present | length < values | length -%}
+        {%- do terms.append(column ~ ' is null') -%}
+    {%- endif -%}
+    {{- '(' ~ terms | join(' or ') ~ ')' if terms else 'false' -}}
+{%- endmacro %}
+
+{# A post-hook of the models wrapped in `complete_partitions`. A partition all of whose
+   rows moved away (a heartbeat whose earlier copy arrived, or whose local day or
+   validity changed) got no row in the overwrite and still holds the old ones. Such a
+   partition is one a rewritten key was in before, that the refresh wrote nothing to,
+   and that still holds a rewritten key's row (had it kept any row, it would have been
+   overwritten whole, without them). Those partitions are dropped; then the batch. #}
 {% macro drop_moved_partitions(key, partition) -%}
     {{ return(adapter.dispatch('drop_moved_partitions', 'daybook')(key, partition)) }}
 {%- endmacro %}
@@ -73,14 +115,23 @@
 {%- endmacro %}
 
 {% macro spark__drop_moved_partitions(key, partition) -%}
-    {%- if is_incremental() -%}
-    {%- set stale = run_query(
-        'select distinct old.' ~ partition ~ ' from ' ~ this ~ ' as old'
-        ~ ' inner join ' ~ this ~ ' as fresh on fresh.' ~ key ~ ' = old.' ~ key
-        ~ ' and not (fresh.' ~ partition ~ ' <=> old.' ~ partition ~ ')'
-        ~ ' where fresh.processed_at_utc = ' ~ run_timestamp()
-        ~ ' and old.processed_at_utc < ' ~ run_timestamp()
+    {#- a first build's hook sees `this` as incremental, but no batch was written #}
+    {%- if execute and is_incremental() and run_query(
+        "show tables in daybook_meta like '" ~ this.identifier ~ "__refresh_batch'"
+    ).rows | length > 0 -%}
+    {%- set keys = [key] if key is string else key -%}
+    {%- set batch = refresh_batch() -%}
+    {%- set left = run_query(
+        'select earlier_partition from ' ~ batch ~ ' where replaces_row'
+        ~ ' except select ' ~ partition ~ ' from ' ~ batch
     ).columns[0].values() -%}
+    {%- set stale = run_query(
+        'select distinct kept.' ~ partition ~ ' from ' ~ this ~ ' as kept'
+        ~ ' where ' ~ partition_among('kept.' ~ partition, left)
+        ~ ' and exists (select 1 from ' ~ batch ~ ' as rewritten where '
+        ~ keys_match('rewritten', 'kept', keys) ~ ')'
+    ).columns[0].values() if left | length > 0 else [] -%}
+    {%- do run_query('drop table if exists ' ~ batch) -%}
     {{ drop_partitions(partition, stale) }}
     {%- endif -%}
 {%- endmacro %}

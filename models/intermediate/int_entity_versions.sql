@@ -22,12 +22,14 @@
             {'columns': ['entity_type', 'entity_id'], 'unique': true},
             {'columns': ['changed_at_utc']},
         ]),
+        post_hook=["{{ drop_moved_partitions(['entity_type', 'entity_id'], 'entity_type') }}"],
     )
 }}
 
 {%- set text = dbt.type_string() -%}
 
 
+{% call complete_partitions(['entity_type', 'entity_id'], 'entity_type') -%}
 with
 
 current_entities as (
@@ -114,4 +116,5 @@ final as (
 
 )
 
-{{ complete_partitions('final', ['entity_type', 'entity_id'], 'entity_type') }}
+select * from final
+{% endcall %}

@@ -41,6 +41,7 @@
     'generated_at_utc', 'received_at_utc',
 ] + activity_count_columns() -%}
 
+{% call complete_partitions('heartbeat_key', 'received_date') -%}
 with
 
 heartbeats as {{ inline_in_full_builds() }} (
@@ -77,6 +78,10 @@ copies as {{ inline_in_full_builds() }} (
 
 ),
 
+{#- A full build ranks only the ids with more than one copy (below). A refresh's
+    copies are few: it ranks them all, so they are read once (Spark reads a CTE again
+    at every reference, and each read scans this table by key). #}
+{% if not is_incremental() %}
 repeated_ids as (
 
     -- Only ids with more than one copy need ranking: about 2 % of ids are repeated,
@@ -91,6 +96,7 @@ repeated_ids as (
     having count(*) > 1
 
 ),
+{% endif %}
 
 ranked as (
 
@@ -101,12 +107,15 @@ ranked as (
             order by {{ heartbeat_copy_order('copies.') }}, copies.copy_source
         ) as copy_rank
     from copies
+    {% if not is_incremental() -%}
     inner join repeated_ids on repeated_ids.heartbeat_id = copies.heartbeat_id
+    {%- endif %}
 
 ),
 
 earliest_with_id as (
 
+    {% if not is_incremental() -%}
     select {{ heartbeat_columns | join(', ') }}, heartbeat_id as heartbeat_key
     from copies
     where copy_source = 1
@@ -116,6 +125,7 @@ earliest_with_id as (
             where repeated_ids.heartbeat_id = copies.heartbeat_id
         )
     union all
+    {% endif -%}
     select {{ heartbeat_columns | join(', ') }}, heartbeat_id as heartbeat_key
     from ranked
     where copy_rank = 1 and copy_source = 1
@@ -189,4 +199,5 @@ new_heartbeats as (
 
 )
 
-{{ complete_partitions('new_heartbeats', 'heartbeat_key', 'received_date') }}
+select * from new_heartbeats
+{% endcall %}

@@ -49,6 +49,13 @@
 {%- set by_hour = local_days_by_hour() -%}
 {%- set last_processed = max_timestamp('processed_at_utc', this)
     if execute and is_incremental() else none -%}
+{#- whether a client, user or device arrived, changed or vanished since the last run:
+    only then does a refresh look for their heartbeats (a scan of this table on Spark,
+    whatever it finds) -#}
+{%- set entities_changed = last_processed is not none and run_query(
+    'select count(*) from ' ~ ref('int_entity_versions')
+    ~ ' where changed_at_utc > ' ~ last_processed
+).columns[0].values()[0] > 0 -%}
 {%- set heartbeat_columns = [
     'heartbeat_key', 'heartbeat_id', 'client_id', 'user_id', 'device_id',
     'generated_at_utc', 'received_at_utc',
@@ -56,6 +63,7 @@
 
 -- depends_on: {{ ref('int_entity_versions') }}
 
+{% call complete_partitions('heartbeat_key', 'activity_date') -%}
 with
 
 clients as (
@@ -91,6 +99,7 @@ newly_deduplicated as (
 ),
 
 {% if is_incremental() %}
+{% if entities_changed %}
 changed_entities as (
 
     select entity_type, entity_id
@@ -127,11 +136,14 @@ entity_affected as (
 
 ),
 
+{% endif %}
 candidates as (
 
     select * from newly_deduplicated
+    {% if entities_changed -%}
     union all
     select * from entity_affected
+    {%- endif %}
 
 ),
 
@@ -307,4 +319,5 @@ validated as (
 
 )
 
-{{ complete_partitions('validated', 'heartbeat_key', 'activity_date') }}
+select * from validated
+{% endcall %}
