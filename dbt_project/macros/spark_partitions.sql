@@ -44,7 +44,7 @@
     {%- do run_query('drop table if exists ' ~ batch) -%}
     {%- endif -%}
     {%- if not is_incremental() or not execute -%}
-    {{ rows_sql }}
+    {{ written_by_partition(rows_sql, partition) }}
     {%- else -%}
     {%- set keys = [key] if key is string else key -%}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
@@ -60,6 +60,7 @@
         'select ' ~ partition ~ ' from ' ~ batch
         ~ ' union select earlier_partition from ' ~ batch ~ ' where replaces_row'
     ).columns[0].values() -%}
+    {%- set partitions_sql -%}
     select {{ columns | join(', ') }}
     from {{ batch }}
     union all
@@ -71,7 +72,24 @@
             from {{ batch }} as rewritten
             where {{ keys_match('rewritten', 'kept', keys) }}
         )
+    {%- endset -%}
+    {{ written_by_partition(partitions_sql, partition) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- `rows_sql` with its rows gathered by `partition` before the write (Spark's
+    REBALANCE hint), so each partition is written as one or a few files. Written as
+    they come, every task writes a file into every partition its rows touch: a full
+    build of 5M heartbeats wrote 6,273 files of about 800 rows into 365 daily
+    partitions, and writing them took 90 s against 44 s rebalanced (750 files), and
+    each later read of the table (models, data tests) opened every file: a count of
+    distinct keys took 9.8 s against 5.2 s. Adaptive execution (on by default) splits a
+    partition too large for one file. #}
+{% macro written_by_partition(rows_sql, partition) -%}
+    select /*+ REBALANCE({{ partition }}) */ *
+    from (
+        {{ rows_sql }}
+    ) as rows_by_partition
 {%- endmacro %}
 
 {# Where a Spark refresh keeps its rows until the post-hook (`drop_moved_partitions`)

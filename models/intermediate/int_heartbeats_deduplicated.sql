@@ -78,10 +78,12 @@ copies as {{ inline_in_full_builds() }} (
 
 ),
 
-{#- A full build ranks only the ids with more than one copy (below). A refresh's
-    copies are few: it ranks them all, so they are read once (Spark reads a CTE again
-    at every reference, and each read scans this table by key). #}
-{% if not is_incremental() %}
+{#- A full build ranks only the ids with more than one copy (below), except on Spark
+    (`full_build_ranks_repeated_ids_only`). A refresh's copies are few: it ranks them
+    all, so they are read once (Spark reads a CTE again at every reference, and each
+    read scans this table by key). #}
+{%- set rank_repeated_only = not is_incremental() and full_build_ranks_repeated_ids_only() %}
+{% if rank_repeated_only %}
 repeated_ids as (
 
     -- Only ids with more than one copy need ranking: about 2 % of ids are repeated,
@@ -107,7 +109,7 @@ ranked as (
             order by {{ heartbeat_copy_order('copies.') }}, copies.copy_source
         ) as copy_rank
     from copies
-    {% if not is_incremental() -%}
+    {% if rank_repeated_only -%}
     inner join repeated_ids on repeated_ids.heartbeat_id = copies.heartbeat_id
     {%- endif %}
 
@@ -115,7 +117,7 @@ ranked as (
 
 earliest_with_id as (
 
-    {% if not is_incremental() -%}
+    {% if rank_repeated_only -%}
     select {{ heartbeat_columns | join(', ') }}, heartbeat_id as heartbeat_key
     from copies
     where copy_source = 1
