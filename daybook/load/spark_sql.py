@@ -20,6 +20,9 @@ Identifiers are Daybook's own (the contract's column names, generated table name
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from daybook.raw_schema import COUNT, TIMESTAMP, RawTable
 
 # the contract's portable types (daybook.raw_schema) in Spark: timestamps are UTC
@@ -29,6 +32,7 @@ SPARK_TYPES = {"varchar": "STRING", TIMESTAMP: "TIMESTAMP_NTZ", COUNT: "DOUBLE"}
 STAGE_SCHEMA = "daybook_load"
 STAGE_VIEW = "_daybook_stage"
 LATEST_VIEW = "_daybook_latest"
+RECEIVED = "received_at_utc"
 
 
 def spark_type(sql_type: str) -> str:
@@ -109,13 +113,55 @@ def replaced_table_sql(table: RawTable, new_name: str) -> str:
     )
 
 
-def append_heartbeats_sql(table: RawTable, stage: str, *, compare: bool) -> str:
-    """Insert the staged heartbeats no loaded row equals in every column (null-safe)."""
+@dataclass(frozen=True)
+class ReceivedSpan:
+    """The staged heartbeats' receipt times: earliest, latest, and whether any is null."""
+
+    first: datetime | None
+    last: datetime | None
+    has_null: bool
+
+
+def received_span_sql(stage: str) -> str:
+    return (
+        f"select min(`{RECEIVED}`), max(`{RECEIVED}`), count_if(`{RECEIVED}` is null) > 0 "
+        f"from {stage}"
+    )
+
+
+def append_heartbeats_sql(table: RawTable, stage: str, *, compare: ReceivedSpan | None) -> str:
+    """Insert the staged heartbeats no loaded row equals in every column (null-safe).
+
+    A loaded row equal to a staged one has its receipt time, so only loaded rows received
+    within the stage's span (or without a receipt time, when the stage has such rows) are
+    compared, and that span is written as literals: parquet's min/max statistics then
+    skip the history's files and row groups instead of reading every loaded row (a
+    delivery of 696 heartbeats took 42 s to load over 25M on ``local[2]``). ``compare``
+    is None for a first load (nothing to compare with).
+    """
     head = f"insert into {table.qualified_name} ({column_list(table)}) "
-    if not compare:
+    if compare is None:
         return head + f"select {column_list(table)} from {stage}"
     same = " and ".join(f"old.`{name}` <=> new.`{name}`" for name in table.column_names)
     return (
         head + f"select {column_list(table, 'new')} from {stage} as new "
-        f"left anti join {table.qualified_name} as old on {same}"
+        f"left anti join (select * from {table.qualified_name} "
+        f"where {_received_within(compare)}) as old on {same}"
     )
+
+
+def _received_within(span: ReceivedSpan) -> str:
+    terms = []
+    if span.first is not None and span.last is not None:
+        terms.append(
+            f"`{RECEIVED}` between {_timestamp_literal(span.first)} "
+            f"and {_timestamp_literal(span.last)}"
+        )
+    if span.has_null:
+        terms.append(f"`{RECEIVED}` is null")
+    return " or ".join(terms) or "false"
+
+
+def _timestamp_literal(value: datetime) -> str:
+    # a datetime read back from the stage, never request text: isoformat is exact
+    return f"timestamp_ntz'{value.isoformat(sep=' ')}'"

@@ -65,7 +65,8 @@ def load_spark(
         session.sql(spark_sql.create_raw_sql(spec))
         before = _count(session, spec.qualified_name)
         if spec.name == "heartbeats":
-            session.sql(spark_sql.append_heartbeats_sql(spec, stage, compare=before > 0))
+            span = _received_span(session, stage) if before > 0 else None
+            session.sql(spark_sql.append_heartbeats_sql(spec, stage, compare=span))
             changes = EntityChanges()
         else:
             changes = _replace_entities(session, spec, token)
@@ -167,6 +168,11 @@ def _swap(session: Any, current: str, new_name: str, old_name: str) -> None:
     except Exception:
         session.sql(f"alter table {old_name} rename to {current}")
         raise
+
+
+def _received_span(session: Any, stage: str) -> spark_sql.ReceivedSpan:
+    first, last, has_null = session.sql(spark_sql.received_span_sql(stage)).collect()[0]
+    return spark_sql.ReceivedSpan(first=first, last=last, has_null=bool(has_null))
 
 
 def _scalar(session: Any, sql: str) -> Any:

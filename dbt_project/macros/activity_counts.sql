@@ -29,6 +29,12 @@
     {%- endfor -%}
 {%- endmacro %}
 
+{# `value` as a list: a config that names one column or several (`unique_key`,
+   `partition_by`) as a list either way. #}
+{% macro as_list(value) -%}
+    {{- return([value] if value is string else value) -}}
+{%- endmacro %}
+
 {# The type raw counts are kept in (double precision), so that 2.5, -1, NaN and
    8e18 load and are quarantined instead of failing the load. dbt's own
    `type_float` is a 4-byte float on DuckDB, hence this macro. #}

@@ -73,7 +73,6 @@
    `activity_month` on the facts (`month_partition_column`), none elsewhere. #}
 {% macro spark_partition_only_columns() -%}
     {%- set declared = model['columns'] | default({}, true) -%}
-    {%- set partitions = config.get('partition_by') or [] -%}
-    {%- set partitions = [partitions] if partitions is string else partitions -%}
+    {%- set partitions = as_list(config.get('partition_by') or []) -%}
     {{ return(partitions | reject('in', declared) | list) }}
 {%- endmacro %}

@@ -112,35 +112,85 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- Spark: the same days, but whole months: every entity's row on each day of a month any
-    of `parts` names, of a month holding a row outside the range a full build covers
-    (`spark__prune_dense_rows` drops the months wholly outside it), and of a month holding
-    a row that may belong to no entity any more (`dense_rows_may_be_stale`), so the
-    month's overwrite drops those rows. #}
+{#- Spark: whole months instead, every entity's row on each day of each month the refresh
+    must rewrite, found first (`dense_months_to_write`) and written into the statement as
+    day ranges. The months are those the parts' days fall in, and those holding a row a
+    full build would not have (`spark__prune_dense_rows` drops the months wholly outside
+    the range a full build covers; a month's overwrite drops the rest). So the statement
+    reads neither this table nor the parts: Spark plans a CTE again at every reference,
+    and each reference of `spans` joined the entities to this table (about fourteen full
+    reads of it per refresh, through `dates`, the parts and `activity_on_days`). #}
 {% macro spark__dense_days_to_write(entity, spans, dates, parts) -%}
+    {%- set key = entity ~ '_id' -%}
+    {%- set months = dense_months_to_write(entity) -%}
+    select entities.client_id, entities.{{ key }}, dim_dates.date_day as activity_date
+    from {{ ref('dim_' ~ entity ~ 's') }} as entities
+    inner join {{ ref('dim_dates') }} as dim_dates
+        on dim_dates.date_day >= entities.active_from_date
+        and dim_dates.date_day <= {{ newest_activity_date() }}
+    where {{ days_in_months('dim_dates.date_day', months) }}
+{%- endmacro %}
+
+{# The months (first days, as 'YYYY-MM-DD' text) a Spark refresh of a dense fact
+   rewrites, by one query run now. A month is rewritten whole with exactly a full build's
+   rows for it, so a month named here that did not need it costs time, never answers;
+   every month that changes must be named:
+   - from the earliest first day of an entity with no row on that day (new, moved, or
+     its first day moved earlier: its whole span is written) to the latest active day;
+   - after the last day built, to the latest active day (every entity gains those days);
+   - each month a heartbeat validated or departed since this table was last written
+     touches (`touched_partitions`);
+   - each month holding a row outside the range a full build covers, or, when an entity
+     changed (`dense_rows_may_be_stale`), a row that belongs to no entity now. #}
+{% macro dense_months_to_write(entity) -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set key = entity ~ '_id' -%}
     {%- set last_active = newest_activity_date() -%}
     {%- set first_active = first_active_from_date(entity) -%}
-    select {{ spans }}.client_id, {{ spans }}.{{ key }}, {{ dates }}.date_day as activity_date
-    from {{ spans }}
-    inner join {{ dates }} on {{ dates }}.date_day >= {{ spans }}.active_from_date
-    where {{ month_of(dates ~ '.date_day') }} in (
-        {%- for part in parts %}
-        select {{ month_of(part ~ '.activity_date') }} from {{ part }}
-        {{- ' union' if not loop.last }}
-        {%- endfor %}
-        union
-        select outside.activity_month
+    {%- set last_built = date_literal('select max(activity_date) from ' ~ this)
+        or 'cast(null as date)' -%}
+    {%- set months_sql -%}
+    select distinct cast(month as string)
+    from (
+        select explode(sequence(
+            {{ month_of('case when first_day <= ' ~ last_active ~ ' then first_day end') }},
+            {{ month_of(last_active) }},
+            interval 1 month
+        )) as month
+        from (
+            select min(entities.active_from_date) as first_day
+            from {{ ref('dim_' ~ entity ~ 's') }} as entities
+            left anti join {{ this }} as first_row
+                on first_row.client_id = entities.client_id
+                and first_row.{{ key }} = entities.{{ key }}
+                and first_row.activity_date = entities.active_from_date
+            where entities.active_from_date is not null
+        ) as unwritten_spans
+        union all
+        select explode(sequence(
+            {{ month_of('case when ' ~ last_built ~ ' < ' ~ last_active
+                ~ ' then date_add(' ~ last_built ~ ', 1) end') }},
+            {{ month_of(last_active) }},
+            interval 1 month
+        )) as month
+        union all
+        select {{ month_of('touched.activity_date') }} as month
+        from ({{ touched_partitions(max_timestamp('refreshed_at_utc', this)) }}) as touched
+        union all
+        select outside.activity_month as month
         from {{ this }} as outside
         where outside.activity_date > {{ last_active }}
             or outside.activity_date < {{ first_active }}
         {%- if dense_rows_may_be_stale(entity) %}
-        union
-        select dense.activity_month
+        union all
+        select dense.activity_month as month
         from {{ this }} as dense
         where not exists (
             {{ dense_row_entity(entity, 'dense') }}
         )
         {%- endif %}
-    )
+    ) as months
+    where month is not null
+    {%- endset -%}
+    {{ return(run_query(months_sql).columns[0].values() | list) }}
 {%- endmacro %}

@@ -46,7 +46,7 @@
     {%- if not is_incremental() or not execute -%}
     {{ written_by_partition(rows_sql, partition) }}
     {%- else -%}
-    {%- set keys = [key] if key is string else key -%}
+    {%- set keys = as_list(key) -%}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
     {%- do run_query(
         'create table ' ~ batch ~ ' using parquet as'
@@ -137,7 +137,7 @@
     {%- if execute and is_incremental() and run_query(
         "show tables in daybook_meta like '" ~ this.identifier ~ "__refresh_batch'"
     ).rows | length > 0 -%}
-    {%- set keys = [key] if key is string else key -%}
+    {%- set keys = as_list(key) -%}
     {%- set batch = refresh_batch() -%}
     {%- set left = run_query(
         'select earlier_partition from ' ~ batch ~ ' where replaces_row'

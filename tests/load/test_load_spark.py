@@ -8,16 +8,19 @@ from __future__ import annotations
 import pytest
 from support import read_table
 
+from daybook.load import load_files
 from daybook.raw_schema import RAW_TABLES
 from load.cli_rows import LEAKS
 from load.rows import (
     TABLES,
     assert_refused,
     bag,
+    csv_records,
     damaged,
     file_rows,
     load_all,
     table_rows,
+    write_csv,
 )
 
 # a Spark server (seconds to start, a second a statement): the build tier
@@ -77,3 +80,37 @@ def test_a_bad_second_file_refuses_the_whole_call(spark_loaded, csv_files, tmp_p
     )
     assert not LEAKS.search(message), message
     assert bag(table_rows(spark_loaded["warehouse"], "heartbeats")) == before
+
+
+def test_a_redelivery_adds_exactly_the_rows_no_loaded_row_equals(spark_loaded, csv_files, tmp_path):
+    """The comparison with loaded rows is limited to the delivery's receipt times (and null
+    ones): copies of loaded rows, with or without a receipt time, are skipped; a row that
+    differs from a loaded one in its receipt time or a count alone is added."""
+    warehouse = spark_loaded["warehouse"]
+    columns, records = csv_records(csv_files["heartbeats"][0])
+    first = write_csv(tmp_path / "first.csv", columns, records[:4])
+    without_receipt = {**records[0], "received_at_utc": ""}
+    load_files(
+        warehouse,
+        "heartbeats",
+        [first, write_csv(tmp_path / "null.csv", columns, [without_receipt])],
+    )
+    before = bag(table_rows(warehouse, "heartbeats"))
+
+    later_receipt = {**records[1], "received_at_utc": "2099-01-01 00:00:00"}
+    other_count = {**records[2], "desktop_activity_count": "9999"}
+    other_count_without_receipt = {**without_receipt, "desktop_activity_count": "9999"}
+    redelivery = [
+        records[3],
+        without_receipt,
+        later_receipt,
+        other_count,
+        other_count_without_receipt,
+    ]
+    path = write_csv(tmp_path / "redelivery.csv", columns, redelivery)
+    result = load_files(warehouse, "heartbeats", [path])
+
+    new_rows = file_rows("heartbeats", [path])[2:]  # the first two are copies of loaded rows
+    assert result.rows_read == len(redelivery)
+    assert result.rows_added == len(new_rows)
+    assert bag(table_rows(warehouse, "heartbeats")) == before + bag(new_rows)
