@@ -3,6 +3,10 @@
 The parent starts ``python -m daybook.bench.phases STEP ARGS_JSON`` and reaps
 it with ``os.wait4``, whose resource usage is that child's alone (its peak
 resident set, ``ru_maxrss``). The child prints one JSON line of results.
+
+Over 300 lines on purpose: it is the one module the parent runs by name, so every step
+the child can run (a short function each) and the table choosing among them live here;
+what a step measures is the report's business (``report.py``), not this module's.
 """
 
 from __future__ import annotations
