@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from daybook.raw_schema import COUNT, TIMESTAMP, RawTable
+from daybook.spark.literals import timestamp_literal
 
 # the contract's portable types (daybook.raw_schema) in Spark: timestamps are UTC
 # instants without a zone, so TIMESTAMP_NTZ
@@ -154,14 +155,9 @@ def _received_within(span: ReceivedSpan) -> str:
     terms = []
     if span.first is not None and span.last is not None:
         terms.append(
-            f"`{RECEIVED}` between {_timestamp_literal(span.first)} "
-            f"and {_timestamp_literal(span.last)}"
+            f"`{RECEIVED}` between {timestamp_literal(span.first, 'timestamp_ntz')} "
+            f"and {timestamp_literal(span.last, 'timestamp_ntz')}"
         )
     if span.has_null:
         terms.append(f"`{RECEIVED}` is null")
     return " or ".join(terms) or "false"
-
-
-def _timestamp_literal(value: datetime) -> str:
-    # a datetime read back from the stage, never request text: isoformat is exact
-    return f"timestamp_ntz'{value.isoformat(sep=' ')}'"

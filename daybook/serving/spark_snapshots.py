@@ -30,6 +30,7 @@ from typing import Any
 from daybook.config import Warehouse
 from daybook.serving._util import _as_utc
 from daybook.serving.pointer import ServingError
+from daybook.spark.literals import timestamp_literal
 
 POINTER_DATABASE = "daybook_serving"
 POINTER_VIEW = f"{POINTER_DATABASE}.current_snapshot"
@@ -103,8 +104,8 @@ def publish_spark_snapshot(
                 )
             pointer = (
                 f"select '{snapshot_id}' as snapshot_id, '{database}' as database_name, "
-                f"{_timestamp_literal(newest)} as newest_received_at_utc, "
-                f"{_timestamp_literal(published_at)} as published_at_utc"
+                f"{timestamp_literal(newest, 'timestamp')} as newest_received_at_utc, "
+                f"{timestamp_literal(published_at, 'timestamp')} as published_at_utc"
             )
             con.execute(f"create database if not exists {POINTER_DATABASE}")
             # `create or replace view` drops, then creates (a reader in between finds no
@@ -150,13 +151,6 @@ def _drop(con: Any, database: str) -> None:
 def _is_missing(error: BaseException) -> bool:
     text = str(error)
     return "TABLE_OR_VIEW_NOT_FOUND" in text or "SCHEMA_NOT_FOUND" in text
-
-
-def _timestamp_literal(value: datetime | None) -> str:
-    if value is None:
-        return "cast(null as timestamp)"
-    naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-    return f"timestamp'{naive:%Y-%m-%d %H:%M:%S.%f}'"
 
 
 def _now() -> datetime:

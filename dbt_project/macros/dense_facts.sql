@@ -73,8 +73,8 @@
    heartbeat left a partition. Brand-new ids (`is_new_entity`) do not count: nearly
    every refresh delivers a new user, and it has no rows here yet. Runs a query: call it
    only at execution. #}
-{% macro dense_rows_may_be_stale(entity) -%}
-    {%- set last_refreshed_at = max_timestamp('refreshed_at_utc', this) -%}
+{% macro dense_rows_may_be_stale(entity, last_refreshed_at=none) -%}
+    {%- set last_refreshed_at = last_refreshed_at or max_timestamp('refreshed_at_utc', this) -%}
     {{- return(run_query(
         'select count(*) from (select 1 from ' ~ ref('int_entity_versions')
         ~ ' where changed_at_utc > ' ~ last_refreshed_at
@@ -96,16 +96,16 @@
         and entities.active_from_date <= {{ dense }}.activity_date
 {%- endmacro %}
 
-{# The (client, entity, day) rows a dense fact's refresh writes, from its CTEs: `spans`
-   (each entity's first day), `dates` (the spine from the earliest first day to the
-   latest active day) and `parts`, the CTEs naming the rows to write (full spans of new
-   entities, days after the last built one, touched days). Elsewhere exactly those
-   rows (delete+insert on the grain replaces them). #}
-{% macro dense_days_to_write(entity, spans, dates, parts) -%}
-    {{ return(adapter.dispatch('dense_days_to_write', 'daybook')(entity, spans, dates, parts)) }}
+{# The (client, entity, day) rows a dense fact's refresh writes, from `parts`, the
+   model's CTEs naming them (full spans of new entities, days after the last built one,
+   touched days). `watermarks` holds the literals the model read first (`last_active`,
+   `last_built`, `last_refreshed_at`), so no version reads them again. Elsewhere exactly
+   those rows (delete+insert on the grain replaces them). #}
+{% macro dense_days_to_write(entity, parts, watermarks) -%}
+    {{ return(adapter.dispatch('dense_days_to_write', 'daybook')(entity, parts, watermarks)) }}
 {%- endmacro %}
 
-{% macro default__dense_days_to_write(entity, spans, dates, parts) -%}
+{% macro default__dense_days_to_write(entity, parts, watermarks) -%}
     {%- for part in parts %}
     select * from {{ part }}
     {{- '\n    union all' if not loop.last }}
@@ -120,14 +120,14 @@
     reads neither this table nor the parts: Spark plans a CTE again at every reference,
     and each reference of `spans` joined the entities to this table (about fourteen full
     reads of it per refresh, through `dates`, the parts and `activity_on_days`). #}
-{% macro spark__dense_days_to_write(entity, spans, dates, parts) -%}
+{% macro spark__dense_days_to_write(entity, parts, watermarks) -%}
     {%- set key = entity ~ '_id' -%}
-    {%- set months = dense_months_to_write(entity) -%}
+    {%- set months = dense_months_to_write(entity, watermarks) -%}
     select entities.client_id, entities.{{ key }}, dim_dates.date_day as activity_date
     from {{ ref('dim_' ~ entity ~ 's') }} as entities
     inner join {{ ref('dim_dates') }} as dim_dates
         on dim_dates.date_day >= entities.active_from_date
-        and dim_dates.date_day <= {{ newest_activity_date() }}
+        and dim_dates.date_day <= {{ watermarks.last_active }}
     where {{ days_in_months('dim_dates.date_day', months) }}
 {%- endmacro %}
 
@@ -142,13 +142,12 @@
      touches (`touched_partitions`);
    - each month holding a row outside the range a full build covers, or, when an entity
      changed (`dense_rows_may_be_stale`), a row that belongs to no entity now. #}
-{% macro dense_months_to_write(entity) -%}
+{% macro dense_months_to_write(entity, watermarks) -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set key = entity ~ '_id' -%}
-    {%- set last_active = newest_activity_date() -%}
+    {%- set last_active = watermarks.last_active -%}
+    {%- set last_built = watermarks.last_built -%}
     {%- set first_active = first_active_from_date(entity) -%}
-    {%- set last_built = date_literal('select max(activity_date) from ' ~ this)
-        or 'cast(null as date)' -%}
     {%- set months_sql -%}
     select distinct cast(month as string)
     from (
@@ -175,13 +174,13 @@
         )) as month
         union all
         select {{ month_of('touched.activity_date') }} as month
-        from ({{ touched_partitions(max_timestamp('refreshed_at_utc', this)) }}) as touched
+        from ({{ touched_partitions(watermarks.last_refreshed_at) }}) as touched
         union all
         select outside.activity_month as month
         from {{ this }} as outside
         where outside.activity_date > {{ last_active }}
             or outside.activity_date < {{ first_active }}
-        {%- if dense_rows_may_be_stale(entity) %}
+        {%- if dense_rows_may_be_stale(entity, watermarks.last_refreshed_at) %}
         union all
         select dense.activity_month as month
         from {{ this }} as dense

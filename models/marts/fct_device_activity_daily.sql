@@ -47,6 +47,11 @@
     {%- set last_built = date_literal('select max(activity_date) from ' ~ this)
         or 'cast(null as date)' -%}
     {%- set last_active = newest_activity_date() -%}
+    {%- set watermarks = {
+        'last_refreshed_at': last_refreshed_at,
+        'last_built': last_built,
+        'last_active': last_active,
+    } -%}
 {%- endif %}
 
 -- depends_on: {{ ref('int_heartbeats_validated') }}
@@ -150,7 +155,7 @@ touched_days as (
 
 spined as (
 
-    {{ dense_days_to_write('device', 'spans', 'dates', ['full_spans', 'new_days', 'touched_days']) }}
+    {{ dense_days_to_write('device', ['full_spans', 'new_days', 'touched_days'], watermarks) }}
 
 ),
 
