@@ -82,6 +82,9 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     if workers > 1:
         config.option.numprocesses = workers
         config.option.dist = "loadfile"
+        # hand modules out in collection order (slowest first, below), not xdist's default
+        # of most tests first, which left a one-test Spark module for the suite's end
+        config.option.loadscopereorder = False
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -238,11 +238,14 @@ def _check_query(url: str) -> None:
 
 def stop(state_dir: Path | None = None, *, timeout: float = 30.0) -> ServerInfo | None:
     """Stop the server of ``state_dir``: SIGTERM, then SIGKILL after ``timeout``; None if none."""
+    from daybook.spark.session import stop_open_sessions
+
     state_dir = (state_dir or default_state_dir()).resolve()
     info = running(state_dir)
     if info is None:
         info_path(state_dir).unlink(missing_ok=True)
         return None
+    stop_open_sessions(info.port)  # a client left open to a stopped server holds the exit
     os.kill(info.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while pid_alive(info.pid, state_dir) and time.monotonic() < deadline:

@@ -54,21 +54,38 @@ _OPEN_SESSIONS: weakref.WeakSet[Any] = weakref.WeakSet()
 _AT_EXIT_REGISTERED = False
 
 
-def _stop_sessions_at_exit() -> None:
-    """Stop every session still open, dbt's default one included, before Python finalizes.
+def stop_open_sessions(port: int | None = None) -> None:
+    """Stop every session this process still has open (to ``port`` alone, when given), dbt's
+    default one included.
 
-    A Spark Connect session left open is stopped by its ``__del__`` during interpreter
-    finalization, where closing its gRPC channel waits forever for threads that no longer
-    run: the process never exits (seen with pyspark 4.3 and dbt's session). ``atexit``
-    handlers run while those threads still do.
+    Called at exit, and by ``server.stop`` for the port of the server it stops: a client
+    still open when its server is gone holds the process's exit for pyspark's whole retry
+    budget (about 15 minutes), because pyspark's own exit hook sends a cleanup request to
+    it; a stopped client's hook sends nothing.
+
+    Why at exit: a Spark Connect session left open is stopped by its ``__del__`` during
+    interpreter finalization, where closing its gRPC channel waits forever for threads that
+    no longer run: the process never exits (seen with pyspark 4.3 and dbt's session).
+    ``atexit`` handlers run while those threads still do.
     """
+    import sys
+
+    if "pyspark.sql.connect.session" not in sys.modules:
+        return  # no session was ever made in this process
     from pyspark.sql.connect.session import SparkSession
 
     sessions = [*list(_OPEN_SESSIONS), SparkSession._get_default_session()]
     for session in sessions:
-        if session is not None:
+        if session is not None and (port is None or _port_of(session) == port):
             with contextlib.suppress(Exception):
                 session.stop()
+
+
+def _port_of(session: Any) -> int | None:
+    """The server port ``session`` talks to (pyspark keeps it on the client's channel builder)."""
+    endpoint = getattr(getattr(session.client, "_builder", None), "endpoint", "")
+    port = str(endpoint).rpartition(":")[2]
+    return int(port) if port.isdigit() else None
 
 
 def _stop_at_exit(session: Any | None = None) -> None:
@@ -76,7 +93,7 @@ def _stop_at_exit(session: Any | None = None) -> None:
     if session is not None:
         _OPEN_SESSIONS.add(session)
     if not _AT_EXIT_REGISTERED:
-        atexit.register(_stop_sessions_at_exit)
+        atexit.register(stop_open_sessions)
         _AT_EXIT_REGISTERED = True
 
 

@@ -135,3 +135,30 @@ def test_the_server_of_a_killed_test_process_is_stopped(tmp_path: Path):
         time.sleep(1)
     assert not pid_alive(server_pid, state.resolve())
     assert daybook("spark", "status", "--state-dir", str(state)).returncode == 1
+
+
+STOPPER = """
+import sys
+from pathlib import Path
+from daybook.spark import server
+from daybook.spark.session import open_session
+state = Path(sys.argv[1])
+info = server.start(port=server.free_port(), state_dir=state, driver_memory="512m")
+session = open_session(info.url)  # left open, as a fixture or a reader leaves it
+assert session.sql("select 1 as one").collect()[0].one == 1
+server.stop(state)
+print("stopped", flush=True)
+"""
+
+
+def test_a_process_that_stops_the_server_it_talks_to_exits_at_once(tmp_path: Path):
+    """A session left open to a server its own process then stops (the ``spark_server``
+    fixture's teardown) used to hold that process's exit for pyspark's retry budget, about
+    15 minutes: ``server.stop`` closes this process's sessions to that server first."""
+    require_spark()
+    finished = subprocess.run(
+        [sys.executable, "-c", STOPPER, str(tmp_path / "s")],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "stopped"
