@@ -20,6 +20,7 @@ import atexit
 import contextlib
 import logging
 import os
+import sys
 import threading
 import warnings
 import weakref
@@ -68,16 +69,14 @@ def stop_open_sessions(port: int | None = None) -> None:
     no longer run: the process never exits (seen with pyspark 4.3 and dbt's session).
     ``atexit`` handlers run while those threads still do.
     """
-    import sys
-
     if "pyspark.sql.connect.session" not in sys.modules:
         return  # no session was ever made in this process
     from pyspark.sql.connect.session import SparkSession
 
     sessions = [*list(_OPEN_SESSIONS), SparkSession._get_default_session()]
-    for session in sessions:
-        if session is not None and (port is None or _port_of(session) == port):
-            with contextlib.suppress(Exception):
+    for session in filter(None, sessions):
+        with contextlib.suppress(Exception):
+            if port is None or _port_of(session) == port:
                 session.stop()
 
 
