@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -43,12 +43,6 @@ EXAMPLE_DEVICE = "f1e2d3c4-b5a6-7890-abcd-ef1234567890"
 RAW_TABLES = ("clients", "users", "devices", "heartbeats")
 DATA_START = date(2025, 10, 1)  # the generator's default window: 182 days from here
 DATA_END = DATA_START + timedelta(days=181)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def plain_row(row: dict) -> dict:
@@ -167,7 +161,6 @@ def serving_copy(warehouse: Warehouse, folder: Path) -> Warehouse:
 
 def start_server(warehouse: Warehouse, folder: Path, reference: Reference, raw: dict) -> Served:
     folder.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
     env = {
         **os.environ,
         "DAYBOOK_DATABASE_URL": warehouse.url,
@@ -177,14 +170,16 @@ def start_server(warehouse: Warehouse, folder: Path, reference: Reference, raw: 
     log_path = folder / "server.log"
     log_file = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - the child writes it
     process = subprocess.Popen(
-        [DAYBOOK, "serve", "--port", str(port), "--workers", "2", "--threads", "2"],
+        # Port 0: the kernel picks a free port as gunicorn binds it, so no other server
+        # started meanwhile can hold it (a port picked first and bound later could be taken
+        # in between, and this helper would then talk to whatever answers there).
+        [DAYBOOK, "serve", "--port", "0", "--workers", "2", "--threads", "2"],
         env=env,
         stdout=log_file,
         stderr=subprocess.STDOUT,
     )
     log_file.close()
-    url = f"http://127.0.0.1:{port}"
-    _wait_until_ready(process, url, log_path)
+    url = _wait_until_ready(process, log_path)
     return Served(
         backend=warehouse.backend,
         warehouse=warehouse,
@@ -199,21 +194,30 @@ def start_server(warehouse: Warehouse, folder: Path, reference: Reference, raw: 
     )
 
 
-def _wait_until_ready(process: subprocess.Popen, url: str, log_path: Path) -> None:
-    """Poll ``/readyz`` until the workers answer (or the server dies, or 90 s pass)."""
+def _wait_until_ready(process: subprocess.Popen, log_path: Path) -> str:
+    """The server's URL, once gunicorn has said where it listens and ``/readyz`` answers
+    there (failing if the server dies, or 90 s pass)."""
     deadline = time.monotonic() + 90
+    url = None
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"daybook serve exited:\n{log_path.read_text()}")
+        url = url or _listening_url(log_path.read_text(encoding="utf-8", errors="replace"))
         try:
-            if requests.get(url + "/readyz", timeout=5).status_code == 200:
-                break
-        except requests.RequestException:  # refused, or workers still booting
+            if url and requests.get(url + "/readyz", timeout=5).status_code == 200:
+                return url
+        except requests.RequestException:  # workers still booting
             pass
         if time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(f"daybook serve not ready in time:\n{log_path.read_text()}")
         time.sleep(0.05)
+
+
+def _listening_url(log: str) -> str | None:
+    """The address in gunicorn's ``Listening at: http://127.0.0.1:PORT (PID)`` line."""
+    found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log)
+    return found[1] if found else None
 
 
 def activity_path(client_id: str, entity: str, entity_id: str) -> str:

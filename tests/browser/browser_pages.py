@@ -17,6 +17,9 @@ from typing import Any
 from reference import bucket_start, days_between
 
 TIMEOUT_MS = 30_000
+# A freshly started server's first answers can take longer when the machine is busy (the
+# suite runs Spark servers beside the browser tests); an error shows at once, with its text.
+FIRST_LOAD_MS = 90_000
 # Thursday 2025-12-04 to Sunday 2026-02-01: partial first and last weeks, three months,
 # two quarters, inside the sample data's window (2025-10-01 for 182 days).
 START, END = date(2025, 12, 4), date(2026, 2, 1)
@@ -53,8 +56,18 @@ class DaybookPage:
         page.on("pageerror", lambda error: opened.errors.append(str(error)))
         page.goto(base_url + "/" + (f"#token={token}" if token else ""))
         if token:
-            page.wait_for_selector("#entity option", state="attached")
+            opened.wait_for_directory()
         return opened
+
+    def wait_for_directory(self) -> None:
+        """Wait until the page has listed the clients and the first client's entities, and
+        fail with the page's own message if it showed an error instead."""
+        self.page.wait_for_selector(
+            'body[data-state="ready"], body[data-state="error"]', timeout=FIRST_LOAD_MS
+        )
+        if self.page.is_visible("#error"):
+            raise AssertionError(f"the page showed an error: {self.error_text()!r}")
+        self.page.wait_for_selector("#entity option", state="attached")
 
     def close(self) -> None:
         self.page.context.close()
