@@ -51,6 +51,48 @@ def without_spark_client_variables(env: MutableMapping[str, str]) -> MutableMapp
     return env
 
 
+# How long a Daybook session keeps retrying a server that does not answer (seconds of
+# waiting between attempts, pyspark's backoff cut short). pyspark's own budget is about 15
+# minutes: a server that died under a command would hold that command, and its process's
+# exit, that long.
+RETRY_SECONDS_ENV = "DAYBOOK_SPARK_RETRY_SECONDS"
+DEFAULT_RETRY_SECONDS = 120
+
+
+def retry_seconds() -> float:
+    """``DAYBOOK_SPARK_RETRY_SECONDS``, else :data:`DEFAULT_RETRY_SECONDS`."""
+    raw = os.environ.get(RETRY_SECONDS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_RETRY_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses nan
+        raise ValueError(f"{RETRY_SECONDS_ENV} must be a number of seconds >= 0, not {raw!r}")
+    return seconds
+
+
+def retry_policy(seconds: float) -> Any:
+    """pyspark's default retry policy with as many retries as fit in ``seconds`` of waiting.
+
+    The backoff grows 50 ms, 200 ms, 800 ms, ... up to a minute an attempt; a server that
+    asks for a longer wait (its retry delay) is held to the budget too. What is retried
+    stays pyspark's choice (an unavailable server, a preempted cursor).
+    """
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    default = DefaultPolicy()
+    budget_ms = seconds * 1000
+    waited, retries, wait = 0.0, 0, float(default.initial_backoff)
+    while retries < (default.max_retries or 0):
+        step = min(wait, default.max_backoff or wait)
+        if waited + step > budget_ms:
+            break
+        waited, retries, wait = waited + step, retries + 1, wait * default.backoff_multiplier
+    return DefaultPolicy(max_retries=retries, max_server_retry_delay=int(budget_ms))
+
+
 _OPEN_SESSIONS: weakref.WeakSet[Any] = weakref.WeakSet()
 _AT_EXIT_REGISTERED = False
 
@@ -62,7 +104,9 @@ def stop_open_sessions(port: int | None = None) -> None:
     Called at exit, and by ``server.stop`` for the port of the server it stops: a client
     still open when its server is gone holds the process's exit for pyspark's whole retry
     budget (about 15 minutes), because pyspark's own exit hook sends a cleanup request to
-    it; a stopped client's hook sends nothing.
+    it; a stopped client's hook sends nothing. Stopping sends one request too (the session's
+    release), so it is sent once, without retries: when the server was killed from outside,
+    it fails at once instead of holding the exit.
 
     Why at exit: a Spark Connect session left open is stopped by its ``__del__`` during
     interpreter finalization, where closing its gRPC channel waits forever for threads that
@@ -77,6 +121,7 @@ def stop_open_sessions(port: int | None = None) -> None:
     for session in filter(None, sessions):
         with contextlib.suppress(Exception):
             if port is None or _port_of(session) == port:
+                session.client.set_retry_policies([])
                 session.stop()
 
 
@@ -99,6 +144,9 @@ def _stop_at_exit(session: Any | None = None) -> None:
 def open_session(url: str) -> Any:
     """A new Spark Connect session on ``url`` (``sc://host:port[/;params]``); the caller stops it.
 
+    It retries an unanswering server for :func:`retry_seconds` (:func:`retry_policy`), so
+    a server that dies under a command fails it in about that long, not in 15 minutes.
+
     Private to the caller: made with the session class itself, not the builder, so it is
     never pyspark's default session, which dbt-spark's ``session`` method picks up with
     ``getOrCreate`` (dbt opens its own from ``SPARK_REMOTE``, see
@@ -108,6 +156,7 @@ def open_session(url: str) -> Any:
 
     check_reachable(url)
     quiet_pyspark_loggers()
+    policy = retry_policy(retry_seconds())
     with _LOCK:
         had = {name: os.environ.get(name) for name in CLIENT_VARIABLES}
         try:
@@ -115,6 +164,7 @@ def open_session(url: str) -> Any:
         finally:
             _restore(had)
         _stop_at_exit(session)
+    session.client.set_retry_policies([policy])
     try:
         for key, value in SESSION_CONF.items():
             session.conf.set(key, value)

@@ -48,3 +48,31 @@ def test_a_load_on_an_endpoint_nobody_listens_on_fails_fast(tmp_path: Path, monk
     assert result.exit_code == 1
     assert f"no Spark Connect server answers at 127.0.0.1:{port}" in result.output
     assert "hush" not in result.output and "Traceback" not in result.output
+
+
+# pyspark's default backoff, restated: 50 ms, then four times longer, at most a minute.
+def _waits(retries: int) -> list[float]:
+    return [min(50 * 4**attempt, 60_000) for attempt in range(retries)]
+
+
+@pytest.mark.parametrize(("seconds", "retries"), [(0, 0), (1, 2), (60, 5), (120, 6), (3600, 15)])
+def test_the_retry_budget_holds_as_many_retries_as_fit(seconds, retries, monkeypatch):
+    """A Spark Connect server that stops answering is retried for the seconds of
+    ``DAYBOOK_SPARK_RETRY_SECONDS`` (pyspark's own budget, 15 retries, caps it)."""
+    from daybook.spark.session import retry_policy, retry_seconds
+
+    monkeypatch.setenv("DAYBOOK_SPARK_RETRY_SECONDS", str(seconds))
+    policy = retry_policy(retry_seconds())
+    assert policy.max_retries == retries
+    assert sum(_waits(retries)) <= seconds * 1000
+    assert retries == 15 or sum(_waits(retries + 1)) > seconds * 1000
+    assert policy.max_server_retry_delay == seconds * 1000
+
+
+@pytest.mark.parametrize("raw", ["soon", "-1", "nan"])
+def test_a_bad_retry_budget_is_refused_with_the_variable_named(raw, monkeypatch):
+    from daybook.spark.session import retry_seconds
+
+    monkeypatch.setenv("DAYBOOK_SPARK_RETRY_SECONDS", raw)
+    with pytest.raises(ValueError, match=f"DAYBOOK_SPARK_RETRY_SECONDS .* not '{raw}'"):
+        retry_seconds()

@@ -162,3 +162,39 @@ def test_a_process_that_stops_the_server_it_talks_to_exits_at_once(tmp_path: Pat
     )  # fmt: skip
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.strip() == "stopped"
+
+
+READER = """
+import sys
+from daybook.spark.session import open_session
+session = open_session(sys.argv[1])  # left open, as a reader leaves it
+assert session.sql("select 1 as one").collect()[0].one == 1
+print("ready", flush=True)
+sys.stdin.readline()  # the server is killed meanwhile
+"""
+
+
+def test_a_process_whose_server_was_killed_exits_at_once(tmp_path: Path):
+    """A Spark server that dies under a client (killed, out of memory, a cluster gone) held
+    that client's exit for pyspark's retry budget, about 15 minutes: the release of the last
+    query, in a thread the exit waits for, and of the session were retried that long. Now
+    the first retries for ``DAYBOOK_SPARK_RETRY_SECONDS`` (2 here), the second not at all."""
+    import signal
+
+    from daybook.spark import server
+
+    require_spark()
+    state = tmp_path / "s"
+    info = server.start(port=free_port(), state_dir=state, driver_memory="512m")
+    try:
+        reader = subprocess.Popen(
+            [sys.executable, "-c", READER, info.url],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "DAYBOOK_SPARK_RETRY_SECONDS": "2"},
+        )  # fmt: skip
+        assert reader.stdout.readline().strip() == "ready"
+        os.kill(info.pid, signal.SIGKILL)
+        reader.stdin.close()  # the reader's readline returns: it exits
+        assert reader.wait(timeout=60) == 0
+    finally:
+        server.stop(state)
