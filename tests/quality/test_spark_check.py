@@ -75,7 +75,8 @@ def sample(spark_server, tmp_path_factory: pytest.TempPathFactory) -> SparkSampl
     files = generate_dataset(folder / "raw", heartbeats=2_000, seed=11, file_format="parquet")
     for table in ("clients", "users", "devices", "heartbeats"):
         load_files(warehouse, table, files[table])
-    result = run_build(warehouse)
+    # the models alone: dbt's data tests on Spark are test_marts' (16 s of this setup's 113)
+    result = run_build(warehouse, exclude=["resource_type:test"])
     assert result.success, result.summary()
     clean = run_checks(warehouse, docs_dir=folder / "docs-clean")
     raw = {
