@@ -171,7 +171,13 @@ def ensure_serving_snapshot(warehouse: Warehouse) -> str:
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="TCP port; 0 takes a free one (the 'Listening at' line names it).",
+)
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Processes [default: one per core]."
 )
@@ -185,9 +191,10 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     warehouse = warehouse_from_env()
     source = ensure_serving_snapshot(warehouse)
     reads_spark = serving_store(warehouse).backend == "spark"
+    url = f"http://{host}:{port}" if port else f"http://{host}:PORT (the 'Listening at' line)"
     click.echo(
-        f"Serving Daybook API on http://{host}:{port} ({workers} workers x {threads} threads) "
-        f"from {source}; docs at http://{host}:{port}/v2/docs",
+        f"Serving Daybook API on {url} ({workers} workers x {threads} threads) "
+        f"from {source}; docs at {url.split(' ')[0]}/v2/docs",
         err=True,
     )
     options = gunicorn_options(host, port, workers, threads, reads_spark=reads_spark)

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -179,7 +180,7 @@ def start_server(warehouse: Warehouse, folder: Path, reference: Reference, raw: 
         stderr=subprocess.STDOUT,
     )
     log_file.close()
-    url = _wait_until_ready(process, log_path)
+    url = wait_until_serving(process, log_path)
     return Served(
         backend=warehouse.backend,
         warehouse=warehouse,
@@ -194,15 +195,31 @@ def start_server(warehouse: Warehouse, folder: Path, reference: Reference, raw: 
     )
 
 
-def _wait_until_ready(process: subprocess.Popen, log_path: Path) -> str:
-    """The server's URL, once gunicorn has said where it listens and ``/readyz`` answers
-    there (failing if the server dies, or 90 s pass)."""
-    deadline = time.monotonic() + 90
+def free_port() -> int:
+    """A port free now, for a command that must name its port before it serves (``daybook
+    demo`` prints its URLs first); :func:`wait_until_serving` then checks who holds it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_serving(
+    process: subprocess.Popen, log_path: Path, *, port: int = 0, seconds: float = 90
+) -> str:
+    """The URL of the ``daybook serve`` (or ``demo``) that ``process`` runs, once gunicorn has
+    said in its log that it listens (at ``port``, when one was asked for) and ``/readyz``
+    answers there; fails if the process dies or ``seconds`` pass.
+
+    Reading the address from the process's own log means the answer comes from that process:
+    a port picked beforehand can be taken by another server meanwhile (the process then
+    fails to bind it and exits), and polling the port alone would reach that other server.
+    """
+    deadline = time.monotonic() + seconds
     url = None
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"daybook serve exited:\n{log_path.read_text()}")
-        url = url or _listening_url(log_path.read_text(encoding="utf-8", errors="replace"))
+            raise RuntimeError(f"daybook serve exited:\n{log_path.read_text()[-4000:]}")
+        url = url or _listening_url(log_path.read_text(encoding="utf-8", errors="replace"), port)
         try:
             if url and requests.get(url + "/readyz", timeout=5).status_code == 200:
                 return url
@@ -210,13 +227,14 @@ def _wait_until_ready(process: subprocess.Popen, log_path: Path) -> str:
             pass
         if time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError(f"daybook serve not ready in time:\n{log_path.read_text()}")
-        time.sleep(0.05)
+            raise RuntimeError(f"daybook serve not ready in time:\n{log_path.read_text()[-4000:]}")
+        time.sleep(0.05 if url else 0.3)
 
 
-def _listening_url(log: str) -> str | None:
+def _listening_url(log: str, port: int) -> str | None:
     """The address in gunicorn's ``Listening at: http://127.0.0.1:PORT (PID)`` line."""
-    found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log)
+    wanted = str(port) if port else r"\d+"
+    found = re.search(rf"Listening at: (http://127\.0\.0\.1:{wanted}) ", log)
     return found[1] if found else None
 
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
+from served_api import free_port, wait_until_serving
 
 DAYBOOK = str(Path(sys.executable).with_name("daybook"))
 CRASH_SIGNS = (
@@ -35,19 +34,13 @@ CRASH_SIGNS = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def thread_count(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
 def test_ctrl_c_stops_the_demo_cleanly(backend: str, make_warehouse, tmp_path: Path) -> None:
     warehouse = make_warehouse(backend)
-    port = free_port()
+    port = free_port()  # the demo prints its URLs before serving, so it needs the port first
     env = {
         **os.environ,
         "DAYBOOK_DATABASE_URL": warehouse.url,
@@ -64,17 +57,8 @@ def test_ctrl_c_stops_the_demo_cleanly(backend: str, make_warehouse, tmp_path: P
             start_new_session=True,  # its own process group, as a terminal's foreground job
         )
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, "the demo did not serve in time"
-            time.sleep(0.3)
-        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        url = wait_until_serving(process, log_path, port=port, seconds=300)
+        assert requests.get(f"{url}/healthz", timeout=5).status_code == 200
         # the serving process (the demo's own pid) holds no threads left by dbt or DuckDB
         assert thread_count(process.pid) == 1, log_path.read_text()[-3000:]
 

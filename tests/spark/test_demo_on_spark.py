@@ -16,17 +16,14 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import requests
 from reference import compute
-from served_api import Served, activity_path, expected_body
+from served_api import Served, activity_path, expected_body, free_port, wait_until_serving
 from spark_marts import answers_like_the_reference
 from support import generated_rows
 
@@ -39,30 +36,10 @@ SERVE_DEADLINE_SECONDS = 1200  # load, dbt build, checks and publish on a local[
 TOKEN_LINE = re.compile(r"^Demo token \(all clients\): (\S+)$", re.MULTILINE)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_serving(process: subprocess.Popen, url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVE_DEADLINE_SECONDS
-    while True:
-        assert process.poll() is None, log_path.read_text()[-4000:]
-        try:
-            if requests.get(f"{url}/readyz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline, "the demo did not serve in time"
-        time.sleep(1)
-
-
 def test_the_demo_on_spark_serves_the_reference_answers(
     spark_warehouse: Warehouse, tmp_path: Path
 ) -> None:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+    port = free_port()  # the demo prints its URLs before serving, so it needs the port first
     env = {
         **{name: value for name, value in os.environ.items() if not name.startswith("SPARK_")},
         "DAYBOOK_DATABASE_URL": spark_warehouse.url,
@@ -81,7 +58,7 @@ def test_the_demo_on_spark_serves_the_reference_answers(
             start_new_session=True,  # its own process group, as a terminal's foreground job
         )
     try:
-        _wait_until_serving(process, url, log_path)
+        url = wait_until_serving(process, log_path, port=port, seconds=SERVE_DEADLINE_SECONDS)
         output = log_path.read_text(encoding="utf-8")
         assert "Checking data quality" in output and "Published" in output, output[-4000:]
         token_match = TOKEN_LINE.search(output)
