@@ -40,6 +40,16 @@ class LazyGroup(click.Group):
         module_name, attribute = target.split(":")
         return getattr(importlib.import_module(module_name), attribute)
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the sub-command; a setting it cannot use (``DAYBOOK_DATABASE_URL`` and the
+        like) ends it with the setting's own message, never a traceback."""
+        from daybook.config import ConfigError
+
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from None
+
     @staticmethod
     def _available(name: str) -> bool:
         module_name = COMMANDS[name].split(":")[0]

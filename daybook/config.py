@@ -121,8 +121,32 @@ def _spark_warehouse(url: str) -> Warehouse:
         raise ConfigError(
             f"DAYBOOK_DATABASE_URL {url!r} is not a Spark Connect URL: use sc://host:port"
         )
-    host = parts.hostname
-    return Warehouse(url=url, backend="spark", host=host, port=port)
+    spark_retry_seconds()  # a bad setting is refused with the URL, before any command runs
+    return Warehouse(url=url, backend="spark", host=parts.hostname, port=port)
+
+
+# How long a Spark Connect session keeps retrying a server that does not answer (seconds of
+# waiting between attempts: ``daybook.spark.session.retry_policy``). pyspark's own budget is
+# about 15 minutes: a server that died under a command held that command, and its process's
+# exit, that long.
+SPARK_RETRY_SECONDS_ENV = "DAYBOOK_SPARK_RETRY_SECONDS"
+SPARK_DEFAULT_RETRY_SECONDS = 120.0
+
+
+def spark_retry_seconds() -> float:
+    """``DAYBOOK_SPARK_RETRY_SECONDS``, else :data:`SPARK_DEFAULT_RETRY_SECONDS`."""
+    raw = os.environ.get(SPARK_RETRY_SECONDS_ENV, "").strip()
+    if not raw:
+        return SPARK_DEFAULT_RETRY_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also refuses nan
+        raise ConfigError(
+            f"{SPARK_RETRY_SECONDS_ENV} must be a number of seconds >= 0, not {raw!r}"
+        )
+    return seconds
 
 
 def warehouse_from_env() -> Warehouse:

@@ -27,6 +27,8 @@ import weakref
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
+from daybook.config import spark_retry_seconds
+
 # Variables pyspark sets in os.environ for its own process; children must not inherit them.
 CLIENT_VARIABLES = ("SPARK_CONNECT_MODE_ENABLED", "SPARK_LOCAL_REMOTE")
 # Settings every Daybook session runs with: UTC timestamps (contract section 1), and
@@ -49,28 +51,6 @@ def without_spark_client_variables(env: MutableMapping[str, str]) -> MutableMapp
     for name in CLIENT_VARIABLES:
         env.pop(name, None)
     return env
-
-
-# How long a Daybook session keeps retrying a server that does not answer (seconds of
-# waiting between attempts, pyspark's backoff cut short). pyspark's own budget is about 15
-# minutes: a server that died under a command would hold that command, and its process's
-# exit, that long.
-RETRY_SECONDS_ENV = "DAYBOOK_SPARK_RETRY_SECONDS"
-DEFAULT_RETRY_SECONDS = 120
-
-
-def retry_seconds() -> float:
-    """``DAYBOOK_SPARK_RETRY_SECONDS``, else :data:`DEFAULT_RETRY_SECONDS`."""
-    raw = os.environ.get(RETRY_SECONDS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_RETRY_SECONDS
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not seconds >= 0:  # also refuses nan
-        raise ValueError(f"{RETRY_SECONDS_ENV} must be a number of seconds >= 0, not {raw!r}")
-    return seconds
 
 
 def retry_policy(seconds: float) -> Any:
@@ -144,7 +124,7 @@ def _stop_at_exit(session: Any | None = None) -> None:
 def open_session(url: str) -> Any:
     """A new Spark Connect session on ``url`` (``sc://host:port[/;params]``); the caller stops it.
 
-    It retries an unanswering server for :func:`retry_seconds` (:func:`retry_policy`), so
+    It retries an unanswering server for ``DAYBOOK_SPARK_RETRY_SECONDS`` (:func:`retry_policy`), so
     a server that dies under a command fails it in about that long, not in 15 minutes.
 
     Private to the caller: made with the session class itself, not the builder, so it is
@@ -156,7 +136,7 @@ def open_session(url: str) -> Any:
 
     check_reachable(url)
     quiet_pyspark_loggers()
-    policy = retry_policy(retry_seconds())
+    policy = retry_policy(spark_retry_seconds())
     with _LOCK:
         had = {name: os.environ.get(name) for name in CLIENT_VARIABLES}
         try:

@@ -59,10 +59,11 @@ def _waits(retries: int) -> list[float]:
 def test_the_retry_budget_holds_as_many_retries_as_fit(seconds, retries, monkeypatch):
     """A Spark Connect server that stops answering is retried for the seconds of
     ``DAYBOOK_SPARK_RETRY_SECONDS`` (pyspark's own budget, 15 retries, caps it)."""
-    from daybook.spark.session import retry_policy, retry_seconds
+    from daybook.config import spark_retry_seconds
+    from daybook.spark.session import retry_policy
 
     monkeypatch.setenv("DAYBOOK_SPARK_RETRY_SECONDS", str(seconds))
-    policy = retry_policy(retry_seconds())
+    policy = retry_policy(spark_retry_seconds())
     assert policy.max_retries == retries
     assert sum(_waits(retries)) <= seconds * 1000
     assert retries == 15 or sum(_waits(retries + 1)) > seconds * 1000
@@ -70,9 +71,13 @@ def test_the_retry_budget_holds_as_many_retries_as_fit(seconds, retries, monkeyp
 
 
 @pytest.mark.parametrize("raw", ["soon", "-1", "nan"])
-def test_a_bad_retry_budget_is_refused_with_the_variable_named(raw, monkeypatch):
-    from daybook.spark.session import retry_seconds
-
+def test_a_bad_retry_budget_is_refused_with_the_variable_named(raw, monkeypatch, tmp_path):
+    """Refused when the URL is read, so every command says so before it starts."""
+    monkeypatch.setenv("DAYBOOK_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("DAYBOOK_SPARK_RETRY_SECONDS", raw)
-    with pytest.raises(ValueError, match=f"DAYBOOK_SPARK_RETRY_SECONDS .* not '{raw}'"):
-        retry_seconds()
+    with pytest.raises(ConfigError, match=f"DAYBOOK_SPARK_RETRY_SECONDS .* not '{raw}'"):
+        parse_database_url("sc://127.0.0.1:15002")
+    monkeypatch.setenv("DAYBOOK_DATABASE_URL", "sc://127.0.0.1:15002")
+    result = CliRunner().invoke(load, ["heartbeats", str(tmp_path / "none.csv")])
+    assert result.exit_code != 0
+    assert "DAYBOOK_SPARK_RETRY_SECONDS" in result.output and "Traceback" not in result.output
