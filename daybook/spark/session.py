@@ -191,9 +191,12 @@ def _restore(had: dict[str, str | None]) -> None:
 def dbt_session_environment(url: str) -> dict[str, str]:
     """Variables for one in-process dbt invocation on ``url`` (``daybook.build.profile``).
 
-    dbt-spark's ``session`` method opens pyspark's default session from ``SPARK_REMOTE``
-    and keeps it for the process. A default session left from a run on another URL is
-    stopped first, so dbt never talks to the wrong server. ``SPARK_CONNECT_MODE_ENABLED``
+    dbt-spark's ``session`` method takes pyspark's default session (``getOrCreate``, which
+    would open one from ``SPARK_REMOTE``) and keeps it for the process. A default session
+    left from a run on another URL is stopped first, so dbt never talks to the wrong
+    server; the default session is opened here, so that dbt's statements retry a server
+    that stopped answering for ``DAYBOOK_SPARK_RETRY_SECONDS`` as Daybook's own sessions
+    do (:func:`retry_policy`), not for pyspark's 15 minutes. ``SPARK_CONNECT_MODE_ENABLED``
     is listed so the invocation's environment guard removes it again afterwards (pyspark
     sets it during the run), and later children do not inherit it.
     """
@@ -203,10 +206,19 @@ def dbt_session_environment(url: str) -> dict[str, str]:
     # dbt-spark asks for Hive support on every cursor; the server has it already, and
     # pyspark warns that a session cannot change that static setting
     warnings.filterwarnings("ignore", message=r".*spark\.sql\.catalogImplementation.*")
+    policy = retry_policy(spark_retry_seconds())
     with _LOCK:
         default = SparkSession._get_default_session()
         if default is not None and _session_url(default) != _normalised(url):
             default.stop()
+            default = None
+        if default is None:
+            had = {name: os.environ.get(name) for name in CLIENT_VARIABLES}
+            try:
+                default = SparkSession.builder.remote(url).create()  # default and active
+            finally:
+                _restore(had)
+        default.client.set_retry_policies([policy])
         _stop_at_exit()
     return {"SPARK_REMOTE": url, "SPARK_CONNECT_MODE_ENABLED": "1"}
 

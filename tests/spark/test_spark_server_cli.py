@@ -174,27 +174,56 @@ sys.stdin.readline()  # the server is killed meanwhile
 """
 
 
-def test_a_process_whose_server_was_killed_exits_at_once(tmp_path: Path):
-    """A Spark server that dies under a client (killed, out of memory, a cluster gone) held
-    that client's exit for pyspark's retry budget, about 15 minutes: the release of the last
-    query, in a thread the exit waits for, and of the session were retried that long. Now
-    the first retries for ``DAYBOOK_SPARK_RETRY_SECONDS`` (2 here), the second not at all."""
+def test_processes_whose_server_was_killed_fail_and_exit_at_once(tmp_path: Path):
+    """A Spark server that dies under its clients (killed, out of memory, a cluster gone)
+    held them for pyspark's retry budget, about 15 minutes: a reader's exit waited on the
+    release of its last query (a thread the exit joins) and of its session, and a ``daybook
+    build`` waited on dbt's statement in flight. Now Daybook's sessions and dbt's retry for
+    ``DAYBOOK_SPARK_RETRY_SECONDS`` (2 here) and the release at exit is sent once."""
     import signal
+    import time
 
     from daybook.spark import server
 
     require_spark()
     state = tmp_path / "s"
     info = server.start(port=free_port(), state_dir=state, driver_memory="512m")
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("SPARK_")},
+        "DAYBOOK_SPARK_RETRY_SECONDS": "2",
+        "DAYBOOK_DATABASE_URL": info.url,
+        "DAYBOOK_STATE_DIR": str(tmp_path / "state"),
+    }
+    dbt_log = tmp_path / "state" / f"spark-127.0.0.1-{info.port}" / "dbt" / "logs" / "dbt.log"
+    build_output = tmp_path / "build.log"
+    children: list[subprocess.Popen] = []
     try:
         reader = subprocess.Popen(
             [sys.executable, "-c", READER, info.url],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env={**os.environ, "DAYBOOK_SPARK_RETRY_SECONDS": "2"},
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
+        children.append(reader)
         assert reader.stdout.readline().strip() == "ready"
+        with open(build_output, "w", encoding="utf-8") as output:
+            build = subprocess.Popen(
+                [sys.executable, "-m", "daybook.cli", "build"],
+                cwd=tmp_path, env=env, stdout=output, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        children.append(build)
+        deadline = time.monotonic() + 180
+        while not (dbt_log.exists() and " START " in dbt_log.read_text(errors="replace")):
+            assert build.poll() is None, build_output.read_text()
+            assert time.monotonic() < deadline, "dbt never started a model"
+            time.sleep(0.2)
         os.kill(info.pid, signal.SIGKILL)
+
         reader.stdin.close()  # the reader's readline returns: it exits
         assert reader.wait(timeout=60) == 0
+        assert build.wait(timeout=120) == 1, build_output.read_text()
+        assert "Traceback" not in build_output.read_text()
     finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
         server.stop(state)
