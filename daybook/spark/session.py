@@ -129,8 +129,8 @@ def open_session(url: str) -> Any:
 
     Private to the caller: made with the session class itself, not the builder, so it is
     never pyspark's default session, which dbt-spark's ``session`` method picks up with
-    ``getOrCreate`` (dbt opens its own from ``SPARK_REMOTE``, see
-    :func:`dbt_session_environment`), and its temporary views and settings are its own.
+    ``getOrCreate`` (dbt's is opened by :func:`dbt_session_environment`), and its temporary
+    views and settings are its own.
     """
     from pyspark.sql.connect.session import SparkSession
 
