@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -193,14 +192,6 @@ def start_server(warehouse: Warehouse, folder: Path, reference: Reference, raw: 
         users=raw["users"],
         devices=raw["devices"],
     )
-
-
-def free_port() -> int:
-    """A port free now, for a command that must name its port before it serves (``daybook
-    demo`` prints its URLs first); :func:`wait_until_serving` then checks who holds it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_serving(

@@ -18,7 +18,9 @@ import sys
 from pathlib import Path
 
 import requests
-from served_api import free_port, wait_until_serving
+from served_api import wait_until_serving
+
+from daybook.spark.state import free_port
 
 DAYBOOK = str(Path(sys.executable).with_name("daybook"))
 CRASH_SIGNS = (

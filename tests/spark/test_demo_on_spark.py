@@ -23,11 +23,12 @@ from pathlib import Path
 
 import pytest
 from reference import compute
-from served_api import Served, activity_path, expected_body, free_port, wait_until_serving
+from served_api import Served, activity_path, expected_body, wait_until_serving
 from spark_marts import answers_like_the_reference
 from support import generated_rows
 
 from daybook.config import Warehouse
+from daybook.spark.state import free_port
 
 pytestmark = pytest.mark.build  # a Spark server and a dbt build of its own
 
