@@ -156,8 +156,7 @@ def spark_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse
 
     require_spark()
     folder = tmp_path_factory.mktemp("spark-server")
-    info = server.start(
-        port=server.free_port(),
+    info = server.start_on_a_free_port(
         state_dir=folder,
         driver_memory=os.environ.get("DAYBOOK_TEST_SPARK_MEMORY", "1g"),
     )

@@ -55,7 +55,7 @@ def local_spark_server(work: Path) -> Iterator[Warehouse]:
     from daybook.spark.watch import watch_owner
 
     state = work / SERVER_FOLDER
-    info = server.start(port=server.free_port(), state_dir=state, progress=log)
+    info = server.start_on_a_free_port(state_dir=state, progress=log)
     watch_owner(state)  # stops it should the bench be killed before the finally below
     try:
         yield parse_database_url(info.url)

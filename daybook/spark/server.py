@@ -25,6 +25,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from daybook.spark.state import (
     STATE_DIR_ENV,
@@ -43,7 +44,15 @@ from daybook.spark.state import (
 )
 
 # re-exported: the CLI and the tests' fixture reach them through this module
-__all__ = ["STATE_DIR_ENV", "ServerInfo", "free_port", "running", "start", "stop"]
+__all__ = [
+    "STATE_DIR_ENV",
+    "ServerInfo",
+    "free_port",
+    "running",
+    "start",
+    "start_on_a_free_port",
+    "stop",
+]
 
 DEFAULT_PORT = 15002
 DEFAULT_DRIVER_MEMORY = "2g"
@@ -74,6 +83,10 @@ logger.derby.level = error
 
 class SparkServerError(RuntimeError):
     """The local server cannot be started or stopped; the message says why and what to do."""
+
+
+class PortTakenError(SparkServerError):
+    """The port was free when checked, but another server holds it now."""
 
 
 def spark_home() -> Path:
@@ -150,7 +163,7 @@ def start(
     if java is None:
         raise SparkServerError(JAVA_HINT)
     if not port_is_free(port):
-        raise SparkServerError(
+        raise PortTakenError(
             f"port {port} on 127.0.0.1 is already in use (another Spark server? "
             "`daybook spark status`); choose another with --port N"
         )
@@ -201,9 +214,15 @@ def _wait_until_answering(
 ) -> None:
     started = time.monotonic()
     last_said = 0.0
-    while not listening(info.port):
+    while not listening(info.port, info.pid):
         waited = time.monotonic() - started
         if not pid_alive(info.pid, state_dir):
+            _terminate(info, state_dir)  # not `stop`: it closes sessions to whoever holds the port
+            if not port_is_free(info.port):
+                raise PortTakenError(
+                    f"port {info.port} on 127.0.0.1 was taken by another server while this "
+                    "one started; choose another with --port N"
+                )
             raise SparkServerError(
                 f"the Spark Connect server died while starting:\n{log_tail(state_dir)}"
             )
@@ -236,6 +255,17 @@ def _check_query(url: str) -> None:
         session.stop()
 
 
+def start_on_a_free_port(*, attempts: int = 3, **options: Any) -> ServerInfo:
+    """:func:`start` on a port the kernel picks, again on another should a server take it
+    first (the bench and the tests start servers beside each other)."""
+    for _ in range(attempts - 1):
+        try:
+            return start(port=free_port(), **options)
+        except PortTakenError:
+            continue
+    return start(port=free_port(), **options)
+
+
 def stop(state_dir: Path | None = None, *, timeout: float = 30.0) -> ServerInfo | None:
     """Stop the server of ``state_dir``: SIGTERM, then SIGKILL after ``timeout``; None if none."""
     from daybook.spark.session import stop_open_sessions
@@ -246,7 +276,14 @@ def stop(state_dir: Path | None = None, *, timeout: float = 30.0) -> ServerInfo 
         info_path(state_dir).unlink(missing_ok=True)
         return None
     stop_open_sessions(info.port)  # a client left open to a stopped server holds the exit
-    os.kill(info.pid, signal.SIGTERM)
+    _terminate(info, state_dir, timeout)
+    return info
+
+
+def _terminate(info: ServerInfo, state_dir: Path, timeout: float = 30.0) -> None:
+    """Stop the server process of ``info`` if it runs (SIGTERM, then SIGKILL) and forget it."""
+    if pid_alive(info.pid, state_dir):
+        os.kill(info.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while pid_alive(info.pid, state_dir) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -255,4 +292,3 @@ def stop(state_dir: Path | None = None, *, timeout: float = 30.0) -> ServerInfo 
     info_path(state_dir).unlink(missing_ok=True)
     for path in state_dir.glob("spark-*SparkConnectServer*.pid"):
         path.unlink(missing_ok=True)
-    return info

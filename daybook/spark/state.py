@@ -7,6 +7,7 @@ never taken for it); ports on 127.0.0.1. ``daybook.spark.server`` starts and sto
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -54,10 +55,47 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def listening(port: int) -> bool:
+def listening(port: int, pid: int) -> bool:
+    """Whether process ``pid`` listens on 127.0.0.1:``port``.
+
+    Not merely whether something does: the port is checked free before the server's JVM
+    starts, but bound seconds later, and another server may take it meanwhile (the JVM then
+    fails to bind and exits). Where ``/proc`` does not say whose a socket is (not Linux),
+    anything listening counts.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(1.0)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+        if probe.connect_ex(("127.0.0.1", port)) != 0:
+            return False
+    listeners = _listening_socket_inodes(port)
+    if listeners is None:
+        return True
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for descriptor in descriptors:
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{pid}/fd/{descriptor}") in listeners:
+                return True
+    return False
+
+
+def _listening_socket_inodes(port: int) -> set[str] | None:
+    """``socket:[inode]`` of each TCP socket listening on ``port`` (``/proc/net/tcp``, 6);
+    None without ``/proc``."""
+    found: set[str] = set()
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return None
+    for table in tables:
+        with contextlib.suppress(OSError):
+            for line in table.read_text().splitlines()[1:]:
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                    found.add(f"socket:[{inode}]")
+    return found
 
 
 def pid_alive(pid: int, state_dir: Path) -> bool:

@@ -1,7 +1,8 @@
 """``daybook spark start|status|stop`` as a user runs them (a subprocess each): the URL alone on
 start's last line, a second start finding the running server, status's words and exit codes,
 stop; and the refusals: no Java, a port already taken, a server that dies while starting (its
-log's words shown). Each test uses a folder of its own, never the session's ``spark_server``."""
+log's words shown), a port taken while the server starts (another is tried). Each test uses a
+folder of its own, never the session's ``spark_server``."""
 
 from __future__ import annotations
 
@@ -227,3 +228,44 @@ def test_processes_whose_server_was_killed_fail_and_exit_at_once(tmp_path: Path)
                 child.kill()
                 child.wait()
         server.stop(state)
+
+
+def test_a_port_taken_while_the_server_starts_is_given_up_for_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The port is checked free before the JVM starts, but bound seconds later: another
+    server can take it meanwhile. That other listener must not pass for the new server (the
+    tests and the bench then talked to it, or waited minutes on a query it cannot answer);
+    the start that picked a free port tries another. Here the first port the kernel offers
+    is taken by a socket of this test right after its check."""
+    from daybook.spark import server
+    from daybook.spark.state import listening
+
+    require_spark()
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    taken = holder.getsockname()[1]
+    offered = iter([taken])
+    monkeypatch.setattr(server, "free_port", lambda: next(offered, None) or free_port())
+    checked: list[int] = []
+    real_check = server.port_is_free
+
+    def taken_after_its_first_check(port: int) -> bool:
+        if port == taken and not checked:
+            checked.append(port)
+            return True
+        return real_check(port)
+
+    monkeypatch.setattr(server, "port_is_free", taken_after_its_first_check)
+    state = tmp_path / "s"
+    try:
+        info = server.start_on_a_free_port(state_dir=state, driver_memory="512m")
+        assert checked == [taken]  # the taken port was tried first
+        assert info.port != taken and server.running(state) == info
+        assert listening(info.port, info.pid)
+        with socket.create_connection(("127.0.0.1", taken), timeout=5):
+            pass  # the other listener was left alone
+    finally:
+        server.stop(state)
+        holder.close()
