@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from typing import Any
 import requests
 from reference import Reference, client_series, computes, series
 
+from daybook.bench.servers import listening_url
 from daybook.config import Warehouse, parse_database_url
 from daybook.tokens import open_token_store
 
@@ -210,7 +210,7 @@ def wait_until_serving(
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"daybook serve exited:\n{log_path.read_text()[-4000:]}")
-        url = url or _listening_url(log_path.read_text(encoding="utf-8", errors="replace"), port)
+        url = url or listening_url(log_path.read_text(encoding="utf-8", errors="replace"), port)
         try:
             if url and requests.get(url + "/readyz", timeout=5).status_code == 200:
                 return url
@@ -220,13 +220,6 @@ def wait_until_serving(
             process.kill()
             raise RuntimeError(f"daybook serve not ready in time:\n{log_path.read_text()[-4000:]}")
         time.sleep(0.05 if url else 0.3)
-
-
-def _listening_url(log: str, port: int) -> str | None:
-    """The address in gunicorn's ``Listening at: http://127.0.0.1:PORT (PID)`` line."""
-    wanted = str(port) if port else r"\d+"
-    found = re.search(rf"Listening at: (http://127\.0\.0\.1:{wanted}) ", log)
-    return found[1] if found else None
 
 
 def activity_path(client_id: str, entity: str, entity_id: str) -> str:

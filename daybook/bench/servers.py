@@ -8,8 +8,8 @@ handler is a fair floor for the API. Worker memory is read from
 from __future__ import annotations
 
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,10 +22,17 @@ DEFAULT_WORKERS = 2
 DEFAULT_THREADS = 4
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def listening_url(log: str, port: int = 0) -> str | None:
+    """The address in gunicorn's ``Listening at: http://127.0.0.1:PORT (PID)`` log line (at
+    ``port``, when one was asked for), or None before it is written.
+
+    Servers here bind port 0 (the kernel picks a free one) and are found by this line of
+    their own log: a port picked beforehand could be taken by another server before the
+    new one binds it, and polling that port would then reach the other server.
+    """
+    wanted = str(port) if port else r"\d+"
+    found = re.search(rf"Listening at: (http://127\.0\.0\.1:{wanted}) ", log)
+    return found[1] if found else None
 
 
 @dataclass
@@ -76,21 +83,39 @@ def start_server(
     name: str,
     command: list[str],
     *,
-    port: int,
     env: dict[str, str],
     log_dir: Path,
     ready_path: str = "/",
     timeout: float = 120.0,
 ) -> Server:
-    """Start a server command listening on ``port`` and wait until it answers."""
+    """Start a gunicorn command bound to port 0 and wait until it answers at the address its
+    own log names (:func:`listening_url`)."""
     log_path = log_dir / f"{name}.log"
     handle = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - lives with the process
     process = subprocess.Popen(
         command, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT
     )
-    server = Server(name, process, port, log_path)
-    wait_until_ready(server, ready_path, timeout)
+    deadline = time.monotonic() + timeout
+    url = None
+    while url is None:
+        _fail_if_exited(name, process, log_path)
+        url = listening_url(log_path.read_text(encoding="utf-8", errors="replace"))
+        if url is None and time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            raise RuntimeError(f"{name} server did not bind a port within {timeout:.0f}s")
+        time.sleep(0.05 if url else 0.2)
+    server = Server(name, process, int(url.rsplit(":", 1)[1]), log_path)
+    wait_until_ready(server, ready_path, max(deadline - time.monotonic(), 1.0))
     return server
+
+
+def _fail_if_exited(name: str, process: subprocess.Popen, log_path: Path) -> None:
+    if process.poll() is not None:
+        raise RuntimeError(
+            f"{name} server exited ({process.returncode}):\n"
+            + log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+        )
 
 
 # app -> (the command's module and arguments before its port option, the path that
@@ -114,10 +139,9 @@ def start_app(
 ) -> Server:
     """Start one of :data:`APPS` with the same workers and threads as the others."""
     head, ready_path = APPS[app]
-    port = free_port()
-    command = [sys.executable, "-m", *head, "--port", str(port)]
+    command = [sys.executable, "-m", *head, "--port", "0"]
     command += ["--workers", str(workers), "--threads", str(threads)]
-    return start_server(name, command, port=port, env=env, log_dir=log_dir, ready_path=ready_path)
+    return start_server(name, command, env=env, log_dir=log_dir, ready_path=ready_path)
 
 
 def start_gunicorn(
@@ -131,18 +155,18 @@ def start_gunicorn(
     ready_path: str = "/",
     timeout: float = 120.0,
 ) -> Server:
-    """Start plain ``gunicorn app_target`` (a WSGI factory, ``gthread``) on a free loopback port.
+    """Start plain ``gunicorn app_target`` (a WSGI factory, ``gthread``) on a free loopback port
+    (port 0: the kernel's choice).
 
     Tests use it to serve an app built by a factory expression; the API's own
     server stack is ``start_app("api", ...)``.
     """
-    port = free_port()
     command = [
         sys.executable,
         "-m",
         "gunicorn",
         "--bind",
-        f"127.0.0.1:{port}",
+        "127.0.0.1:0",
         "--workers",
         str(workers),
         "--threads",
@@ -154,22 +178,18 @@ def start_gunicorn(
         "--timeout",
         "60",
         "--log-level",
-        "warning",
+        "info",  # its "Listening at" line names the port
         app_target,
     ]
     return start_server(
-        name, command, port=port, env=env, log_dir=log_dir, ready_path=ready_path, timeout=timeout
+        name, command, env=env, log_dir=log_dir, ready_path=ready_path, timeout=timeout
     )
 
 
 def wait_until_ready(server: Server, path: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(
-                f"{server.name} server exited ({server.process.returncode}):\n"
-                + server.log_path.read_text(encoding="utf-8")[-3000:]
-            )
+        _fail_if_exited(server.name, server.process, server.log_path)
         try:
             with urllib.request.urlopen(server.base_url + path, timeout=2) as response:
                 if response.status < 500 and len(server.workers()) > 0:
