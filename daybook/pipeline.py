@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from daybook.build.results import Built
 from daybook.build.run import run_build
 from daybook.config import Warehouse, parse_database_url
+from daybook.publication_record import holds_last_build, note_build, note_published
 from daybook.publishers import Publication, Publisher, publisher_for
 
 
@@ -59,23 +60,55 @@ def build_and_publish(
         on_built(result)
     if not result.success:
         return Outcome(result, None, built - started, None)
+    note_build(warehouse)
     publishing = time.perf_counter()
     publication = publisher.publish(warehouse, result)
+    note_published(warehouse, publisher.target)
     seconds = time.perf_counter() - publishing if publication is not None else None
     return Outcome(result, publication, built - started, seconds)
 
 
 def publish(warehouse: Warehouse) -> Publication | None:
     """Publish what the warehouse holds now, without building (the last build's marts)."""
-    return publisher_for(warehouse).publish(warehouse)
+    publisher = publisher_for(warehouse)
+    publication = publisher.publish(warehouse)
+    note_published(warehouse, publisher.target)
+    return publication
+
+
+def behind(warehouse: Warehouse, publisher: Publisher) -> bool:
+    """Whether the publisher's target lacks the warehouse's last build: published elsewhere
+    since (``DAYBOOK_SERVING_URL`` changed between commands), its publish failed, or
+    nothing is there yet. Without a recorded build, only the last counts."""
+    holds = holds_last_build(warehouse, publisher.target)
+    return not holds if holds is not None else not publisher.serves(warehouse)
+
+
+def publish_if_behind(warehouse: Warehouse) -> tuple[Publication | None, float] | None:
+    """Publish the last build where it is missing (see :func:`behind`): the publication
+    and its seconds, or None when the target holds it already (a refresh with nothing new)."""
+    if not behind(warehouse, publisher_for(warehouse)):
+        return None
+    started = time.perf_counter()
+    publication = publish(warehouse)
+    return publication, time.perf_counter() - started
 
 
 def ensure_published(warehouse: Warehouse) -> str:
-    """Publish unless something is published already; what the API will read, for people."""
+    """Publish unless something is published already; what the API will read, for people.
+
+    A target that serves an older build is not republished here (``daybook serve`` may
+    start while a refresh holds the build): the description says so, and the next
+    ``daybook refresh`` publishes there."""
     publisher = publisher_for(warehouse)
     if not publisher.serves(warehouse):
-        publisher.publish(warehouse)
-    return publisher.describe(warehouse)
+        publish(warehouse)
+    described = publisher.describe(warehouse)
+    if behind(warehouse, publisher):
+        described += (
+            " (not the last build, published elsewhere since: `daybook refresh` publishes it here)"
+        )
+    return described
 
 
 def main(argv: list[str]) -> None:

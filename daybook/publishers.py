@@ -25,6 +25,7 @@ rewrote.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,8 +43,16 @@ class Publication:
     name: str | None = None  # the snapshot file's name
 
 
+OWN_TARGET = "the warehouse's own"  # a backend's own publisher's target (not a store)
+
+
 class Publisher(Protocol):
     """Makes a successful build visible to the API, atomically."""
+
+    @property
+    def target(self) -> str:
+        """Which serving target this publishes to, as ``daybook.publication_record`` keys it."""
+        ...
 
     def publish(self, warehouse: Warehouse, built: Built | None = None) -> Publication | None:
         """Publish what the warehouse holds now; None when nothing needs publishing.
@@ -62,6 +71,8 @@ class Publisher(Protocol):
 
 class DuckDBSnapshotPublisher:
     """DuckDB: the tables the API reads, copied into a new snapshot file (see daybook.serving)."""
+
+    target = OWN_TARGET
 
     def publish(self, warehouse: Warehouse, built: Built | None = None) -> Publication:
         from daybook.serving import publish_snapshot
@@ -85,6 +96,8 @@ class DuckDBSnapshotPublisher:
 class InPlacePublisher:
     """PostgreSQL: the API reads the built tables, so there is nothing to publish."""
 
+    target = OWN_TARGET
+
     def publish(self, warehouse: Warehouse, built: Built | None = None) -> None:
         return None
 
@@ -101,6 +114,11 @@ class StorePublisher:
     copied there, atomically, and the API reads them there."""
 
     store: Warehouse
+
+    @property
+    def target(self) -> str:
+        """The store's URL, hashed: the record stays free of its password."""
+        return "store " + hashlib.sha256(self.store.url.encode()).hexdigest()[:16]
 
     def publish(self, warehouse: Warehouse, built: Built | None = None) -> Publication:
         if self.store.backend == "duckdb":
@@ -147,6 +165,8 @@ class StorePublisher:
 class SparkSnapshotPublisher:
     """Spark: the tables the API reads, copied into a new Spark database and the pointer view
     moved to it (``daybook.serving.spark_snapshots``), so a rebuild never breaks a reader."""
+
+    target = OWN_TARGET
 
     def publish(self, warehouse: Warehouse, built: Built | None = None) -> Publication:
         from daybook.serving.spark_snapshots import publish_spark_snapshot

@@ -20,8 +20,7 @@ from typing import Any
 from daybook.build.results import Built
 from daybook.build.run import run_build, run_models
 from daybook.config import Warehouse
-from daybook.pipeline import build_and_publish
-from daybook.publishers import publisher_for
+from daybook.pipeline import build_and_publish, publish_if_behind
 from daybook.refresh_sql import arrivals_sql, since_parameters, spark_newest_included
 from daybook.refresh_state import (
     Arrivals,
@@ -50,6 +49,7 @@ class CycleResult:
     publish_seconds: float
     total_seconds: float
     snapshot: str | None = None
+    published: bool = True  # False: nothing built and the target held the last build
 
     def log_line(self) -> str:
         arrivals = self.arrivals
@@ -57,7 +57,10 @@ class CycleResult:
         if arrivals.first_day is not None:
             days += f" ({arrivals.first_day}..{arrivals.last_day})"
         if not self.built:
-            return f"refresh: nothing new ({arrivals.heartbeats:,} heartbeats in), skipped build"
+            line = f"refresh: nothing new ({arrivals.heartbeats:,} heartbeats in), skipped build"
+            if self.published:  # the target lacked the last build (publication_record)
+                line += f"; published the last build ({self.publish_seconds:.1f}s)"
+            return line
         steps = f"build {self.build_seconds:.1f}s"
         if self.snapshot is not None:
             steps += f", publish {self.publish_seconds:.1f}s"
@@ -145,8 +148,20 @@ def refresh_once(
         and arrivals.heartbeat_rows == state.get("heartbeat_rows")
         and arrivals.entity_fingerprints == state.get("entity_fingerprints")
     )
-    if unchanged and not force and publisher_for(warehouse).serves(warehouse):
-        return CycleResult(arrivals, False, measured - started, 0.0, 0.0, measured - started)
+    if unchanged and not force:
+        # nothing to build; the last build may still be missing where this command publishes
+        published = publish_if_behind(warehouse)
+        publication, publish_seconds = published or (None, 0.0)
+        return CycleResult(
+            arrivals,
+            False,
+            measured - started,
+            0.0,
+            publish_seconds,
+            time.perf_counter() - started,
+            snapshot=publication.snapshot_id if publication is not None else None,
+            published=published is not None,
+        )
 
     outcome = build_and_publish(warehouse, build=build or incremental_build)
     published = time.perf_counter()

@@ -30,8 +30,12 @@ class ServerInfo:
 
 
 def default_state_dir() -> Path:
-    """``DAYBOOK_SPARK_DIR`` or ``.daybook/spark`` under the working directory."""
-    return Path(os.environ.get(STATE_DIR_ENV) or Path(".daybook") / "spark").resolve()
+    """``DAYBOOK_SPARK_DIR``, else ``spark/`` in ``DAYBOOK_STATE_DIR`` (where Daybook keeps a
+    warehouse's local state: one setting moves both), else ``.daybook/spark`` under the
+    working directory."""
+    if os.environ.get(STATE_DIR_ENV):
+        return Path(os.environ[STATE_DIR_ENV]).resolve()
+    return (Path(os.environ.get("DAYBOOK_STATE_DIR") or ".daybook") / "spark").resolve()
 
 
 def url_for(port: int) -> str:

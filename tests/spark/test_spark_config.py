@@ -81,3 +81,20 @@ def test_a_bad_retry_budget_is_refused_with_the_variable_named(raw, monkeypatch,
     result = CliRunner().invoke(load, ["heartbeats", str(tmp_path / "none.csv")])
     assert result.exit_code != 0
     assert "DAYBOOK_SPARK_RETRY_SECONDS" in result.output and "Traceback" not in result.output
+
+
+def test_the_server_folder_follows_daybook_state_dir_unless_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One setting moves a warehouse's local state and the local server's folder
+    (an acceptance run set only ``DAYBOOK_STATE_DIR`` and found the server elsewhere)."""
+    from daybook.spark.state import default_state_dir
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DAYBOOK_SPARK_DIR", raising=False)
+    monkeypatch.delenv("DAYBOOK_STATE_DIR", raising=False)
+    assert default_state_dir() == (tmp_path / ".daybook" / "spark").resolve()
+    monkeypatch.setenv("DAYBOOK_STATE_DIR", str(tmp_path / "state"))
+    assert default_state_dir() == (tmp_path / "state" / "spark").resolve()
+    monkeypatch.setenv("DAYBOOK_SPARK_DIR", str(tmp_path / "elsewhere"))
+    assert default_state_dir() == (tmp_path / "elsewhere").resolve()
