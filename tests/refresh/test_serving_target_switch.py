@@ -5,7 +5,7 @@ each command publishes only where it points. A refresh that saw nothing new in r
 skip whenever the target served anything, so a target published before the switch kept
 the older build for good (found by an acceptance run on Spark: the Spark snapshots served
 the first delivery after a refresh into a PostgreSQL store took the second). Here, on
-each backend, a build publishes to the warehouse's own target, a refresh with new
+each backend (Spark too), a build publishes to the warehouse's own target, a refresh with new
 heartbeats to a DuckDB store, and a refresh with nothing new back to the own target: what
 each target serves must equal the independent reference over every heartbeat loaded, and
 ``daybook serve``'s start line must say when its target serves an older build.
@@ -28,17 +28,23 @@ pytestmark = pytest.mark.build  # dbt builds of its own
 
 def served_activity(target: Warehouse) -> dict:
     """``fct_activity_daily`` as the API would read it from ``target``: a DuckDB store's or
-    warehouse's current snapshot, or PostgreSQL's own tables; keyed like the reference."""
+    warehouse's current snapshot, Spark's current snapshot database, or PostgreSQL's own
+    tables; keyed like the reference."""
     from daybook.serving.pointer import current_snapshot
+    from daybook.serving.spark_snapshots import current_spark_snapshot
 
+    table = "fct_activity_daily"
     if target.backend == "duckdb":
         snapshot = current_snapshot(target)
         assert snapshot is not None, f"nothing published for {target.url}"
         target = parse_database_url(f"duckdb://{snapshot.path}")
+    elif target.backend == "spark":
+        spark_snapshot = current_spark_snapshot(target)
+        assert spark_snapshot is not None, "nothing published on Spark"
+        table = f"{spark_snapshot.database}.{table}"
     rows = query(
         target,
-        "select client_id, activity_date, user_id, device_id, total_activity_count "
-        "from fct_activity_daily",
+        f"select client_id, activity_date, user_id, device_id, total_activity_count from {table}",
     )
     return {
         (row["client_id"], row["activity_date"], row["user_id"], row["device_id"]): row[
@@ -71,7 +77,17 @@ def later_heartbeat(raw: dict, heartbeat_id: str) -> dict:
 def test_a_refresh_publishes_the_last_build_where_it_is_missing(
     backend: str, make_warehouse, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    warehouse = make_warehouse(backend)
+    switch_targets(make_warehouse(backend), tmp_path, monkeypatch)
+
+
+def test_a_refresh_on_spark_publishes_the_last_build_where_it_is_missing(
+    make_warehouse, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    switch_targets(make_warehouse("spark"), tmp_path, monkeypatch)
+
+
+def switch_targets(warehouse: Warehouse, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build to the own target, refresh into a store, back, and into the store again."""
     store = parse_database_url(f"duckdb://{tmp_path / 'store' / 'serving.duckdb'}")
     raw = batch1()
     insert_raw(warehouse, raw)
