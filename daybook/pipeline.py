@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from daybook.build.results import Built
 from daybook.build.run import run_build
 from daybook.config import Warehouse, parse_database_url
-from daybook.publication_record import holds_last_build, note_build, note_published
+from daybook.publication_record import (
+    holds_last_build,
+    last_build,
+    note_build,
+    note_published,
+)
 from daybook.publishers import Publication, Publisher, publisher_for
 
 
@@ -60,10 +65,12 @@ def build_and_publish(
         on_built(result)
     if not result.success:
         return Outcome(result, None, built - started, None)
-    note_build(warehouse)
+    # the build's own tables alone, unless the target missed a build before this one
+    held_previous = holds_last_build(warehouse, publisher.target) is not False
+    build_id = note_build(warehouse)
     publishing = time.perf_counter()
-    publication = publisher.publish(warehouse, result)
-    note_published(warehouse, publisher.target)
+    publication = publisher.publish(warehouse, result if held_previous else None)
+    note_published(warehouse, publisher.target, build_id)
     seconds = time.perf_counter() - publishing if publication is not None else None
     return Outcome(result, publication, built - started, seconds)
 
@@ -71,17 +78,20 @@ def build_and_publish(
 def publish(warehouse: Warehouse) -> Publication | None:
     """Publish what the warehouse holds now, without building (the last build's marts)."""
     publisher = publisher_for(warehouse)
+    build_id = last_build(warehouse)
     publication = publisher.publish(warehouse)
-    note_published(warehouse, publisher.target)
+    note_published(warehouse, publisher.target, build_id)
     return publication
 
 
 def behind(warehouse: Warehouse, publisher: Publisher) -> bool:
-    """Whether the publisher's target lacks the warehouse's last build: published elsewhere
-    since (``DAYBOOK_SERVING_URL`` changed between commands), its publish failed, or
-    nothing is there yet. Without a recorded build, only the last counts."""
-    holds = holds_last_build(warehouse, publisher.target)
-    return not holds if holds is not None else not publisher.serves(warehouse)
+    """Whether the publisher's target lacks the warehouse's last build: nothing is there
+    (never published, or emptied since), another target got the last build
+    (``DAYBOOK_SERVING_URL`` changed between commands), or its publish failed. A target the
+    build writes itself (PostgreSQL's tables) never lags."""
+    if publisher.in_place:
+        return False
+    return holds_last_build(warehouse, publisher.target) is False or not publisher.serves(warehouse)
 
 
 def publish_if_behind(warehouse: Warehouse) -> tuple[Publication | None, float] | None:
@@ -105,9 +115,7 @@ def ensure_published(warehouse: Warehouse) -> str:
         publish(warehouse)
     described = publisher.describe(warehouse)
     if behind(warehouse, publisher):
-        described += (
-            " (not the last build, published elsewhere since: `daybook refresh` publishes it here)"
-        )
+        described += " (not the last build: `daybook refresh` publishes it here)"
     return described
 
 

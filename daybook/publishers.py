@@ -25,13 +25,12 @@ rewrote.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from daybook.build.results import Built
 from daybook.config import Warehouse
-from daybook.serving.store import separate_store
+from daybook.serving.store import LOCAL_HOSTS, separate_store
 
 
 @dataclass(frozen=True)
@@ -54,6 +53,11 @@ class Publisher(Protocol):
         """Which serving target this publishes to, as ``daybook.publication_record`` keys it."""
         ...
 
+    @property
+    def in_place(self) -> bool:
+        """Whether the API reads the built tables themselves (nothing to publish, ever)."""
+        ...
+
     def publish(self, warehouse: Warehouse, built: Built | None = None) -> Publication | None:
         """Publish what the warehouse holds now; None when nothing needs publishing.
 
@@ -73,6 +77,7 @@ class DuckDBSnapshotPublisher:
     """DuckDB: the tables the API reads, copied into a new snapshot file (see daybook.serving)."""
 
     target = OWN_TARGET
+    in_place = False
 
     def publish(self, warehouse: Warehouse, built: Built | None = None) -> Publication:
         from daybook.serving import publish_snapshot
@@ -97,6 +102,7 @@ class InPlacePublisher:
     """PostgreSQL: the API reads the built tables, so there is nothing to publish."""
 
     target = OWN_TARGET
+    in_place = True
 
     def publish(self, warehouse: Warehouse, built: Built | None = None) -> None:
         return None
@@ -114,11 +120,17 @@ class StorePublisher:
     copied there, atomically, and the API reads them there."""
 
     store: Warehouse
+    in_place: ClassVar[bool] = False
 
     @property
     def target(self) -> str:
-        """The store's URL, hashed: the record stays free of its password."""
-        return "store " + hashlib.sha256(self.store.url.encode()).hexdigest()[:16]
+        """The store's database (its resolved file, or server and database name): one
+        store under any spelling of its URL, and no password in the record."""
+        if self.store.backend == "duckdb":
+            assert self.store.duckdb_path is not None
+            return f"store {self.store.duckdb_path.resolve()}"
+        host = "127.0.0.1" if self.store.host.lower() in LOCAL_HOSTS else self.store.host
+        return f"store {host}:{self.store.port}/{self.store.dbname}"
 
     def publish(self, warehouse: Warehouse, built: Built | None = None) -> Publication:
         if self.store.backend == "duckdb":
@@ -167,6 +179,7 @@ class SparkSnapshotPublisher:
     moved to it (``daybook.serving.spark_snapshots``), so a rebuild never breaks a reader."""
 
     target = OWN_TARGET
+    in_place = False
 
     def publish(self, warehouse: Warehouse, built: Built | None = None) -> Publication:
         from daybook.serving.spark_snapshots import publish_spark_snapshot

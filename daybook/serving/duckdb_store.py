@@ -43,6 +43,7 @@ from daybook.serving.pointer import (
 from daybook.serving.snapshots import (
     SNAPSHOT_META_TABLE,
     _start_from,
+    log_count_mismatch,
     publish_snapshot,
     serving_tables,
 )
@@ -112,10 +113,10 @@ def _fill(
         assert key is not None
         if _apply_changes(target, source, name, key):
             served = target.execute(f"select count(*) from {name}").fetchone()[0]
-            if served == source.scalar(f"select count(*) from {name}"):
+            built = source.scalar(f"select count(*) from {name}")
+            if served == built:
                 return
-            # rows the build removed are not among the changed keys (snapshots.py)
-            log.info("serving snapshot table %s: the build removed rows; copying it whole", name)
+            log_count_mismatch(log, f"serving store table {name}", served, built)
     reader = source.table_batches(name, order)
     target.register("daybook_source", reader)
     try:

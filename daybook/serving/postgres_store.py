@@ -54,7 +54,7 @@ from daybook.serving.plan import (
     serving_indexes,
 )
 from daybook.serving.pointer import ServingError
-from daybook.serving.snapshots import FULL_EVERY, serving_tables
+from daybook.serving.snapshots import FULL_EVERY, log_count_mismatch, serving_tables
 from daybook.serving.source import Source, check_tables, newest_in_source, open_source
 
 log = logging.getLogger(__name__)
@@ -228,9 +228,9 @@ def _publish_changes(
         else:
             target.execute(f"delete from {PUBLIC}.{name}")
             _copy(target, f"{PUBLIC}.{name}", source.table_batches(name, order))
-        if source.scalar(f"select count(*) from {name}") != _count(target, name):
-            # rows the build removed are not among the changed keys (snapshots.py)
-            log.info("serving store: %s: the build removed rows; publishing whole", name)
+        built, served = source.scalar(f"select count(*) from {name}"), _count(target, name)
+        if built != served:
+            log_count_mismatch(log, f"serving store table {name}", served, built)
             target.rollback()
             return None
         written.append(name)

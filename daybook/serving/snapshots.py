@@ -172,6 +172,16 @@ def _incremental_keys(
         return {}
 
 
+def log_count_mismatch(logger: logging.Logger, what: str, served: int, built: int) -> None:
+    """Say why a changes-only publish falls back to a whole copy. More rows served than
+    built is expected: rows the build removed (days a client's new time zone moved, say)
+    are not among the changed keys, so the copy kept them. Fewer is not: a warning."""
+    if served > built:
+        logger.info("%s: the build removed rows; copying it whole", what)
+    else:
+        logger.warning("%s: %s rows served, %s built; copying it whole", what, served, built)
+
+
 def _publish_table(con: Any, name: str, order: tuple[str, ...], key: list[str] | None) -> None:
     """Bring ``<target>.main.<name>`` up to date with the build's ``main.<name>``."""
     columns = _columns(con, "main", name)
@@ -206,12 +216,5 @@ def _publish_table(con: Any, name: str, order: tuple[str, ...], key: list[str] |
         ).fetchone()
         if build_rows == served_rows:
             return
-        # rows the build removed (days a client's new time zone moved, say) are not among
-        # the changed keys: the snapshot keeps them, and the counts tell
-        log.info(
-            "snapshot table %s: the build removed rows (%s served, %s built); copying it whole",
-            name,
-            served_rows,
-            build_rows,
-        )
+        log_count_mismatch(log, f"snapshot table {name}", served_rows, build_rows)
     con.execute(f"create or replace table {target} as select * from main.{name}{order_sql}")

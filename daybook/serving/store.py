@@ -21,7 +21,7 @@ from daybook.config import ConfigError, Warehouse, parse_database_url
 
 SERVING_URL_ENV = "DAYBOOK_SERVING_URL"
 STORE_BACKENDS = ("duckdb", "postgres")
-_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 
 
 class ServingStoreError(ConfigError, click.ClickException):
@@ -81,6 +81,6 @@ def same_database(first: Warehouse, second: Warehouse) -> bool:
         return first.duckdb_path == second.duckdb_path
     if first.backend == "postgres":
         hosts = {first.host.lower(), second.host.lower()}
-        same_host = len(hosts) == 1 or hosts <= _LOCAL_HOSTS
+        same_host = len(hosts) == 1 or hosts <= LOCAL_HOSTS
         return same_host and first.port == second.port and first.dbname == second.dbname
     return first.url == second.url

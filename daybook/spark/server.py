@@ -258,12 +258,13 @@ def _check_query(url: str) -> None:
 def start_on_a_free_port(*, attempts: int = 3, **options: Any) -> ServerInfo:
     """:func:`start` on a port the kernel picks, again on another should a server take it
     first (the bench and the tests start servers beside each other)."""
-    for _ in range(attempts - 1):
+    for attempt in range(1, attempts + 1):
         try:
             return start(port=free_port(), **options)
         except PortTakenError:
-            continue
-    return start(port=free_port(), **options)
+            if attempt == attempts:
+                raise
+    raise ValueError(f"attempts must be at least 1, not {attempts}")
 
 
 def stop(state_dir: Path | None = None, *, timeout: float = 30.0) -> ServerInfo | None:

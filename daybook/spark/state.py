@@ -35,7 +35,8 @@ def default_state_dir() -> Path:
     working directory."""
     if os.environ.get(STATE_DIR_ENV):
         return Path(os.environ[STATE_DIR_ENV]).resolve()
-    return (Path(os.environ.get("DAYBOOK_STATE_DIR") or ".daybook") / "spark").resolve()
+    # as daybook.config.Warehouse.state_dir reads it
+    return (Path(os.environ.get("DAYBOOK_STATE_DIR", ".daybook")) / "spark").resolve()
 
 
 def url_for(port: int) -> str:
@@ -64,15 +65,15 @@ def listening(port: int, pid: int) -> bool:
 
     Not merely whether something does: the port is checked free before the server's JVM
     starts, but bound seconds later, and another server may take it meanwhile (the JVM then
-    fails to bind and exits). Where ``/proc`` does not say whose a socket is (not Linux),
-    anything listening counts.
+    fails to bind and exits). Where ``/proc`` does not say whose a socket is (not Linux, or
+    a sandbox that hides it), anything listening counts.
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(1.0)
         if probe.connect_ex(("127.0.0.1", port)) != 0:
             return False
     listeners = _listening_socket_inodes(port)
-    if listeners is None:
+    if not listeners:  # no /proc, or one that does not show this socket: trust the connect
         return True
     try:
         descriptors = os.listdir(f"/proc/{pid}/fd")

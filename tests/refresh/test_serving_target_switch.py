@@ -103,11 +103,15 @@ def switch_targets(warehouse: Warehouse, tmp_path, monkeypatch: pytest.MonkeyPat
     assert served_activity(store) == expected_activity(raw)
 
     # back to the own target: nothing new in raw, but the last build is published there
+    # (PostgreSQL's API reads the built tables themselves: never behind, nothing to publish)
     monkeypatch.delenv(SERVING_URL_ENV)
+    snapshots = warehouse.backend != "postgres"
+    assert ("not the last build" in ensure_published(warehouse)) == snapshots
     cycle = refresh_once(warehouse)
-    assert not cycle.built and cycle.published
-    assert "skipped build; published the last build" in cycle.log_line()
+    assert not cycle.built and cycle.published == snapshots
+    assert ("skipped build; published the last build" in cycle.log_line()) == snapshots
     assert served_activity(warehouse) == expected_activity(raw)
+    assert "not the last build" not in ensure_published(warehouse)
     again = refresh_once(warehouse)  # now it holds it: nothing to do
     assert not again.built and not again.published
     assert again.log_line().endswith("skipped build")
