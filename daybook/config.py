@@ -28,6 +28,13 @@ def project_dir() -> Path:
     return Path(override).resolve() if override else Path(__file__).resolve().parents[1]
 
 
+def local_state_root() -> Path:
+    """``DAYBOOK_STATE_DIR`` (default ``.daybook``): where Daybook keeps the local state of
+    warehouses that have no folder of their own (PostgreSQL, Spark) and the local Spark
+    server's folder."""
+    return Path(os.environ.get("DAYBOOK_STATE_DIR", ".daybook")).resolve()
+
+
 @dataclass(frozen=True)
 class Warehouse:
     """A parsed warehouse location: an embedded DuckDB file, a PostgreSQL database, or a
@@ -48,7 +55,7 @@ class Warehouse:
         if self.backend == "duckdb":
             assert self.duckdb_path is not None
             return self.duckdb_path.parent / f"{self.duckdb_path.stem}.state"
-        base = Path(os.environ.get("DAYBOOK_STATE_DIR", ".daybook")).resolve()
+        base = local_state_root()
         if self.backend == "spark":
             # local: dbt's artifacts and the token store (Spark is too slow and has no
             # transactions for a per-request token read; daybook/tokens/store.py)

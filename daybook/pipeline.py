@@ -84,14 +84,18 @@ def publish(warehouse: Warehouse) -> Publication | None:
     return publication
 
 
+def lacks_last_build(warehouse: Warehouse, publisher: Publisher) -> bool:
+    """Whether the record says the publisher's target lacks the last build: another target
+    got it (``DAYBOOK_SERVING_URL`` changed between commands), or its publish failed. A
+    target the build writes itself (PostgreSQL's tables) never lags."""
+    return not publisher.in_place and holds_last_build(warehouse, publisher.target) is False
+
+
 def behind(warehouse: Warehouse, publisher: Publisher) -> bool:
-    """Whether the publisher's target lacks the warehouse's last build: nothing is there
-    (never published, or emptied since), another target got the last build
-    (``DAYBOOK_SERVING_URL`` changed between commands), or its publish failed. A target the
-    build writes itself (PostgreSQL's tables) never lags."""
+    """:func:`lacks_last_build`, or nothing is there (never published, or emptied since)."""
     if publisher.in_place:
         return False
-    return holds_last_build(warehouse, publisher.target) is False or not publisher.serves(warehouse)
+    return lacks_last_build(warehouse, publisher) or not publisher.serves(warehouse)
 
 
 def publish_if_behind(warehouse: Warehouse) -> tuple[Publication | None, float] | None:
@@ -114,7 +118,7 @@ def ensure_published(warehouse: Warehouse) -> str:
     if not publisher.serves(warehouse):
         publish(warehouse)
     described = publisher.describe(warehouse)
-    if behind(warehouse, publisher):
+    if lacks_last_build(warehouse, publisher):
         described += " (not the last build: `daybook refresh` publishes it here)"
     return described
 

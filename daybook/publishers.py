@@ -30,7 +30,7 @@ from typing import ClassVar, Protocol
 
 from daybook.build.results import Built
 from daybook.config import Warehouse
-from daybook.serving.store import LOCAL_HOSTS, separate_store
+from daybook.serving.store import database_identity, separate_store
 
 
 @dataclass(frozen=True)
@@ -124,13 +124,7 @@ class StorePublisher:
 
     @property
     def target(self) -> str:
-        """The store's database (its resolved file, or server and database name): one
-        store under any spelling of its URL, and no password in the record."""
-        if self.store.backend == "duckdb":
-            assert self.store.duckdb_path is not None
-            return f"store {self.store.duckdb_path.resolve()}"
-        host = "127.0.0.1" if self.store.host.lower() in LOCAL_HOSTS else self.store.host
-        return f"store {host}:{self.store.port}/{self.store.dbname}"
+        return f"store {database_identity(self.store)}"
 
     def publish(self, warehouse: Warehouse, built: Built | None = None) -> Publication:
         if self.store.backend == "duckdb":

@@ -21,7 +21,7 @@ from daybook.config import ConfigError, Warehouse, parse_database_url
 
 SERVING_URL_ENV = "DAYBOOK_SERVING_URL"
 STORE_BACKENDS = ("duckdb", "postgres")
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 
 
 class ServingStoreError(ConfigError, click.ClickException):
@@ -72,15 +72,19 @@ def serving_store(warehouse: Warehouse) -> Warehouse:
     return separate_store(warehouse) or warehouse
 
 
+def database_identity(warehouse: Warehouse) -> str:
+    """The database a location names, the same under any spelling of its URL and without
+    its password: a DuckDB file's resolved path, a PostgreSQL server and database name
+    (``localhost`` and ``127.0.0.1`` one host), else the URL."""
+    if warehouse.backend == "duckdb":
+        assert warehouse.duckdb_path is not None
+        return f"duckdb {warehouse.duckdb_path.resolve()}"
+    if warehouse.backend == "postgres":
+        host = "127.0.0.1" if warehouse.host.lower() in _LOCAL_HOSTS else warehouse.host.lower()
+        return f"postgres {host}:{warehouse.port}/{warehouse.dbname}"
+    return warehouse.url
+
+
 def same_database(first: Warehouse, second: Warehouse) -> bool:
-    """Whether two locations are one database (a DuckDB file, or a PostgreSQL database on
-    one server; ``localhost`` and ``127.0.0.1`` count as one host)."""
-    if first.backend != second.backend:
-        return False
-    if first.backend == "duckdb":
-        return first.duckdb_path == second.duckdb_path
-    if first.backend == "postgres":
-        hosts = {first.host.lower(), second.host.lower()}
-        same_host = len(hosts) == 1 or hosts <= LOCAL_HOSTS
-        return same_host and first.port == second.port and first.dbname == second.dbname
-    return first.url == second.url
+    """Whether two locations are one database (:func:`database_identity`)."""
+    return database_identity(first) == database_identity(second)

@@ -33,10 +33,11 @@ def default_state_dir() -> Path:
     """``DAYBOOK_SPARK_DIR``, else ``spark/`` in ``DAYBOOK_STATE_DIR`` (where Daybook keeps a
     warehouse's local state: one setting moves both), else ``.daybook/spark`` under the
     working directory."""
+    from daybook.config import local_state_root
+
     if os.environ.get(STATE_DIR_ENV):
         return Path(os.environ[STATE_DIR_ENV]).resolve()
-    # as daybook.config.Warehouse.state_dir reads it
-    return (Path(os.environ.get("DAYBOOK_STATE_DIR", ".daybook")) / "spark").resolve()
+    return local_state_root() / "spark"
 
 
 def url_for(port: int) -> str:
@@ -73,7 +74,7 @@ def listening(port: int, pid: int) -> bool:
         if probe.connect_ex(("127.0.0.1", port)) != 0:
             return False
     listeners = _listening_socket_inodes(port)
-    if not listeners:  # no /proc, or one that does not show this socket: trust the connect
+    if not listeners:  # no /proc, or one that does not show the socket: trust the connect
         return True
     try:
         descriptors = os.listdir(f"/proc/{pid}/fd")
@@ -86,14 +87,11 @@ def listening(port: int, pid: int) -> bool:
     return False
 
 
-def _listening_socket_inodes(port: int) -> set[str] | None:
-    """``socket:[inode]`` of each TCP socket listening on ``port`` (``/proc/net/tcp``, 6);
-    None without ``/proc``."""
+def _listening_socket_inodes(port: int) -> set[str]:
+    """``socket:[inode]`` of each TCP socket listening on ``port`` (``/proc/net/tcp``, 6;
+    none without ``/proc``)."""
     found: set[str] = set()
-    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
-    if not tables[0].exists():
-        return None
-    for table in tables:
+    for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")):
         with contextlib.suppress(OSError):
             for line in table.read_text().splitlines()[1:]:
                 fields = line.split()
