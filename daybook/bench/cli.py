@@ -105,6 +105,23 @@ def bench_backend(
     return data
 
 
+def _check_spark_url(url: str, backends: list[str]) -> None:
+    """``--spark-url`` only with Spark among the backends, a Spark Connect URL, reachable,
+    and an empty warehouse; else a usage error naming what is wrong, before any work."""
+    from daybook.bench.spark import SparkWarehouseNotEmpty, check_empty_warehouse
+    from daybook.spark.session import SparkUnreachable, check_reachable
+
+    if "spark" not in backends:
+        raise click.UsageError("--spark-url needs --backend spark or all")
+    if not url.startswith("sc://"):
+        raise click.BadParameter(f"{url!r} is not a Spark Connect URL (sc://HOST:PORT)")
+    try:
+        check_reachable(url)
+        check_empty_warehouse(url)
+    except (SparkUnreachable, SparkWarehouseNotEmpty) as error:
+        raise click.BadParameter(str(error), param_hint="'--spark-url'") from error
+
+
 @click.command()
 @click.option(
     "--heartbeats",
@@ -164,6 +181,14 @@ def bench_backend(
     multiple=True,
     help="Granularities to load-test (repeatable; default: all four).",
 )
+@click.option(
+    "--spark-url",
+    metavar="sc://HOST:PORT",
+    default=None,
+    help="Bench Spark on this running Spark Connect server (a cluster, or `daybook spark "
+    "start`) instead of a local server of its own. Its warehouse must be empty: the bench "
+    "leaves its tables there.",
+)
 def bench(
     heartbeats: int,
     backend: str,
@@ -177,12 +202,15 @@ def bench(
     small_history: bool,
     refresh_cycles: int,
     granularities: tuple[str, ...],
+    spark_url: str | None,
 ) -> None:
     """Measure generation, load, build, refresh and API latency/throughput, with floors."""
     from daybook.bench.wrk import wrk_path
 
     wrk_path()  # fail early with the install hint
     backends = BACKEND_GROUPS.get(backend, [backend])
+    if spark_url is not None:
+        _check_spark_url(spark_url, backends)
     results_dir = results_dir or project_dir() / "bench" / "results"
     started = datetime.now(UTC).replace(microsecond=0)
     temporary = None
@@ -199,6 +227,7 @@ def bench(
         refresh_cycles=refresh_cycles,
         granularities=granularities or GRANULARITIES,
         keep=keep,
+        spark_url=spark_url,
     )
     results: dict[str, Any] = {
         "started_at": started.isoformat(),

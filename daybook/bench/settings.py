@@ -15,7 +15,9 @@ class BenchSettings:
     warehouses and logs; ``duration``: seconds per load-tool run; ``workers`` and
     ``threads``: the gunicorn command line of the API and its floors;
     ``refresh_cycles``: five-minute refreshes measured per history; ``granularities``:
-    those load-tested; ``keep``: leave the warehouses behind afterwards.
+    those load-tested; ``keep``: leave the warehouses behind afterwards; ``spark_url``: a
+    running Spark Connect server with an empty warehouse to bench on, instead of a local
+    server the bench starts and stops (a cluster, or a server already warm).
     """
 
     heartbeats: int
@@ -26,3 +28,4 @@ class BenchSettings:
     refresh_cycles: int
     granularities: tuple[str, ...]
     keep: bool = False
+    spark_url: str | None = None

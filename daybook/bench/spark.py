@@ -64,6 +64,42 @@ def local_spark_server(work: Path) -> Iterator[Warehouse]:
         log("spark: stopped the local Spark server")
 
 
+class SparkWarehouseNotEmpty(ValueError):
+    """``--spark-url`` names a server whose warehouse holds tables the bench would replace."""
+
+
+def check_empty_warehouse(url: str) -> None:
+    """Refuse a ``--spark-url`` server whose warehouse holds tables: the bench writes its
+    ``raw``, staging, intermediate and marts tables there (the dbt project's fixed schemas)
+    and would replace a user's own. Called before anything is generated."""
+    from daybook.warehouse import connection
+
+    warehouse = parse_database_url(url)
+    where = url.split("/;", 1)[0]  # the URL's parameters can hold a token
+    with connection(warehouse, read_only=True) as con:
+        cursor = con.cursor()
+        databases = [row[0] for row in cursor.execute("show databases").fetchall()]
+        tables = [row[1] for row in cursor.execute("show tables in default").fetchall()]
+    held = [f"database {name}" for name in databases if name != "default"]
+    held += [f"table default.{name}" for name in tables]
+    if held:
+        raise SparkWarehouseNotEmpty(
+            f"the Spark warehouse at {where} is not empty ({', '.join(held[:5])}"
+            f"{', ...' if len(held) > 5 else ''}): the bench writes its raw, staging, "
+            "intermediate and marts tables there; give it a server with an empty warehouse, "
+            "or leave out --spark-url for a local server of its own"
+        )
+
+
+@contextmanager
+def running_spark_server(url: str) -> Iterator[Warehouse]:
+    """The server ``--spark-url`` names (checked empty by the command): not started nor
+    stopped here, and left holding the bench's tables."""
+    warehouse = parse_database_url(url)
+    log(f"spark: benching on the running server at {url.split('/;', 1)[0]} (left running)")
+    yield warehouse
+
+
 def _skip(data: dict[str, Any], what: str, why: str) -> None:
     data["skipped"].append(f"{what}: {why}")
     log(f"spark: skipped {what}: {why}")
@@ -91,7 +127,8 @@ def bench_spark(
         "a Spark query costs ~0.3 s, so they would measure Spark's queue, not the API; "
         "the API straight from Spark is measured with few requests and its driver floor",
     )
-    with local_spark_server(work) as warehouse:
+    server = running_spark_server(settings.spark_url) if settings.spark_url else None
+    with server or local_spark_server(work) as warehouse:
         log(f"spark: loading and building {heartbeats:,} heartbeats on {warehouse.url}")
         try:
             build_and_record(warehouse, files, work, log_path, data)

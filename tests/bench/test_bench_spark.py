@@ -1,7 +1,9 @@
-"""``daybook bench --backend spark`` at a tiny size: its own server, every Spark phase recorded.
+"""``daybook bench --backend spark`` at a tiny size: every Spark phase recorded.
 
-No timing is asserted (the machine is shared). The test proves the harness on Spark: the
-bench starts a local Spark server in its work folder and stops it at the end; load, the
+No timing is asserted (the machine is shared). The test proves the harness on Spark, on the
+process's Spark server emptied (``--spark-url``: the bench neither starts nor stops it, and
+refuses it once it holds tables; starting and stopping a server of its own is
+``local_spark_server``'s, the ``spark_server`` fixture's code, tested in tests/spark); load, the
 full build (dbt-spark) and its snapshot publish, a refresh of new heartbeats, the API
 straight from Spark and from a DuckDB serving store published from Spark, each with
 numbers and no failed request; what cannot run on Spark is named in the notes. The fact
@@ -21,6 +23,7 @@ from support import generated_rows, require_spark
 
 from daybook.bench.cli import bench
 from daybook.bench.spark import SERVER_FOLDER, STORE_LABEL
+from daybook.config import Warehouse
 from daybook.semantic.loader import load_registry
 
 pytestmark = [
@@ -33,23 +36,42 @@ pytestmark = [
 GROUPS = {"user/weekly", "device/weekly"}
 
 
-def test_bench_on_spark_records_every_spark_phase(tmp_path: Path) -> None:
-    from daybook.spark import server
+def test_bench_on_spark_records_every_spark_phase(
+    spark_warehouse: Warehouse, tmp_path: Path
+) -> None:
+    from daybook.spark.session import check_reachable
 
     require_spark()
     results, work = tmp_path / "results", tmp_path / "work"
-    outcome = CliRunner().invoke(
-        bench,
-        [
+
+    def arguments(work: Path) -> list[str]:
+        return [
             "--heartbeats", "2000", "--backend", "spark", "--duration", "1",
             "--refresh-cycles", "1", "--granularity", "weekly",
             "--results-dir", str(results), "--work-dir", str(work),
-        ],
-        catch_exceptions=False,
-    )  # fmt: skip
+            "--spark-url", spark_warehouse.url,
+        ]  # fmt: skip
+
+    outcome = CliRunner().invoke(bench, arguments(work), catch_exceptions=False)
     assert outcome.exit_code == 0, outcome.output
-    assert server.running(work / SERVER_FOLDER) is None  # stopped at the end
+    assert not (work / SERVER_FOLDER).exists()  # no server of its own
+    check_reachable(spark_warehouse.url)  # the given one left running
     check_spark_run(results, work, outcome.stdout)
+
+    # now the warehouse holds the bench's tables: a second run is refused before any work
+    again = CliRunner().invoke(bench, arguments(tmp_path / "again"))
+    assert again.exit_code == 2, again.output
+    assert "is not empty (database " in again.output and "raw" in again.output
+    assert not (tmp_path / "again" / "raw").exists()
+
+
+def test_spark_url_needs_spark_among_the_backends(tmp_path: Path) -> None:
+    outcome = CliRunner().invoke(
+        bench,
+        ["--backend", "duckdb", "--spark-url", "sc://127.0.0.1:1", "--work-dir", str(tmp_path)],
+    )
+    assert outcome.exit_code == 2
+    assert "--spark-url needs --backend spark or all" in outcome.output
 
 
 def check_spark_run(results: Path, work: Path, stdout: str) -> None:

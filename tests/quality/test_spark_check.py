@@ -72,7 +72,10 @@ def sample(spark_server, tmp_path_factory: pytest.TempPathFactory) -> SparkSampl
     folder = tmp_path_factory.mktemp("spark-check")
     ensure_raw_tables(warehouse)
     before_build = run_checks(warehouse, docs_dir=folder / "docs-empty", suites=["marts"])
-    files = generate_dataset(folder / "raw", heartbeats=2_000, seed=11, file_format="parquet")
+    # 45 days: a Spark build writes one partition per local day, each costing time alone
+    files = generate_dataset(
+        folder / "raw", heartbeats=2_000, seed=11, days=45, file_format="parquet"
+    )
     for table in ("clients", "users", "devices", "heartbeats"):
         load_files(warehouse, table, files[table])
     # the models alone: dbt's data tests on Spark are test_marts' (16 s of this setup's 113)
