@@ -64,6 +64,11 @@ def local_spark_server(work: Path) -> Iterator[Warehouse]:
         log("spark: stopped the local Spark server")
 
 
+def _shown(url: str) -> str:
+    """A Spark Connect URL without its parameters, which can hold a token."""
+    return url.split("/;", 1)[0]
+
+
 class SparkWarehouseNotEmpty(ValueError):
     """``--spark-url`` names a server whose warehouse holds tables the bench would replace."""
 
@@ -75,7 +80,6 @@ def check_empty_warehouse(url: str) -> None:
     from daybook.warehouse import connection
 
     warehouse = parse_database_url(url)
-    where = url.split("/;", 1)[0]  # the URL's parameters can hold a token
     with connection(warehouse, read_only=True) as con:
         cursor = con.cursor()
         databases = [row[0] for row in cursor.execute("show databases").fetchall()]
@@ -84,7 +88,7 @@ def check_empty_warehouse(url: str) -> None:
     held += [f"table default.{name}" for name in tables]
     if held:
         raise SparkWarehouseNotEmpty(
-            f"the Spark warehouse at {where} is not empty ({', '.join(held[:5])}"
+            f"the Spark warehouse at {_shown(url)} is not empty ({', '.join(held[:5])}"
             f"{', ...' if len(held) > 5 else ''}): the bench writes its raw, staging, "
             "intermediate and marts tables there; give it a server with an empty warehouse, "
             "or leave out --spark-url for a local server of its own"
@@ -96,7 +100,7 @@ def running_spark_server(url: str) -> Iterator[Warehouse]:
     """The server ``--spark-url`` names (checked empty by the command): not started nor
     stopped here, and left holding the bench's tables."""
     warehouse = parse_database_url(url)
-    log(f"spark: benching on the running server at {url.split('/;', 1)[0]} (left running)")
+    log(f"spark: benching on the running server at {_shown(url)} (left running)")
     yield warehouse
 
 
@@ -129,7 +133,7 @@ def bench_spark(
     )
     server = running_spark_server(settings.spark_url) if settings.spark_url else None
     with server or local_spark_server(work) as warehouse:
-        log(f"spark: loading and building {heartbeats:,} heartbeats on {warehouse.url}")
+        log(f"spark: loading and building {heartbeats:,} heartbeats on {_shown(warehouse.url)}")
         try:
             build_and_record(warehouse, files, work, log_path, data)
         except PhaseError as error:

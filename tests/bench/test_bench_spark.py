@@ -61,17 +61,29 @@ def test_bench_on_spark_records_every_spark_phase(
     # now the warehouse holds the bench's tables: a second run is refused before any work
     again = CliRunner().invoke(bench, arguments(tmp_path / "again"))
     assert again.exit_code == 2, again.output
-    assert "is not empty (database " in again.output and "raw" in again.output
+    assert "Invalid value for '--spark-url'" in again.output
+    assert "is not empty (database " in again.output
     assert not (tmp_path / "again" / "raw").exists()
 
 
-def test_spark_url_needs_spark_among_the_backends(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("backend", "url", "message"),
+    [
+        ("duckdb", "sc://127.0.0.1:1", "--spark-url needs --backend spark or all"),
+        ("spark", "http://127.0.0.1:15002", "is not a Spark Connect URL (sc://HOST:PORT)"),
+        ("all", "sc://127.0.0.1:1", "no Spark Connect server answers at 127.0.0.1:1"),
+    ],
+)
+def test_a_spark_url_that_cannot_be_benched_is_refused_before_any_work(
+    tmp_path: Path, backend: str, url: str, message: str
+) -> None:
+    work = tmp_path / "work"
     outcome = CliRunner().invoke(
-        bench,
-        ["--backend", "duckdb", "--spark-url", "sc://127.0.0.1:1", "--work-dir", str(tmp_path)],
+        bench, ["--backend", backend, "--spark-url", url, "--work-dir", str(work)]
     )
-    assert outcome.exit_code == 2
-    assert "--spark-url needs --backend spark or all" in outcome.output
+    assert outcome.exit_code == 2, outcome.output
+    assert message in outcome.output
+    assert not work.exists()
 
 
 def check_spark_run(results: Path, work: Path, stdout: str) -> None:
