@@ -61,17 +61,25 @@ TIER_OF_MODULE = {
     "tests/warehouse/test_unique_tests.py": "build",
 }
 SERVED_FIXTURES = {"served", "served_apps"}
+GROUPS_ENV = "DAYBOOK_TEST_GROUPS"  # set for pytest-xdist's workers: their modules' groups
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """The whole suite (``make test``: no paths given) runs on one pytest-xdist worker per
-    core, up to four, each worker a whole module at a time (``--dist loadfile``, so a
-    module's shared build is made once). Most tests wait on dbt, PostgreSQL, a server or
-    a browser, so two workers keep two cores busy. Paths given, ``-n`` given, ``--pdb``,
-    or ``DAYBOOK_TEST_WORKERS=0`` (any count overrides the default): as asked.
+    core, up to four, each worker a whole module at a time (``--dist loadgroup`` with one
+    group per module, so a module's shared build is made once), and every module that uses
+    Spark on one worker (the group ``spark``: one Spark server warms up once). Most tests
+    wait on dbt, PostgreSQL, a server or a browser, so two workers keep two cores busy.
+    Paths given, ``-n`` given, ``--pdb``, or ``DAYBOOK_TEST_WORKERS=0`` (any count
+    overrides the default): as asked.
     """
-    if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("xdist"):
+    if hasattr(config, "workerinput"):
+        # a worker parses the command line again, which does not carry the `--dist` set
+        # below: it learns the groups are wanted from the environment the controller set
+        config.option.loadgroup = os.environ.get(GROUPS_ENV) == "1"
+        return
+    if not config.pluginmanager.hasplugin("xdist"):
         return
     if config.option.numprocesses is not None or config.getoption("usepdb", False):
         return
@@ -81,7 +89,8 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     workers = int(wanted) if wanted is not None else min(os.cpu_count() or 1, 4)
     if workers > 1:
         config.option.numprocesses = workers
-        config.option.dist = "loadfile"
+        config.option.dist = "loadgroup"
+        os.environ[GROUPS_ENV] = "1"  # for the workers, which inherit the environment
         # hand modules out in collection order (slowest first, below), not xdist's default
         # of most tests first, which left a one-test Spark module for the suite's end
         config.option.loadscopereorder = False
@@ -106,25 +115,29 @@ def _tier(item: pytest.Item) -> str:
     return marked[0] if marked else TIER_OF_MODULE.get(module, "fast")
 
 
-# The slowest modules in `make test` (each builds on Spark; their summed `--durations=0`
-# in a clean-clone run of 2026-12-05: 115-347 s each). They run first, so the suite does not
-# end waiting on one of them while the other worker sits idle; the rest follow in collection
-# order. This order (Spark bench second, beside the marts scenario's first build) measured
-# 28.1 min; the ten slowest by duration (the bench smoke and four more Spark modules ahead
-# of the rest) measured 29.1 min in the next run: two cold Spark servers starting at once.
+# The slowest modules in `make test` (their summed `--durations=0` in a clean-clone run of
+# 2026-12-06: 120-320 s each). The Spark group goes first (its modules in this order, the
+# rest after), so the suite does not end on it while the other worker sits idle; the other
+# worker starts with the slowest modules without Spark, then the rest in collection order.
 SLOWEST_MODULES = (
     "tests/warehouse/test_marts.py",
-    "tests/bench/test_bench_spark.py",
     "tests/quality/test_spark_check.py",
+    "tests/bench/test_bench_spark.py",
     "tests/spark/test_spark_refresh.py",
     "tests/spark/test_demo_on_spark.py",
     "tests/warehouse/test_incremental_equals_full.py",
+    "tests/bench/test_bench_smoke.py",
+    "tests/semantic/test_semantic_definitions.py",
 )
+# Fixtures that reach the process's one Spark server: a module using one joins the group
+SPARK_FIXTURES = {"spark_server"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Give every test exactly one tier marker, so ``-m fast`` (etc.) selects a tier; put
-    the slowest modules first (pytest-xdist hands modules out in this order)."""
+    """Give every test exactly one tier marker, so ``-m fast`` (etc.) selects a tier; give
+    each its module's xdist group (``spark`` for a module using the Spark server); put the
+    slowest modules first (pytest-xdist hands groups out in this order)."""
     for item in items:
         tier = _tier(item)
         for other in TIERS:
@@ -132,8 +145,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.own_markers[:] = [m for m in item.own_markers if m.name != other]
         if not any(m.name == tier for m in item.iter_markers()):
             item.add_marker(tier)
+    spark_modules = {
+        _module(item) for item in items if SPARK_FIXTURES & set(getattr(item, "fixturenames", ()))
+    }
+    for item in items:
+        module = _module(item)
+        item.add_marker(pytest.mark.xdist_group("spark" if module in spark_modules else module))
     rank = {module: position for position, module in enumerate(SLOWEST_MODULES)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+    items.sort(
+        key=lambda item: (_module(item) not in spark_modules, rank.get(_module(item), len(rank)))
+    )
+
+
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
 
 
 @pytest.fixture
