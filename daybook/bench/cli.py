@@ -35,7 +35,7 @@ from daybook.bench.warehouses import (
     make_warehouse,
     measure_refresh,
 )
-from daybook.config import Warehouse, project_dir
+from daybook.config import ConfigError, Warehouse, parse_database_url, project_dir
 
 DEFAULT_HEARTBEATS = 25_000_000
 # The data's shape, as issue 7 sets it: 25M heartbeats over a year form about
@@ -113,7 +113,11 @@ def _check_spark_url(url: str, backends: list[str]) -> None:
 
     if "spark" not in backends:
         raise click.UsageError("--spark-url needs --backend spark or all")
-    if not url.startswith("sc://"):
+    try:
+        is_spark = parse_database_url(url).backend == "spark"
+    except ConfigError:
+        is_spark = False
+    if not is_spark:
         raise click.BadParameter(f"{url!r} is not a Spark Connect URL (sc://HOST:PORT)")
     try:
         check_reachable(url)
