@@ -129,15 +129,17 @@ SLOWEST_MODULES = (
     "tests/bench/test_bench_smoke.py",
     "tests/semantic/test_semantic_definitions.py",
 )
-# Fixtures that reach the process's one Spark server: a module using one joins the group
+# Fixtures that reach the process's one Spark server: a test using one joins the group
 SPARK_FIXTURES = {"spark_server"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Give every test exactly one tier marker, so ``-m fast`` (etc.) selects a tier; give
-    each its module's xdist group (``spark`` for a module using the Spark server); put the
-    slowest modules first (pytest-xdist hands groups out in this order)."""
+    each its module's xdist group, or ``spark`` for a test using the Spark server (one JVM,
+    warmed up once; a module's DuckDB and PostgreSQL tests still go to either worker); put
+    the Spark tests first, then the slowest modules (pytest-xdist hands groups out in this
+    order)."""
     for item in items:
         tier = _tier(item)
         for other in TIERS:
@@ -145,20 +147,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.own_markers[:] = [m for m in item.own_markers if m.name != other]
         if not any(m.name == tier for m in item.iter_markers()):
             item.add_marker(tier)
-    spark_modules = {
-        _module(item) for item in items if SPARK_FIXTURES & set(getattr(item, "fixturenames", ()))
-    }
+    on_spark = {item.nodeid for item in items if _uses_spark(item)}
     for item in items:
-        module = _module(item)
-        item.add_marker(pytest.mark.xdist_group("spark" if module in spark_modules else module))
+        group = "spark" if item.nodeid in on_spark else _module(item)
+        item.add_marker(pytest.mark.xdist_group(group))
     rank = {module: position for position, module in enumerate(SLOWEST_MODULES)}
-    items.sort(
-        key=lambda item: (_module(item) not in spark_modules, rank.get(_module(item), len(rank)))
-    )
+    items.sort(key=lambda item: (item.nodeid not in on_spark, rank.get(_module(item), len(rank))))
 
 
 def _module(item: pytest.Item) -> str:
     return item.nodeid.split("::", 1)[0]
+
+
+def _uses_spark(item: pytest.Item) -> bool:
+    """The test reaches the process's Spark server: through a fixture, or as the ``spark``
+    value of a parameter (a ``backend`` handed to ``make_warehouse``)."""
+    if SPARK_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "spark" in callspec.params.values()
 
 
 @pytest.fixture

@@ -123,12 +123,8 @@ def _check_metric_kinds(record: dict, backend: str, table: str) -> None:
         for kind, found in by_kind.items():
             assert set(found["metrics"]) == want[kind], (entity, kind)
             assert found["driver"]["requests"] > 0
-            for server, client_counts in (
-                ("api", {"1", "4"}),
-                ("api_uncached", {"4"}),
-                ("bare", {"1", "4"}),
-            ):
-                assert set(found[server]) == client_counts
+            for server in ("api", "api_uncached", "bare"):
+                assert set(found[server]) == {"4"}  # kinds are compared at 4 clients
                 for run in found[server].values():
                     assert run["requests"] > 0 and run["errors"] == 0, (entity, kind, server)
             assert f"| {backend} | {entity} | {kind} | 4 | off |" in table

@@ -82,11 +82,11 @@ def test_a_refresh_publishes_the_last_build_where_it_is_missing(
 
 
 def test_a_refresh_on_spark_publishes_the_last_build_where_it_is_missing(
-    make_warehouse, tmp_path, monkeypatch: pytest.MonkeyPatch
+    spark_warehouse, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Spark's own target is its snapshot databases (what the acceptance run found stale);
     the store's side, the same code on every backend, is left to the test above."""
-    switch_targets(make_warehouse("spark"), tmp_path, monkeypatch, back_to_the_store=False)
+    switch_targets(spark_warehouse, tmp_path, monkeypatch, back_to_the_store=False)
 
 
 def switch_targets(

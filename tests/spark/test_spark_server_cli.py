@@ -1,8 +1,9 @@
 """``daybook spark start|status|stop`` as a user runs them (a subprocess each): the URL alone on
 start's last line, a second start finding the running server, status's words and exit codes,
-stop; and the refusals: no Java, a port already taken, a server that dies while starting (its
-log's words shown), a port taken while the server starts (another is tried). Each test uses a
-folder of its own, never the session's ``spark_server``."""
+stop (from a process holding a session to the server); and the refusals: no Java, a port
+already taken, a server that dies while starting (its log's words shown), a port taken while
+the server starts (another is tried). Each test uses a folder of its own, never the session's
+``spark_server``."""
 
 from __future__ import annotations
 
@@ -32,12 +33,27 @@ def daybook(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+STOPPER = """
+import sys
+from daybook.cli import main
+from daybook.spark.session import open_session
+session = open_session(sys.argv[1])  # left open, as a fixture or a reader leaves it
+assert session.sql("select 1 as one").collect()[0].one == 1
+main(["spark", "stop", "--state-dir", sys.argv[2]], prog_name="daybook")
+"""
+
+
 def test_start_status_stop(tmp_path: Path):
+    """A user's round: start, status, a second start, stop. The stop is run by a process
+    that holds an open session to the server it stops (as the ``spark_server`` fixture's
+    teardown does): that process used to wait pyspark's retry budget, about 15 minutes,
+    before it could exit; ``server.stop`` closes this process's sessions to it first."""
     require_spark()
     port = free_port()
     state = tmp_path / "server"
     started = daybook("spark", "start", "--port", str(port), "--state-dir", str(state),
                       "--driver-memory", "512m")  # fmt: skip
+    stopper = [sys.executable, "-c", STOPPER, f"sc://127.0.0.1:{port}", str(state)]
     try:
         assert started.returncode == 0, started.stderr
         assert started.stdout.splitlines()[-1] == f"sc://127.0.0.1:{port}"
@@ -54,8 +70,11 @@ def test_start_status_stop(tmp_path: Path):
         assert again.stdout.splitlines()[-1] == f"sc://127.0.0.1:{port}"
         assert "already runs" in again.stderr
     finally:
-        stopped = daybook("spark", "stop", "--state-dir", str(state))
-    assert stopped.returncode == 0
+        stopped = subprocess.run(stopper, capture_output=True, text=True, timeout=180,
+                                 check=False)  # fmt: skip
+        if stopped.returncode != 0:
+            daybook("spark", "stop", "--state-dir", str(state))  # never left running
+    assert stopped.returncode == 0, stopped.stderr
     assert "stopped the Spark Connect server" in stopped.stdout
     status = daybook("spark", "status", "--state-dir", str(state))
     assert status.returncode == 1
@@ -136,33 +155,6 @@ def test_the_server_of_a_killed_test_process_is_stopped(tmp_path: Path):
         time.sleep(1)
     assert not pid_alive(server_pid, state.resolve())
     assert daybook("spark", "status", "--state-dir", str(state)).returncode == 1
-
-
-STOPPER = """
-import sys
-from pathlib import Path
-from daybook.spark import server
-from daybook.spark.session import open_session
-state = Path(sys.argv[1])
-info = server.start(port=server.free_port(), state_dir=state, driver_memory="512m")
-session = open_session(info.url)  # left open, as a fixture or a reader leaves it
-assert session.sql("select 1 as one").collect()[0].one == 1
-server.stop(state)
-print("stopped", flush=True)
-"""
-
-
-def test_a_process_that_stops_the_server_it_talks_to_exits_at_once(tmp_path: Path):
-    """A session left open to a server its own process then stops (the ``spark_server``
-    fixture's teardown) used to hold that process's exit for pyspark's retry budget, about
-    15 minutes: ``server.stop`` closes this process's sessions to that server first."""
-    require_spark()
-    finished = subprocess.run(
-        [sys.executable, "-c", STOPPER, str(tmp_path / "s")],
-        capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
-    assert finished.returncode == 0, finished.stderr
-    assert finished.stdout.strip() == "stopped"
 
 
 READER = """
