@@ -160,12 +160,13 @@ def _module(item: pytest.Item) -> str:
 
 
 def _uses_spark(item: pytest.Item) -> bool:
-    """The test reaches the process's Spark server: through a fixture, or as the ``spark``
-    value of a parameter (a ``backend`` handed to ``make_warehouse``)."""
+    """The test reaches the process's Spark server: through a fixture, or as its ``backend``
+    parameter's ``spark`` (handed to ``make_warehouse``). A ``dialect`` of ``spark`` is SQL
+    text only: no server."""
     if SPARK_FIXTURES & set(getattr(item, "fixturenames", ())):
         return True
     callspec = getattr(item, "callspec", None)
-    return callspec is not None and "spark" in callspec.params.values()
+    return callspec is not None and callspec.params.get("backend") == "spark"
 
 
 @pytest.fixture
