@@ -68,7 +68,7 @@ GROUPS_ENV = "DAYBOOK_TEST_GROUPS"  # set for pytest-xdist's workers: their modu
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """The whole suite (``make test``: no paths given) runs on one pytest-xdist worker per
     core, up to four, each worker a whole module at a time (``--dist loadgroup`` with one
-    group per module, so a module's shared build is made once), and every module that uses
+    group per module, so a module's shared build is made once), and every test that uses
     Spark on one worker (the group ``spark``: one Spark server warms up once). Most tests
     wait on dbt, PostgreSQL, a server or a browser, so two workers keep two cores busy.
     Paths given, ``-n`` given, ``--pdb``, or ``DAYBOOK_TEST_WORKERS=0`` (any count
@@ -104,7 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _tier(item: pytest.Item) -> str:
-    module = item.nodeid.split("::", 1)[0]
+    module = _module(item)
     if module.startswith("tests/bench/"):
         return "bench"
     marked = [tier for tier in TIERS if item.get_closest_marker(tier)]
