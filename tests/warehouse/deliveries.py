@@ -236,7 +236,12 @@ def marts(warehouse: Warehouse) -> dict[str, list[tuple]]:
 
 
 def build_models(warehouse: Warehouse, *, full: bool) -> None:
-    args = ["run", "--quiet"] + (["--full-refresh"] if full else [])
+    """``dbt run`` (``--full-refresh`` when ``full``), asserting every model built.
+
+    ``--no-write-json``: these tests read the marts, never dbt's artifacts, and writing
+    manifest.json twice was a sixth of each run's time (0.5 of 3.1 s, measured here).
+    """
+    args = ["run", "--quiet", "--no-write-json"] + (["--full-refresh"] if full else [])
     outcome = run_dbt(warehouse, args)
     assert outcome.success, outcome.exception or [
         (r.node.name, r.message) for r in outcome.result.results if r.status != "success"
