@@ -97,15 +97,10 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Keep PostgreSQL warehouses' dbt state out of the checkout's ``.daybook/``; start every
-    Spark server of the tests (the fixture's, those of the CLI, demo and bench tests) with
-    the JVM flags for short runs over small data, unless the environment says otherwise."""
+    """Keep PostgreSQL warehouses' dbt state out of the checkout's ``.daybook/``."""
     import tempfile
 
-    from daybook.spark.server import JAVA_OPTIONS_ENV, QUICK_START_JAVA_OPTIONS
-
     os.environ["DAYBOOK_STATE_DIR"] = tempfile.mkdtemp(prefix="daybook-test-state-")
-    os.environ.setdefault(JAVA_OPTIONS_ENV, QUICK_START_JAVA_OPTIONS)
 
 
 def _tier(item: pytest.Item) -> str:

@@ -59,15 +59,6 @@ DEFAULT_DRIVER_MEMORY = "2g"
 DEFAULT_MASTER = "local[2]"
 DRIVER_MEMORY_ENV = "DAYBOOK_SPARK_DRIVER_MEMORY"
 MASTER_ENV = "DAYBOOK_SPARK_MASTER"
-JAVA_OPTIONS_ENV = "DAYBOOK_SPARK_JAVA_OPTIONS"  # more JVM flags for the server
-# JVM flags for a server that lives minutes over small data (the tests set them). Spark
-# generates and loads new classes for every query, and on small data the JIT's optimising
-# tier spent more CPU compiling them than the queries ran: 57% of the JVM's CPU time on
-# tests/spark/test_spark_refresh.py, measured here. The first tier alone needs a larger
-# code cache (its default is 48 MB; full, the sweeper thread took the time back), and the
-# serial collector suits a 1 GB heap. JVM CPU on that module 245 s -> 124 s. Long runs on
-# real data (the bench, a cluster) keep Java's defaults.
-QUICK_START_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=512m -XX:+UseSerialGC"
 START_TIMEOUT_SECONDS = 180.0
 JAVA_HINT = (
     "Java 17 is needed to run a local Spark server and `java` was not found: install it "
@@ -113,9 +104,7 @@ def java_command() -> str | None:
     return shutil.which("java")
 
 
-def _server_arguments(
-    state_dir: Path, port: int, driver_memory: str, master: str, java_options: str
-) -> list[str]:
+def _server_arguments(state_dir: Path, port: int, driver_memory: str, master: str) -> list[str]:
     warehouse_dir = state_dir / "warehouse"
     metastore = state_dir / "metastore_db"
     confs = {
@@ -127,7 +116,7 @@ def _server_arguments(
             f"jdbc:derby:;databaseName={metastore};create=true"
         ),
         # derby.log beside the metastore, not in whatever folder the server started from
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={state_dir} {java_options}".strip(),
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={state_dir}",
         # timestamps are UTC instants without a zone (contract section 1)
         "spark.sql.session.timeZone": "UTC",
         # a session that read a table sees it rebuilt by another session (dbt) after this
@@ -180,7 +169,6 @@ def start(
         )
     memory = driver_memory or os.environ.get(DRIVER_MEMORY_ENV) or DEFAULT_DRIVER_MEMORY
     master = os.environ.get(MASTER_ENV) or DEFAULT_MASTER
-    java_options = os.environ.get(JAVA_OPTIONS_ENV, "")
     for folder in ("logs", "conf", "warehouse"):
         (state_dir / folder).mkdir(parents=True, exist_ok=True)
     (state_dir / "conf" / "log4j2.properties").write_text(LOG4J2)
@@ -189,7 +177,7 @@ def start(
     say(f"starting a Spark Connect server on 127.0.0.1:{port} ({master}, driver memory {memory})")
     launched = subprocess.run(
         ["bash", str(home / "sbin" / "start-connect-server.sh"),
-         *_server_arguments(state_dir, port, memory, master, java_options)],
+         *_server_arguments(state_dir, port, memory, master)],
         env=env, cwd=state_dir, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     pid = read_pid(state_dir)
