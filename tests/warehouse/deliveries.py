@@ -21,8 +21,8 @@ from .scenario import heartbeat, insert_raw, query, write_spark_raw
 DT = datetime.fromisoformat
 START = DT("2026-03-01 00:00:00")
 ZONES = ("America/New_York", "Asia/Kolkata", "Pacific/Kiritimati", "UTC", "Europe/Berlin")
-SEEDS = (1, 2)
-STEPS = 4
+# Every kind of delivery a step can draw, besides its new heartbeats.
+KINDS = ("late_copies", "backfill", "move_user", "move_device", "zone", "created", "arrive")
 
 # every mart and its columns, minus the lineage stamps that differ by design
 MARTS = {
@@ -58,6 +58,7 @@ class Deliveries:
         self.pending_user = "u-late"  # heartbeats name it before it is delivered
         self.kept: list[dict] = []
         self.serial = 0
+        self.drawn: set[str] = set()  # the kinds of delivery the steps so far drew
 
     def first(self) -> dict[str, list[dict]]:
         return {
@@ -71,10 +72,8 @@ class Deliveries:
         """One delivery: a list of (operation, payload) applied to both warehouses."""
         self.now += timedelta(days=self.rng.choice((1, 2, 5)))
         ops: list[tuple[str, object]] = [("insert", {"heartbeats": self._new_heartbeats(8)})]
-        kinds = self.rng.sample(
-            ["late_copies", "backfill", "move_user", "move_device", "zone", "created", "arrive"],
-            k=self.rng.randint(1, 3),
-        )
+        kinds = self.rng.sample(KINDS, k=self.rng.randint(1, 3))
+        self.drawn.update(kinds)
         for kind in kinds:
             ops += getattr(self, f"_{kind}")()
         return ops
