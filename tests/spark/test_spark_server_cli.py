@@ -3,7 +3,8 @@ start's last line, a second start finding the running server, status's words and
 stop (from a process holding a session to the server); and the refusals: no Java, a port
 already taken, a server that dies while starting (its log's words shown), a port taken while
 the server starts (another is tried). Each test uses a folder of its own, never the session's
-``spark_server``."""
+``spark_server``; the port-taken start and the killed server share one server (one JVM start
+fewer), the start's outcome recorded before the kill."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from support import require_spark
 
 from daybook.spark.server import free_port
+from daybook.spark.state import ServerInfo
 
 # a Spark server (seconds to start, a second a statement): the build tier
 pytestmark = pytest.mark.build
@@ -157,6 +161,84 @@ def test_the_server_of_a_killed_test_process_is_stopped(tmp_path: Path):
     assert daybook("spark", "status", "--state-dir", str(state)).returncode == 1
 
 
+@dataclass
+class StartedPastATakenPort:
+    """A server started while the first port offered was taken after its check, and what
+    was seen right after the start."""
+
+    info: ServerInfo
+    state: Path
+    taken: int
+    checked: list[int]
+    running: ServerInfo | None  # what ``server.running`` then said
+    listening: bool  # the server's own process listened on its port
+    taken_left_alone: bool  # the other listener still accepted connections
+
+
+@pytest.fixture(scope="module")
+def started_past_a_taken_port(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[StartedPastATakenPort]:
+    """The port is checked free before the JVM starts, but bound seconds later: another
+    server can take it meanwhile. Here the first port the kernel offers is taken by a socket
+    of this test right after its check. One JVM for two tests: what the start did is recorded
+    here, and ``test_processes_whose_server_was_killed_fail_and_exit_at_once`` then kills it."""
+    from daybook.spark import server
+    from daybook.spark.state import listening
+
+    require_spark()
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    taken = holder.getsockname()[1]
+    offered = iter([taken])
+    checked: list[int] = []
+    real_check = server.port_is_free
+
+    def taken_after_its_first_check(port: int) -> bool:
+        if port == taken and not checked:
+            checked.append(port)
+            return True
+        return real_check(port)
+
+    state = tmp_path_factory.mktemp("taken-port") / "s"
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(server, "free_port", lambda: next(offered, None) or free_port())
+            patch.setattr(server, "port_is_free", taken_after_its_first_check)
+            info = server.start_on_a_free_port(state_dir=state, driver_memory="512m")
+        try:
+            with socket.create_connection(("127.0.0.1", taken), timeout=5):
+                taken_left_alone = True
+        except OSError:
+            taken_left_alone = False
+        yield StartedPastATakenPort(
+            info=info,
+            state=state,
+            taken=taken,
+            checked=checked,
+            running=server.running(state),
+            listening=listening(info.port, info.pid),
+            taken_left_alone=taken_left_alone,
+        )
+    finally:
+        server.stop(state)
+        holder.close()
+
+
+def test_a_port_taken_while_the_server_starts_is_given_up_for_another(
+    started_past_a_taken_port: StartedPastATakenPort,
+):
+    """That other listener must not pass for the new server (the tests and the bench then
+    talked to it, or waited minutes on a query it cannot answer); the start that picked a
+    free port tries another."""
+    started = started_past_a_taken_port
+    assert started.checked == [started.taken]  # the taken port was tried first
+    assert started.info.port != started.taken and started.running == started.info
+    assert started.listening
+    assert started.taken_left_alone
+
+
 READER = """
 import sys
 from daybook.spark.session import open_session
@@ -167,7 +249,9 @@ sys.stdin.readline()  # the server is killed meanwhile
 """
 
 
-def test_processes_whose_server_was_killed_fail_and_exit_at_once(tmp_path: Path):
+def test_processes_whose_server_was_killed_fail_and_exit_at_once(
+    tmp_path: Path, started_past_a_taken_port: StartedPastATakenPort
+):
     """A Spark server that dies under its clients (killed, out of memory, a cluster gone)
     held them for pyspark's retry budget, about 15 minutes: a reader's exit waited on the
     release of its last query (a thread the exit joins) and of its session, and a ``daybook
@@ -178,9 +262,7 @@ def test_processes_whose_server_was_killed_fail_and_exit_at_once(tmp_path: Path)
 
     from daybook.spark import server
 
-    require_spark()
-    state = tmp_path / "s"
-    info = server.start(port=free_port(), state_dir=state, driver_memory="512m")
+    state, info = started_past_a_taken_port.state, started_past_a_taken_port.info
     env = {
         **{name: value for name, value in os.environ.items() if not name.startswith("SPARK_")},
         "DAYBOOK_SPARK_RETRY_SECONDS": "2",
@@ -220,44 +302,3 @@ def test_processes_whose_server_was_killed_fail_and_exit_at_once(tmp_path: Path)
                 child.kill()
                 child.wait()
         server.stop(state)
-
-
-def test_a_port_taken_while_the_server_starts_is_given_up_for_another(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    """The port is checked free before the JVM starts, but bound seconds later: another
-    server can take it meanwhile. That other listener must not pass for the new server (the
-    tests and the bench then talked to it, or waited minutes on a query it cannot answer);
-    the start that picked a free port tries another. Here the first port the kernel offers
-    is taken by a socket of this test right after its check."""
-    from daybook.spark import server
-    from daybook.spark.state import listening
-
-    require_spark()
-    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    holder.bind(("127.0.0.1", 0))
-    holder.listen()
-    taken = holder.getsockname()[1]
-    offered = iter([taken])
-    monkeypatch.setattr(server, "free_port", lambda: next(offered, None) or free_port())
-    checked: list[int] = []
-    real_check = server.port_is_free
-
-    def taken_after_its_first_check(port: int) -> bool:
-        if port == taken and not checked:
-            checked.append(port)
-            return True
-        return real_check(port)
-
-    monkeypatch.setattr(server, "port_is_free", taken_after_its_first_check)
-    state = tmp_path / "s"
-    try:
-        info = server.start_on_a_free_port(state_dir=state, driver_memory="512m")
-        assert checked == [taken]  # the taken port was tried first
-        assert info.port != taken and server.running(state) == info
-        assert listening(info.port, info.pid)
-        with socket.create_connection(("127.0.0.1", taken), timeout=5):
-            pass  # the other listener was left alone
-    finally:
-        server.stop(state)
-        holder.close()
