@@ -167,7 +167,6 @@ class StartedPastATakenPort:
     was seen right after the start."""
 
     info: ServerInfo
-    state: Path
     taken: int
     checked: list[int]
     running: ServerInfo | None  # what ``server.running`` then said
@@ -214,7 +213,6 @@ def started_past_a_taken_port(
             taken_left_alone = False
         yield StartedPastATakenPort(
             info=info,
-            state=state,
             taken=taken,
             checked=checked,
             running=server.running(state),
@@ -260,9 +258,7 @@ def test_processes_whose_server_was_killed_fail_and_exit_at_once(
     import signal
     import time
 
-    from daybook.spark import server
-
-    state, info = started_past_a_taken_port.state, started_past_a_taken_port.info
+    info = started_past_a_taken_port.info  # the fixture stops it at the module's end
     env = {
         **{name: value for name, value in os.environ.items() if not name.startswith("SPARK_")},
         "DAYBOOK_SPARK_RETRY_SECONDS": "2",
@@ -301,4 +297,3 @@ def test_processes_whose_server_was_killed_fail_and_exit_at_once(
             if child.poll() is None:
                 child.kill()
                 child.wait()
-        server.stop(state)
