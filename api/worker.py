@@ -85,6 +85,23 @@ class DaybookWorker(UvicornWorker):
             self._ignore_stop_signals()
             sys.exit(0)
 
+    def load_wsgi(self) -> None:
+        """Build the app; if a stop arrived meanwhile, leave quietly whatever the build raised.
+
+        The stop handler's ``SystemExit`` is raised inside whatever import it
+        interrupted, and some code wraps it: Python 3.11 turns an exception in a
+        class's ``__set_name__`` (pydantic's model classes) into ``RuntimeError``.
+        gunicorn would log that as a traceback and exit with its boot-error code,
+        which makes the master halt with code 3 instead of stopping cleanly (seen in
+        CI: Ctrl-C on ``daybook demo`` while a worker was still importing the API).
+        """
+        try:
+            super().load_wsgi()
+        except BaseException:
+            if self._stop_requested:
+                sys.exit(0)
+            raise
+
     def _ignore_stop_signals(self) -> None:
         """On the way out, ignore further stop signals: the interpreter's teardown would reset
         Python-level handlers to the default action, which kills the process mid-exit."""

@@ -158,3 +158,60 @@ def test_a_stop_during_boot_whose_exit_was_swallowed_still_stops_the_worker():
         for sig, handler in saved.items():
             signal.signal(sig, handler)
         sys.unraisablehook = saved_hook
+
+
+CTRL_C_DURING_IMPORT = '''
+import os, signal, time
+from api.serve import DaybookServer, gunicorn_options
+
+
+class CtrlCWhileImporting(DaybookServer):
+    """Its app's import is interrupted by Ctrl-C inside a class's ``__set_name__``, as
+    pydantic's model classes are while the API is imported."""
+
+    def load_wsgi_app(self):
+        class Field:
+            def __set_name__(self, owner, name):
+                os.killpg(0, signal.SIGINT)  # a terminal's Ctrl-C: master and worker alike
+                time.sleep(10)
+
+        class Model:
+            field = Field()
+
+        raise AssertionError("the app was built although Ctrl-C came first")
+
+
+CtrlCWhileImporting(gunicorn_options("127.0.0.1", 0, 1, 1)).run()
+'''
+
+
+def test_ctrl_c_while_a_worker_imports_the_app_stops_the_server_cleanly(tmp_path):
+    """Ctrl-C while a worker still imports the app: the stop's ``SystemExit`` raised inside a
+    class's ``__set_name__`` reaches gunicorn as ``RuntimeError`` (Python 3.11), which it
+    logged as a boot failure, halting the master with code 3 (seen in CI on ``daybook demo``).
+    The server must stop with code 0 and no traceback. A real gunicorn, in its own session."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "ctrl_c_during_import.py"
+    script.write_text(CTRL_C_DURING_IMPORT, encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Traceback" not in output and "Worker failed to boot" not in output, output
+    assert "Shutting down: Master" in output
