@@ -31,6 +31,8 @@ from typing import Any
 
 import requests
 from reference import Reference, client_series, computes, series
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from daybook.bench.servers import listening_url
 from daybook.config import Warehouse, parse_database_url
@@ -43,6 +45,15 @@ EXAMPLE_DEVICE = "f1e2d3c4-b5a6-7890-abcd-ef1234567890"
 RAW_TABLES = ("clients", "users", "devices", "heartbeats")
 DATA_START = date(2025, 10, 1)  # the generator's default window: 182 days from here
 DATA_END = DATA_START + timedelta(days=181)
+
+
+def retrying_session() -> requests.Session:
+    """A session that sends an idempotent request once more if the kept-alive connection it
+    went out on was closed by the server at that moment (idle ones are closed after 5 s):
+    a race of the test's connection reuse, not an answer of the API. Never a POST."""
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=Retry(total=1, connect=1, read=1, status=0)))
+    return session
 
 
 def plain_row(row: dict) -> dict:
@@ -103,7 +114,7 @@ class Served(SampleApi):
     process: subprocess.Popen
     log_path: Path
     env: dict[str, str]
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(default_factory=retrying_session)
 
     def get(
         self, path: str, token: str | None = None, params: dict | None = None, **kwargs
@@ -179,7 +190,11 @@ def start_server(warehouse: Warehouse, folder: Path, reference: Reference, raw: 
         stderr=subprocess.STDOUT,
     )
     log_file.close()
-    url = wait_until_serving(process, log_path)
+    # Spark publishes a snapshot database before the workers start (25-37 s on a quiet
+    # machine, far more on a loaded one); the wait only bounds a server that never answers
+    url = wait_until_serving(
+        process, log_path, seconds=600 if warehouse.backend == "spark" else 180
+    )
     return Served(
         backend=warehouse.backend,
         warehouse=warehouse,

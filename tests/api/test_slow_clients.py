@@ -28,6 +28,9 @@ from served_api import EXAMPLE_CLIENT, EXAMPLE_DEVICE, EXAMPLE_USER, activity_pa
 
 SLOW_CONNECTIONS = 128
 CLIENT_TIMEOUT = 5.0  # generous: a prompt answer takes milliseconds, a starved one never comes
+# the real server's answers may be a fresh worker's first queries on a loaded machine;
+# a starved request still never gets one
+SERVED_TIMEOUT = 30.0
 PARTIAL_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: slow.example\r\n"  # never finished
 
 
@@ -73,7 +76,7 @@ def test_128_half_sent_requests_do_not_stop_ordinary_requests(served):
                         "end_date": end.isoformat(),
                     },
                     headers={"Authorization": f"Bearer {token}", "Connection": "close"},
-                    timeout=CLIENT_TIMEOUT,
+                    timeout=SERVED_TIMEOUT,
                 )
                 assert response.status_code == 200, (round_, response.text)
                 expected = series(
@@ -90,7 +93,7 @@ def test_128_half_sent_requests_do_not_stop_ordinary_requests(served):
                     {"date": day.isoformat(), "value": value} for day, value in expected
                 ]
                 assert_no_version(response.headers.get("Server", ""))
-        health = requests.get(served.url + "/healthz", timeout=CLIENT_TIMEOUT)
+        health = requests.get(served.url + "/healthz", timeout=SERVED_TIMEOUT)
         assert health.status_code == 200
         assert_no_version(health.headers.get("Server", ""))
 
@@ -141,9 +144,12 @@ def quick_server() -> Iterator[tuple[str, int]]:
 
 
 def read_all(sock: socket.socket) -> bytes:
+    """All the server sent until it closed. A reset is a close too: a server that closes a
+    connection with bytes of ours still unread (a drip that crossed the deadline) resets it."""
     raw = b""
-    while chunk := sock.recv(65536):
-        raw += chunk
+    with suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            raw += chunk
     return raw
 
 

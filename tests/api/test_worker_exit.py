@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from types import SimpleNamespace
 
 
@@ -40,7 +39,7 @@ def test_the_reader_is_closed_only_after_the_running_request_finished():
     from api.serve import _close_warehouse
 
     events: list[str] = []
-    running = threading.Event()
+    running, release = threading.Event(), threading.Event()
 
     class Reader:
         def close(self) -> None:
@@ -52,7 +51,7 @@ def test_the_reader_is_closed_only_after_the_running_request_finished():
         def __call__(self, environ, start_response):
             events.append(f"started {environ['PATH_INFO']}")
             running.set()
-            time.sleep(0.5)  # a query still running when the worker exits
+            assert release.wait(30)  # a query still running when the worker exits
             events.append(f"finished {environ['PATH_INFO']}")
             start_response("200 OK", [("Content-Length", "0")])
             return [b""]
@@ -62,7 +61,7 @@ def test_the_reader_is_closed_only_after_the_running_request_finished():
     async def uvicorn_gives_up() -> None:
         """The request is running when the graceful timeout cancels its task."""
         task = asyncio.create_task(bridge(http_scope("/running"), whole_request, ignore))
-        await asyncio.to_thread(running.wait, 5)
+        assert await asyncio.to_thread(running.wait, 30)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
@@ -72,6 +71,7 @@ def test_the_reader_is_closed_only_after_the_running_request_finished():
     runner.join(timeout=30)
     assert not runner.is_alive()
     queued = bridge.pool.submit(bridge.wsgi_app, {"PATH_INFO": "/queued"}, None)
+    threading.Timer(0.5, release.set).start()  # the query ends while the worker is exiting
 
     _close_warehouse(None, SimpleNamespace(wsgi=bridge))
 

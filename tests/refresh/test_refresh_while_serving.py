@@ -280,7 +280,9 @@ def test_refresh_while_serving_never_fails_and_shows_new_heartbeats(
             deadline = time.monotonic() + 5
             while answer.headers["Last-Modified"] == last_modified and time.monotonic() < deadline:
                 time.sleep(0.2)
-                answer = session.get(url_of(server.base_url, probes[-1]), headers=headers)
+                answer = session.get(
+                    url_of(server.base_url, probes[-1]), headers=headers, timeout=30
+                )
             assert answer.headers["Last-Modified"] != last_modified
             if warehouse.backend == "duckdb":
                 assert_snapshot_matches_build(warehouse)

@@ -127,6 +127,7 @@ def test_concurrent_readers_never_fail_nor_mix_builds(duck: Warehouse) -> None:
 
     def read_forever() -> None:
         versions: set[int] = set()
+        seen.append(versions)  # read by the main thread while this one runs
         try:
             while not stop.is_set():
                 with reader.connection() as con:
@@ -138,7 +139,6 @@ def test_concurrent_readers_never_fail_nor_mix_builds(duck: Warehouse) -> None:
                 time.sleep(0.002)  # leave the publisher some CPU on a small machine
         except BaseException as error:  # reported to the main thread
             errors.append(error)
-        seen.append(versions)
 
     threads = [threading.Thread(target=read_forever) for _ in range(4)]
     for thread in threads:
@@ -147,7 +147,11 @@ def test_concurrent_readers_never_fail_nor_mix_builds(duck: Warehouse) -> None:
         fake_build(duck, version=version)
         publish_snapshot(duck, grace_seconds=0)
         time.sleep(0.05)
-    time.sleep(0.1)
+    # every reader goes on until it has read the last build (or fails): a fixed wait
+    # could end a reader stalled on a loaded machine before it got there
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not errors and not all(5 in v for v in seen):
+        time.sleep(0.01)
     stop.set()
     for thread in threads:
         thread.join()

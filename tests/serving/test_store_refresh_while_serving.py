@@ -281,7 +281,9 @@ def test_refresh_while_serving_from_a_store_sees_old_or_new_and_never_an_error(
             deadline = time.monotonic() + 5  # a worker re-reads freshness within a second
             while answer.headers["Last-Modified"] == last_modified and time.monotonic() < deadline:
                 time.sleep(0.2)
-                answer = session.get(url_of(server.base_url, probes[-1]), headers=headers)
+                answer = session.get(
+                    url_of(server.base_url, probes[-1]), headers=headers, timeout=30
+                )
             assert answer.headers["Last-Modified"] != last_modified
             last_modified = answer.headers["Last-Modified"]
         served_before = sum(counts)
