@@ -184,7 +184,14 @@ def ensure_serving_snapshot(warehouse: Warehouse) -> str:
 @click.option(
     "--threads", type=click.IntRange(min=1), default=4, show_default=True, help="Per worker."
 )
-def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+@click.option(
+    "--socket-fd",
+    type=int,
+    default=None,
+    hidden=True,
+    help="Serve this bound socket (inherited from `daybook demo`), not host:port.",
+)
+def serve(host: str, port: int, workers: int | None, threads: int, socket_fd: int | None) -> None:
     """Serve the API (gunicorn, uvicorn workers) on the warehouse named by DAYBOOK_DATABASE_URL."""
 
     workers = workers or default_workers()
@@ -198,4 +205,6 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
         err=True,
     )
     options = gunicorn_options(host, port, workers, threads, reads_spark=reads_spark)
+    if socket_fd is not None:
+        options["bind"] = f"fd://{socket_fd}"
     DaybookServer(options, {"pool_size": threads}).run()

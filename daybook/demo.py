@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -89,14 +90,22 @@ def prepare(warehouse: Warehouse, *, heartbeats: int, data_dir: Path) -> str:
 @click.command()
 @click.option("--heartbeats", default=300_000, show_default=True, help="Sample size.")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="TCP port; 0 takes a free one (the URLs printed name it).",
+)
 @click.option("--no-serve", is_flag=True, help="Prepare the warehouse and stop.")
 def demo(heartbeats: int, host: str, port: int, no_serve: bool) -> None:
     """Generate, load, build and check a sample warehouse, then serve the API."""
+    listener = None if no_serve else hold_port(host, port)
     warehouse = warehouse_from_env()
     console.print(f"Warehouse: [bold]{warehouse.url}[/bold]")
     data_dir = Path(".daybook") / "demo-data"
     token = prepare(warehouse, heartbeats=heartbeats, data_dir=data_dir)
+    port = listener.getsockname()[1] if listener is not None else port
     base_url = f"http://{host}:{port}"
     click.echo()
     click.echo(f"Demo token (all clients): {token}")
@@ -106,12 +115,35 @@ def demo(heartbeats: int, host: str, port: int, no_serve: bool) -> None:
     for command in example_requests(base_url, token):
         click.echo(command)
     click.echo()
-    if no_serve:
+    if listener is None:
         return
-    serve_in_a_fresh_process(host, port)
+    serve_in_a_fresh_process(host, listener)
 
 
-def serve_in_a_fresh_process(host: str, port: int) -> NoReturn:
+def hold_port(host: str, port: int) -> socket.socket:
+    """Bind the port to serve on before anything else, and keep it for ``daybook serve``.
+
+    A port that is taken fails the demo at once, not after minutes of building; one free
+    now cannot be taken while the demo builds (a program binding it meanwhile would make
+    the serve step fail at the end); and port 0 gets a free port whose number the URLs
+    printed after the build can name. gunicorn serves this very socket (``fd://``); a
+    request sent before then waits in its queue.
+    """
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+    try:
+        listener.bind((host, port))
+        listener.listen()  # listening, so no other program's bind can share the port
+    except OSError as error:
+        listener.close()
+        raise click.ClickException(
+            f"cannot serve on {host}:{port} ({error.strerror}); pass another --port, or 0 for "
+            "a free one"
+        ) from None
+    return listener
+
+
+def serve_in_a_fresh_process(host: str, listener: socket.socket) -> NoReturn:
     """Replace this process with ``daybook serve``: same pid, terminal and signals, clean state.
 
     The steps above ran dbt, DuckDB and Great Expectations here, which leave
@@ -128,5 +160,7 @@ def serve_in_a_fresh_process(host: str, port: int) -> NoReturn:
     atexit._run_exitfuncs()  # what a normal exit would run: e.g. release dbt's semaphores
     sys.stdout.flush()
     sys.stderr.flush()
+    port = listener.getsockname()[1]
+    listener.set_inheritable(True)  # kept open across exec, for gunicorn to listen on
     command = [sys.executable, "-m", "daybook.cli", "serve", "--host", host, "--port", str(port)]
-    os.execv(sys.executable, command)
+    os.execv(sys.executable, [*command, "--socket-fd", str(listener.fileno())])

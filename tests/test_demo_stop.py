@@ -20,8 +20,6 @@ from pathlib import Path
 import requests
 from served_api import wait_until_serving
 
-from daybook.spark.state import free_port
-
 DAYBOOK = str(Path(sys.executable).with_name("daybook"))
 CRASH_SIGNS = (
     "terminate called",
@@ -42,7 +40,6 @@ def thread_count(pid: int) -> int:
 
 def test_ctrl_c_stops_the_demo_cleanly(backend: str, make_warehouse, tmp_path: Path) -> None:
     warehouse = make_warehouse(backend)
-    port = free_port()  # the demo prints its URLs before serving, so it needs the port first
     env = {
         **os.environ,
         "DAYBOOK_DATABASE_URL": warehouse.url,
@@ -51,7 +48,7 @@ def test_ctrl_c_stops_the_demo_cleanly(backend: str, make_warehouse, tmp_path: P
     log_path = tmp_path / "demo.log"
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(
-            [DAYBOOK, "demo", "--heartbeats", "2000", "--port", str(port)],
+            [DAYBOOK, "demo", "--heartbeats", "2000", "--port", "0"],
             cwd=tmp_path,
             env=env,
             stdout=log,
@@ -59,8 +56,10 @@ def test_ctrl_c_stops_the_demo_cleanly(backend: str, make_warehouse, tmp_path: P
             start_new_session=True,  # its own process group, as a terminal's foreground job
         )
     try:
-        url = wait_until_serving(process, log_path, port=port, seconds=300)
+        url = wait_until_serving(process, log_path, seconds=300)
         assert requests.get(f"{url}/healthz", timeout=5).status_code == 200
+        # --port 0: the URLs printed before serving name the port the server listens on
+        assert f"Activity page:  {url}/#token=" in log_path.read_text(encoding="utf-8")
         # the serving process (the demo's own pid) holds no threads left by dbt or DuckDB
         assert thread_count(process.pid) == 1, log_path.read_text()[-3000:]
 

@@ -28,7 +28,6 @@ from spark_marts import answers_like_the_reference
 from support import generated_rows
 
 from daybook.config import Warehouse
-from daybook.spark.state import free_port
 
 pytestmark = pytest.mark.build  # a Spark server and a dbt build of its own
 
@@ -40,7 +39,6 @@ TOKEN_LINE = re.compile(r"^Demo token \(all clients\): (\S+)$", re.MULTILINE)
 def test_the_demo_on_spark_serves_the_reference_answers(
     spark_warehouse: Warehouse, tmp_path: Path
 ) -> None:
-    port = free_port()  # the demo prints its URLs before serving, so it needs the port first
     env = {
         **{name: value for name, value in os.environ.items() if not name.startswith("SPARK_")},
         "DAYBOOK_DATABASE_URL": spark_warehouse.url,
@@ -51,7 +49,7 @@ def test_the_demo_on_spark_serves_the_reference_answers(
     log_path = tmp_path / "demo.log"
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(
-            [DAYBOOK, "demo", "--heartbeats", "2000", "--port", str(port)],
+            [DAYBOOK, "demo", "--heartbeats", "2000", "--port", "0"],
             cwd=tmp_path,
             env=env,
             stdout=log,
@@ -59,7 +57,7 @@ def test_the_demo_on_spark_serves_the_reference_answers(
             start_new_session=True,  # its own process group, as a terminal's foreground job
         )
     try:
-        url = wait_until_serving(process, log_path, port=port, seconds=SERVE_DEADLINE_SECONDS)
+        url = wait_until_serving(process, log_path, seconds=SERVE_DEADLINE_SECONDS)
         output = log_path.read_text(encoding="utf-8")
         assert "Checking data quality" in output and "Published" in output, output[-4000:]
         token_match = TOKEN_LINE.search(output)
