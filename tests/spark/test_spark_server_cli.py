@@ -128,7 +128,7 @@ import sys, time
 from pathlib import Path
 from daybook.spark import server
 from daybook.spark.watch import watch_owner
-info = server.start(port=server.free_port(), state_dir=Path(sys.argv[1]), driver_memory="512m")
+info = server.start_on_a_free_port(state_dir=Path(sys.argv[1]), driver_memory="512m")
 watch_owner(Path(sys.argv[1]))
 print(info.pid, flush=True)
 time.sleep(600)
