@@ -7,19 +7,11 @@ the YAML file, the key and the nearest documented column.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from pathlib import Path
 
 from daybook.semantic.definitions import Entity, Mart, Metric, Tenant
-from daybook.semantic.errors import SemanticError
+from daybook.semantic.errors import SemanticError, unknown_name
 from daybook.semantic.registry import ACTIVITY
-
-
-def _suggest(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" {word!r} (did you mean {close[0]!r}?)" if close else f" {word!r}"
-
 
 Check = tuple[str, str, list[tuple[str, str]]]  # (where key, model, [(yaml key, column)])
 
@@ -67,13 +59,13 @@ def check_against_manifest(
         path, label = where[key]
         if model not in models:
             raise SemanticError(
-                f"{path}: {label}.model: unknown model{_suggest(model, models)}"
+                f"{path}: {label}.model: unknown model {unknown_name(model, models)}"
                 f" (not a model in {manifest})"
             )
         for field_name, column in columns:
             if column.lower() not in models[model]:
                 raise SemanticError(
-                    f"{path}: {label}.{field_name}: unknown column"
-                    f"{_suggest(column, models[model])} of model {model!r}"
+                    f"{path}: {label}.{field_name}: unknown column "
+                    f"{unknown_name(column, models[model])} of model {model!r}"
                     f" (not a documented column in {manifest})"
                 )

@@ -22,7 +22,6 @@ metric none of whose semantic models has a served entity.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from daybook.semantic.definitions import Entity, Metric
-from daybook.semantic.errors import SemanticError
+from daybook.semantic.errors import SemanticError, unknown_name
 
 # dbt aggregations of a simple metric (``average`` is a number, so not one of them).
 SIMPLE_AGGREGATIONS = {"sum", "count", "count_distinct", "min", "max"}
@@ -98,11 +97,6 @@ def _place(where: Where, key: str, name: str) -> str:
     return f"dbt project: {key.split(':')[0]} {name!r}"
 
 
-def _suggest(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, sorted(set(options)), n=1)
-    return f"{word!r} (did you mean {close[0]!r}?)" if close else repr(word)
-
-
 def _has_entity(model: Any, entity: str) -> bool:
     return any(item.name == entity for item in model.entities) or model.primary_entity == entity
 
@@ -127,7 +121,7 @@ def _semantic_models(metric: Any, metrics: Mapping[str, Any], owner: Mapping, pl
     for measure in metric.type_params.input_measures or []:
         if measure.name not in owner:
             raise SemanticError(
-                f"{place}.type_params: unknown measure {_suggest(measure.name, owner)}"
+                f"{place}.type_params: unknown measure {unknown_name(measure.name, owner)}"
             )
         found.setdefault(owner[measure.name].name, None)
     refs = list(metric.type_params.metrics or [])
@@ -135,7 +129,7 @@ def _semantic_models(metric: Any, metrics: Mapping[str, Any], owner: Mapping, pl
     for ref in refs:
         if ref.name not in metrics:
             raise SemanticError(
-                f"{place}.type_params: unknown metric {_suggest(ref.name, metrics)}"
+                f"{place}.type_params: unknown metric {unknown_name(ref.name, metrics)}"
             )
         if ref.name != metric.name:
             for name in _semantic_models(metrics[ref.name], metrics, owner, place):
@@ -212,20 +206,21 @@ def _check_filters(
         for kind, name in used:
             if name not in dimensions:
                 raise SemanticError(
-                    f"{place}.filter: unknown {kind} {_suggest(name, dimensions)} in "
+                    f"{place}.filter: unknown {kind} {unknown_name(name, dimensions)} in "
                     f"{template!r} (not a dimension of {', '.join(read)} or one entity away)"
                 )
         for call in calls.entity_call_parameter_sets:
             name = call.entity_reference.element_name
             if name not in entity_names:
                 raise SemanticError(
-                    f"{place}.filter: unknown entity {_suggest(name, entity_names)} in {template!r}"
+                    f"{place}.filter: unknown entity {unknown_name(name, entity_names)} "
+                    f"in {template!r}"
                 )
         for call in calls.metric_call_parameter_sets:
             name = call.metric_reference.element_name
             if name not in metrics:
                 raise SemanticError(
-                    f"{place}.filter: unknown metric {_suggest(name, metrics)} in {template!r}"
+                    f"{place}.filter: unknown metric {unknown_name(name, metrics)} in {template!r}"
                 )
 
 

@@ -11,9 +11,7 @@ start-up, so a broken definition stops the process with a message like
 
 from __future__ import annotations
 
-import difflib
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from daybook.semantic.columns import check_against_manifest, manifest_checks
 from daybook.semantic.dbt_metrics import metrics_from_manifest, read_semantic_manifest
 from daybook.semantic.dbt_parse import semantic_manifest_for
 from daybook.semantic.definitions import DBT_KEYS, Entity, Mart, Metric, SemanticFile, Tenant
-from daybook.semantic.errors import SemanticError
+from daybook.semantic.errors import SemanticError, unknown_name
 from daybook.semantic.manifest import default_manifest_path, documented_models
 from daybook.semantic.registry import ACTIVITY, Registry
 
@@ -271,9 +269,8 @@ def _describe(problem: dict[str, Any], data: dict[str, Any]) -> str:
     kind = problem["type"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc)
-        return (
-            f"{key}: unknown key{_suggest(str(loc[-1]), allowed)} (allowed: {', '.join(allowed)})"
-        )
+        unknown = unknown_name(str(loc[-1]), allowed)
+        return f"{key}: unknown key {unknown} (allowed: {', '.join(allowed)})"
     if kind == "missing":
         return f"{key}: required key is missing"
     message = problem["msg"].removeprefix("Value error, ")
@@ -288,8 +285,3 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     if model is SemanticFile:
         return [*model.model_fields, *sorted(DBT_KEYS)]
     return list(model.model_fields)
-
-
-def _suggest(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f" {word!r} (did you mean {close[0]!r}?)" if close else f" {word!r}"

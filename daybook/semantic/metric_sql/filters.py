@@ -23,9 +23,9 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from daybook.semantic.errors import SemanticError
+from daybook.semantic.errors import SemanticError, did_you_mean
 from daybook.semantic.expressions import SAFE_STRING
-from daybook.semantic.metric_sql.view import ManifestView, nearest
+from daybook.semantic.metric_sql.view import ManifestView
 
 FACT_ALIAS = "f"
 FILTER_NODES: tuple[type[exp.Expression], ...] = (
@@ -116,7 +116,7 @@ def _column(
     if not dimension or "__" in dimension:
         raise SemanticError(
             f"metric {metric}: filter: Dimension({name!r}) must be 'entity__dimension' "
-            f"(one entity hop){nearest(name, view.reachable_dimensions(model))}"
+            f"(one entity hop){did_you_mean(name, view.reachable_dimensions(model))}"
         )
     if entity == view.primary_entity(model):
         column = view.dimension_column(model, dimension)
@@ -138,6 +138,6 @@ def _column(
             return exp.column(column, alias)
     valid = view.reachable_dimensions(model)
     raise SemanticError(
-        f"metric {metric}: filter: unknown dimension {name!r}{nearest(name, valid)} "
+        f"metric {metric}: filter: unknown dimension {name!r}{did_you_mean(name, valid)} "
         f"for semantic model {model.name}; valid: {', '.join(valid) or 'none'}"
     )

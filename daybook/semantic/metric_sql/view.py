@@ -8,9 +8,8 @@ writes to ``target/semantic_manifest.json``) through this one index, so the rest
 
 from __future__ import annotations
 
-import difflib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,16 +18,10 @@ from dbt_semantic_interfaces.implementations.semantic_manifest import PydanticSe
 from dbt_semantic_interfaces.implementations.semantic_model import PydanticSemanticModel
 from dbt_semantic_interfaces.type_enums import EntityType
 
-from daybook.semantic.errors import SemanticError
+from daybook.semantic.errors import SemanticError, did_you_mean
 
 # Entity types that identify one row of their semantic model (safe to join to: no fan-out).
 ROW_IDENTIFYING = (EntityType.PRIMARY, EntityType.UNIQUE, EntityType.NATURAL)
-
-
-def nearest(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``choices``, or an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @dataclass(frozen=True)
@@ -90,7 +83,7 @@ class ManifestView:
             return self.metrics[name]
         except KeyError:
             raise SemanticError(
-                f"Unknown metric: {name}{nearest(name, self.metrics)}. "
+                f"Unknown metric: {name}{did_you_mean(name, self.metrics)}. "
                 f"Valid values: {', '.join(self.metrics)}"
             ) from None
 
@@ -99,7 +92,7 @@ class ManifestView:
             return self.measures[name]
         except KeyError:
             raise SemanticError(
-                f"metric {metric}: unknown measure {name!r}{nearest(name, self.measures)}"
+                f"metric {metric}: unknown measure {name!r}{did_you_mean(name, self.measures)}"
             ) from None
 
     @staticmethod
