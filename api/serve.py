@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -169,15 +170,22 @@ def ensure_serving_snapshot(warehouse: Warehouse) -> str:
     return publisher_for(warehouse).describe(warehouse)
 
 
+def address_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--host`` and ``--port``, as ``daybook serve`` and ``daybook demo`` both take them."""
+    command = click.option(
+        "--port",
+        default=8000,
+        show_default=True,
+        type=click.IntRange(0, 65535),
+        help="TCP port; 0 takes a free one (the URLs printed and the 'Listening at' line name it).",
+    )(command)
+    return click.option(
+        "--host", default="127.0.0.1", show_default=True, help="Interface to bind."
+    )(command)
+
+
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-@click.option(
-    "--port",
-    default=8000,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="TCP port; 0 takes a free one (the 'Listening at' line names it).",
-)
+@address_options
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Processes [default: one per core]."
 )

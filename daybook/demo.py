@@ -20,6 +20,7 @@ from typing import NoReturn, TypeVar
 import click
 from rich.console import Console
 
+from api.serve import address_options
 from daybook.config import Warehouse, warehouse_from_env
 
 EXAMPLE_CLIENT = "aa7cf840-9ca9-46a3-9778-9015d6580d50"
@@ -89,14 +90,7 @@ def prepare(warehouse: Warehouse, *, heartbeats: int, data_dir: Path) -> str:
 
 @click.command()
 @click.option("--heartbeats", default=300_000, show_default=True, help="Sample size.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option(
-    "--port",
-    default=8000,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="TCP port; 0 takes a free one (the URLs printed name it).",
-)
+@address_options
 @click.option("--no-serve", is_flag=True, help="Prepare the warehouse and stop.")
 def demo(heartbeats: int, host: str, port: int, no_serve: bool) -> None:
     """Generate, load, build and check a sample warehouse, then serve the API."""
