@@ -1,4 +1,4 @@
-"""The one error type of the semantic layer.
+"""The one error type of the semantic layer, and how its messages name an unknown name.
 
 The API maps it to a 400/500 and the CLI to exit code 1, so it carries a
 message a data engineer can act on (file and key) and never SQL or a trace.
