@@ -23,16 +23,25 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 _LATE_SIGNAL = re.compile(r"Signal (\d+) ignored due to race condition")
 
 
-def _quiet_about_late_stop_signals(unraisable: Any) -> None:
-    """Say nothing of a stop signal that arrived just before the worker began ignoring them.
+def _quiet_about_stopping(unraisable: Any) -> None:
+    """Say nothing of what stopping itself raises where CPython cannot raise it; installed
+    only on the way out, so it hides nothing of a worker that serves.
 
-    Ctrl-C sends SIGINT and the master SIGQUIT within microseconds: when the
-    second is caught by CPython before the first one's handler has set
-    ``SIG_IGN`` but run after, CPython reports an unraisable ``OSError("Signal
-    3 ignored due to race condition")`` with a traceback. The signal is
-    ignored, exactly as meant; any other unraisable error is reported as usual.
+    - Ctrl-C sends SIGINT and the master SIGQUIT within microseconds: when the
+      second is caught by CPython before the first one's handler has set
+      ``SIG_IGN`` but run after, CPython reports an unraisable ``OSError("Signal
+      3 ignored due to race condition")`` with a traceback. The signal is
+      ignored, exactly as meant.
+    - A stop while booting exits by ``SystemExit``; when the signal lands in a
+      finalizer, CPython prints that exit as "Exception ignored in: ..." with a
+      traceback (seen in CI on ``daybook demo``). The stop is recorded and
+      carried out all the same (``DaybookWorker._stop_requested``).
+
+    Any other unraisable error is reported as usual.
     """
     error = unraisable.exc_value
+    if isinstance(error, SystemExit):
+        return
     late = _LATE_SIGNAL.fullmatch(str(error)) if isinstance(error, OSError) else None
     if late is None or int(late[1]) not in STOP_SIGNALS:
         sys.__unraisablehook__(unraisable)
@@ -105,7 +114,7 @@ class DaybookWorker(UvicornWorker):
     def _ignore_stop_signals(self) -> None:
         """On the way out, ignore further stop signals: the interpreter's teardown would reset
         Python-level handlers to the default action, which kills the process mid-exit."""
-        sys.unraisablehook = _quiet_about_late_stop_signals
+        sys.unraisablehook = _quiet_about_stopping
         for sig in self.STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
 
