@@ -86,7 +86,7 @@ def loggable_query() -> dict[str, Any]:
 def loggable_path(path: str) -> str:
     """The path with every segment that is not a plain word or id replaced."""
     return "/".join(
-        segment if not segment or _PLAIN_SEGMENT_RE.match(segment) else REDACTED
+        segment if not segment or _PLAIN_SEGMENT_RE.fullmatch(segment) else REDACTED
         for segment in path.split("/")
     )
 
@@ -95,7 +95,7 @@ def _loggable_id(value: Any) -> str | None:
     if value is None:
         return None
     text = str(value)
-    return text if _PLAIN_SEGMENT_RE.match(text) else REDACTED
+    return text if _PLAIN_SEGMENT_RE.fullmatch(text) else REDACTED
 
 
 class JsonFormatter(logging.Formatter):
@@ -130,7 +130,7 @@ def install_request_logging(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
         incoming = request.headers.get("X-Request-ID", "")
-        chosen = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        chosen = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
         request_state.begin(chosen, time.perf_counter())
 
     @app.after_request

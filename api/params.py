@@ -24,6 +24,9 @@ from pydantic import (
 UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _UUID_RE = re.compile(UUID_PATTERN)
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+# ASCII digits only (str.isdigit also takes '²' and other scripts' digits) and short enough
+# that int() never meets Python's digit limit: every bound here has far fewer digits
+_WHOLE_NUMBER_RE = re.compile(r"[0-9]{1,18}")
 
 # A UUID path parameter as the OpenAPI document shows it.
 UuidString = Annotated[
@@ -42,7 +45,8 @@ class ParameterProblem(ValueError):
 
 def parse_uuid(name: str, value: object) -> str:
     """A canonical hyphenated UUID (any case) as the warehouse stores it: lowercase."""
-    if not isinstance(value, str) or not _UUID_RE.match(value):
+    # fullmatch: the pattern's `$` alone would also accept a trailing newline (`%0A`)
+    if not isinstance(value, str) or not _UUID_RE.fullmatch(value):
         raise ParameterProblem(f"Invalid {name}: expected a UUID", {name: str(value)})
     return value.lower()
 
@@ -51,7 +55,7 @@ def parse_date(name: str, value: object) -> date:
     """A strict ``YYYY-MM-DD`` calendar date (no week dates, no times, no compact form)."""
     if isinstance(value, date):
         return value
-    if isinstance(value, str) and _DATE_RE.match(value):
+    if isinstance(value, str) and _DATE_RE.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:
@@ -62,7 +66,11 @@ def parse_date(name: str, value: object) -> date:
 def whole_number(name: str, value: object, low: int, high: int) -> int:
     """A plain decimal whole number within ``low..high`` (no sign, no exponent, no bool)."""
     text = str(value)
-    if isinstance(value, bool) or not text.isdigit() or not low <= int(text) <= high:
+    if (
+        isinstance(value, bool)
+        or not _WHOLE_NUMBER_RE.fullmatch(text)
+        or not low <= int(text) <= high
+    ):
         raise ParameterProblem(
             f"Invalid {name}: expected a whole number from {low} to {high}", {name: text}
         )

@@ -70,6 +70,11 @@ class DaybookWorker(UvicornWorker):
         "date_header": False,  # uvicorn's is refreshed once a second; WsgiOnThreads sets it
         "headers": [("server", SERVER_NAME)],
         "timeout_graceful_shutdown": GRACEFUL_SECONDS - 2,
+        # the client address is the socket's peer: uvicorn would otherwise take it from
+        # X-Forwarded-For on loopback connections (gunicorn's forwarded_allow_ips), so a
+        # client of a local pass-through proxy, or on this host, could pick any address
+        # and escape the failed-authentication limit (api/README.md, rate limits)
+        "proxy_headers": False,
     }
     STOP_SIGNALS = STOP_SIGNALS
 

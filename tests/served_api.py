@@ -50,9 +50,11 @@ DATA_END = DATA_START + timedelta(days=181)
 def retrying_session() -> requests.Session:
     """A session that sends an idempotent request once more if the kept-alive connection it
     went out on was closed by the server at that moment (idle ones are closed after 5 s):
-    a race of the test's connection reuse, not an answer of the API. Never a POST."""
+    a race of the test's connection reuse, not an answer of the API. Never a POST, and never
+    on an answer: a 429's ``Retry-After`` is returned to the test, not obeyed."""
     session = requests.Session()
-    session.mount("http://", HTTPAdapter(max_retries=Retry(total=1, connect=1, read=1, status=0)))
+    retry = Retry(total=1, connect=1, read=1, status=0, respect_retry_after_header=False)
+    session.mount("http://", HTTPAdapter(max_retries=retry))
     return session
 
 
@@ -170,13 +172,23 @@ def serving_copy(warehouse: Warehouse, folder: Path) -> Warehouse:
     return parse_database_url(f"duckdb://{target}")
 
 
-def start_server(warehouse: Warehouse, folder: Path, reference: Reference, raw: dict) -> Served:
+def start_server(
+    warehouse: Warehouse,
+    folder: Path,
+    reference: Reference,
+    raw: dict,
+    *,
+    settings: dict[str, str] | None = None,
+    workers: int = 2,
+) -> Served:
+    """``daybook serve`` over ``warehouse``; ``settings`` adds environment variables."""
     folder.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "DAYBOOK_DATABASE_URL": warehouse.url,
         "DAYBOOK_STATE_DIR": str(folder / "state"),
         "DAYBOOK_MAX_RANGE_DAYS": "90",
+        **(settings or {}),
     }
     log_path = folder / "server.log"
     log_file = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - the child writes it
@@ -184,7 +196,7 @@ def start_server(warehouse: Warehouse, folder: Path, reference: Reference, raw: 
         # Port 0: the kernel picks a free port as gunicorn binds it, so no other server
         # started meanwhile can hold it (a port picked first and bound later could be taken
         # in between, and this helper would then talk to whatever answers there).
-        [DAYBOOK, "serve", "--port", "0", "--workers", "2", "--threads", "2"],
+        [DAYBOOK, "serve", "--port", "0", "--workers", str(workers), "--threads", "2"],
         env=env,
         stdout=log_file,
         stderr=subprocess.STDOUT,

@@ -58,7 +58,7 @@ class ExpectationSpec(BaseModel):
     @field_validator("name")
     @classmethod
     def _snake_case(cls, value: str) -> str:
-        if not _NAME.match(value):
+        if not _NAME.fullmatch(value):
             raise ValueError(f"expectation name {value!r} must be snake_case")
         return value
 
@@ -104,7 +104,7 @@ class Settings(BaseModel):
     @classmethod
     def _identifiers(cls, value: dict[str, str]) -> dict[str, str]:
         for key, relation in value.items():
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$", relation):
+            if not re.fullmatch(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$", relation):
                 raise ValueError(f"relation {key}={relation!r} is not a (schema.)name")
         return value
 
@@ -112,7 +112,7 @@ class Settings(BaseModel):
     @classmethod
     def _plain_values(cls, value: dict[str, Any]) -> dict[str, Any]:
         for key, item in value.items():
-            if isinstance(item, str) and not _SAFE_TEXT.match(item):
+            if isinstance(item, str) and not _SAFE_TEXT.fullmatch(item):
                 raise ValueError(f"parameter {key}={item!r} may hold only letters, digits, .:_-")
         return value
 

@@ -66,9 +66,13 @@ def parse_expression(text: str, *, allow_star: bool = False) -> exp.Expression:
             raise ValueError(f"{text!r} uses {kind}, not allowed: use only {DESCRIPTION}")
         if isinstance(node, exp.Column) and node.table:
             raise ValueError(f"{text!r}: qualify no column with a table ({node.sql()})")
-        if isinstance(node, exp.Column) and not SAFE_IDENTIFIER.match(node.name):
+        if isinstance(node, exp.Column) and not SAFE_IDENTIFIER.fullmatch(node.name):
             raise ValueError(f"{text!r}: column names are letters, digits and _ ({node.name!r})")
-        if isinstance(node, exp.Literal) and node.is_string and not SAFE_STRING.match(node.this):
+        if (
+            isinstance(node, exp.Literal)
+            and node.is_string
+            and not SAFE_STRING.fullmatch(node.this)
+        ):
             raise ValueError(
                 f"{text!r}: string literals may hold only letters, digits, space _ . -"
             )

@@ -67,7 +67,7 @@ def read_pointer(con: Any) -> SparkSnapshot | None:
     if row is None:
         return None
     database = str(row[1])
-    if not _SNAPSHOT_NAME.match(database):  # it is spliced into `use`: never trust it blindly
+    if not _SNAPSHOT_NAME.fullmatch(database):  # it is spliced into `use`: never trust it blindly
         raise ServingError(f"{POINTER_VIEW} names {database!r}, which is not a Daybook snapshot")
     newest = _as_utc(row[2]) if row[2] is not None else None
     published = _as_utc(row[3]) if row[3] is not None else _now()
@@ -133,7 +133,7 @@ def collect_garbage(con: Any, *, keep: int = KEEP_SNAPSHOTS) -> list[str]:
     cursor = con.cursor()
     cursor.execute(f"show databases like '{SNAPSHOT_PREFIX}*'")
     names = sorted(str(row[0]) for row in cursor.fetchall())  # ids sort by publish time
-    old = [name for name in names[: max(0, len(names) - keep)] if _SNAPSHOT_NAME.match(name)]
+    old = [name for name in names[: max(0, len(names) - keep)] if _SNAPSHOT_NAME.fullmatch(name)]
     dropped = []
     for name in old:
         if current is not None and name == current.database:

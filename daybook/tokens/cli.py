@@ -82,7 +82,7 @@ def create(clients: tuple[str, ...], all_clients: bool, label: str, allow_unknow
     if bool(clients) == all_clients:
         raise click.UsageError("give --client ID (one or more) or --all-clients, not both")
     client_ids = [client.strip().lower() for client in clients]
-    malformed = [client for client in client_ids if not _UUID_RE.match(client)]
+    malformed = [client for client in client_ids if not _UUID_RE.fullmatch(client)]
     if malformed:
         raise click.BadParameter(
             f"not a client UUID: {', '.join(malformed)}", param_hint="--client"

@@ -37,13 +37,13 @@ def hash_token(token: str) -> str:
 
 def token_id_of(token: str) -> str | None:
     """The public id embedded in a well-formed token, or None for anything else."""
-    match = _TOKEN_RE.match(token)
+    match = _TOKEN_RE.fullmatch(token)
     return match.group("id") if match else None
 
 
 def is_token_id(value: str) -> bool:
     """True for a bare token id as ``token list`` prints it."""
-    return bool(_ID_RE.match(value))
+    return bool(_ID_RE.fullmatch(value))
 
 
 def matches(token: str, stored_hash: str | None) -> bool:

@@ -110,6 +110,7 @@ def test_a_missing_required_parameter_is_400_naming_it(api, entity, missing):
         ("end_date", ""),
         ("end_date", "2026-13-01"),
         ("end_date", "\u0661\u0662\u0663\u0664-01-01"),  # non-ASCII digits
+        ("start_date", "2026-01-01\n"),  # `$` alone would let the newline through
     ],
 )
 def test_malformed_dates_are_400_naming_the_value(api, field, value):
@@ -132,6 +133,7 @@ def test_malformed_dates_are_400_naming_the_value(api, field, value):
         "{aa7cf840-9ca9-46a3-9778-9015d6580d50}",
         "aa7cf840-9ca9-46a3-9778-9015d6580d5",  # one digit short
         "12345",
+        "aa7cf840-9ca9-46a3-9778-9015d6580d50\n",  # `%0A`: `$` alone would let it through
     ],
 )
 def test_malformed_path_ids_are_400(api, entity, which, bad_id):

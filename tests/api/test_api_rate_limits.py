@@ -7,7 +7,7 @@ has its own in-memory limit storage, so tests never share counters.
 from __future__ import annotations
 
 import pytest
-from served_api import EXAMPLE_CLIENT, EXAMPLE_USER, activity_path
+from served_api import EXAMPLE_CLIENT, EXAMPLE_USER, activity_path, serving_copy, start_server
 
 from api.settings import Settings
 from daybook.config import ConfigError
@@ -157,6 +157,36 @@ def test_the_served_api_answers_with_default_limits(served):
         for g in ("daily", "weekly", "monthly", "quarterly") * 10
     }
     assert statuses == {200}
+
+
+@pytest.mark.served
+def test_a_forwarded_for_header_does_not_change_the_address_that_is_limited(
+    backend, built_warehouses, samples, tmp_path
+):
+    """The address is the socket's peer: a client naming a new ``X-Forwarded-For`` on each
+    guess is still one address (uvicorn trusts that header on loopback by default, so
+    every guess from this host used to count for an address of its choosing)."""
+    sample = samples[backend]
+    warehouse = serving_copy(built_warehouses[backend].warehouse, tmp_path / "copy")
+    server = start_server(
+        warehouse,
+        tmp_path / "served",
+        sample.reference,
+        sample.raw,
+        settings={"DAYBOOK_RATE_LIMIT_FAILED_AUTH": "3 per minute"},
+        workers=1,  # one worker: one in-memory counter, so the limit is exact
+    )
+    try:
+        answers = [
+            server.get(PATH, "dbk_wrong", PARAMS, headers={"X-Forwarded-For": f"203.0.113.{i}"})
+            for i in range(1, 6)
+        ]
+    finally:
+        server.stop()
+    assert [answer.status_code for answer in answers[:3]] == [401, 401, 401]
+    for answer in answers[3:]:
+        assert answer.status_code == 429, answer.text
+        assert answer.json()["error"]["details"]["scope"] == "failed-authentication"
 
 
 def test_the_in_process_store_overrides_hooks_the_library_still_has():

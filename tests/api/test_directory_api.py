@@ -215,6 +215,23 @@ def test_bad_listing_parameters_are_invalid_parameter(api, query):
     assert_error(answer, 400, "invalid_parameter")
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("limit", "\u00b2"),  # superscript two: str.isdigit() says yes, int() says no
+        ("limit", "\u0661"),  # Arabic-Indic one: int() would read it as 1
+        ("offset", "9" * 5000),  # past int()'s 4,300-digit limit
+        ("offset", " 1"),
+    ],
+)
+def test_numbers_are_ascii_digits_and_refused_in_the_apis_own_words(api, name, value):
+    client_id = busiest_client(api)
+    answer = api.get(f"/v2/clients/{client_id}/users", api.token(), params={name: value})
+    error = assert_error(answer, 400, "invalid_parameter")
+    assert error["message"].startswith(f"Invalid {name}: expected a whole number from ")
+    assert error["details"] == {name: value}
+
+
 def test_the_directory_is_in_the_openapi_document_behind_bearer_auth(api):
     document = api.get("/v2/openapi.json").json()
     for path in (

@@ -128,6 +128,10 @@ def _filter(metric: str, template: str):
             "string literals may hold only",
         ),
         (
+            _filter("windows_activity", "{{ Dimension('device__platform') }} = 'windows\n'"),
+            "string literals may hold only",
+        ),
+        (
             lambda data: metric_of(data, "activity_wow")["type_params"].update(
                 expr="(cur - prevv) / prev"
             ),

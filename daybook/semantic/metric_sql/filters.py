@@ -93,7 +93,11 @@ def render(
             raise SemanticError(
                 f"metric {metric}: filter {template!r} uses {node.key.upper()}, not allowed"
             )
-        if isinstance(node, exp.Literal) and node.is_string and not SAFE_STRING.match(node.this):
+        if (
+            isinstance(node, exp.Literal)
+            and node.is_string
+            and not SAFE_STRING.fullmatch(node.this)
+        ):
             raise SemanticError(
                 f"metric {metric}: filter {template!r}: string literals may hold only "
                 "letters, digits, space _ . -"
