@@ -51,6 +51,7 @@ TIER_OF_MODULE = {
     "tests/warehouse/test_backfill.py": "build",
     "tests/warehouse/test_build_command.py": "build",
     "tests/warehouse/test_count_bound.py": "build",
+    "tests/warehouse/test_dates_outside_the_spine.py": "build",
     "tests/warehouse/test_dense_prune.py": "build",
     "tests/warehouse/test_heartbeat_read_race.py": "build",
     "tests/warehouse/test_incremental_equals_full.py": "build",

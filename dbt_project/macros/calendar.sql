@@ -50,3 +50,27 @@
 {% macro spark__days_between(start_date, end_date) -%}
     select explode(sequence({{ start_date }}, date_sub({{ end_date }}, 1), interval 1 day)) as date_day
 {%- endmacro %}
+
+{# The spine's first day and its exclusive end, as 'YYYY-MM-DD' strings: the configured
+   years (`daybook_dates_start`, `daybook_dates_end`) widened to every day an entity's
+   life in `spans` covers (int_entity_spans: active_from_date to last_active_date). A
+   valid heartbeat may carry any date (a device clock reset to 1970-01-01 00:00 UTC is
+   1969-12-31 in New York), and a day outside the spine would fail the facts'
+   relationship tests and leave the dense facts without that day. #}
+{% macro spine_bounds(spans) -%}
+    {%- set first = var('daybook_dates_start') -%}
+    {%- set end = var('daybook_dates_end') -%}
+    {#- the relation is missing only where nothing is built (sqlfluff's templater) -#}
+    {%- if execute and load_relation(spans) is not none -%}
+        {%- set found = run_query(
+            'select min(active_from_date), max(last_active_date) from ' ~ spans
+        ).rows[0] -%}
+        {%- if found[0] is not none and found[0].isoformat()[:10] < first -%}
+            {%- set first = found[0].isoformat()[:10] -%}
+        {%- endif -%}
+        {%- if found[1] is not none and found[1].isoformat()[:10] >= end -%}
+            {%- set end = (found[1] + modules.datetime.timedelta(days=1)).isoformat()[:10] -%}
+        {%- endif -%}
+    {%- endif -%}
+    {{- return([first, end]) -}}
+{%- endmacro %}

@@ -1,6 +1,7 @@
 {#- One row per calendar day from `daybook_dates_start` to `daybook_dates_end`
-    (exclusive): the date spine the dense facts join, with calendar attributes for
-    BI tools.
+    (exclusive), widened to every day of an entity's life in the warehouse
+    (`spine_bounds`: a valid heartbeat or a creation time may fall outside those
+    years): the date spine the dense facts join, with calendar attributes for BI tools.
 
     The bucket starts (week_start_date: the ISO Monday; month, quarter and year
     starts) are contract columns for BI tools that join the spine. They are not a
@@ -9,13 +10,15 @@
     comes), and the compiler never reads this table, because a request may ask for
     any date, outside the spine's years too. tests/warehouse/test_marts.py checks
     these columns against the same independent reference as the API's buckets. -#}
+{%- set first_day, end_day = spine_bounds(ref('int_entity_spans')) %}
+
 with
 
 spine as (
 
     {{ days_between(
-        "cast('" ~ var('daybook_dates_start') ~ "' as date)",
-        "cast('" ~ var('daybook_dates_end') ~ "' as date)",
+        "cast('" ~ first_day ~ "' as date)",
+        "cast('" ~ end_day ~ "' as date)",
     ) }}
 
 ),
