@@ -50,6 +50,9 @@ class CycleResult:
     total_seconds: float
     snapshot: str | None = None
     published: bool = True  # False: nothing built and the target held the last build
+    # raw heartbeat rows new since the last cycle but received before its newest (a
+    # backfill): built like the others, yet not among the arrivals counted by received time
+    earlier_rows: int = 0
 
     def log_line(self) -> str:
         arrivals = self.arrivals
@@ -64,10 +67,13 @@ class CycleResult:
         steps = f"build {self.build_seconds:.1f}s"
         if self.snapshot is not None:
             steps += f", publish {self.publish_seconds:.1f}s"
-        return (
+        line = (
             f"refresh: {arrivals.heartbeats:,} heartbeats in, {days}, {steps}, "
             f"{self.total_seconds:.1f}s total"
         )
+        if self.earlier_rows:
+            line += f"; {self.earlier_rows:,} more raw rows received before the last cycle's newest"
+        return line
 
 
 # --------------------------------------------------------------------------- measuring
@@ -167,6 +173,12 @@ def refresh_once(
     published = time.perf_counter()
     if not outcome.success:
         raise RefreshError(f"incremental build failed:\n{outcome.build.summary()}")
+    previous_rows = state.get("heartbeat_rows")
+    earlier_rows = (
+        max(0, arrivals.heartbeat_rows - previous_rows - arrivals.heartbeats)
+        if previous_rows is not None
+        else 0
+    )
     save_state(warehouse, arrivals)
     publication = outcome.publication
     publish_seconds = outcome.publish_seconds or 0.0
@@ -178,6 +190,7 @@ def refresh_once(
         publish_seconds=publish_seconds,
         total_seconds=published - started,
         snapshot=publication.snapshot_id if publication is not None else None,
+        earlier_rows=earlier_rows,
     )
 
 

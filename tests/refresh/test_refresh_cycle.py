@@ -139,6 +139,15 @@ def test_cycle_counts_arrivals_and_local_days_since_the_last_cycle(
     assert cycle.arrivals.heartbeats == 7
     assert cycle.arrivals.local_days == len(expected_days(second))
 
+    # a backfill: rows received before the last cycle's newest are built and said so
+    backfill = random_heartbeats(rng, 5, start - timedelta(days=3))
+    third = random_heartbeats(rng, 2, start + timedelta(hours=2))
+    add_heartbeats(raw_warehouse, backfill + third)
+    cycle = refresh_once(raw_warehouse, build=fake_build(raw_warehouse))
+    assert cycle.built and cycle.arrivals.heartbeats == 2
+    assert cycle.earlier_rows == 5
+    assert "; 5 more raw rows received before the last cycle's newest" in cycle.log_line()
+
 
 def test_first_cycle_after_a_build_counts_only_what_the_marts_do_not_include(
     raw_warehouse: Warehouse,
