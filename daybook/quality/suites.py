@@ -244,9 +244,18 @@ def runtime_parameters(settings: Settings, now: datetime | None = None) -> dict[
 
 
 def render_query(query: str, settings: Settings, params: dict[str, Any]) -> str:
-    """Substitute ``${relation}`` and ``${parameter}`` names; an unknown name is an error."""
+    """Substitute ``${relation}`` and ``${parameter}`` names; an unknown name is an error.
+
+    A list parameter becomes SQL string literals separated by commas, for ``in (...)``
+    (``iana_time_zones``: the queries count heartbeat rows of clients whose zone is not
+    in it, which an expectation over the values of a column could count only per zone).
+    """
     values = {**settings.relations}
-    values.update({key: str(value) for key, value in params.items() if not isinstance(value, list)})
+    for key, value in params.items():
+        if isinstance(value, list):
+            values[key] = ", ".join("'" + str(item).replace("'", "''") + "'" for item in value)
+        else:
+            values[key] = str(value)
     try:
         return Template(query).substitute(values)
     except (KeyError, ValueError) as exc:

@@ -23,6 +23,7 @@ from .helpers import execute, failed, insert_rows, problem_counts
 
 RAW_SUITES = ("raw.heartbeats", "raw.clients", "raw.users", "raw.devices")
 INVALID_ZONE = "Mars/Olympus"
+MARS_CLIENT = "6d617273-0000-4000-8000-000000000001"  # the client in INVALID_ZONE
 
 
 def _by_id(rows: list[dict], key: str) -> dict:
@@ -149,6 +150,16 @@ def _bad_heartbeats(built) -> tuple[list[dict], dict[str, int]]:
             {"client_id": str(uuid.uuid4())},
             {"client_exists": 1, "user_belongs_to_client": 1, "device_belongs_to_client": 1},
         ),
+        # the client exists, in a zone no one can convert to: counted in heartbeat rows
+        (
+            2,
+            {"client_id": MARS_CLIENT},
+            {
+                "client_timezone_is_iana": 2,
+                "user_belongs_to_client": 2,
+                "device_belongs_to_client": 2,
+            },
+        ),
         (2, {"user_id": str(uuid.uuid4())}, {"user_exists": 2}),
         (1, {"user_id": other_user["user_id"]}, {"user_belongs_to_client": 1}),
         (1, {"device_id": str(uuid.uuid4())}, {"device_exists": 1}),
@@ -178,7 +189,7 @@ def raw_broken(built_warehouses, warehouse_copies) -> dict:
                 copy,
                 "raw.clients",
                 [
-                    {**client, "client_id": str(uuid.uuid4()), "timezone": INVALID_ZONE},
+                    {**client, "client_id": MARS_CLIENT, "timezone": INVALID_ZONE},
                     dict(client),  # the same client delivered twice
                 ],
             )

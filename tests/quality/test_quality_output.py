@@ -29,6 +29,7 @@ RAW_REASONS = (
     "user_client_mismatch",
     "unknown_device",
     "device_client_mismatch",
+    "invalid_client_timezone",
 )
 
 
