@@ -104,7 +104,7 @@ class Settings(BaseModel):
     @classmethod
     def _identifiers(cls, value: dict[str, str]) -> dict[str, str]:
         for key, relation in value.items():
-            if not re.fullmatch(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$", relation):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", relation):
                 raise ValueError(f"relation {key}={relation!r} is not a (schema.)name")
         return value
 
