@@ -17,6 +17,7 @@ from api.activity import API_SHAPE, activity_blueprint
 from api.answer_cache import AnswerCache
 from api.auth import authenticated_first
 from api.catalogue import catalogue_blueprint
+from api.client_freshness import ClientFreshness
 from api.directory.queries import DirectoryQueries
 from api.directory.views import directory_blueprint
 from api.docs import install_docs
@@ -31,7 +32,7 @@ from api.settings import Settings
 from api.warehouse_reader import PostgresReader, Reader, open_reader
 from api.web import register as register_web
 from daybook.semantic import Catalog
-from daybook.serving import freshness_source, install_http_caching
+from daybook.serving import install_http_caching
 from daybook.tokens import PostgresTokenStore, TokenStore, open_token_store
 
 
@@ -113,7 +114,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
     install_docs(app)
     register_web(app)
     if config.get("http_caching", True):
-        # ETag / Last-Modified / Cache-Control on data answers (daybook.serving, issue 7).
-        fallback = freshness_source(settings.warehouse, reader)
-        install_http_caching(app, request_state.newest_data(fallback))
+        # ETag / Last-Modified / Cache-Control on data answers (daybook.serving, issue 7);
+        # Last-Modified is the path's client's newest heartbeat (api.client_freshness).
+        freshness = ClientFreshness(catalog.registry, reader.dialect)
+        install_http_caching(
+            app,
+            lambda client_id: freshness.newest(reader, request_state.current().version, client_id),
+        )
     return app

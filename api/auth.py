@@ -116,8 +116,8 @@ def fetch_with_token(
     if found is None:
         _accept(services, _authenticate(services, credentials))
         return None
-    row, rows, version, newest = found
-    request_state.remember(request_state.DataState(version, newest))
+    row, rows, version = found
+    request_state.remember(request_state.DataState(version))
     _accept(services, tokens.verify(credentials, parse_row(row) if row else None))
     return rows
 
@@ -180,8 +180,8 @@ def _authenticate(services: Services, credentials: str) -> TokenRecord | None:
     if combined is not None and token_id and isinstance(services.tokens, PostgresTokenStore):
         found = combined(services.tokens.lookup_sql, (token_id,))
         if found is not None:
-            row, version, newest = found
-            request_state.remember(request_state.DataState(version, newest))
+            row, version = found
+            request_state.remember(request_state.DataState(version))
             return services.tokens.verify(credentials, parse_row(row) if row else None)
     return services.tokens.authenticate(credentials)
 

@@ -7,19 +7,18 @@ module means one place says which keys exist and who sets them:
 * the caller's verified token (``api.auth``: the authenticated blueprints' hook, or
   for the activity endpoints on PostgreSQL the view, which verifies it in the same
   statement as its data; until then the presented token waits here unverified);
-* the data state: the warehouse's data version and its newest data time.
-  Read before anything the request queries: the answer cache and the known ids
-  are filed under the version (``api.answer_cache``, ``api.known_ids``), and
-  ``Last-Modified`` is the newest data. On PostgreSQL they are read in the same
-  round trip as the token (and, for a question not in the answer cache, as the
-  data itself); otherwise the reader is asked the first time a view needs them.
+* the data state: the warehouse's data version. Read before anything the request
+  queries: the answer cache, the known ids and each client's freshness (its
+  ``Last-Modified``) are filed under it (``api.answer_cache``, ``api.known_ids``,
+  ``api.client_freshness``). On PostgreSQL it is read in the same round trip as the
+  token (and, for a question not in the answer cache, as the data itself); otherwise
+  the reader is asked the first time a view needs it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import current_app, g
 
@@ -28,10 +27,9 @@ from daybook.tokens import TokenRecord
 
 @dataclass(frozen=True)
 class DataState:
-    """The data version (None: nothing may be cached) and, when known, the newest data time."""
+    """The data version (None: nothing may be cached)."""
 
     version: Hashable | None
-    newest_data: datetime | None = None
 
 
 # --- request id and timing (set by api.logs) ---------------------------------------------
@@ -102,15 +100,3 @@ def current() -> DataState:
         state = DataState(current_app.extensions["daybook"].reader.data_version())
         g.data_state = state
     return state
-
-
-def newest_data(fallback: Callable[[], datetime | None]) -> Callable[[], datetime | None]:
-    """A ``Last-Modified`` source: this request's recorded newest data, else ``fallback()``."""
-
-    def newest() -> datetime | None:
-        state = g.get("data_state")
-        if state is not None and state.newest_data is not None:
-            return state.newest_data
-        return fallback()
-
-    return newest

@@ -15,7 +15,7 @@ import time
 from collections.abc import Hashable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from daybook.config import Warehouse
@@ -44,8 +44,8 @@ def guarded_sql(guard: Guard, sql: str, width: int) -> str:
     """One statement for :meth:`PostgresReader.fetch_all_guarded`.
 
     Its first column tells the parts apart: ``0`` for the one head row (the
-    build marker's version and newest data time, then the guard's row, left
-    joined so the head exists whatever is missing), ``1`` for each row of
+    build marker's version, then the guard's row, left joined so the head
+    exists whatever is missing), ``1`` for each row of
     ``sql``, read only if the guard's condition holds. The uncorrelated
     ``exists`` is a one-time filter in PostgreSQL's plan, so a refused caller
     costs no read of the data.
@@ -54,11 +54,11 @@ def guarded_sql(guard: Guard, sql: str, width: int) -> str:
     body_nulls = ", ".join(["null"] * width)
     return (
         f"with guard as ({guard.sql})"
-        f" select 0, marker.invocation_id, marker.newest_received_at_utc, guard.*, {body_nulls}"
+        f" select 0, marker.invocation_id, guard.*, {body_nulls}"
         " from (select 1) as one"
         " left join daybook_meta.build_marker as marker on marker.marker_id = 1"
         " left join guard on true"
-        f" union all select 1, null, null, {head_nulls}, body.* from ({sql}) as body"
+        f" union all select 1, null, {head_nulls}, body.* from ({sql}) as body"
         f" where exists (select 1 from guard where {guard.condition})"
     )
 
@@ -118,10 +118,10 @@ class PostgresReader:
 
     def fetch_one_with_marker(
         self, sql: str, parameters: Sequence[Any]
-    ) -> tuple[tuple | None, Hashable | None, datetime | None] | None:
-        """The first row of ``sql`` (or None), the data version and the newest data time,
-        in one round trip; None when the build marker or a table of ``sql`` is missing
-        (the caller then asks separately; the combined form is retried a few seconds later).
+    ) -> tuple[tuple | None, Hashable | None] | None:
+        """The first row of ``sql`` (or None) and the data version, in one round trip;
+        None when the build marker or a table of ``sql`` is missing (the caller then asks
+        separately; the combined form is retried a few seconds later).
 
         The API authenticates every request this way: its token and the version its
         answer is cached under cost one round trip together, not two.
@@ -131,7 +131,7 @@ class PostgresReader:
         if time.monotonic() < self._combined_retry_at:
             return None
         combined = (
-            "select marker.invocation_id, marker.newest_received_at_utc, lookup.*"
+            "select marker.invocation_id, lookup.*"
             " from (select 1) as one"
             " left join daybook_meta.build_marker as marker on marker.marker_id = 1"
             f" left join lateral ({sql}) as lookup on true"
@@ -143,15 +143,14 @@ class PostgresReader:
             self._combined_retry_at = time.monotonic() + MARKER_RETRY_SECONDS
             return None
         assert row is not None  # the outer (select 1) always gives one row
-        version, newest, found = row[0], row[1], row[2:]
-        newest = newest.replace(tzinfo=UTC) if newest is not None else None
-        return (None if found[0] is None else tuple(found)), version, newest
+        version, found = row[0], row[1:]
+        return (None if found[0] is None else tuple(found)), version
 
     def fetch_all_guarded(
         self, guard: Guard, sql: str, width: int, parameters: dict[str, Any]
-    ) -> tuple[tuple | None, list[tuple], Hashable | None, datetime | None] | None:
+    ) -> tuple[tuple | None, list[tuple], Hashable | None] | None:
         """In one statement: the guard's row (or None), the rows of ``sql`` if the guard
-        lets them through (else none), the data version and the newest data time; None
+        lets them through (else none) and the data version; None
         when the build marker or a table is missing (the caller then asks separately).
 
         The API answers a first-time question this way: the caller's token, the version
@@ -173,11 +172,10 @@ class PostgresReader:
             self._combined_retry_at = time.monotonic() + MARKER_RETRY_SECONDS
             return None
         head = next(row for row in rows if row[0] == 0)  # exactly one: the outer (select 1)
-        version, newest, found = head[1], head[2], head[3 : 3 + guard.width]
-        newest = newest.replace(tzinfo=UTC) if newest is not None else None
-        start = 3 + guard.width
+        version, found = head[1], head[2 : 2 + guard.width]
+        start = 2 + guard.width
         body = [row[start:] for row in rows if row[0] == 1]
-        return (None if found[0] is None else tuple(found)), body, version, newest
+        return (None if found[0] is None else tuple(found)), body, version
 
     def connection(self) -> AbstractContextManager[Any]:
         """A pooled connection (the token store reads through it too)."""

@@ -2,8 +2,8 @@
 
 ``semantic/entities.yml`` declares the tenant (the client), the entities (user,
 device) with their dimension and dense daily marts, and the marts that belong
-to no single entity (the activity fact, the calendar, the quarantine); the dbt
-manifest says their columns (``loader.py`` checks them against it). Nothing
+to no single entity (the activity fact, the calendar, each client's freshness, the
+quarantine); the dbt manifest says their columns (``loader.py`` checks them against it). Nothing
 else spells a mart or entity name: the API's routes, directory and existence
 checks (``api``), the serving snapshot's tables and sort orders
 (``daybook.serving``) and the expectations' relations (``daybook.quality``)
@@ -26,6 +26,9 @@ from daybook.semantic.errors import SemanticError
 # The one shared mart code reads by role: the finest-grain daily activity fact (the
 # directory's rankings and activity days; the time column of every dense daily mart).
 ACTIVITY = "activity"
+# Each client's newest heartbeat (one row per client id): the API's Last-Modified for that
+# client's answers. Optional: without it answers carry no Last-Modified.
+FRESHNESS = "freshness"
 
 
 def _unique(columns: Iterable[str]) -> tuple[str, ...]:
@@ -61,6 +64,11 @@ class Registry:
     def activity(self) -> Mart:
         """The daily activity fact at its finest grain."""
         return self.mart(ACTIVITY)
+
+    @property
+    def freshness(self) -> Mart | None:
+        """Each client's newest heartbeat, keyed by the tenant key; None when not declared."""
+        return self.marts.get(FRESHNESS)
 
     @property
     def day_column(self) -> str:

@@ -43,9 +43,7 @@ from typing import Any
 
 from daybook.serving.freshness import (
     FRESHNESS_SOURCES,
-    FreshnessCache,
     freshness,
-    freshness_source,
     newest_included,
 )
 from daybook.serving.http import DEFAULT_MAX_AGE, cache_headers, install_http_caching
@@ -97,7 +95,6 @@ __all__ = [
     "SERVING_TABLES",
     "SERVING_THREADS_ENV",
     "SNAPSHOT_META_TABLE",
-    "FreshnessCache",
     "ServingError",
     "Snapshot",
     "SnapshotDataReader",
@@ -106,7 +103,6 @@ __all__ = [
     "collect_garbage",
     "current_snapshot",
     "freshness",
-    "freshness_source",
     "install_http_caching",
     "keep_pandas_out_of_duckdb",
     "newest_included",

@@ -56,12 +56,17 @@ def cache_headers(
 
 def install_http_caching(
     app: Any,
-    newest_data: Callable[[], datetime | None],
+    newest_data: Callable[[str], datetime | None],
     *,
     max_age: int = DEFAULT_MAX_AGE,
     paths: Iterable[str] = ("/v2/clients/",),
 ) -> None:
-    """Register :func:`cache_headers` on a Flask app for the data endpoints under ``paths``."""
+    """Register :func:`cache_headers` on a Flask app for the data endpoints under ``paths``.
+
+    ``newest_data(client_id)`` gives the ``Last-Modified`` of an answer about that client
+    (the path's ``client_id``): each client's own newest data, so the header tells a
+    caller nothing about other clients' deliveries.
+    """
     from flask import request
 
     if app.extensions.get("daybook_http_caching"):
@@ -72,8 +77,9 @@ def install_http_caching(
     def add_cache_headers(response: Any) -> Any:
         if not request.path.startswith(prefixes) or response.status_code != 200:
             return response
+        client_id = (request.view_args or {}).get("client_id")
         try:
-            newest = newest_data()
+            newest = newest_data(client_id) if client_id else None
         except Exception:  # headers must never turn an answer into an error
             log.exception("freshness lookup failed; answering without Last-Modified")
             newest = None

@@ -7,9 +7,10 @@
   every cached answer stale. It runs after the models have committed, so a
   cached answer is never newer than the stamp it is filed under is old.
 
-  The stamp also records the newest heartbeat the marts include (the newest
-  `received_at_utc` kept by int_heartbeats_deduplicated), so the API reads its
-  Last-Modified time in the same row as the stamp, with no query of its own.
+  The stamp also records the newest heartbeat the marts include, warehouse-wide (the
+  newest `received_at_utc` kept by int_heartbeats_deduplicated), for operators. The
+  API does not send it: its Last-Modified is each client's own (fct_client_freshness),
+  since this time would tell one client when another's data arrived.
 #}
 {% macro record_build() %}
   {% if execute and flags.WHICH in ('run', 'build') %}

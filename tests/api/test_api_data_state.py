@@ -1,10 +1,10 @@
 """What a request reads about the data (api.request_state): the version its answer is cached
-under and the newest data time, at the cost of one warehouse round trip on PostgreSQL."""
+under (one warehouse round trip on PostgreSQL), and each client's Last-Modified."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from served_api import DATA_START, activity_path
 from werkzeug.http import http_date
@@ -52,16 +52,36 @@ def test_a_repeated_answer_costs_one_round_trip_on_postgres_and_no_query_on_duck
     assert len(calls) == (1 if api.backend == "postgres" else 0), calls
 
 
-def test_last_modified_is_the_newest_heartbeat_the_marts_include(api, make_client):
-    """The newest received time among the heartbeats kept after deduplication (valid or
-    quarantined), computed from the raw rows."""
+def _newest_by_client(api) -> dict[str, datetime]:
+    """Each client's newest received time among the heartbeats kept after deduplication
+    (valid or quarantined), computed from the raw rows."""
     kept = [row for row, _ in api.reference.quarantined] + api.reference.valid
-    newest = max(row["received_at_utc"] for row in kept if row["received_at_utc"] is not None)
-    path, query = _path_and_query(*api.active_entities("user")[0])
-    for client in (make_client(), make_client(answer_cache_mb=0)):
-        for _ in range(2):  # the answer, then the cached answer
-            response = client.get(
-                path, query_string=query, headers={"Authorization": f"Bearer {api.token()}"}
-            )
-            assert response.status_code == 200
-            assert response.headers["Last-Modified"] == http_date(newest.replace(microsecond=0))
+    newest: dict[str, datetime] = {}
+    for row in kept:
+        client, received = row["client_id"], row["received_at_utc"]
+        if client is not None and received is not None:
+            newest[client] = max(received, newest.get(client, received))
+    return newest
+
+
+def test_last_modified_is_the_clients_own_newest_heartbeat(api, make_client):
+    """Each client's answers carry that client's newest heartbeat, not the warehouse's: a
+    client polling its own answers learns nothing of when other clients' data arrived."""
+    newest = _newest_by_client(api)
+    clients = {client for client, _ in api.active_entities("user")}
+    assert len({newest[client] for client in clients}) > 1, "the sample must tell them apart"
+    for client_id in sorted(clients):
+        user_id = next(user for client, user in api.active_entities("user") if client == client_id)
+        path, query = _path_and_query(client_id, user_id)
+        for client in (make_client(), make_client(answer_cache_mb=0)):
+            for _ in range(2):  # the answer, then the cached answer
+                response = client.get(
+                    path, query_string=query, headers={"Authorization": f"Bearer {api.token()}"}
+                )
+                assert response.status_code == 200
+                expected = http_date(newest[client_id].replace(microsecond=0))
+                assert response.headers["Last-Modified"] == expected, client_id
+        listing = make_client().get(
+            f"/v2/clients/{client_id}/users", headers={"Authorization": f"Bearer {api.token()}"}
+        )
+        assert listing.headers["Last-Modified"] == expected

@@ -189,7 +189,7 @@ def test_the_statement_reads_data_only_for_a_token_that_may(api):
         assert found is not None
         return found
 
-    row, rows, version, _ = read(api.token())
+    row, rows, version = read(api.token())
     assert row is not None and version is not None
     expected = expected_body(
         api, "user", client_id, user_id, "activity-count", DATA_START, END, "daily"
@@ -199,7 +199,7 @@ def test_the_statement_reads_data_only_for_a_token_that_may(api):
     }
     forged = api.token()[:-1] + ("A" if api.token()[-1] != "A" else "B")
     for refused in (forged, revoked, granted_other, "dbk_000000000000_" + "C" * 43):
-        row, rows, refused_version, _ = read(refused)
+        row, rows, refused_version = read(refused)
         assert rows == [] and refused_version == version
 
 

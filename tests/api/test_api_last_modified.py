@@ -1,4 +1,4 @@
-"""``Last-Modified`` is never later than the response's own ``Date``, even when the newest
+"""``Last-Modified`` is never later than the response's own ``Date``, even when a client's newest
 heartbeat was received "in the future" (a collector's clock ahead), on both backends."""
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ RAW = ("clients", "users", "devices", "heartbeats")
 @pytest.fixture
 def future_warehouse(
     backend: str, make_warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Warehouse:
-    """A small built warehouse whose newest heartbeat was received ten days from now."""
+) -> tuple[Warehouse, str]:
+    """A small built warehouse whose newest heartbeat was received ten days from now, and
+    that heartbeat's client (a valid heartbeat, so the client exists)."""
     from daybook.generate import generate_dataset
     from daybook.load import load_files
     from daybook.refresh import refresh_once
@@ -36,8 +37,13 @@ def future_warehouse(
     future = (datetime.now(UTC) + timedelta(days=10)).replace(tzinfo=None, microsecond=0)
     with connection(warehouse) as con:
         cursor = con.cursor()
-        cursor.execute("select min(heartbeat_id) from raw.heartbeats")
-        (heartbeat_id,) = cursor.fetchone()
+        cursor.execute(
+            "select heartbeats.heartbeat_id, heartbeats.client_id from raw.heartbeats"
+            " join raw.users on users.user_id = heartbeats.user_id"
+            " and users.client_id = heartbeats.client_id"
+            " order by heartbeats.heartbeat_id limit 1"
+        )
+        heartbeat_id, client_id = cursor.fetchone()
         placeholder = "?" if backend == "duckdb" else "%s"
         cursor.execute(
             f"update raw.heartbeats set received_at_utc = {placeholder} "
@@ -48,10 +54,13 @@ def future_warehouse(
     refresh_once(warehouse)
     newest = freshness(warehouse)
     assert newest is not None and newest > datetime.now(UTC) + timedelta(days=9)
-    return warehouse
+    return warehouse, client_id
 
 
-def test_last_modified_is_never_later_than_date(future_warehouse: Warehouse, tmp_path: Path):
+def test_last_modified_is_never_later_than_date(
+    future_warehouse: tuple[Warehouse, str], tmp_path: Path
+):
+    future_warehouse, client_id = future_warehouse
     server = start_server(
         future_warehouse,
         tmp_path / "served",
@@ -60,8 +69,6 @@ def test_last_modified_is_never_later_than_date(future_warehouse: Warehouse, tmp
     )
     try:
         token = open_token_store(future_warehouse).create(None, label="last-modified")[1]
-        clients = server.get("/v2/clients", token).json()["data"]
-        client_id = clients[0]["client_id"]
         users = server.get(f"/v2/clients/{client_id}/users", token).json()["data"]
         path = f"/v2/clients/{client_id}/analytics/users/{users[0]['user_id']}/activity"
         params = {"metric": "activity-count", "start_date": "2026-01-01", "end_date": "2026-01-31"}

@@ -1,4 +1,5 @@
-"""HTTP caching headers: ETag from the body, 304 on If-None-Match, Last-Modified from freshness."""
+"""HTTP caching headers: ETag from the body, 304 on If-None-Match, Last-Modified from the path's
+client's freshness."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def app() -> Flask:
         return jsonify({"status": "ok"})
 
     app.config["state"] = state
-    install_http_caching(app, lambda: NEWEST, max_age=60)
+    install_http_caching(app, {"c1": NEWEST}.get, max_age=60)
     return app
 
 
@@ -68,6 +69,16 @@ def test_changed_answer_gets_a_new_tag_and_a_full_response(app: Flask) -> None:
     assert response.headers["ETag"] != tag
 
 
+def test_last_modified_is_the_paths_clients_own_time(app: Flask) -> None:
+    """Each client's answers carry that client's time; a client with none gets no header
+    (never another client's time, nor the warehouse's)."""
+    client = app.test_client()
+    assert client.get(URL).headers["Last-Modified"] == http_date(NEWEST)
+    other = client.get("/v2/clients/c2/analytics/users/u1/activity")
+    assert other.status_code == 200 and "ETag" in other.headers
+    assert "Last-Modified" not in other.headers
+
+
 def test_if_modified_since_alone_never_gives_304(app: Flask) -> None:
     response = app.test_client().get(URL, headers={"If-Modified-Since": http_date(NEWEST)})
     assert response.status_code == 200
@@ -94,7 +105,7 @@ def test_last_modified_in_the_future_is_clamped_to_now() -> None:
     def users(client_id: str):
         return jsonify({"data": []})
 
-    install_http_caching(app, lambda: future)
+    install_http_caching(app, lambda client_id: future)
     client = app.test_client()
     before = datetime.now(UTC).replace(microsecond=0)
     response = client.get("/v2/clients/c1/users")
@@ -103,7 +114,7 @@ def test_last_modified_in_the_future_is_clamped_to_now() -> None:
     # naive UTC values (as DuckDB returns them) are compared as UTC too
     naive = Flask(__name__)
     naive.add_url_rule("/v2/clients/<client_id>/users", view_func=users)
-    install_http_caching(naive, lambda: future.replace(tzinfo=None))
+    install_http_caching(naive, lambda client_id: future.replace(tzinfo=None))
     clamped = parse_date(naive.test_client().get("/v2/clients/c1/users").headers["Last-Modified"])
     assert clamped <= datetime.now(UTC)
     # the ETag still decides 304

@@ -238,17 +238,14 @@ def test_garbage_collection_keeps_the_newest_and_spares_open_readers(duck: Wareh
 
 
 def test_freshness_follows_the_published_snapshot(duck: Warehouse) -> None:
-    from daybook.serving import FreshnessCache
-
-    newest = FreshnessCache(duck)
-    assert newest() is None, "nothing published yet"
+    assert freshness(duck) is None, "nothing published yet"
     first = fake_build(duck, version=1)
     publish_snapshot(duck)
-    assert newest() == first
+    assert freshness(duck) == first
     second = fake_build(duck, version=2)
-    assert newest() == first, "a build alone changes nothing served"
+    assert freshness(duck) == first, "a build alone changes nothing served"
     publish_snapshot(duck)
-    assert newest() == second > first
+    assert freshness(duck) == second > first
 
 
 def test_a_serving_worker_binds_parameters_without_importing_pandas(duck: Warehouse) -> None:

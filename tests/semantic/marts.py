@@ -35,6 +35,7 @@ MART_COLUMNS: dict[str, tuple[str, ...]] = {
     _ENTITY["device"]["model"]: ("device_id", "client_id", "hostname", "platform", "created_at"),
     FACT: FACT_COLUMNS,
     _SHARED["quarantine"]: ("heartbeat_id", "client_id", "invalid_reasons"),
+    _SHARED["freshness"]: ("client_id", "newest_received_at_utc"),
     _ENTITY["user"]["daily_model"]: (
         "client_id",
         "user_id",
