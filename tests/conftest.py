@@ -50,6 +50,7 @@ TIER_OF_MODULE = {
     "tests/refresh/test_refresh_after_build.py": "build",
     "tests/warehouse/test_backfill.py": "build",
     "tests/warehouse/test_build_command.py": "build",
+    "tests/warehouse/test_client_freshness.py": "build",
     "tests/warehouse/test_count_bound.py": "build",
     "tests/warehouse/test_dates_outside_the_spine.py": "build",
     "tests/warehouse/test_dense_prune.py": "build",

@@ -42,6 +42,7 @@ MARTS = {
     "generated_at_utc, received_at_utc, chrome_activity_count, edge_activity_count, "
     "firefox_activity_count, desktop_activity_count, web_accessibility_activity_count, "
     "total_activity_count, invalid_reasons",
+    "fct_client_freshness": "client_id, newest_received_at_utc",
 }
 
 

@@ -1,0 +1,101 @@
+"""Each client's newest heartbeat (``fct_client_freshness``, the API's ``Last-Modified``).
+
+A first build, then an incremental one that delivers a new heartbeat of one client only,
+an earlier-received copy of the other client's newest heartbeat (the copy kept changes,
+so that client's time goes *back*, as a full build gives), and a heartbeat of a client
+that does not exist. Expected: per client, the newest received time among the earliest
+copies of its heartbeat ids, computed here over the raw rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from daybook.build import run_build
+
+from .scenario import DT, heartbeat, insert_raw, query
+
+CLIENTS = ("c-a", "c-b")
+
+
+def _entities() -> dict[str, list[dict]]:
+    created = DT("2026-03-01 08:00:00")
+    tables: dict[str, list[dict]] = {"clients": [], "users": [], "devices": []}
+    for client in CLIENTS:
+        tables["clients"].append(
+            {"client_id": client, "name": client, "timezone": "UTC", "created_at": created}
+        )
+        tables["users"].append(
+            {
+                "user_id": f"u-{client}",
+                "client_id": client,
+                "email": f"{client}@example.com",
+                "display_name": client,
+                "created_at": created,
+            }
+        )
+        tables["devices"].append(
+            {
+                "device_id": f"d-{client}",
+                "client_id": client,
+                "hostname": client,
+                "platform": "linux",
+                "created_at": created,
+            }
+        )
+    return tables
+
+
+def _beat(heartbeat_id: str, client: str, received: str) -> dict:
+    at = DT(received)
+    return heartbeat(heartbeat_id, client, f"u-{client}", f"d-{client}", at, at)
+
+
+def _newest_by_client(heartbeats: list[dict]) -> dict[str, datetime]:
+    """The earliest-received copy of each heartbeat id, then each client's newest of those."""
+    kept: dict[str, dict] = {}
+    for row in heartbeats:
+        held = kept.get(row["heartbeat_id"])
+        if held is None or row["received_at_utc"] < held["received_at_utc"]:
+            kept[row["heartbeat_id"]] = row
+    newest: dict[str, datetime] = {}
+    for row in kept.values():
+        client = row["client_id"]
+        newest[client] = max(row["received_at_utc"], newest.get(client, row["received_at_utc"]))
+    return newest
+
+
+def _freshness(warehouse) -> dict[str, datetime]:
+    rows = query(warehouse, "select client_id, newest_received_at_utc from fct_client_freshness")
+    return {
+        row["client_id"]: row["newest_received_at_utc"].replace(tzinfo=None, microsecond=0)
+        for row in rows
+    }
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgres", "spark"])
+def test_each_clients_newest_heartbeat_follows_its_own_deliveries(backend, make_warehouse):
+    warehouse = make_warehouse(backend)
+    first = [
+        _beat("a-1", "c-a", "2026-03-03 10:00:00"),
+        _beat("a-2", "c-a", "2026-03-03 11:00:00"),
+        _beat("b-1", "c-b", "2026-03-03 09:00:00"),
+    ]
+    insert_raw(warehouse, {**_entities(), "heartbeats": first})
+    assert run_build(warehouse).success
+    assert _freshness(warehouse) == _newest_by_client(first)
+
+    second = [
+        _beat("b-2", "c-b", "2026-03-03 12:00:00"),
+        _beat("a-2", "c-a", "2026-03-03 10:30:00"),  # an earlier copy of a's newest
+        _beat("x-1", "c-unknown", "2026-03-03 12:30:00"),  # quarantined, still received
+    ]
+    insert_raw(warehouse, {"heartbeats": second})
+    result = run_build(warehouse)  # incremental, with dbt's data tests
+
+    assert result.success, result.summary()
+    expected = _newest_by_client(first + second)
+    assert expected["c-a"] == DT("2026-03-03 10:30:00"), "the reference keeps the earlier copy"
+    assert _freshness(warehouse) == expected
