@@ -256,6 +256,18 @@ def test_refresh_while_serving_never_fails_and_shows_new_heartbeats(
             answer = session.get(url_of(server.base_url, probe), headers=headers, timeout=30)
             assert answer.status_code == 200, answer.text
             assert answer.json()["data"] == before[index]
+        # another client, whose data the refreshes do not touch: its Last-Modified is its own
+        known = {row["client_id"] for row in raw_rows(warehouse, "clients")}
+        other = min(
+            row["client_id"]
+            for row in raw_rows(warehouse, "heartbeats")
+            if row["client_id"] in known - {target["client_id"]}
+        )
+        other_listing = f"{server.base_url}/v2/clients/{other}/users"
+        other_modified = session.get(other_listing, headers=headers, timeout=30).headers.get(
+            "Last-Modified"
+        )
+        assert other_modified is not None
         threads = [threading.Thread(target=hammer, args=(n,)) for n in range(4)]
         for thread in threads:
             thread.start()
@@ -276,7 +288,7 @@ def test_refresh_while_serving_never_fails_and_shows_new_heartbeats(
                 answer = session.get(url_of(server.base_url, probe), headers=headers, timeout=30)
                 assert answer.status_code == 200, answer.text
                 assert answer.json()["data"] == after[index], f"refresh {batch}, probe {index}"
-            # PostgreSQL re-reads freshness at most once a second per worker
+            # each worker reads the new version's freshness on its first request of it
             deadline = time.monotonic() + 5
             while answer.headers["Last-Modified"] == last_modified and time.monotonic() < deadline:
                 time.sleep(0.2)
@@ -284,6 +296,8 @@ def test_refresh_while_serving_never_fails_and_shows_new_heartbeats(
                     url_of(server.base_url, probes[-1]), headers=headers, timeout=30
                 )
             assert answer.headers["Last-Modified"] != last_modified
+            unmoved = session.get(other_listing, headers=headers, timeout=30)
+            assert unmoved.headers["Last-Modified"] == other_modified, "another client's time"
             if warehouse.backend == "duckdb":
                 assert_snapshot_matches_build(warehouse)
             last_modified = answer.headers["Last-Modified"]
