@@ -167,6 +167,17 @@ def compute(
     return ref
 
 
+def newest_received_by_client(ref: Reference) -> dict[str, datetime]:
+    """Each client id's newest received time among the heartbeats kept after deduplication
+    (valid or quarantined): that client's answers' ``Last-Modified``."""
+    newest: dict[str, datetime] = {}
+    for row in [row for row, _ in ref.quarantined] + ref.valid:
+        client, received = row["client_id"], row["received_at_utc"]
+        if client is not None and received is not None:
+            newest[client] = max(received, newest.get(client, received))
+    return newest
+
+
 def _received_sort_key(hb: Row) -> tuple:
     received = hb["received_at_utc"]
     return (received is None, received or datetime.min)

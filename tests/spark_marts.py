@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from reference import GRANULARITIES
+from reference import GRANULARITIES, newest_received_by_client
 from served_api import DATA_START, activity_path, expected_body
+from werkzeug.http import http_date
 
 from daybook.config import Warehouse
 from daybook.serving import serving_tables
@@ -35,7 +36,8 @@ def copy_marts_to_spark(source: Warehouse, spark: Warehouse) -> None:
 
 def answers_like_the_reference(api: Any, rng: Any, *, per_entity: int = 8) -> None:
     """Random activity requests to ``api`` (users, devices, whole clients; every metric it
-    lists, every granularity) equal the reference's answers."""
+    lists, every granularity) equal the reference's answers, each with its client's own
+    ``Last-Modified``."""
     token = api.token()
     for entity in ("user", "device", "client"):
         metrics = _metric_names(entity)
@@ -58,6 +60,9 @@ def answers_like_the_reference(api: Any, rng: Any, *, per_entity: int = 8) -> No
                 api, entity, client, entity_id, metric, start, end, granularity
             )
             assert answer.json() == expected, (entity, params)
+            # Last-Modified: the client's own newest heartbeat, from the published freshness mart
+            newest = newest_received_by_client(api.reference)[client]
+            assert answer.headers["Last-Modified"] == http_date(newest.replace(microsecond=0))
 
 
 def _metric_names(entity: str) -> list[str]:

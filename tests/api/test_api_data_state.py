@@ -4,8 +4,9 @@ under (one warehouse round trip on PostgreSQL), and each client's Last-Modified.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from reference import newest_received_by_client
 from served_api import DATA_START, activity_path
 from werkzeug.http import http_date
 
@@ -52,22 +53,10 @@ def test_a_repeated_answer_costs_one_round_trip_on_postgres_and_no_query_on_duck
     assert len(calls) == (1 if api.backend == "postgres" else 0), calls
 
 
-def _newest_by_client(api) -> dict[str, datetime]:
-    """Each client's newest received time among the heartbeats kept after deduplication
-    (valid or quarantined), computed from the raw rows."""
-    kept = [row for row, _ in api.reference.quarantined] + api.reference.valid
-    newest: dict[str, datetime] = {}
-    for row in kept:
-        client, received = row["client_id"], row["received_at_utc"]
-        if client is not None and received is not None:
-            newest[client] = max(received, newest.get(client, received))
-    return newest
-
-
 def test_last_modified_is_the_clients_own_newest_heartbeat(api, make_client):
     """Each client's answers carry that client's newest heartbeat, not the warehouse's: a
     client polling its own answers learns nothing of when other clients' data arrived."""
-    newest = _newest_by_client(api)
+    newest = newest_received_by_client(api.reference)
     clients = {client for client, _ in api.active_entities("user")}
     assert len({newest[client] for client in clients}) > 1, "the sample must tell them apart"
     for client_id in sorted(clients):
