@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from daybook.semantic.definitions import Entity, Mart, Tenant
 from daybook.semantic.errors import SemanticError
 
-# The one shared mart code reads by role: the finest-grain daily activity fact (the
-# directory's rankings and activity days; the time column of every dense daily mart).
+# The shared marts code reads by role. The finest-grain daily activity fact (the directory's
+# rankings and activity days; the time column of every dense daily mart):
 ACTIVITY = "activity"
-# Each client's newest heartbeat (one row per client id): the API's Last-Modified for that
-# client's answers. Optional: without it answers carry no Last-Modified.
+# Each client's newest heartbeat (one row per client id), the API's Last-Modified for that
+# client's answers; optional: without it answers carry no Last-Modified.
 FRESHNESS = "freshness"
 
 
@@ -51,7 +51,8 @@ class Registry:
         return self.tenant
 
     def mart(self, role: str) -> Mart:
-        """The shared mart playing ``role`` (``activity``, ``dates``, ``quarantine``)."""
+        """The shared mart playing ``role`` (``activity``, ``dates``, ``freshness``,
+        ``quarantine``)."""
         try:
             return self.marts[role]
         except KeyError:
