@@ -18,8 +18,8 @@ it encodes are issue 16's, written down before the compiler:
   ``grain_to_date``, or all history), on the bucket's first day, last day, or averaged
   over its days (``period_agg``);
 - filters of every enclosing metric and input apply; ``Dimension('entity__name')`` is
-  the row's own column (entity = the model's primary entity) or the column of the model
-  whose primary entity it is, looked up by key (no such row: the filter is false).
+  the row's own column or ``expr`` (entity = the model's primary entity) or that of the
+  model whose primary entity it is, looked up by key (no such row: the filter is false).
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ class MetricReference:
     def dimension(self, model: dict, row: dict, reference: str):
         entity, name = reference.split("__")
         if entity == self.primary(model) and self.column(model.get("dimensions", []), name):
-            return row[self.column(model["dimensions"], name)]
+            return evaluate_measure(self.column(model["dimensions"], name), row)
         key = row[self.column(model["entities"], entity)]
         for other in self.models.values():
             column = self.column(other.get("dimensions", []), name)
@@ -127,7 +127,7 @@ class MetricReference:
             other_key = self.column(other["entities"], entity)
             for candidate in self.rows_of(other, self.tables):
                 if candidate[other_key] == key:
-                    return candidate[column]
+                    return evaluate_measure(column, candidate)
             return None
         raise KeyError(reference)
 

@@ -33,6 +33,8 @@ semantic_models:
     dimensions:
       - {name: activity_date, type: time, type_params: {time_granularity: day}}
       - {name: heartbeats, type: categorical, expr: heartbeat_count}
+      - {name: browser_activity, type: categorical,
+         expr: chrome_activity_count + edge_activity_count}
     measures:
       - {name: total_activity, agg: sum, expr: total_activity_count}
       - {name: chrome_activity, agg: sum, expr: chrome_activity_count}
@@ -68,6 +70,9 @@ metrics:
   - {name: busy_row_activity, label: Busy rows, type: simple,
      type_params: {measure: total_activity},
      filter: "{{ Dimension('activity__heartbeats') }} > 2"}
+  - {name: browser_row_activity, label: Browser rows, type: simple,
+     type_params: {measure: total_activity},
+     filter: "{{ Dimension('activity__browser_activity') }} >= 6"}
   - {name: activity_per_active_day, label: Per day, type: ratio,
      type_params: {numerator: activity_count, denominator: active_days}}
   - {name: chrome_share, label: Chrome share, type: ratio,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlglot
 from dbt_semantic_interfaces.implementations.semantic_manifest import PydanticSemanticManifest
+from sqlglot import exp
 
 from daybook.semantic import SemanticError
 from daybook.semantic.dialects import DIALECTS
@@ -103,9 +104,50 @@ def _filter(metric: str, template: str):
     return edit
 
 
+def _dimension(model: str, name: str, expr: str, *, time: bool = False):
+    """Give semantic model ``model``'s dimension ``name`` the SQL ``expr`` (dbt allows it)."""
+
+    def edit(data: dict) -> None:
+        found = next(s for s in data["semantic_models"] if s["name"] == model)
+        for dimension in found["dimensions"]:
+            if dimension["name"] == name:
+                dimension["expr"] = expr
+
+    return edit
+
+
+def test_a_dimension_expr_is_sql_on_its_own_table(manifest_json: dict) -> None:
+    """A dimension's ``expr`` is an expression over its model's columns, each qualified by
+    the table the filter reads it from (never one quoted "column" named by the whole text)."""
+
+    def edit(data: dict) -> None:
+        _dimension("devices", "platform", "case when platform = 'linux' then 'open' end")(data)
+        _filter("windows_activity", "{{ Dimension('device__platform') }} = 'open'")(data)
+
+    query = compile_metric(
+        edited(manifest_json, edit), "windows_activity", "client", "daily", "duckdb"
+    )
+    where = sqlglot.parse_one(query.sql, dialect="duckdb").find(exp.Case)
+    assert where is not None, query.sql
+    assert {column.table for column in where.find_all(exp.Column)} == {"j_device"}
+    assert '"case' not in query.sql.lower()
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
+        (
+            lambda data: (
+                _dimension("devices", "platform", "upper(platform)")(data),
+                _filter("windows_activity", "{{ Dimension('device__platform') }} = 'X'")(data),
+            ),
+            "filter: dimension 'device__platform' expr: 'upper(platform)' uses UPPER",
+        ),
+        (
+            _dimension("activity", "activity_date", "cast(activity_date as date)"),
+            "time dimension 'activity_date' of activity: expr 'cast(activity_date as date)' "
+            "must be a column",
+        ),
         (
             _filter("windows_activity", "{{ Dimension('device__platfrom') }} = 'windows'"),
             "windows_activity: filter: unknown dimension 'device__platfrom' "

@@ -24,7 +24,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from daybook.semantic.errors import SemanticError, did_you_mean
-from daybook.semantic.expressions import SAFE_STRING
+from daybook.semantic.expressions import SAFE_STRING, parse_expression
 from daybook.semantic.metric_sql.view import ManifestView
 
 FACT_ALIAS = "f"
@@ -114,8 +114,9 @@ def render(
 
 def _column(
     view: ManifestView, model, name: str, joins: dict[str, Join], *, metric: str
-) -> exp.Column:
-    """The column ``entity__dimension`` names, registering the join it needs."""
+) -> exp.Expression:
+    """The SQL of the dimension ``entity__dimension`` names (its column, or its ``expr``
+    over columns of its model), registering the join it needs."""
     entity, _, dimension = name.partition("__")
     if not dimension or "__" in dimension:
         raise SemanticError(
@@ -125,7 +126,7 @@ def _column(
     if entity == view.primary_entity(model):
         column = view.dimension_column(model, dimension)
         if column is not None:
-            return exp.column(column, FACT_ALIAS)
+            return _dimension_sql(column, FACT_ALIAS, name=name, metric=metric)
     fact_column = view.entity_column(model, entity)
     if fact_column is not None:
         for other in view.identified_by(entity):
@@ -139,9 +140,24 @@ def _column(
             )
             if joins[entity].table != view.table(other):
                 raise SemanticError(f"metric {metric}: filter: two models identified by {entity}")
-            return exp.column(column, alias)
+            return _dimension_sql(column, alias, name=name, metric=metric)
     valid = view.reachable_dimensions(model)
     raise SemanticError(
         f"metric {metric}: filter: unknown dimension {name!r}{did_you_mean(name, valid)} "
         f"for semantic model {model.name}; valid: {', '.join(valid) or 'none'}"
     )
+
+
+def _dimension_sql(expr: str, alias: str, *, name: str, metric: str) -> exp.Expression:
+    """A dimension's ``expr`` (dbt allows SQL there: ``case when ... end``) on the table
+    ``alias``: checked like a measure's expression (columns, arithmetic, CASE, COALESCE,
+    comparisons; no functions), each column qualified by ``alias``. Refused with the
+    dimension's name otherwise, so a filter never reaches a warehouse as an unknown
+    quoted "column" (a 500 on every request)."""
+    try:
+        tree = parse_expression(expr)
+    except ValueError as error:
+        raise SemanticError(f"metric {metric}: filter: dimension {name!r} expr: {error}") from None
+    for column in tree.find_all(exp.Column):
+        column.set("table", exp.to_identifier(alias))
+    return tree if isinstance(tree, exp.Column) else exp.Paren(this=tree)

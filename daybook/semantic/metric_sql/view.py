@@ -19,6 +19,7 @@ from dbt_semantic_interfaces.implementations.semantic_model import PydanticSeman
 from dbt_semantic_interfaces.type_enums import EntityType
 
 from daybook.semantic.errors import SemanticError, did_you_mean
+from daybook.semantic.expressions import SAFE_IDENTIFIER
 
 # Entity types that identify one row of their semantic model (safe to join to: no fan-out).
 ROW_IDENTIFYING = (EntityType.PRIMARY, EntityType.UNIQUE, EntityType.NATURAL)
@@ -156,7 +157,13 @@ class ManifestView:
             )
         for dimension in model.dimensions:
             if dimension.name == name:
-                return dimension.expr or dimension.name
+                column = (dimension.expr or dimension.name).strip()
+                if not SAFE_IDENTIFIER.fullmatch(column):
+                    raise SemanticError(
+                        f"metric {metric}: time dimension {name!r} of {model.name}: expr "
+                        f"{column!r} must be a column of the model (a day column), not SQL"
+                    )
+                return column
         raise SemanticError(
             f"metric {metric}: time dimension {name!r} is not a dimension of {model.name}"
         )
