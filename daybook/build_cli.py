@@ -67,11 +67,33 @@ def build(full_refresh: bool, select: tuple[str, ...], unit_tests: bool) -> None
             if not result.success:
                 failing = ", ".join(node.name for node in result.failed_nodes)
                 raise click.ClickException(f"dbt build failed: {failing or 'see the error above'}")
+            _refuse_what_the_api_refuses()
 
         outcome = build_and_publish(warehouse, build=dbt_build, on_built=on_built)
     if outcome.publication is not None:
         # The API reads published snapshots, never the build file (see daybook.serving).
         console.print(f"Published serving snapshot {outcome.publication.name}")
+
+
+def _refuse_what_the_api_refuses() -> None:
+    """Load the semantic catalogue as the API and ``daybook metrics`` do, against the
+    manifests this build just wrote, and fail the command (before publishing) with the
+    same message when they would refuse it.
+
+    Why after dbt: dbt accepts what Daybook refuses (a misspelt dimension inside a
+    ``filter:``, SQL it cannot compile), and an API started on such YAML cannot boot; the
+    build's own semantic manifest makes the check a file read, not another dbt parse.
+    """
+    from daybook.semantic.errors import SemanticError
+    from daybook.semantic.loader import load_catalog
+
+    try:
+        load_catalog()
+    except SemanticError as error:
+        raise click.ClickException(
+            f"{error}\nThe marts are built, but the API and `daybook metrics` refuse this "
+            "semantic YAML, so the build is not published: fix it and build again."
+        ) from None
 
 
 def _print_summary(console: Any, result: BuildResult) -> None:

@@ -42,3 +42,40 @@ def test_failing_build_exits_non_zero_and_names_the_node(
     assert result.exit_code != 0
     assert BROKEN_MODEL in result.output
     assert "FAILED" in result.output or "failed" in result.output
+
+
+TYPO_METRIC = """\
+metrics:
+  - name: misspelt_filter_activity
+    label: Misspelt filter
+    type: simple
+    type_params:
+      measure: total_activity
+    filter: |
+      {{ Dimension('device__platfrom') }} = 'macos'
+"""
+
+
+def test_semantic_yaml_the_api_refuses_fails_the_build_and_publishes_nothing(
+    empty_warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt parses a misspelt dimension inside a ``filter:`` without complaint, and an API
+    started on it cannot boot; ``daybook build`` refuses it as ``daybook metrics`` does:
+    non-zero, the file, the metric and the nearest valid name, nothing published."""
+    from daybook.serving import current_snapshot
+
+    semantic = tmp_path / "semantic"
+    shutil.copytree(project_dir() / "semantic", semantic)
+    (semantic / "metrics" / "typo.yml").write_text(TYPO_METRIC)
+    monkeypatch.setenv("DAYBOOK_SEMANTIC_DIR", str(semantic))
+    monkeypatch.setenv("DAYBOOK_DATABASE_URL", empty_warehouse.url)
+    result = CliRunner().invoke(build, ["--select", "stg_raw__clients"])
+    assert result.exit_code != 0, result.output
+    assert "typo.yml" in result.output and "misspelt_filter_activity" in result.output
+    assert "did you mean 'device__platform'" in result.output
+    assert "not published" in result.output
+    if empty_warehouse.backend == "duckdb":
+        assert current_snapshot(empty_warehouse) is None
+    monkeypatch.delenv("DAYBOOK_SEMANTIC_DIR")  # the shipped YAML passes the same check
+    shipped = CliRunner().invoke(build, ["--select", "stg_raw__clients"])
+    assert "semantic YAML" not in shipped.output and "misspelt" not in shipped.output
