@@ -42,7 +42,11 @@ ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
     exp.Not,
     exp.Is,
 )
-SAFE_STRING = re.compile(r"^[A-Za-z0-9 _.\-]*$")
+# String literals are written into the SQL text (not bound), so they keep to characters
+# no driver or dialect reads inside a literal: no quotes, backslashes, % (psycopg) or :
+# (Spark's named markers). / and @ admit time zone names and e-mail addresses.
+SAFE_STRING = re.compile(r"[A-Za-z0-9 _.\-/@]*")
+SAFE_STRING_TEXT = "letters, digits, space and _ . - / @"
 SAFE_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DESCRIPTION = "a column, integer literals, + - *, parentheses, CASE, COALESCE and comparisons"
 
@@ -73,9 +77,7 @@ def parse_expression(text: str, *, allow_star: bool = False) -> exp.Expression:
             and node.is_string
             and not SAFE_STRING.fullmatch(node.this)
         ):
-            raise ValueError(
-                f"{text!r}: string literals may hold only letters, digits, space _ . -"
-            )
+            raise ValueError(f"{text!r}: string literals may hold only {SAFE_STRING_TEXT}")
         if isinstance(node, exp.Literal) and node.is_number and not node.this.isdigit():
             raise ValueError(f"{text!r}: numeric literals must be whole numbers")
     return tree

@@ -70,6 +70,9 @@ metrics:
   - {name: busy_row_activity, label: Busy rows, type: simple,
      type_params: {measure: total_activity},
      filter: "{{ Dimension('activity__heartbeats') }} > 2"}
+  - {name: not_slashed_platform_activity, label: Not a slashed platform, type: simple,
+     type_params: {measure: total_activity},
+     filter: "{{ Dimension('device__platform') }} != 'Europe/Paris@x'"}
   - {name: browser_row_activity, label: Browser rows, type: simple,
      type_params: {measure: total_activity},
      filter: "{{ Dimension('activity__browser_activity') }} >= 6"}

@@ -24,7 +24,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from daybook.semantic.errors import SemanticError, did_you_mean
-from daybook.semantic.expressions import SAFE_STRING, parse_expression
+from daybook.semantic.expressions import SAFE_STRING, SAFE_STRING_TEXT, parse_expression
 from daybook.semantic.metric_sql.view import ManifestView
 
 FACT_ALIAS = "f"
@@ -100,7 +100,7 @@ def render(
         ):
             raise SemanticError(
                 f"metric {metric}: filter {template!r}: string literals may hold only "
-                "letters, digits, space _ . -"
+                f"{SAFE_STRING_TEXT}"
             )
     for column in list(tree.find_all(exp.Column)):
         prefix = MARKER.format("")
