@@ -53,6 +53,9 @@ class CycleResult:
     # raw heartbeat rows new since the last cycle but received before its newest (a
     # backfill): built like the others, yet not among the arrivals counted by received time
     earlier_rows: int = 0
+    # raw entity tables whose rows changed since the last cycle (new, or delivered again: a
+    # zone change or a moved user applies to old heartbeats too), which no count above shows
+    changed_entities: tuple[str, ...] = ()
 
     def log_line(self) -> str:
         arrivals = self.arrivals
@@ -73,6 +76,9 @@ class CycleResult:
         )
         if self.earlier_rows:
             line += f"; {self.earlier_rows:,} more raw rows received before the last cycle's newest"
+        if self.changed_entities:
+            tables = ", ".join(f"raw.{table}" for table in self.changed_entities)
+            line += f"; {tables} changed (new or delivered again), applied to their heartbeats"
         return line
 
 
@@ -179,6 +185,12 @@ def refresh_once(
         if previous_rows is not None
         else 0
     )
+    previous_fingerprints = state.get("entity_fingerprints") or {}
+    changed_entities = tuple(
+        table
+        for table, fingerprint in arrivals.entity_fingerprints.items()
+        if previous_fingerprints and previous_fingerprints.get(table) != fingerprint
+    )
     save_state(warehouse, arrivals)
     publication = outcome.publication
     publish_seconds = outcome.publish_seconds or 0.0
@@ -191,6 +203,7 @@ def refresh_once(
         total_seconds=published - started,
         snapshot=publication.snapshot_id if publication is not None else None,
         earlier_rows=earlier_rows,
+        changed_entities=changed_entities,
     )
 
 

@@ -147,6 +147,17 @@ def test_cycle_counts_arrivals_and_local_days_since_the_last_cycle(
     assert cycle.built and cycle.arrivals.heartbeats == 2
     assert cycle.earlier_rows == 5
     assert "; 5 more raw rows received before the last cycle's newest" in cycle.log_line()
+    assert "changed" not in cycle.log_line(), "no entity row changed"
+
+    # a client delivered again with another zone: no heartbeat in, yet built and said so
+    _execute(
+        raw_warehouse,
+        [("update raw.clients set timezone = ? where client_id = ?", ["UTC", min(ZONES)])],
+    )
+    cycle = refresh_once(raw_warehouse, build=fake_build(raw_warehouse))
+    assert cycle.built and cycle.arrivals.heartbeats == 0
+    assert cycle.changed_entities == ("clients",)
+    assert "; raw.clients changed (new or delivered again)" in cycle.log_line()
 
 
 def test_first_cycle_after_a_build_counts_only_what_the_marts_do_not_include(
