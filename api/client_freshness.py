@@ -4,10 +4,10 @@ Why per client: the warehouse-wide newest heartbeat, the same for every caller, 
 a client polling its own answers when some other client's data last arrived. The
 build keeps one row per client (the registry's ``freshness`` mart,
 ``fct_client_freshness``); this reads it once per data version, as ``api.known_ids``
-reads the existence checks, so a header costs no query per request. The version is
-read before anything else in a request and data only moves forward, so the time
-given is never older than the answer's data. Without a version (a PostgreSQL
-warehouse no dbt run of this project has stamped yet) it is one small query.
+reads the existence checks, so a header costs no query per request. Data only moves
+forward, so the time given is never older than the answer's data (where the version is
+read after the data, it can only be newer). Without a version (a PostgreSQL warehouse
+no dbt run of this project has stamped yet) it is one small query.
 """
 
 from __future__ import annotations
@@ -26,32 +26,30 @@ from daybook.semantic.registry import Registry
 
 log = logging.getLogger(__name__)
 
-NEWEST_COLUMN = "newest_received_at_utc"
-
-
-@dataclass(frozen=True)
-class _Loaded:
-    version: Hashable
-    times: Mapping[str, datetime | None]
+# Versions kept: a request still on the version before a publish reads its own, and
+# the next request on the new one does not load again.
+KEPT_VERSIONS = 2
 
 
 @dataclass
 class ClientFreshness:
-    """Each client's newest heartbeat time, at one data version."""
+    """Each client's newest heartbeat time, at the last few data versions."""
 
     registry: Registry
     dialect: str
-    _loaded: _Loaded | None = field(default=None, repr=False)
+    _loaded: dict[Hashable, Mapping[str, datetime | None]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _sql: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         # Built once, before request threads run (sqlglot generation is kept out of them).
+        # The registry's `freshness` mart: keyed by its grain (the tenant key), the time
+        # in its time_column (both checked against dbt's manifest when the catalogue loads).
         mart = self.registry.freshness
-        if mart is None:
+        if mart is None or mart.time_column is None:
             return
-        key = exp.column(self.registry.require_tenant().key, quoted=True)
-        select = exp.select(key, exp.column(NEWEST_COLUMN, quoted=True)).from_(
+        key = exp.column(mart.grain[0], quoted=True)
+        select = exp.select(key, exp.column(mart.time_column, quoted=True)).from_(
             exp.to_table(mart.model)
         )
         self._sql["all"] = select.sql(dialect=self.dialect)
@@ -59,27 +57,33 @@ class ClientFreshness:
 
     def newest(self, reader: Reader, version: Hashable | None, client_id: str) -> datetime | None:
         """When ``client_id``'s newest heartbeat was received (UTC), or None: no heartbeat
-        of that client, no freshness mart declared, or the mart cannot be read (a
-        warehouse built before it existed)."""
+        of that client, no freshness mart declared, or the mart cannot be read now (a
+        warehouse built before it existed; a failed read is not kept, the next request
+        reads again)."""
         if not self._sql:
             return None
         client_id = client_id.lower()
         if version is None:
             rows = self._read(reader, "one", [client_id])
             return as_utc(rows[0][1]) if rows else None
-        loaded = self._loaded
-        if loaded is None or loaded.version != version:
+        times = self._loaded.get(version)
+        if times is None:
             with self._lock:
-                loaded = self._loaded
-                if loaded is None or loaded.version != version:
+                times = self._loaded.get(version)
+                if times is None:
                     rows = self._read(reader, "all", [])
-                    loaded = _Loaded(version, {str(row[0]): as_utc(row[1]) for row in rows})
-                    self._loaded = loaded
-        return loaded.times.get(client_id)
+                    if rows is None:
+                        return None
+                    times = {str(row[0]): as_utc(row[1]) for row in rows}
+                    while len(self._loaded) >= KEPT_VERSIONS:
+                        self._loaded.pop(next(iter(self._loaded)))
+                    self._loaded[version] = times
+        return times.get(client_id)
 
-    def _read(self, reader: Reader, which: str, parameters: list[str]) -> list[tuple]:
+    def _read(self, reader: Reader, which: str, parameters: list[str]) -> list[tuple] | None:
+        """The rows, or None when the read failed (logged; a header never fails an answer)."""
         try:
             return reader.fetch_all(self._sql[which], parameters)
         except Exception:  # a header must never turn an answer into an error
             log.warning("cannot read each client's freshness; answering without Last-Modified")
-            return []
+            return None

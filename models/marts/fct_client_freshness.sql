@@ -1,22 +1,24 @@
-{#- One row per client id on a deduplicated heartbeat: when its newest heartbeat was
-    received. The API's `Last-Modified` on a client's answers is this time, so a client
-    polling its own answers learns nothing of when other clients' data arrived (the
-    warehouse-wide newest heartbeat would tell it); BI tools can read it as each
-    client's data freshness.
+{#- One row per client id on a deduplicated heartbeat with a received time: when its
+    newest heartbeat was received. The API's `Last-Modified` on a client's answers is
+    this time, so a client polling its own answers learns nothing of when other
+    clients' data arrived (the warehouse-wide newest heartbeat would tell it); BI tools
+    can read it as each client's data freshness.
 
     The same heartbeats as the warehouse-wide time (`int_heartbeats_deduplicated`,
     valid or not), so the newest of these rows is that time. Incremental where keys can
     be rewritten (DuckDB, PostgreSQL): a refresh finds the clients of the heartbeats
-    deduplicated since this table was last written (their `processed_at_utc`, an index
-    probe on PostgreSQL) and computes each one's newest again over all its heartbeats,
-    so an earlier copy that replaced the newest one lowers it as a full build would.
-    That per-client max is one probe of the `received_at_utc` index on PostgreSQL (it
-    reads back from the newest heartbeat to the client's, usually the one just
-    delivered); a group-by over every heartbeat would cost seconds per refresh at 25M.
-    Known limit: a heartbeat id delivered again under another client, received earlier,
-    moves to that client and leaves the first client's time until a full refresh. On
-    Spark, where a parquet table has no delete by key, it is a table recomputed each
-    build (one scan of two columns). -#}
+    (re)validated since this table was last written (`int_heartbeats_validated`'s
+    `processed_at_utc`, an index probe on PostgreSQL), and the clients such a heartbeat
+    left (`previous_client_id`: an earlier copy delivered under another client), and
+    computes each one's newest again over all its heartbeats, so an earlier copy that
+    replaced the newest one lowers it, as a full build would. That per-client max is a
+    walk back along the `received_at_utc` index on PostgreSQL, from the newest heartbeat
+    to the client's own (usually the one just delivered; for a backfill of a quiet
+    client, as far back as its last heartbeat, beside a refresh that then reads all of
+    raw anyway). A client left with no heartbeat gets a null time, and the post-hook
+    deletes its row, as a full build has none. A group-by over every heartbeat would
+    cost PostgreSQL seconds per refresh at 25M. On Spark, where a parquet table has no
+    delete by key, it is a table recomputed each build (one scan of two columns). -#}
 {{
     config(
         materialized=summary_materialization(),
@@ -27,20 +29,35 @@
             {'columns': ['client_id'], 'unique': true},
             {'columns': ['refreshed_at_utc']},
         ]),
+        post_hook=[
+            "{% if is_incremental() %}delete from {{ this }}"
+            " where newest_received_at_utc is null{% endif %}",
+        ],
     )
 }}
 
 {%- set heartbeats = ref('int_heartbeats_deduplicated') %}
+{%- set validated = ref('int_heartbeats_validated') %}
 
 with
 
 {% if is_incremental() %}
+{%- set watermark = max_timestamp('refreshed_at_utc', this) %}
 touched as (
 
-    select distinct client_id
-    from {{ heartbeats }}
-    where processed_at_utc > {{ max_timestamp('refreshed_at_utc', this) }}
+    select client_id
+    from {{ validated }}
+    where processed_at_utc > {{ watermark }}
         and client_id is not null
+        and received_at_utc is not null
+
+    union
+
+    select previous_client_id as client_id
+    from {{ validated }}
+    where processed_at_utc > {{ watermark }}
+        and previous_client_id is not null
+        and (client_id is null or previous_client_id <> client_id)
 
 ),
 
@@ -64,6 +81,7 @@ newest as (
         max(received_at_utc) as newest_received_at_utc
     from {{ heartbeats }}
     where client_id is not null
+        and received_at_utc is not null
     group by client_id
 
 ),

@@ -1,10 +1,13 @@
 """Each client's newest heartbeat (``fct_client_freshness``, the API's ``Last-Modified``).
 
-A first build, then an incremental one that delivers a new heartbeat of one client only,
-an earlier-received copy of the other client's newest heartbeat (the copy kept changes,
-so that client's time goes *back*, as a full build gives), and a heartbeat of a client
-that does not exist. Expected: per client, the newest received time among the earliest
-copies of its heartbeat ids, computed here over the raw rows.
+A first build, then an incremental one that delivers a new heartbeat of one client, an
+earlier-received copy of another client's newest heartbeat (the copy kept changes, so
+that client's time goes *back*, as a full build gives), an earlier copy of a third
+client's only heartbeat delivered under another client (the heartbeat moves: the third
+client is left with none, so no row), and a heartbeat of a client that does not exist;
+a fourth client receives nothing and keeps its time. Expected: per client, the newest
+received time among the earliest copies of its heartbeat ids, computed here over the raw
+rows.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from daybook.build import run_build
 
 from .scenario import DT, heartbeat, insert_raw, query
 
-CLIENTS = ("c-a", "c-b")
+CLIENTS = ("c-a", "c-b", "c-c", "c-d")
 
 
 def _entities() -> dict[str, list[dict]]:
@@ -49,6 +52,7 @@ def _entities() -> dict[str, list[dict]]:
 
 
 def _beat(heartbeat_id: str, client: str, received: str) -> dict:
+    """A valid heartbeat of ``client``'s one user and device, generated when received."""
     at = DT(received)
     return heartbeat(heartbeat_id, client, f"u-{client}", f"d-{client}", at, at)
 
@@ -82,6 +86,8 @@ def test_each_clients_newest_heartbeat_follows_its_own_deliveries(backend, make_
         _beat("a-1", "c-a", "2026-03-03 10:00:00"),
         _beat("a-2", "c-a", "2026-03-03 11:00:00"),
         _beat("b-1", "c-b", "2026-03-03 09:00:00"),
+        _beat("c-1", "c-c", "2026-03-03 08:00:00"),
+        _beat("d-1", "c-d", "2026-03-03 08:30:00"),
     ]
     insert_raw(warehouse, {**_entities(), "heartbeats": first})
     assert run_build(warehouse).success
@@ -91,6 +97,7 @@ def test_each_clients_newest_heartbeat_follows_its_own_deliveries(backend, make_
         _beat("b-2", "c-b", "2026-03-03 12:00:00"),
         _beat("a-2", "c-a", "2026-03-03 10:30:00"),  # an earlier copy of a's newest
         _beat("x-1", "c-unknown", "2026-03-03 12:30:00"),  # quarantined, still received
+        _beat("c-1", "c-b", "2026-03-03 07:00:00"),  # c's only heartbeat moves to b
     ]
     insert_raw(warehouse, {"heartbeats": second})
     result = run_build(warehouse)  # incremental, with dbt's data tests
@@ -98,4 +105,5 @@ def test_each_clients_newest_heartbeat_follows_its_own_deliveries(backend, make_
     assert result.success, result.summary()
     expected = _newest_by_client(first + second)
     assert expected["c-a"] == DT("2026-03-03 10:30:00"), "the reference keeps the earlier copy"
+    assert "c-c" not in expected and expected["c-d"] == DT("2026-03-03 08:30:00")
     assert _freshness(warehouse) == expected
