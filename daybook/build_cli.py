@@ -40,6 +40,9 @@ def build(full_refresh: bool, select: tuple[str, ...], unit_tests: bool) -> None
 
     console = Console(stderr=True)
     warehouse = warehouse_from_env()
+    # before dbt: what the API refuses stops here, with the warehouse as it was (no column
+    # checks yet: the build may be adding the columns the YAML names)
+    _refuse_what_the_api_refuses(check_manifest=False, after=None)
     done: list[NodeResult] = []
 
     with console.status(f"dbt build on {warehouse.backend}: starting") as status:
@@ -67,32 +70,34 @@ def build(full_refresh: bool, select: tuple[str, ...], unit_tests: bool) -> None
             if not result.success:
                 failing = ", ".join(node.name for node in result.failed_nodes)
                 raise click.ClickException(f"dbt build failed: {failing or 'see the error above'}")
-            _refuse_what_the_api_refuses()
 
         outcome = build_and_publish(warehouse, build=dbt_build, on_built=on_built)
     if outcome.publication is not None:
         # The API reads published snapshots, never the build file (see daybook.serving).
         console.print(f"Published serving snapshot {outcome.publication.name}")
+    # after: the columns the YAML names, against the dbt manifest this build wrote
+    _refuse_what_the_api_refuses(check_manifest=True, after="The marts are built and served")
 
 
-def _refuse_what_the_api_refuses() -> None:
-    """Load the semantic catalogue as the API and ``daybook metrics`` do, against the
-    manifests this build just wrote, and fail the command (before publishing) with the
-    same message when they would refuse it.
+def _refuse_what_the_api_refuses(*, check_manifest: bool, after: str | None) -> None:
+    """Load the semantic catalogue as the API and ``daybook metrics`` do and fail the
+    command with the same message when they would refuse it.
 
-    Why after dbt: dbt accepts what Daybook refuses (a misspelt dimension inside a
-    ``filter:``, SQL it cannot compile), and an API started on such YAML cannot boot; the
-    build's own semantic manifest makes the check a file read, not another dbt parse.
+    Why: dbt accepts what Daybook refuses (a misspelt dimension inside a ``filter:``, SQL
+    it cannot compile, a column the mart does not have), and an API started on such YAML
+    cannot boot. Called before dbt (``after`` None: nothing is built), then after the
+    build and its publish with the columns checked against the manifest it wrote.
     """
     from daybook.semantic.errors import SemanticError
     from daybook.semantic.loader import load_catalog
 
     try:
-        load_catalog()
+        load_catalog(check_manifest=check_manifest)
     except SemanticError as error:
+        done = f"{after}, but the API" if after else "Nothing was built: the API"
         raise click.ClickException(
-            f"{error}\nThe marts are built, but the API and `daybook metrics` refuse this "
-            "semantic YAML, so the build is not published: fix it and build again."
+            f"{error}\n{done} and `daybook metrics` refuse this semantic YAML (an API "
+            "started on it cannot boot): fix it and build again."
         ) from None
 
 

@@ -27,6 +27,7 @@ def broken_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copy(source / "dbt_project.yml", target / "dbt_project.yml")
     shutil.copytree(source / "models", target / "models")
     shutil.copytree(source / "dbt_project", target / "dbt_project")
+    shutil.copytree(source / "semantic", target / "semantic")
     (target / "models" / "marts" / f"{BROKEN_MODEL}.sql").write_text(
         "select no_such_column from (select 1 as one) as nothing_here\n"
     )
@@ -60,8 +61,9 @@ def test_semantic_yaml_the_api_refuses_fails_the_build_and_publishes_nothing(
     empty_warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """dbt parses a misspelt dimension inside a ``filter:`` without complaint, and an API
-    started on it cannot boot; ``daybook build`` refuses it as ``daybook metrics`` does:
-    non-zero, the file, the metric and the nearest valid name, nothing published."""
+    started on it cannot boot; ``daybook build`` refuses it as ``daybook metrics`` does,
+    before dbt runs: non-zero, the file, the metric and the nearest valid name, nothing
+    built."""
     from daybook.serving import current_snapshot
 
     semantic = tmp_path / "semantic"
@@ -73,7 +75,8 @@ def test_semantic_yaml_the_api_refuses_fails_the_build_and_publishes_nothing(
     assert result.exit_code != 0, result.output
     assert "typo.yml" in result.output and "misspelt_filter_activity" in result.output
     assert "did you mean 'device__platform'" in result.output
-    assert "not published" in result.output
+    assert "Nothing was built" in result.output
+    assert "dbt build" not in result.output, "refused before dbt ran"
     if empty_warehouse.backend == "duckdb":
         assert current_snapshot(empty_warehouse) is None
     monkeypatch.delenv("DAYBOOK_SEMANTIC_DIR")  # the shipped YAML passes the same check
