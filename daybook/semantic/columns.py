@@ -7,10 +7,13 @@ the YAML file, the key and the nearest documented column.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from daybook.semantic.definitions import Entity, Mart, Metric, Tenant
 from daybook.semantic.errors import SemanticError, unknown_name
+from daybook.semantic.expressions import parse_expression, referenced_columns
 from daybook.semantic.registry import ACTIVITY
 
 Check = tuple[str, str, list[tuple[str, str]]]  # (where key, model, [(yaml key, column)])
@@ -45,6 +48,25 @@ def manifest_checks(
             entity = entities[entity_name]
             columns += [("entities", entity.key), ("entities", entity.tenant_key)]
         checks.append(("metric:" + name, metric.model, columns))
+    return checks
+
+
+def dimension_checks(semantic_models: Iterable[Any]) -> list[Check]:
+    """The columns each dbt semantic model's dimensions read (a column, or those of its
+    ``expr``): a misspelt one would otherwise reach the warehouse from a ``filter:`` and
+    fail every request. An ``expr`` that is not a valid expression is left to the
+    compiler, which refuses it by name where a filter uses it."""
+    checks: list[Check] = []
+    for model in semantic_models:
+        columns: list[tuple[str, str]] = []
+        for dimension in model.dimensions:
+            try:
+                tree = parse_expression(dimension.expr or dimension.name)
+            except ValueError:
+                continue
+            label = f"dimensions ({dimension.name}).expr"
+            columns += [(label, column) for column in referenced_columns(tree)]
+        checks.append((f"dbt_semantic_model:{model.name}", model.node_relation.alias, columns))
     return checks
 
 

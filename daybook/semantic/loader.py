@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from daybook.config import project_dir
 from daybook.semantic.catalog import Catalog
-from daybook.semantic.columns import check_against_manifest, manifest_checks
+from daybook.semantic.columns import check_against_manifest, dimension_checks, manifest_checks
 from daybook.semantic.dbt_metrics import metrics_from_manifest, read_semantic_manifest
 from daybook.semantic.dbt_parse import semantic_manifest_for
 from daybook.semantic.definitions import DBT_KEYS, Entity, Mart, Metric, SemanticFile, Tenant
@@ -75,6 +75,7 @@ def load_catalog(
         manifest = beside if beside.is_file() else default_manifest_path()
     if manifest is not None and check_manifest:
         checks = manifest_checks(scan.tenant, scan.entities, scan.marts, metrics)
+        checks += dimension_checks(parsed.semantic_models)
         check_against_manifest(documented_models(manifest), manifest, checks, where)
     sources = {key: path for key, (path, _) in where.items() if not key.startswith("dbt_")}
     return Catalog(

@@ -2,7 +2,7 @@
 
 The store's ``public`` schema holds the served marts under their own names (so the API's
 compiled SQL and a BI tool read them unqualified, as on a PostgreSQL warehouse), with
-``daybook_meta.build_marker`` (the API's data version and ``Last-Modified``) and
+``daybook_meta.build_marker`` (the API's data version) and
 ``daybook_auth.api_tokens`` (the tokens) beside them.
 
 Two ways to publish, each one transaction as readers see it:

@@ -254,8 +254,9 @@ def _spark_by_month(
 
 
 def newest_in_source(source: Source) -> datetime | None:
-    """The newest heartbeat the warehouse's marts include (the served ``Last-Modified``):
-    the first of :data:`~daybook.serving.freshness.FRESHNESS_SOURCES` that answers."""
+    """The newest heartbeat the warehouse's marts include, warehouse-wide (recorded with
+    the publication; the API's ``Last-Modified`` is each client's own): the first of
+    :data:`~daybook.serving.freshness.FRESHNESS_SOURCES` that answers."""
     from daybook.serving._util import _as_utc
     from daybook.serving.freshness import FRESHNESS_SOURCES, newest_included
 

@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from daybook.config import Warehouse
@@ -74,10 +73,6 @@ class SparkSnapshotReader:
     def data_version(self) -> Hashable | None:
         """The id of the snapshot the next query will read (or a newer one)."""
         return self.current().id
-
-    def newest_received_at(self) -> datetime | None:
-        """The newest heartbeat the current snapshot includes (``Last-Modified``)."""
-        return self.current().newest_received_at
 
     def current(self) -> SparkSnapshot:
         """The snapshot the pointer names, re-read at most every ``pointer_ttl`` seconds."""

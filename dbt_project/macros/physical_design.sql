@@ -134,7 +134,6 @@
     {{ return('insert_overwrite') }}
 {%- endmacro %}
 
-
 {# How a small summary keyed by one id (`fct_client_freshness`) is kept: incremental
    where a refresh can replace rows by key, a table rebuilt each run on Spark, where an
    unpartitioned overwrite would read the table it replaces. #}
@@ -149,6 +148,7 @@
 {% macro spark__summary_materialization() -%}
     {{ return('table') }}
 {%- endmacro %}
+
 {# A model's `partition_by`: none where nothing partitions tables (PostgreSQL, DuckDB),
    the column on Spark, where partitions are the unit a refresh rewrites and a reader
    prunes. #}

@@ -144,6 +144,13 @@ def test_a_dimension_expr_is_sql_on_its_own_table(manifest_json: dict) -> None:
             "filter: dimension 'device__platform' expr: 'upper(platform)' uses UPPER",
         ),
         (
+            lambda data: (
+                _dimension("devices", "platform", "1")(data),
+                _filter("windows_activity", "{{ Dimension('device__platform') }} = 1")(data),
+            ),
+            "filter: dimension 'device__platform' expr '1' reads no column",
+        ),
+        (
             _dimension("activity", "activity_date", "cast(activity_date as date)"),
             "time dimension 'activity_date' of activity: expr 'cast(activity_date as date)' "
             "must be a column",

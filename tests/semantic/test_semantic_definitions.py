@@ -150,6 +150,23 @@ BAD_CASES = [
         r"\(did you mean 'heartbeat_count'\?\)",
     ),
     (
+        "unknown column in a dimension's expr",
+        {
+            "extra.yml": semantic_model_yaml(
+                "[{name: client, type: foreign, expr: client_id}]"
+            ).replace(
+                "          - {name: activity_date,",
+                "          - {name: busy, type: categorical,"
+                " expr: 'case when heartbeat_cnt > 3 then 1 else 0 end'}\n"
+                "          - {name: activity_date,",
+            ),
+            "metrics/m.yml": metric_yaml(measure="extra_heartbeats"),
+        },
+        "extra.yml",
+        r"semantic_models\[0\] \(extra_activity\)\.dimensions \(busy\)\.expr: unknown column "
+        r"'heartbeat_cnt' \(did you mean 'heartbeat_count'\?\)",
+    ),
+    (
         "entity expr that is not the registry's key",
         {
             "extra.yml": semantic_model_yaml("[{name: user, type: foreign, expr: device_id}]"),

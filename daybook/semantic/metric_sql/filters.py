@@ -158,6 +158,11 @@ def _dimension_sql(expr: str, alias: str, *, name: str, metric: str) -> exp.Expr
         tree = parse_expression(expr)
     except ValueError as error:
         raise SemanticError(f"metric {metric}: filter: dimension {name!r} expr: {error}") from None
-    for column in tree.find_all(exp.Column):
+    columns = list(tree.find_all(exp.Column))
+    if not columns:  # a constant would make the filter always true or always false
+        raise SemanticError(
+            f"metric {metric}: filter: dimension {name!r} expr {expr!r} reads no column"
+        )
+    for column in columns:
         column.set("table", exp.to_identifier(alias))
     return tree if isinstance(tree, exp.Column) else exp.Paren(this=tree)
