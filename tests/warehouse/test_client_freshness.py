@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from reference import compute, newest_received_by_client
 
 from daybook.build import run_build
 
@@ -58,17 +59,10 @@ def _beat(heartbeat_id: str, client: str, received: str) -> dict:
 
 
 def _newest_by_client(heartbeats: list[dict]) -> dict[str, datetime]:
-    """The earliest-received copy of each heartbeat id, then each client's newest of those."""
-    kept: dict[str, dict] = {}
-    for row in heartbeats:
-        held = kept.get(row["heartbeat_id"])
-        if held is None or row["received_at_utc"] < held["received_at_utc"]:
-            kept[row["heartbeat_id"]] = row
-    newest: dict[str, datetime] = {}
-    for row in kept.values():
-        client = row["client_id"]
-        newest[client] = max(row["received_at_utc"], newest.get(client, row["received_at_utc"]))
-    return newest
+    """Each client's newest received time, by the independent reference over the raw rows."""
+    entities = _entities()
+    ref = compute(entities["clients"], entities["users"], entities["devices"], heartbeats)
+    return newest_received_by_client(ref)
 
 
 def _freshness(warehouse) -> dict[str, datetime]:
