@@ -13,13 +13,13 @@ no dbt run of this project has stamped yet) it is one small query.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlglot import exp
 
+from api.per_version import PerVersion
 from api.warehouse_reader import Reader
 from daybook.refresh_state import as_utc
 from daybook.semantic.registry import Registry
@@ -37,8 +37,9 @@ class ClientFreshness:
 
     registry: Registry
     dialect: str
-    _loaded: dict[Hashable, Mapping[str, datetime | None]] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _loaded: PerVersion[Mapping[str, datetime | None]] = field(
+        default_factory=lambda: PerVersion(KEPT_VERSIONS), repr=False
+    )
     _sql: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -66,19 +67,12 @@ class ClientFreshness:
         if version is None:
             rows = self._read(reader, "one", [client_id])
             return as_utc(rows[0][1]) if rows else None
-        times = self._loaded.get(version)
-        if times is None:
-            with self._lock:
-                times = self._loaded.get(version)
-                if times is None:
-                    rows = self._read(reader, "all", [])
-                    if rows is None:
-                        return None
-                    times = {str(row[0]): as_utc(row[1]) for row in rows}
-                    while len(self._loaded) >= KEPT_VERSIONS:
-                        self._loaded.pop(next(iter(self._loaded)))
-                    self._loaded[version] = times
-        return times.get(client_id)
+        times = self._loaded.get(version, lambda: self._read_all(reader))
+        return None if times is None else times.get(client_id)
+
+    def _read_all(self, reader: Reader) -> Mapping[str, datetime | None] | None:
+        rows = self._read(reader, "all", [])
+        return None if rows is None else {str(row[0]): as_utc(row[1]) for row in rows}
 
     def _read(self, reader: Reader, which: str, parameters: list[str]) -> list[tuple] | None:
         """The rows, or None when the read failed (logged; a header never fails an answer)."""

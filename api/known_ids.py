@@ -13,12 +13,12 @@ semantic registry (``semantic/entities.yml``).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from api.per_version import PerVersion
 from api.warehouse_reader import Reader
 from daybook.semantic import Catalog
 from daybook.semantic.definitions import Entity, Tenant
@@ -36,9 +36,9 @@ class KnownIds:
 
     catalog: Catalog
     dialect: str
-    _ids: _Ids | None = field(default=None, repr=False)
-    _version: Hashable | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # one version kept: the id sets grow with the entities, and a request still on the
+    # version before a publish only needs its checks to be no older than its data
+    _ids: PerVersion[_Ids] = field(default_factory=lambda: PerVersion(1), repr=False)
     _sql: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -74,23 +74,19 @@ class KnownIds:
         return None if (client_id, entity_id) in ids.entities[entity] else "entity"
 
     def _at(self, reader: Reader, version: Hashable) -> _Ids:
-        ids = self._ids
-        if ids is not None and self._version == version:
-            return ids
-        with self._lock:
-            if self._ids is None or self._version != version:
-                clients = frozenset(
-                    str(row[0]) for row in reader.fetch_all(self._sql[":tenant"], [])
-                )
-                entities = {
-                    name: frozenset(
-                        (str(tenant), str(key))
-                        for tenant, key in reader.fetch_all(self._sql[name], [])
-                    )
-                    for name in self.catalog.entities
-                }
-                self._ids, self._version = _Ids(clients, entities), version
-            return self._ids
+        ids = self._ids.get(version, lambda: self._read(reader))
+        assert ids is not None  # _read raises rather than returning None
+        return ids
+
+    def _read(self, reader: Reader) -> _Ids:
+        clients = frozenset(str(row[0]) for row in reader.fetch_all(self._sql[":tenant"], []))
+        entities = {
+            name: frozenset(
+                (str(tenant), str(key)) for tenant, key in reader.fetch_all(self._sql[name], [])
+            )
+            for name in self.catalog.entities
+        }
+        return _Ids(clients, entities)
 
 
 def _existence_sql(tenant: Tenant, spec: Entity, dialect: str) -> str:
