@@ -195,32 +195,29 @@ def _check_filters(
             )
         except Exception as error:  # dsi raises its own parse errors, of several types
             raise SemanticError(f"{place}.filter: cannot read {template!r} ({error})") from None
+        # (what the name is, the name, the names it may be, where those come from)
+        reach = f" (not a dimension of {', '.join(read)} or one entity away)"
         used = [
             ("dimension", _qualified(c.entity_path, c.dimension_reference.element_name))
             for c in calls.dimension_call_parameter_sets
-        ]
-        used += [
+        ] + [
             ("time dimension", _qualified(c.entity_path, c.time_dimension_reference.element_name))
             for c in calls.time_dimension_call_parameter_sets
         ]
-        for kind, name in used:
-            if name not in dimensions:
+        checks = [(kind, name, dimensions, reach) for kind, name in used]
+        checks += [
+            ("entity", c.entity_reference.element_name, entity_names, "")
+            for c in calls.entity_call_parameter_sets
+        ]
+        checks += [
+            ("metric", c.metric_reference.element_name, metrics, "")
+            for c in calls.metric_call_parameter_sets
+        ]
+        for kind, name, known, where in checks:
+            if name not in known:
                 raise SemanticError(
-                    f"{place}.filter: unknown {kind} {unknown_name(name, dimensions)} in "
-                    f"{template!r} (not a dimension of {', '.join(read)} or one entity away)"
-                )
-        for call in calls.entity_call_parameter_sets:
-            name = call.entity_reference.element_name
-            if name not in entity_names:
-                raise SemanticError(
-                    f"{place}.filter: unknown entity {unknown_name(name, entity_names)} "
-                    f"in {template!r}"
-                )
-        for call in calls.metric_call_parameter_sets:
-            name = call.metric_reference.element_name
-            if name not in metrics:
-                raise SemanticError(
-                    f"{place}.filter: unknown metric {unknown_name(name, metrics)} in {template!r}"
+                    f"{place}.filter: unknown {kind} {unknown_name(name, known)} "
+                    f"in {template!r}{where}"
                 )
 
 
