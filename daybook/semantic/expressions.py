@@ -13,7 +13,8 @@ import re
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType
 
 # Node types an expression may contain. Division and modulo are left out on
 # purpose: they break the integer result (and ``%`` clashes with psycopg markers).
@@ -51,6 +52,38 @@ SAFE_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DESCRIPTION = "a column, integer literals, + - *, parentheses, CASE, COALESCE and comparisons"
 
 
+def parse_one_expression(text: str) -> exp.Expression:
+    """Parse YAML's SQL text as one expression: no comment, no second statement.
+
+    Why comments are refused rather than dropped: sqlglot keeps a comment and writes it
+    back out, and a comment holding ``*/`` ends early there, so the text after it (never
+    checked, being a comment when parsed) would run as SQL. A ``;`` would let sqlglot
+    parse the first statement and silently drop the rest. Raises ``ParseError`` (or
+    ``ValueError`` for a comment or ``;``; its message leaves the text to the caller).
+    """
+    try:
+        tokens = sqlglot.tokenize(text)
+    except TokenError as error:
+        raise ParseError(str(error)) from None
+    for token in tokens:
+        if token.comments:
+            raise ValueError("SQL comments (-- or /* */) are not allowed")
+        if token.token_type == TokenType.SEMICOLON:
+            raise ValueError("one expression only, no ';'")
+    return sqlglot.parse_one(text)
+
+
+def _parsed(text: str) -> exp.Expression:
+    """:func:`parse_one_expression`, every refusal a ``ValueError`` naming ``text``."""
+    try:
+        return parse_one_expression(text)
+    except ParseError as error:
+        first = error.errors[0]["description"] if error.errors else str(error)
+        raise ValueError(f"cannot parse {text!r}: {first}") from None
+    except ValueError as error:
+        raise ValueError(f"{text!r}: {error}") from None
+
+
 def parse_expression(text: str, *, allow_star: bool = False) -> exp.Expression:
     """Parse and whitelist-check one metric expression; raise ``ValueError`` saying why not.
 
@@ -59,11 +92,7 @@ def parse_expression(text: str, *, allow_star: bool = False) -> exp.Expression:
     text = text.strip()
     if allow_star and text == "*":
         return exp.Star()
-    try:
-        tree = sqlglot.parse_one(text)
-    except ParseError as error:
-        first = error.errors[0]["description"] if error.errors else str(error)
-        raise ValueError(f"cannot parse {text!r}: {first}") from None
+    tree = _parsed(text)
     for node in tree.walk():
         if not isinstance(node, ALLOWED_NODES):
             kind = node.key.upper()
@@ -103,11 +132,7 @@ def parse_derived_expression(text: str, names: tuple[str, ...]) -> exp.Expressio
     have decimals; ``/`` is allowed (the compiler divides in floating point and yields
     null for a zero divisor). Nothing else from ``DESCRIPTION`` is widened.
     """
-    try:
-        tree = sqlglot.parse_one(text.strip())
-    except ParseError as error:
-        first = error.errors[0]["description"] if error.errors else str(error)
-        raise ValueError(f"cannot parse {text!r}: {first}") from None
+    tree = _parsed(text.strip())
     for node in tree.walk():
         if not isinstance(node, DERIVED_NODES):
             raise ValueError(f"{text!r} uses {node.key.upper()}, not allowed in a derived expr")

@@ -169,6 +169,23 @@ def test_a_dimension_expr_is_sql_on_its_own_table(manifest_json: dict) -> None:
             "uses LOWER, not allowed",
         ),
         (
+            lambda data: (
+                _dimension("devices", "platform", "platform /* */ ) or (1 = 1 /* */")(data),
+                _filter("windows_activity", "{{ Dimension('device__platform') }} = 'X'")(data),
+            ),
+            "SQL comments (-- or /* */) are not allowed",
+        ),
+        (
+            _filter("windows_activity", "{{ Dimension('device__platform') }} = 'a' -- */ or 1=1"),
+            "SQL comments (-- or /* */) are not allowed",
+        ),
+        (
+            lambda data: metric_of(data, "activity_wow")["type_params"].update(
+                expr="(cur - prev) / prev /* */"
+            ),
+            "SQL comments (-- or /* */) are not allowed",
+        ),
+        (
             _filter("windows_activity", "{{ TimeDimension('metric_time', 'day') }} > '2026-01-01'"),
             "TimeDimension(...) is not supported",
         ),

@@ -126,6 +126,39 @@ BAD_CASES = [
         r"\(did you mean 'device__platform'\?\)",
     ),
     (
+        "SQL comment in a filter (its text would run: the comment ends at */)",
+        {
+            "metrics/m.yml": metric_yaml(
+                filter_="{{ Dimension('device__platform') }} = 'mac' -- */ ) OR (1=1 /*"
+            )
+        },
+        "metrics/m.yml",
+        r"heartbeat_total.*filter.*SQL comments \(-- or /\* \*/\) are not allowed",
+    ),
+    (
+        "second statement in a filter",
+        {
+            "metrics/m.yml": metric_yaml(
+                filter_="{{ Dimension('device__platform') }} = 'mac'; "
+                "{{ Dimension('device__platform') }} = 'windows'"
+            )
+        },
+        "metrics/m.yml",
+        r"heartbeat_total.*filter.*one expression only, no ';'",
+    ),
+    (
+        "SQL comment in a measure's expr",
+        {
+            "extra.yml": semantic_model_yaml(
+                "[{name: client, type: foreign, expr: client_id}]",
+                "'heartbeat_count /* */ + (select count(*) from fct_activity_daily) /* */'",
+            ),
+            "metrics/m.yml": metric_yaml(measure="extra_heartbeats"),
+        },
+        "metrics/m.yml",
+        r"extra_heartbeats.*SQL comments \(-- or /\* \*/\) are not allowed",
+    ),
+    (
         "dimension of a semantic model no entity reaches",
         {"metrics/m.yml": metric_yaml(filter_="{{ Dimension('team__name') }} = 'a'")},
         "metrics/m.yml",

@@ -18,13 +18,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jinja2
-import sqlglot
 from jinja2.sandbox import SandboxedEnvironment
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from daybook.semantic.errors import SemanticError, did_you_mean
-from daybook.semantic.expressions import SAFE_STRING, SAFE_STRING_TEXT, parse_expression
+from daybook.semantic.expressions import (
+    SAFE_STRING,
+    SAFE_STRING_TEXT,
+    parse_expression,
+    parse_one_expression,
+)
 from daybook.semantic.metric_sql.view import ManifestView
 
 FACT_ALIAS = "f"
@@ -77,8 +81,8 @@ def render(
     }
     try:
         sql = env.from_string(template).render(context)
-        tree = sqlglot.parse_one(sql)
-    except SemanticError as error:
+        tree = parse_one_expression(sql)
+    except (SemanticError, ValueError) as error:
         raise SemanticError(f"metric {metric}: filter {template!r}: {error}") from None
     except (jinja2.TemplateError, ParseError, AttributeError, TypeError) as error:
         raise SemanticError(
