@@ -136,8 +136,18 @@ class Dialect:
     sqlglot: type[SqlglotDialect]
 
     def generate(self, tree: exp.Expression, *, pretty: bool = False) -> str:
-        """SQL text of ``tree`` in this dialect; anything it cannot express raises."""
-        return tree.sql(dialect=self.sqlglot, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+        """SQL text of ``tree`` in this dialect; anything it cannot express raises.
+
+        Comments are never written: YAML's SQL is refused with one at load
+        (``daybook.semantic.expressions``), and should one reach a tree some other way,
+        a ``*/`` inside it cannot end it early and turn its text into SQL.
+        """
+        return tree.sql(
+            dialect=self.sqlglot,
+            pretty=pretty,
+            comments=False,
+            unsupported_level=ErrorLevel.RAISE,
+        )
 
     def binding_order(self, tree: exp.Expression, sql: str) -> tuple[str, ...]:
         """Names of the request values in the order the driver binds them for ``tree``.
