@@ -58,9 +58,13 @@ class ListQuery(RequestModel):
     @classmethod
     def _search(cls, value: object) -> str:
         text = str(value)
-        if len(text) > MAX_SEARCH or "\x00" in text:
+        if len(text) > MAX_SEARCH:
             raise ParameterProblem(
-                f"Invalid search: at most {MAX_SEARCH} characters of text", {"search": text[:50]}
+                f"Invalid search: at most {MAX_SEARCH} characters", {"search": text[:50]}
+            )
+        if "\x00" in text:  # no database takes a NUL inside text
+            raise ParameterProblem(
+                "Invalid search: it holds a NUL character", {"search": text[:50]}
             )
         return text.strip()
 

@@ -207,12 +207,20 @@ def test_bad_ranking_parameters_are_invalid_parameter(api, query, message):
 
 
 @pytest.mark.parametrize(
-    "query", ["limit=0", "limit=1001", "limit=x", "offset=-1", "search=" + "x" * 201]
+    ("query", "message"),
+    [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=x", "limit"),
+        ("offset=-1", "offset"),
+        ("search=" + "x" * 201, "at most 200 characters"),
+        ("search=a%00b", "NUL character"),
+    ],
 )
-def test_bad_listing_parameters_are_invalid_parameter(api, query):
+def test_bad_listing_parameters_are_invalid_parameter(api, query, message):
     client_id = busiest_client(api)
     answer = api.get(f"/v2/clients/{client_id}/users?{query}", api.token())
-    assert_error(answer, 400, "invalid_parameter")
+    assert message in assert_error(answer, 400, "invalid_parameter")["message"]
 
 
 @pytest.mark.parametrize(
