@@ -31,11 +31,28 @@ def local_day(generated_at_utc: datetime, timezone: str) -> date:
     return generated_at_utc.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
 
 
+def created_day(created_at: datetime | None, timezone: str) -> date | None:
+    """An entity's local creation day: none without a creation time or with one outside
+    the times that have a calendar day on every warehouse (as for heartbeats)."""
+    if created_at is None or not has_calendar_day(created_at):
+        return None
+    return local_day(created_at, timezone)
+
+
+def has_calendar_day(utc: datetime) -> bool:
+    """From 0001-01-02 to before 9999-12-30 UTC (docs/ARCHITECTURE.md, validity reasons)."""
+    return FIRST_GENERATED <= utc.replace(tzinfo=None) < END_GENERATED
+
+
 def _present(value: object) -> bool:
     return value is not None and value != ""
 
 
 MAX_COUNT = 2_147_483_647  # contract section 1: every count is an integer from 0 to this
+# UTC times whose local day is a calendar day in any zone, with a day past it for the date
+# spine (docs/ARCHITECTURE.md, validity reasons): a heartbeat outside is quarantined, an
+# entity created outside has no creation day
+FIRST_GENERATED, END_GENERATED = datetime(1, 1, 2), datetime(9999, 12, 30)
 
 
 def _is_count(value: object) -> bool:
@@ -87,6 +104,8 @@ def invalid_reasons(
         reasons.append("total_mismatch")
     if hb["generated_at_utc"] is None:
         reasons.append("missing_generated_at")
+    elif not has_calendar_day(hb["generated_at_utc"]):
+        reasons.append("generated_at_out_of_range")
     return reasons
 
 

@@ -35,6 +35,17 @@
 {%- endmacro %}
 
 {# The local calendar day: what "local day" means in the contract. #}
+{# Whether a UTC timestamp's local day is a calendar day on every warehouse in every
+   zone, with a day past it for the date spine's end: from 0001-01-02 to before
+   9999-12-30 UTC (no zone is a day away from UTC). A heartbeat outside is quarantined
+   (`generated_at_out_of_range`) and an entity's creation day outside is unknown: a
+   clock at .NET's zero gave year 0 in New York and one at year 10000 a spine past it,
+   and either stopped every build. #}
+{% macro has_calendar_day(utc_timestamp) -%}
+    ({{ utc_timestamp }} >= cast('0001-01-02 00:00:00' as {{ dbt.type_timestamp() }})
+    and {{ utc_timestamp }} < cast('9999-12-30 00:00:00' as {{ dbt.type_timestamp() }}))
+{%- endmacro %}
+
 {% macro local_date(utc_timestamp, timezone, checked=false) -%}
     {{ return(adapter.dispatch('local_date', 'daybook')(utc_timestamp, timezone, checked)) }}
 {%- endmacro %}

@@ -203,7 +203,8 @@ checked as (
         {{ all_whole_counts(measures) }} as has_whole_counts,
         {{ any_count_out_of_range(measures) }} as has_count_out_of_range,
         {{ any_invalid_count(measures) }} as has_invalid_count,
-        generated_at_utc is null as has_missing_generated_at
+        generated_at_utc is null as has_missing_generated_at,
+        not {{ has_calendar_day('generated_at_utc') }} as has_generated_at_out_of_range
     from joined
 
 ),
@@ -229,7 +230,8 @@ reasoned as (
                         and {{ activity_source_columns() | join(' + ') }} <> total_activity_count
                         then 'total_mismatch'
                 end,
-                case when has_missing_generated_at then 'missing_generated_at' end
+                case when has_missing_generated_at then 'missing_generated_at' end,
+                case when has_generated_at_out_of_range then 'generated_at_out_of_range' end
             ),
             ''
         ) as invalid_reasons
@@ -249,7 +251,7 @@ local_hours as (
         timezone,
         {{ dbt.date_trunc('hour', 'generated_at_utc') }} as utc_hour
     from joined
-    where timezone is not null and generated_at_utc is not null
+    where timezone is not null and {{ has_calendar_day('generated_at_utc') }}
 
 ),
 

@@ -16,7 +16,10 @@ final as (
         client_name,
         timezone,
         created_at,
-        {{ local_date('created_at', 'timezone') }} as created_date
+        case
+            when {{ has_calendar_day('created_at') }}
+                then {{ local_date('created_at', 'timezone') }}
+        end as created_date
     from clients
 
 )

@@ -22,6 +22,7 @@ ID_COLUMNS = ("heartbeat_id", "client_id", "user_id", "device_id")
 # reasons they anticipate; the id checks count one id column each.
 RAW_REASONS = (
     "missing_generated_at",
+    "generated_at_out_of_range",
     "invalid_count",
     "total_mismatch",
     "unknown_client",

@@ -15,7 +15,7 @@ import random
 from collections import Counter
 from datetime import date, datetime, timedelta
 
-from reference import MEASURES, Reference, compute, local_day
+from reference import MEASURES, Reference, compute, created_day, local_day
 
 from daybook.config import Warehouse
 from daybook.raw_schema import RAW_SCHEMA, RAW_TABLES
@@ -456,8 +456,8 @@ def _dense(ref: Reference, raw: dict[str, list[dict]], entity: str) -> dict:
         if client not in timezones:
             continue
         starts = [day for (c, e, day) in sparse if c == client and e == entity_id]
-        if row["created_at"] is not None:
-            starts.append(local_day(row["created_at"], timezones[client]))
+        if (created := created_day(row["created_at"], timezones[client])) is not None:
+            starts.append(created)
         if not starts:
             continue
         day = min(starts)

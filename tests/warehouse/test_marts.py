@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from reference import bucket_start, days_between, local_day
+from reference import bucket_start, created_day, days_between, local_day
 from support import (
     create_postgres_database,
     drop_postgres_database,
@@ -296,9 +296,7 @@ def test_dimension_spans_match_reference(scenario: BuiltScenario, entity: str) -
         if client not in timezones:
             continue
         days = active.get((client, row[f"{entity}_id"]), [])
-        created = (
-            None if row["created_at"] is None else local_day(row["created_at"], timezones[client])
-        )
+        created = created_day(row["created_at"], timezones[client])
         first = min(days, default=None)
         starts = [day for day in (created, first) if day is not None]
         expected[row[f"{entity}_id"]] = (
