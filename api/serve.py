@@ -43,6 +43,7 @@ from gunicorn.app.base import BaseApplication
 
 from api.asgi_bridge import WsgiOnThreads
 from api.http_protocol import json_error_response
+from api.settings import Settings
 from api.worker import GRACEFUL_SECONDS, DaybookWorker
 from daybook.config import Warehouse, warehouse_from_env
 from daybook.serving.store import serving_store
@@ -204,6 +205,9 @@ def serve(host: str, port: int, workers: int | None, threads: int, socket_fd: in
 
     workers = workers or default_workers()
     warehouse = warehouse_from_env()
+    # the settings every worker reads, checked once here: a bad one (DAYBOOK_MAX_RANGE_DAYS=abc)
+    # is a clear error before anything starts, not a traceback in each worker's log
+    Settings.from_config({"pool_size": threads})
     source = ensure_serving_snapshot(warehouse)
     reads_spark = serving_store(warehouse).backend == "spark"
     url = f"http://{host}:{port}" if port else f"http://{host}:PORT (the 'Listening at' line)"

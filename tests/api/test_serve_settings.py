@@ -1,0 +1,33 @@
+"""``daybook serve`` checks the API's settings before it starts anything: a bad one is a
+clear error and a non-zero exit, not a start-up line followed by every worker failing."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+import api.serve
+from daybook.cli import main
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DAYBOOK_MAX_RANGE_DAYS", "abc", "max range days must be a whole number, got 'abc'"),
+        ("DAYBOOK_MAX_RANGE_DAYS", "0", "max range days must be at least 1, got 0"),
+        ("DAYBOOK_ANSWER_CACHE_MB", "-5", "answer cache size must not be negative"),
+        ("DAYBOOK_RATE_LIMIT_PER_TOKEN", "lots", "not a rate limit: 'lots'"),
+    ],
+)
+def test_a_bad_setting_stops_serve_before_it_starts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, name: str, value: str, message: str
+) -> None:
+    started: list[str] = []
+    monkeypatch.setattr(api.serve, "ensure_serving_snapshot", lambda w: started.append("publish"))
+    monkeypatch.setattr(api.serve.DaybookServer, "run", lambda self: started.append("gunicorn"))
+    env = {"DAYBOOK_DATABASE_URL": f"duckdb:///{tmp_path / 'w.duckdb'}", name: value}
+    result = CliRunner().invoke(main, ["serve", "--port", "0"], env=env)
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert "Serving Daybook API" not in result.output
+    assert started == []
