@@ -67,12 +67,17 @@ def _is_too_large(value: object) -> bool:
     return value is not None and float(value) > MAX_COUNT  # type: ignore[arg-type]
 
 
+# The IANA tz database's zone names (read once: it scans the disk); `localtime` is this
+# machine's own zone file, not a name of the database
+IANA_ZONES = frozenset(available_timezones()) - {"localtime"}
+
+
 def invalid_reasons(
     hb: Row,
     clients: Mapping,
     users: Mapping,
     devices: Mapping,
-    _zones: frozenset[str] = frozenset(available_timezones()),  # read once: it scans the disk
+    _zones: frozenset[str] = frozenset(IANA_ZONES),
 ) -> list[str]:
     """Why a heartbeat is invalid under contract section 1 (empty when it is valid)."""
     reasons = []

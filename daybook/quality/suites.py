@@ -232,14 +232,15 @@ def runtime_parameters(settings: Settings, now: datetime | None = None) -> dict[
 
     ``latest_plausible_utc`` is now plus ``future_tolerance_hours``;
     ``iana_time_zones`` is the set Python's ``zoneinfo`` knows, the same
-    database dbt's time-zone conversion relies on being valid.
+    database dbt's time-zone conversion relies on being valid, less ``localtime`` (this
+    machine's own zone file, not a name of the database; the build refuses it too).
     """
     now = now or datetime.now(UTC)
     params: dict[str, Any] = dict(settings.parameters)
     tolerance = float(params.get("future_tolerance_hours", 24))
     latest = now.replace(tzinfo=None) + timedelta(hours=tolerance)
     params["latest_plausible_utc"] = latest.strftime("%Y-%m-%d %H:%M:%S")
-    params["iana_time_zones"] = sorted(available_timezones())
+    params["iana_time_zones"] = sorted(available_timezones() - {"localtime"})
     return params
 
 

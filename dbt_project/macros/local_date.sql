@@ -69,26 +69,45 @@
     ({{ timezone }})
 {%- endmacro %}
 
+{# A zone is valid when it is a name of the IANA tz database (what Python's zoneinfo
+   lists), on every warehouse alike. Each catalogue holds more: DuckDB's (ICU) Java's
+   three-letter ids (`IST`, `PST`, `CST`: IST is India there, Israel or Ireland
+   elsewhere), `SystemV/*` and two names the tz database dropped; PostgreSQL's its
+   `posix/*` copies, `posixrules` and `localtime`. A client with one of those counted
+   on one warehouse and was quarantined on the other, so they are refused by name. #}
 {% macro duckdb__valid_timezone(timezone) -%}
-    (case when ({{ timezone }}) in (select name from pg_timezone_names()) then ({{ timezone }}) end)
+    {%- set icu_only_zones = [
+        'ACT', 'AET', 'AGT', 'ART', 'AST', 'BET', 'BST', 'CAT', 'CNT', 'CST', 'CTT', 'EAT',
+        'ECT', 'IET', 'IST', 'JST', 'MIT', 'NET', 'NST', 'PLT', 'PNT', 'PRT', 'PST', 'SST',
+        'VST', 'Canada/East-Saskatchewan', 'US/Pacific-New',
+    ] -%}
+    (case when ({{ timezone }}) in (select name from pg_timezone_names())
+        and ({{ timezone }}) not like 'SystemV/%'
+        and ({{ timezone }}) not in ('{{ icu_only_zones | join("', '") }}')
+        then ({{ timezone }}) end)
 {%- endmacro %}
 
 {% macro postgres__valid_timezone(timezone) -%}
     (case when ({{ timezone }}) in (select name from pg_catalog.pg_timezone_names)
+        and ({{ timezone }}) not like 'posix/%'
+        and ({{ timezone }}) not in ('posixrules', 'localtime')
         then ({{ timezone }}) end)
 {%- endmacro %}
 
 
 {#- Spark has no zone catalogue table: `java.time.ZoneId.of` is the zone database
     `from_utc_timestamp` uses, called through `try_reflect` (null for a name it does not
-    know, so an unknown zone never fails the build). Only region names spelled exactly
-    (`America/New_York`, `UTC`) pass: fixed offsets such as `+05:00`, which ZoneId also
+    know, so an unknown zone never fails the build). Java's zone rules still hold the
+    `SystemV/*` names the tz database dropped: refused, as on DuckDB. Only region names
+    spelled exactly (`America/New_York`, `UTC`) pass: fixed offsets such as `+05:00`, which ZoneId also
     accepts, are refused as on PostgreSQL. Three-letter aliases (`EST`) are unknown to
     ZoneId, so a client with one is quarantined on Spark (PostgreSQL and DuckDB know
     them). #}
 {% macro spark__valid_timezone(timezone) -%}
     (case when try_reflect('java.time.ZoneId', 'of', {{ timezone }}) = ({{ timezone }})
-        and ({{ timezone }}) rlike '^[A-Za-z]' then ({{ timezone }}) end)
+        and ({{ timezone }}) rlike '^[A-Za-z]'
+        and ({{ timezone }}) not like 'SystemV/%'
+        then ({{ timezone }}) end)
 {%- endmacro %}
 
 {# Whether validation finds local days once per (zone, UTC hour) and reuses the hour's

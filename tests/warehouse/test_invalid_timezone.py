@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from reference import IANA_ZONES
+
 from daybook.build import run_build
 
 from .scenario import DT, expected_marts, heartbeat, insert_raw, query, read_marts
@@ -99,3 +102,45 @@ def test_invalid_client_time_zone_quarantines_its_heartbeats_and_the_rest_builds
         assert clients[client_id]["timezone"] == zone
         assert clients[client_id]["created_date"] is None
     assert str(clients["c-good"]["created_date"]) == "2026-03-02"
+
+
+# Names one warehouse's zone catalogue holds and the tz database does not (DuckDB's ICU:
+# Java's three-letter ids, SystemV; PostgreSQL: posix/ copies, posixrules, localtime),
+# beside names of the tz database itself
+# fmt: off
+CATALOGUE_ONLY = (
+    "ACT", "AET", "AGT", "ART", "AST", "BET", "BST", "CAT", "CNT", "CST", "CTT", "EAT", "ECT",
+    "IET", "IST", "JST", "MIT", "NET", "NST", "PLT", "PNT", "PRT", "PST", "SST", "VST",
+    "Canada/East-Saskatchewan", "US/Pacific-New", "SystemV/EST5", "SystemV/PST8PDT",
+    "posix/America/New_York", "posixrules", "localtime",
+)
+# fmt: on
+IANA = ("EST", "CST6CDT", "Asia/Kolkata", "Etc/GMT+5", "America/New_York", "UTC")
+# Spark's zone lookup (java.time) knows no three-letter alias (docs/ARCHITECTURE.md)
+SPARK_UNKNOWN = {"EST", "MST", "HST"}
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgres", "spark"])
+def test_a_zone_is_valid_when_the_tz_database_names_it_on_every_warehouse(
+    backend, make_warehouse
+) -> None:
+    warehouse = make_warehouse(backend)
+    zones = {f"c-{number}": zone for number, zone in enumerate(CATALOGUE_ONLY + IANA)}
+    clients = [
+        {
+            "client_id": client,
+            "name": zone,
+            "timezone": zone,
+            "created_at": DT("2026-03-01 12:00:00"),
+        }
+        for client, zone in zones.items()
+    ]
+    insert_raw(warehouse, {"clients": clients})
+    assert run_build(warehouse, select=["+dim_clients"], exclude=["resource_type:test"]).success
+    known = {
+        row["client_id"]: row["created_date"] is not None
+        for row in query(warehouse, "select client_id, created_date from dim_clients")
+    }
+    unknown = SPARK_UNKNOWN if backend == "spark" else set()
+    expected = {client: zone in IANA_ZONES - unknown for client, zone in zones.items()}
+    assert {zones[c]: v for c, v in known.items()} == {zones[c]: v for c, v in expected.items()}
