@@ -26,10 +26,6 @@ from daybook.semantic.registry import Registry
 
 log = logging.getLogger(__name__)
 
-# Versions kept: a request still on the version before a publish reads its own, and
-# the next request on the new one does not load again.
-KEPT_VERSIONS = 2
-
 
 @dataclass
 class ClientFreshness:
@@ -38,7 +34,7 @@ class ClientFreshness:
     registry: Registry
     dialect: str
     _loaded: PerVersion[Mapping[str, datetime | None]] = field(
-        default_factory=lambda: PerVersion(KEPT_VERSIONS), repr=False
+        default_factory=PerVersion, repr=False
     )
     _sql: dict[str, str] = field(default_factory=dict, repr=False)
 

@@ -36,9 +36,7 @@ class KnownIds:
 
     catalog: Catalog
     dialect: str
-    # one version kept: the id sets grow with the entities, and a request still on the
-    # version before a publish only needs its checks to be no older than its data
-    _ids: PerVersion[_Ids] = field(default_factory=lambda: PerVersion(1), repr=False)
+    _ids: PerVersion[_Ids] = field(default_factory=PerVersion, repr=False)
     _sql: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:

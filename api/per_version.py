@@ -19,9 +19,13 @@ T = TypeVar("T")
 
 
 class PerVersion(Generic[T]):
-    """A value per data version; the ``kept`` newest versions are kept, the oldest dropped."""
+    """A value per data version; the ``kept`` newest versions are kept, the oldest dropped.
 
-    def __init__(self, kept: int) -> None:
+    Two by default: during a publish, requests still on the version before it read
+    theirs, and the requests on the new one do not load theirs again.
+    """
+
+    def __init__(self, kept: int = 2) -> None:
         if kept < 1:
             raise ValueError(f"kept must be at least 1, not {kept}")
         self._kept = kept

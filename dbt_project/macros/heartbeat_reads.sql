@@ -368,5 +368,6 @@
 {# A timestamp value read back from the warehouse as a SQL literal (null for none). #}
 {% macro timestamp_text(value) -%}
     {{- return("cast(null as timestamp)" if value is none
-        else "cast('" ~ value.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as timestamp)") -}}
+        else "cast('" ~ '%04d' | format(value.year) ~ value.strftime('-%m-%d %H:%M:%S.%f')
+            ~ "' as timestamp)") -}}
 {%- endmacro %}

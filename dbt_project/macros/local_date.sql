@@ -34,7 +34,6 @@
     from_utc_timestamp(cast({{ utc_timestamp }} as timestamp), {{ timezone }})
 {%- endmacro %}
 
-{# The local calendar day: what "local day" means in the contract. #}
 {# Whether a UTC timestamp's local day is a calendar day on every warehouse in every
    zone, with a day past it for the date spine's end: from 0001-01-02 to before
    9999-12-30 UTC (no zone is a day away from UTC). A heartbeat outside is quarantined
@@ -46,6 +45,7 @@
     and {{ utc_timestamp }} < cast('9999-12-30 00:00:00' as {{ dbt.type_timestamp() }}))
 {%- endmacro %}
 
+{# The local calendar day: what "local day" means in the contract. #}
 {% macro local_date(utc_timestamp, timezone, checked=false) -%}
     {{ return(adapter.dispatch('local_date', 'daybook')(utc_timestamp, timezone, checked)) }}
 {%- endmacro %}
@@ -58,8 +58,8 @@
    Converting with a null zone yields null, never "Unknown TimeZone", so the check
    sits inside the conversion's argument rather than in a CASE around it (DuckDB
    may evaluate CASE branches eagerly). Both lists are read from the database's
-   own zone catalogue (offline); the IN subquery is uncorrelated, so it runs once
-   per query, not per row. #}
+   own zone catalogue (offline), less the names below that only that catalogue holds;
+   the IN subquery is uncorrelated, so it runs once per query, not per row. #}
 {% macro valid_timezone(timezone) -%}
     {{ return(adapter.dispatch('valid_timezone', 'daybook')(timezone)) }}
 {%- endmacro %}

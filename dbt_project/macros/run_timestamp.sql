@@ -42,6 +42,9 @@
     {%- if value is none -%}
         {{- return(none) -}}
     {%- endif -%}
-    {%- set text = value.strftime(format) if value.strftime is defined else value -%}
+    {#- the year written with four digits: strftime's %Y gives '1' for year 1 on glibc,
+        which no warehouse reads as a date -#}
+    {%- set text = value.strftime(format | replace('%Y', '%04d' | format(value.year)))
+        if value.strftime is defined else value -%}
     {{- return("cast('" ~ text ~ "' as " ~ type ~ ")") -}}
 {%- endmacro %}

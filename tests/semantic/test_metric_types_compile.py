@@ -176,6 +176,17 @@ def test_a_dimension_expr_is_sql_on_its_own_table(manifest_json: dict) -> None:
             "SQL comments (-- or /* */) are not allowed",
         ),
         (
+            _filter("windows_activity", "daybook_dimension_0 = 'windows'"),
+            "'daybook_dimension_0' is not a Dimension(...)",
+        ),
+        (
+            _filter(
+                "windows_activity",
+                "{{ Dimension('device__platform') }} = 'a' or daybook_dimension_x = 'b'",
+            ),
+            "'daybook_dimension_x' is not a Dimension(...)",
+        ),
+        (
             _filter("windows_activity", "{{ Dimension('device__platform') }} = 'a' -- */ or 1=1"),
             "SQL comments (-- or /* */) are not allowed",
         ),

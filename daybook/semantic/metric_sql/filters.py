@@ -106,13 +106,14 @@ def render(
                 f"metric {metric}: filter {template!r}: string literals may hold only "
                 f"{SAFE_STRING_TEXT}"
             )
+    markers = {MARKER.format(index): sql for index, sql in columns.items()}
     for column in list(tree.find_all(exp.Column)):
-        prefix = MARKER.format("")
-        if column.table or not column.name.startswith(prefix):
+        # only the markers Dimension(...) wrote: a column spelt like one in the YAML is not
+        if column.table or column.name not in markers:
             raise SemanticError(
                 f"metric {metric}: filter {template!r}: {column.sql()!r} is not a Dimension(...)"
             )
-        column.replace(columns[int(column.name.removeprefix(prefix))].copy())
+        column.replace(markers[column.name].copy())
     return tree, list(joins.values())
 
 
