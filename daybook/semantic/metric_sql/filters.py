@@ -108,7 +108,7 @@ def render(
             )
     markers = {MARKER.format(index): sql for index, sql in columns.items()}
     for column in list(tree.find_all(exp.Column)):
-        # only the markers Dimension(...) wrote: a column spelt like one in the YAML is not
+        # only the markers Dimension(...) wrote become columns; any other name is refused
         if column.table or column.name not in markers:
             raise SemanticError(
                 f"metric {metric}: filter {template!r}: {column.sql()!r} is not a Dimension(...)"
