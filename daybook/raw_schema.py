@@ -8,6 +8,12 @@ Counts are stored as double precision, not integers, on purpose: the contract
 makes "a count that is not an integer >= 0" a *data* problem (the heartbeat is
 quarantined with a reason), not a *file* problem, so ``2.5`` and ``-1`` must
 load. Text in a count column cannot be represented and refuses the file.
+
+Ids are lowercase canonical UUIDs (contract section 1). An entity row whose
+id, or whose client's id, is anything else is refused at load
+(``RawTable.canonical_ids``): the API reads ids lowercased, so such an entity
+could never be served. A heartbeat naming such an id is kept and quarantined
+as naming an unknown client, user or device, which is what it does.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ ID = "varchar"
 TEXT = "varchar"
 TIMESTAMP = "timestamp"
 COUNT = "double precision"
+# A lowercase canonical UUID: 8-4-4-4-12 hexadecimal digits (RFC 9562's text form).
+CANONICAL_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 SOURCE_COUNT_COLUMNS: tuple[str, ...] = (
     "chrome_activity_count",
@@ -32,11 +40,16 @@ SOURCE_COUNT_COLUMNS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class RawTable:
-    """One raw table: its name, ordered columns with SQL types, and its key."""
+    """One raw table: its name, ordered columns with SQL types, and its key.
+
+    ``canonical_ids``: the columns a load refuses unless each value is a
+    lowercase canonical UUID (or empty).
+    """
 
     name: str
     columns: tuple[tuple[str, str], ...]
     key: str
+    canonical_ids: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -59,6 +72,7 @@ RAW_TABLES: dict[str, RawTable] = {
             "clients",
             (("client_id", ID), ("name", TEXT), ("timezone", TEXT), ("created_at", TIMESTAMP)),
             key="client_id",
+            canonical_ids=("client_id",),
         ),
         RawTable(
             "users",
@@ -70,6 +84,7 @@ RAW_TABLES: dict[str, RawTable] = {
                 ("created_at", TIMESTAMP),
             ),
             key="user_id",
+            canonical_ids=("user_id", "client_id"),
         ),
         RawTable(
             "devices",
@@ -81,6 +96,7 @@ RAW_TABLES: dict[str, RawTable] = {
                 ("created_at", TIMESTAMP),
             ),
             key="device_id",
+            canonical_ids=("device_id", "client_id"),
         ),
         RawTable(
             "heartbeats",

@@ -144,3 +144,32 @@ def generated_rows(folder: Path, table: str) -> list[dict]:
     cursor = con.execute(f"select * from {reader}({files!r})")
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+_READABLE_IDS = uuid.UUID("6f1c2d3e-4b5a-4c7d-8e9f-a0b1c2d3e4f5")  # namespace of the test ids
+_ENTITY_ID_COLUMNS = ("client_id", "user_id", "device_id")
+
+
+def as_uuid(readable: str | None) -> str | None:
+    """A readable test id (``c-ny``) as the lowercase canonical UUID the loader accepts.
+
+    The same readable id always gives the same UUID; a canonical UUID or an empty id is kept.
+    """
+    if not readable or _is_canonical(readable):
+        return readable
+    return str(uuid.uuid5(_READABLE_IDS, readable))
+
+
+def _is_canonical(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+def with_uuid_ids(rows: list[dict]) -> list[dict]:
+    """``rows`` with their client, user and device ids as UUIDs (``as_uuid``)."""
+    return [
+        row | {name: as_uuid(row[name]) for name in _ENTITY_ID_COLUMNS if name in row}
+        for row in rows
+    ]

@@ -13,19 +13,24 @@ impossible date) is refused. Plain ``YYYY-MM-DD HH:MM:SS`` text takes DuckDB's
 fast timestamp cast; only text that carries an offset goes through the
 zone-aware (slower) parse. Parquet timestamp columns with a time zone are
 converted to UTC; naive ones are UTC already.
+
+Entity ids (``RawTable.canonical_ids``) must be lowercase canonical UUIDs;
+any other text stops the read like an unreadable timestamp, and the locators
+name its line or row.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import zlib
 from typing import Any
 
 from daybook.load.bytescan import open_binary
 from daybook.load.errors import LoadError
 from daybook.load.files import InputFile
-from daybook.raw_schema import COUNT, TIMESTAMP, RawTable
+from daybook.raw_schema import CANONICAL_UUID, COUNT, TIMESTAMP, RawTable
 
 REJECTS = "_daybook_rejects"
 REJECTS_SCAN = "_daybook_rejects_scan"
@@ -41,6 +46,9 @@ OFFSET_PATTERN = (
 )
 NUL_MARK = "daybook: NUL byte"
 BAD_TIMESTAMP_MARK = "daybook: not a UTC timestamp"
+BAD_ID_MARK = "daybook: not a canonical id"
+ID_WORDS = "a lowercase canonical UUID (8-4-4-4-12 hexadecimal digits)"
+_CANONICAL = re.compile(CANONICAL_UUID)
 
 
 def duck_type(sql_type: str) -> str:
@@ -80,9 +88,24 @@ def text_without_nul(text: str) -> str:
     return f"case when contains({text}, chr(0)) then error('{NUL_MARK}') else {text} end"
 
 
-def _column_sql(file: InputFile, name: str, sql_type: str) -> str:
+def canonical_id(text: str) -> str:
+    """SQL passing an id through, stopping the query at one that is not a canonical UUID.
+
+    Empty text is NULL (a missing id), however the CSV field was quoted. The
+    pattern admits no NUL byte, so this also stands for ``text_without_nul``.
+    """
+    value = f"nullif({text}, '')"
+    return (
+        f"case when not regexp_full_match({value}, '{CANONICAL_UUID}') "
+        f"then error('{BAD_ID_MARK}') else {value} end"
+    )
+
+
+def _column_sql(file: InputFile, table: RawTable, name: str, sql_type: str) -> str:
     quoted = f'"{name}"'
     text = file.file_format == "csv" or name in file.text_columns
+    if name in table.canonical_ids:
+        return canonical_id(f"cast({quoted} as VARCHAR)")
     if sql_type == TIMESTAMP and text:
         return timestamp_from_text(quoted)
     if sql_type == "varchar" and file.file_format == "parquet":
@@ -106,7 +129,8 @@ def select_sql(
     insertion order, so ``row_number() over ()`` follows the file).
     """
     casts = ", ".join(
-        f'{_column_sql(file, name, sql_type)} as "{name}"' for name, sql_type in table.columns
+        f'{_column_sql(file, table, name, sql_type)} as "{name}"'
+        for name, sql_type in table.columns
     )
     if file.file_format == "parquet":
         source = "read_parquet(?)"
@@ -157,7 +181,11 @@ def raise_for_parquet_values(duck: Any, file: InputFile, table: RawTable, error:
     for name, sql_type in table.columns:
         target = duck_type(sql_type)
         quoted = f'"{name}"'
-        if target == "VARCHAR":
+        if name in table.canonical_ids:
+            bad = (
+                f"not regexp_full_match(nullif(cast({quoted} as varchar), ''), '{CANONICAL_UUID}')"
+            )
+        elif target == "VARCHAR":
             bad = f"contains(cast({quoted} as varchar), chr(0))"
         elif target == "TIMESTAMP" and name in file.text_columns:
             bad = f"{timestamp_from_text(quoted, strict=False)} is null and {quoted} <> ''"
@@ -181,7 +209,9 @@ def raise_for_parquet_values(duck: Any, file: InputFile, table: RawTable, error:
             ) from None
         if found is not None:
             row, value = found
-            if target == "VARCHAR":
+            if name in table.canonical_ids:
+                reason = f"{value!r} is not {ID_WORDS}"
+            elif target == "VARCHAR":
                 reason = "holds a NUL byte (0x00), which no text column may contain"
             else:
                 reason = f"cannot read {value!r} as {_KIND_WORDS[target]}"
@@ -190,11 +220,12 @@ def raise_for_parquet_values(duck: Any, file: InputFile, table: RawTable, error:
 
 
 def raise_for_csv_values(duck: Any, file: InputFile, table: RawTable, error: Exception) -> None:
-    """After a failed CSV read, find the first line and column holding an unreadable timestamp.
+    """After a failed CSV read, find the first line and column holding an unreadable value.
 
-    The file is read again with Python's csv module (exact line numbers) and
-    its timestamps are checked in batches by DuckDB with the same rule as the
-    load (``timestamp_from_text``), so what is refused here is what the load refused.
+    The file is read again with Python's csv module (exact line numbers). Its
+    timestamps are checked in batches by DuckDB with the same rule as the load
+    (``timestamp_from_text``), so what is refused here is what the load
+    refused; its entity ids against the same pattern the load uses.
     """
     names = [name for name, sql_type in table.columns if sql_type == TIMESTAMP]
     batch: list[tuple[int, str, str]] = []
@@ -209,6 +240,7 @@ def raise_for_csv_values(duck: Any, file: InputFile, table: RawTable, error: Exc
                     value = record.get(name)
                     if value:
                         batch.append((line, name, value))
+                _raise_for_bad_id(duck, file, table, record, line, batch)
                 line = reader.line_num + 1
                 if len(batch) >= 100_000:
                     _raise_for_bad_timestamp(duck, file, batch)
@@ -223,6 +255,22 @@ def raise_for_csv_values(duck: Any, file: InputFile, table: RawTable, error: Exc
     except Exception:  # no rejects table (rolled back with the load): nothing more to name
         pass
     raise LoadError(f"{file.path}: cannot read the file ({first_line(error)})")
+
+
+def _raise_for_bad_id(
+    duck: Any,
+    file: InputFile,
+    table: RawTable,
+    record: dict[str, str],
+    line: int,
+    batch: list[tuple[int, str, str]],
+) -> None:
+    """Refuse the record's first id that is not canonical (after any earlier bad timestamp)."""
+    for name in table.canonical_ids:
+        value = record.get(name)
+        if value is not None and value != "" and not _CANONICAL.fullmatch(value):
+            _raise_for_bad_timestamp(duck, file, batch)
+            raise LoadError(f"{file.path}: line {line}, column {name}: {value!r} is not {ID_WORDS}")
 
 
 def _raise_for_bad_timestamp(duck: Any, file: InputFile, batch: list[tuple[int, str, str]]) -> None:

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from reference import compute
-from support import read_table
+from support import as_uuid, read_table
 
 from daybook.bench.floor import COUNTS, FLOOR_SCHEMA, FLOOR_TABLE, drop_floor, run_floor
 from daybook.generate import generate_dataset
@@ -34,7 +34,7 @@ TABLES = ("clients", "users", "devices", "heartbeats")
 ALL_BACKENDS = ["duckdb", "postgres", "spark"]
 # zones none of the engines (nor Python's zoneinfo) knows by that name; ZoneId parses the
 # fixed offset, which the validity rule refuses on every backend
-UNKNOWN_ZONES = {"c-floor-mars": "Mars/Olympus", "c-floor-offset": "+05:00"}
+UNKNOWN_ZONES = {"mars": "Mars/Olympus", "offset": "+05:00"}
 
 
 def _write(path: Path, table: str, rows: list[dict]) -> Path:
@@ -55,23 +55,24 @@ def _edge_rows(raw: dict[str, list[dict]], folder: Path) -> dict[str, Path]:
     earlier, unknown_time, no_id, *others = valid
     hour = timedelta(hours=1)
     clients, users, devices, heartbeats = [], [], [], []
-    for client_id, zone in UNKNOWN_ZONES.items():
-        suffix = client_id.removeprefix("c-floor-")
+    for suffix, zone in UNKNOWN_ZONES.items():
+        client_id = as_uuid(f"c-floor-{suffix}")
+        user_id, device_id = as_uuid(f"u-{suffix}"), as_uuid(f"d-{suffix}")
         clients.append(
             {"client_id": client_id, "name": suffix, "timezone": zone, "created_at": None}
         )
         users.append(
-            {"user_id": f"u-{suffix}", "client_id": client_id, "email": None,
+            {"user_id": user_id, "client_id": client_id, "email": None,
              "display_name": None, "created_at": None}
         )  # fmt: skip
         devices.append(
-            {"device_id": f"d-{suffix}", "client_id": client_id, "hostname": None,
+            {"device_id": device_id, "client_id": client_id, "hostname": None,
              "platform": None, "created_at": None}
         )  # fmt: skip
         heartbeats.append(
             others[0]
             | {"heartbeat_id": f"hb-floor-{suffix}", "client_id": client_id,
-               "user_id": f"u-{suffix}", "device_id": f"d-{suffix}"}
+               "user_id": user_id, "device_id": device_id}
         )  # fmt: skip
 
     def more(row: dict, by: float) -> dict:
@@ -137,7 +138,8 @@ def test_floor_matches_the_reference(backend: str, make_warehouse, tmp_path) -> 
     assert "" in {row["heartbeat_id"] for row in raw["heartbeats"]}  # the edge rows loaded
     assert any(row["received_at_utc"] is None for row in raw["heartbeats"])
     expected = compute(raw["clients"], raw["users"], raw["devices"], raw["heartbeats"]).activity
-    assert not any(key[0] in UNKNOWN_ZONES for key in expected)
+    unknown_zone_clients = {as_uuid(f"c-floor-{suffix}") for suffix in UNKNOWN_ZONES}
+    assert not any(key[0] in unknown_zone_clients for key in expected)
 
     result = run_floor(warehouse)
 

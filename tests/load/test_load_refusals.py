@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from daybook.load import LoadError, load_files
 from daybook.raw_schema import RAW_TABLES
+from load import cli_rows
 from load.rows import assert_refused, csv_records, damaged, file_rows, write_csv
 
 
@@ -81,6 +82,45 @@ def test_a_short_row_is_refused(preloaded, csv_files, tmp_path):
 def test_an_entity_row_without_its_key_is_refused(preloaded, csv_files, tmp_path):
     bad = damaged(csv_files["clients"][0], tmp_path / "no_key.csv", 3, "client_id", "")
     assert_refused(preloaded, "clients", [bad], "no_key.csv", "line 3", "client_id")
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value"),
+    [
+        ("users", "user_id", "A1D97031-0B1C-4E7A-9F3B-6C2D8E4F5A6B"),  # upper case
+        ("devices", "client_id", "a1d970310b1c4e7a9f3b6c2d8e4f5a6b"),  # no hyphens
+        ("clients", "client_id", "{a1d97031-0b1c-4e7a-9f3b-6c2d8e4f5a6b}"),  # braces
+        ("devices", "device_id", "laptop-7"),
+    ],
+)
+def test_an_entity_id_that_is_not_a_lowercase_uuid_is_refused(
+    preloaded, csv_files, tmp_path, table, column, value
+):
+    bad = damaged(csv_files[table][0], tmp_path / "ids.csv", 4, column, value)
+    message = assert_refused(preloaded, table, [bad], "ids.csv", "line 4", f"column {column}")
+    assert repr(value) in message and "lowercase canonical UUID" in message
+
+
+def test_a_parquet_entity_id_that_is_not_a_lowercase_uuid_names_its_row(
+    preloaded, csv_files, tmp_path
+):
+    columns, records = csv_records(csv_files["users"][0])
+    table = {name: [record[name] or None for record in records] for name in columns}
+    table["created_at"] = [None] * len(records)
+    table["client_id"][6] = table["client_id"][6].upper()
+    bad = tmp_path / "users.parquet"
+    pq.write_table(pa.table({name: pa.array(v, pa.string()) for name, v in table.items()}), bad)
+    message = assert_refused(preloaded, "users", [bad], "users.parquet", "row 7", "client_id")
+    assert repr(table["client_id"][6]) in message
+
+
+def test_heartbeat_ids_are_not_refused_they_are_quarantined_later(loaded, tmp_path):
+    """A heartbeat naming an unknown (here: upper-case) id is data to quarantine, not a bad file."""
+    path = cli_rows.write_csv(
+        tmp_path / "upper.csv", [cli_rows.heartbeat(90, user_id=cli_rows.USER.upper())]
+    )
+    result = load_files(loaded, "heartbeats", [path])
+    assert result.rows_added == 1
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """``daybook load`` on Spark refuses bad input as on the other backends: header errors name the
-columns, a bad value names line and column, an entity without its key is refused, and nothing of
-a refused call is loaded; entities delivered again replace earlier rows (the last row wins, with
-the notices). Each test empties the session's Spark server first (``spark_warehouse``)."""
+columns, a bad value names line and column, an entity without its key or with an id that is not
+a lowercase UUID is refused, and nothing of a refused call is loaded; entities delivered again
+replace earlier rows (the last row wins, with the notices). Each test empties the session's
+Spark server first (``spark_warehouse``)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,11 @@ def test_an_entity_without_its_key_is_refused(spark_warehouse, tmp_path, monkeyp
     assert not LEAKS.search(result.output), result.output
     zones = [row["timezone"] for row in read_table(spark_warehouse, "select * from raw.clients")]
     assert zones == [client()["timezone"]]
+
+
+def test_an_entity_id_that_is_not_a_lowercase_uuid_is_refused(spark_warehouse, tmp_path):
+    load_files(spark_warehouse, "clients", [write_csv(tmp_path / "c1.csv", [client()])])
+    upper = client(client_id=client()["client_id"].upper(), timezone="UTC")
+    bad = write_csv(tmp_path / "c2.csv", [client(timezone="Asia/Tokyo"), upper])
+    message = assert_refused(spark_warehouse, "clients", [bad], "c2.csv", "line 3", "client_id")
+    assert repr(upper["client_id"]) in message and "lowercase canonical UUID" in message

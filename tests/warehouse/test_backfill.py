@@ -1,6 +1,7 @@
 """An out-of-order backfill reaches the marts through an incremental build.
 
-A first batch is loaded with ``daybook load``'s ``load_files`` and built; then a
+A first batch is loaded with ``daybook load``'s ``load_files`` (its readable ids
+written as UUIDs, as the loader asks) and built; then a
 second batch whose rows were received about 30 days before the first batch's
 (far outside ``heartbeat_lookback_hours``) is loaded and built incrementally.
 The marts must equal the reference over every raw row, as a full refresh would
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from support import with_uuid_ids
 
 from daybook.build import run_build
 from daybook.config import Warehouse
@@ -99,12 +101,12 @@ def raw_rows(warehouse: Warehouse) -> dict[str, list[dict]]:
 
 def test_an_out_of_order_backfill_is_built_incrementally(backend, make_warehouse, tmp_path):
     warehouse = make_warehouse(backend)
-    first = batch1()
+    first = {table: with_uuid_ids(rows) for table, rows in batch1().items()}
     for table, rows in first.items():
         load_files(warehouse, table, [write_parquet(tmp_path / f"{table}-1.parquet", table, rows)])
     assert run_build(warehouse).success
 
-    late = backfill(first)
+    late = with_uuid_ids(backfill(first))
     newest = max(row["received_at_utc"] for row in first["heartbeats"] if row["received_at_utc"])
     # the lookback window alone would never read these rows again
     assert max(row["received_at_utc"] for row in late) < newest - LOOKBACK
@@ -164,7 +166,7 @@ def test_a_delivery_loaded_out_of_order_inside_the_lookback_is_built_incremental
     checkpoint); rows received before it but loaded after that run make the next run
     read from the lookback checkpoint instead, and the marts equal the reference."""
     warehouse = make_warehouse(backend)
-    first = batch1()
+    first = {table: with_uuid_ids(rows) for table, rows in batch1().items()}
     for table, rows in first.items():
         load_files(warehouse, table, [write_parquet(tmp_path / f"{table}-1.parquet", table, rows)])
     assert run_build(warehouse).success
@@ -175,7 +177,7 @@ def test_a_delivery_loaded_out_of_order_inside_the_lookback_is_built_incremental
     }
     assert checkpoints[3] == newest  # the next run would read only what is newer
 
-    late = inside_lookback(first)
+    late = with_uuid_ids(inside_lookback(first))
     assert all(newest - LOOKBACK < row["received_at_utc"] < newest for row in late)
     load_files(
         warehouse, "heartbeats", [write_parquet(tmp_path / "late.parquet", "heartbeats", late)]
