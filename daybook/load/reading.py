@@ -27,7 +27,7 @@ import re
 import zlib
 from typing import Any
 
-from daybook.load.bytescan import open_binary
+from daybook.load.bytescan import first_mixed_line_end, open_binary
 from daybook.load.errors import LoadError
 from daybook.load.files import InputFile
 from daybook.raw_schema import CANONICAL_UUID, COUNT, TIMESTAMP, RawTable
@@ -248,6 +248,13 @@ def raise_for_csv_values(duck: Any, file: InputFile, table: RawTable, error: Exc
     except (csv.Error, OSError, EOFError, zlib.error):
         pass  # Python cannot read it either: DuckDB's own words below
     _raise_for_bad_timestamp(duck, file, batch)
+    mixed = first_mixed_line_end(file.path)
+    if mixed is not None:
+        line, ending, first = mixed
+        raise LoadError(
+            f"{file.path}: line {line}: ends with {ending} where the lines before end with "
+            f"{first}; a CSV file must use one line ending throughout"
+        )
     try:
         raise_for_csv_rejects(duck, file)  # a line DuckDB's reader rejected before it stopped
     except LoadError:

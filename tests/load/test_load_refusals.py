@@ -123,6 +123,20 @@ def test_heartbeat_ids_are_not_refused_they_are_quarantined_later(loaded, tmp_pa
     assert result.rows_added == 1
 
 
+def test_mixed_line_endings_are_refused_naming_the_first_unlike_line(preloaded, tmp_path):
+    header = "client_id,name,timezone,created_at"
+    rows = [
+        f"aa7cf840-9ca9-46a3-9778-9015d658{n:04d},c{n},UTC,2025-01-01 00:00:00" for n in range(6)
+    ]
+    ends = ["\r\n"] * 5 + ["\n", "\r\n"]  # the header's and five rows' CRLF, then LF on line 6
+    bad = tmp_path / "mixed.csv"
+    bad.write_bytes(
+        "".join(line + end for line, end in zip([header, *rows], ends, strict=True)).encode()
+    )
+    message = assert_refused(preloaded, "clients", [bad], "mixed.csv", "line 6", "LF (\\n)")
+    assert "CRLF (\\r\\n)" in message and "one line ending" in message
+
+
 @pytest.mark.parametrize(
     ("name", "content", "fragment"),
     [
