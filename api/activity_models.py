@@ -15,7 +15,6 @@ from typing import Annotated
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     WithJsonSchema,
@@ -66,8 +65,6 @@ def client_path_model(entity: str) -> type[BaseModel]:
 
 class ActivityQuery(DateRangeQuery):
     """``metric``, the range and ``granularity``; ``metric_names`` is set per entity."""
-
-    model_config = ConfigDict(extra="ignore")
 
     metric: str = Field(description="Metric to retrieve")
     start_date: StartDate

@@ -12,8 +12,10 @@ import re
 from datetime import date
 from typing import Annotated, Any, ClassVar, Self, TypeVar
 
+from flask import has_request_context, request
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     ValidationInfo,
     WithJsonSchema,
@@ -99,12 +101,36 @@ class RequestModel(BaseModel):
         return _SCHEMAS[cls]
 
 
+class QueryModel(RequestModel):
+    """Query parameters: each declared one at most once; unknown ones are ignored.
+
+    flask-openapi3 hands the model the first value of a repeated parameter, so
+    ``?metric=a&metric=b`` would be answered for ``a`` alone, silently; a
+    client that repeats a parameter gets a 400 naming it instead.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _each_once(cls, values: Any) -> Any:
+        if not has_request_context():
+            return values
+        for name in cls.model_fields:
+            given = request.args.getlist(name)
+            if len(given) > 1:
+                raise ParameterProblem(
+                    f"Invalid {name}: given {len(given)} times; give it once", {name: given}
+                )
+        return values
+
+
 # The range fields, declared by each query model in its own parameter order.
 StartDate = Annotated[date, Field(description="Start of the date range (YYYY-MM-DD), inclusive")]
 EndDate = Annotated[date, Field(description="End of the date range (YYYY-MM-DD), inclusive")]
 
 
-class DateRangeQuery(RequestModel):
+class DateRangeQuery(QueryModel):
     """The one date-range rule: ``start_date`` and ``end_date`` are strict dates, in order,
     at most ``max_range_days`` days counted inclusively.
 

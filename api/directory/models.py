@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model, field_validator
+from pydantic import BaseModel, Field, WithJsonSchema, create_model, field_validator
 
 from api.activity_models import Period
 from api.params import (
     DateRangeQuery,
     EndDate,
     ParameterProblem,
+    QueryModel,
     RequestModel,
     StartDate,
     UuidString,
@@ -41,10 +42,8 @@ class ClientPath(RequestModel):
         return parse_uuid("client_id", value)
 
 
-class ListQuery(RequestModel):
+class ListQuery(QueryModel):
     """Paging and an optional case-insensitive search over the id and the text columns."""
-
-    model_config = ConfigDict(extra="ignore")
 
     search: str = Field("", description="Case-insensitive text to find in the id, name or detail")
     limit: Annotated[
@@ -82,8 +81,6 @@ class ListQuery(RequestModel):
 class TopQuery(DateRangeQuery):
     """The ranking's range, under the same rules as the activity series; ``create_app``
     sets the configured range limit (``api.params.with_range_limit``)."""
-
-    model_config = ConfigDict(extra="ignore")
 
     start_date: StartDate
     end_date: EndDate

@@ -232,6 +232,25 @@ def test_several_bad_parameters_are_all_named(api):
     }
 
 
+@pytest.mark.parametrize("entity", ENTITIES)
+@pytest.mark.parametrize("name", ["metric", "start_date", "end_date", "granularity"])
+def test_a_repeated_parameter_is_400_naming_it_not_answered_for_one_value(api, entity, name):
+    """``?metric=a&metric=b`` is not an answer for ``a``: the client meant something else."""
+    values = {**GOOD, "granularity": "daily"}
+    second = {"metric": "activity-count", "granularity": "weekly"}.get(name, "2026-01-10")
+    query = [*values.items(), (name, second)]
+    response = api.get(activity_path(EXAMPLE_CLIENT, entity, ENTITIES[entity]), api.token(), query)
+    error = assert_error(response, 400, "invalid_parameter")
+    assert error["message"] == f"Invalid {name}: given 2 times; give it once"
+    assert error["details"] == {name: [values[name], second]}
+
+
+def test_a_repeated_unknown_parameter_is_ignored_like_any_unknown_one(api):
+    query = [*GOOD.items(), ("utm", "a"), ("utm", "b")]
+    response = api.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), api.token(), query)
+    assert response.status_code == 200, response.text
+
+
 # --- 403 and 404: tenant isolation -------------------------------------------------------
 
 

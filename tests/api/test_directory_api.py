@@ -240,6 +240,24 @@ def test_numbers_are_ascii_digits_and_refused_in_the_apis_own_words(api, name, v
     assert error["details"] == {name: value}
 
 
+@pytest.mark.parametrize(
+    ("path", "name", "values"),
+    [
+        ("users", "limit", ["5", "500"]),
+        ("devices", "search", ["a", "b"]),
+        ("analytics/top-users?start_date=2026-01-01", "end_date", ["2026-01-31", "2026-01-02"]),
+    ],
+)
+def test_a_repeated_parameter_is_400_naming_it(api, path, name, values):
+    client_id = busiest_client(api)
+    separator = "&" if "?" in path else "?"
+    query = "&".join(f"{name}={value}" for value in values)
+    answer = api.get(f"/v2/clients/{client_id}/{path}{separator}{query}", api.token())
+    error = assert_error(answer, 400, "invalid_parameter")
+    assert error["message"] == f"Invalid {name}: given 2 times; give it once"
+    assert error["details"] == {name: values}
+
+
 def test_the_directory_is_in_the_openapi_document_behind_bearer_auth(api):
     document = api.get("/v2/openapi.json").json()
     for path in (
