@@ -54,12 +54,12 @@
     cast({{ local_timestamp(utc_timestamp, timezone, checked) }} as date)
 {%- endmacro %}
 
-{# The zone itself when the database knows it by exactly that name, else null.
-   Converting with a null zone yields null, never "Unknown TimeZone", so the check
-   sits inside the conversion's argument rather than in a CASE around it (DuckDB
-   may evaluate CASE branches eagerly). Both lists are read from the database's
-   own zone catalogue (offline), less the names below that only that catalogue holds;
-   the IN subquery is uncorrelated, so it runs once per query, not per row. #}
+{# The name the database's conversion should read a client's zone under, when the zone
+   is valid; else null. Converting with a null zone yields null, never "Unknown
+   TimeZone", so the check sits inside the conversion's argument rather than in a CASE
+   around it (DuckDB may evaluate CASE branches eagerly). Each catalogue is the
+   database's own (offline), less the names below that only that catalogue holds; the
+   IN subquery is uncorrelated, so it runs once per query, not per row. #}
 {% macro valid_timezone(timezone) -%}
     {{ return(adapter.dispatch('valid_timezone', 'daybook')(timezone)) }}
 {%- endmacro %}
@@ -67,6 +67,20 @@
 {# Unknown warehouse: no catalogue to check against; the name passes unchanged. #}
 {% macro default__valid_timezone(timezone) -%}
     ({{ timezone }})
+{%- endmacro %}
+
+{# Zone names of the tz database that some reader takes for something else, and the
+   name that reads the same rules everywhere. `EST`, `MST` and `HST` are fixed offsets
+   in the tz database (and PostgreSQL's abbreviations, and Python's zoneinfo here);
+   ICU reads `MST` and `HST` as Phoenix and Honolulu (1967 and 1946 differ) and Java
+   knows none of the three; `Factory` (offset zero) is unknown to Java. #}
+{% macro zone_rules_name(timezone) -%}
+    (case ({{ timezone }})
+        when 'EST' then 'Etc/GMT+5'
+        when 'MST' then 'Etc/GMT+7'
+        when 'HST' then 'Etc/GMT+10'
+        when 'Factory' then 'Etc/UTC'
+        else ({{ timezone }}) end)
 {%- endmacro %}
 
 {# A zone is valid when it is a name of the IANA tz database (what Python's zoneinfo
@@ -84,30 +98,38 @@
     (case when ({{ timezone }}) in (select name from pg_timezone_names())
         and ({{ timezone }}) not like 'SystemV/%'
         and ({{ timezone }}) not in ('{{ icu_only_zones | join("', '") }}')
-        then ({{ timezone }}) end)
+        then {{ zone_rules_name(timezone) }} end)
 {%- endmacro %}
 
+{# PostgreSQL reads a zone name that is also one of its abbreviations as the
+   abbreviation, a fixed offset: `CET`, `EET`, `MET` and `WET` would never observe
+   summer time. Their `posix/` copies (the same zone files, where the server's zone
+   database has them, as Debian's does) are read as zones. #}
 {% macro postgres__valid_timezone(timezone) -%}
     (case when ({{ timezone }}) in (select name from pg_catalog.pg_timezone_names)
         and ({{ timezone }}) not like 'posix/%'
         and ({{ timezone }}) not in ('posixrules', 'localtime')
-        then ({{ timezone }}) end)
+        then (case
+            when ({{ timezone }}) in ('CET', 'EET', 'MET', 'WET')
+                and 'posix/' || ({{ timezone }}) in (select name from pg_catalog.pg_timezone_names)
+                then 'posix/' || ({{ timezone }})
+            else {{ zone_rules_name(timezone) }} end)
+        end)
 {%- endmacro %}
 
 
 {#- Spark has no zone catalogue table: `java.time.ZoneId.of` is the zone database
     `from_utc_timestamp` uses, called through `try_reflect` (null for a name it does not
     know, so an unknown zone never fails the build). Java's zone rules still hold the
-    `SystemV/*` names the tz database dropped: refused, as on DuckDB. Only region names
-    spelled exactly (`America/New_York`, `UTC`) pass: fixed offsets such as `+05:00`, which ZoneId also
-    accepts, are refused as on PostgreSQL. Three-letter aliases (`EST`) are unknown to
-    ZoneId, so a client with one is quarantined on Spark (PostgreSQL and DuckDB know
-    them). #}
+    `SystemV/*` names the tz database dropped: refused, as on DuckDB. Only names
+    spelled exactly (`America/New_York`, `UTC`) pass: fixed offsets such as `+05:00`, which
+    ZoneId also accepts, are refused as on PostgreSQL. #}
 {% macro spark__valid_timezone(timezone) -%}
-    (case when try_reflect('java.time.ZoneId', 'of', {{ timezone }}) = ({{ timezone }})
+    {%- set rules = zone_rules_name(timezone) -%}
+    (case when try_reflect('java.time.ZoneId', 'of', {{ rules }}) = {{ rules }}
         and ({{ timezone }}) rlike '^[A-Za-z]'
         and ({{ timezone }}) not like 'SystemV/%'
-        then ({{ timezone }}) end)
+        then {{ rules }} end)
 {%- endmacro %}
 
 {# Whether validation finds local days once per (zone, UTC hour) and reuses the hour's

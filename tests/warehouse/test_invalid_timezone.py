@@ -8,7 +8,8 @@ come from the plain-Python reference over the same raw rows.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from reference import IANA_ZONES
@@ -115,9 +116,7 @@ CATALOGUE_ONLY = (
     "posix/America/New_York", "posixrules", "localtime",
 )
 # fmt: on
-IANA = ("EST", "CST6CDT", "Asia/Kolkata", "Etc/GMT+5", "America/New_York", "UTC")
-# Spark's zone lookup (java.time) knows no three-letter alias (docs/ARCHITECTURE.md)
-SPARK_UNKNOWN = {"EST", "MST", "HST"}
+IANA = ("EST", "MST", "HST", "CST6CDT", "Asia/Kolkata", "Etc/GMT+5", "America/New_York", "UTC")
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "postgres", "spark"])
@@ -141,6 +140,73 @@ def test_a_zone_is_valid_when_the_tz_database_names_it_on_every_warehouse(
         row["client_id"]: row["created_date"] is not None
         for row in query(warehouse, "select client_id, created_date from dim_clients")
     }
-    unknown = SPARK_UNKNOWN if backend == "spark" else set()
-    expected = {client: zone in IANA_ZONES - unknown for client, zone in zones.items()}
+    expected = {client: zone in IANA_ZONES for client, zone in zones.items()}
     assert {zones[c]: v for c, v in known.items()} == {zones[c]: v for c, v in expected.items()}
+
+
+# Zone names some reader takes for something else: PostgreSQL reads the first four as its
+# fixed-offset abbreviations (no summer time), ICU reads MST and HST as Phoenix and
+# Honolulu (1967, 1946), Java knows none of EST, MST, HST and Factory. The day each
+# instant is checked on: local 00:30 and 23:30 of it, where an hour off moves the day.
+READ_OTHERWISE = {
+    "CET": date(2026, 7, 1),
+    "EET": date(2026, 7, 1),
+    "MET": date(2026, 7, 1),
+    "WET": date(2026, 7, 1),
+    "EST": date(2026, 1, 15),
+    "MST": date(2026, 7, 1),
+    "HST": date(2026, 7, 1),
+    "Factory": date(2026, 7, 1),
+    "Europe/Paris": date(2026, 7, 1),
+}
+# Creation days far back, where ICU's Phoenix and Honolulu differ from the tz database's
+# fixed offsets (client rows only: no heartbeat, so no month partitions back to then)
+CREATED_ON = {"MST": date(1967, 7, 1), "HST": date(1946, 7, 1)}
+
+
+def _utc(day: date, local: time, zone: str) -> datetime:
+    """The UTC time (naive) of ``day`` at ``local`` wall-clock time in ``zone`` (zoneinfo)."""
+    instant = datetime.combine(day, local, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    return instant.replace(tzinfo=None)
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgres", "spark"])
+def test_zone_names_read_otherwise_convert_by_the_tz_database_on_every_warehouse(
+    backend, make_warehouse
+) -> None:
+    warehouse = make_warehouse(backend)
+    raw: dict[str, list[dict]] = {"clients": [], "users": [], "devices": [], "heartbeats": []}
+    for number, (zone, day) in enumerate(READ_OTHERWISE.items()):
+        client, user, device = f"c-{number}", f"u-{number}", f"d-{number}"
+        created = _utc(CREATED_ON.get(zone, day), time(23, 30), zone)
+        raw["clients"].append(
+            {"client_id": client, "name": zone, "timezone": zone, "created_at": created}
+        )
+        raw["users"].append(
+            {"user_id": user, "client_id": client, "email": None, "display_name": None,
+             "created_at": None}
+        )  # fmt: skip
+        raw["devices"].append(
+            {"device_id": device, "client_id": client, "hostname": None, "platform": None,
+             "created_at": None}
+        )  # fmt: skip
+        for local in (time(0, 30), time(23, 30)):
+            generated = _utc(day, local, zone)
+            raw["heartbeats"].append(
+                heartbeat(f"hb-{number}-{local.hour}", client, user, device, generated, generated)
+            )
+    insert_raw(warehouse, raw)
+
+    result = run_build(warehouse, exclude=["resource_type:test"])
+
+    assert result.success, result.summary()
+    marts = read_marts(warehouse)
+    assert marts == expected_marts(raw)
+    zones = {row["client_id"]: row["timezone"] for row in raw["clients"]}
+    days = {(zones[client], day) for client, day, *_ in marts["activity"]}
+    assert days == set(READ_OTHERWISE.items())  # both instants on the day, in every zone
+    created = {
+        zones[row["client_id"]]: row["created_date"]
+        for row in query(warehouse, "select client_id, created_date from dim_clients")
+    }
+    assert created == {zone: CREATED_ON.get(zone, day) for zone, day in READ_OTHERWISE.items()}
