@@ -20,10 +20,11 @@ import sys
 import click
 
 from daybook.config import Warehouse, warehouse_from_env
+from daybook.raw_schema import CANONICAL_UUID
 from daybook.serving.store import serving_store
 from daybook.tokens.store import TokenError, TokenRecord, TokenStore, open_token_store
 
-_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_UUID_RE = re.compile(CANONICAL_UUID)
 
 
 def unknown_clients(warehouse: Warehouse, client_ids: list[str]) -> list[str] | None:

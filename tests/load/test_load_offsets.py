@@ -51,6 +51,18 @@ def test_csv_timestamps_with_an_offset_are_stored_as_utc(empty_warehouse, tmp_pa
     assert stored["00000000-0000-4000-8000-000000000000"] == datetime(2026, 1, 5, 10, 0)
 
 
+def test_a_date_alone_is_that_days_midnight_utc(empty_warehouse, tmp_path, monkeypatch):
+    records = [client(CLIENT, "2026-01-05"), client(OTHER_CLIENT, "2026-01-05 00:00:01")]
+    path = write_csv(tmp_path / "dates.csv", records)
+    result = run_load(empty_warehouse, "clients", path, monkeypatch=monkeypatch)
+    assert result.exit_code == 0, result.output
+    stored = {
+        row["client_id"]: row["created_at"]
+        for row in read_table(empty_warehouse, "select client_id, created_at from raw.clients")
+    }
+    assert stored == {CLIENT: datetime(2026, 1, 5), OTHER_CLIENT: datetime(2026, 1, 5, 0, 0, 1)}
+
+
 def test_heartbeat_offsets_are_converted_in_both_timestamp_columns(
     empty_warehouse, tmp_path, monkeypatch
 ):
