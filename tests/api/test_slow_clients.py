@@ -209,6 +209,26 @@ def test_unparseable_or_oversized_http_gets_the_json_error(quick_server, request
     assert_no_version(re.search(rb"Server: (.*)", head).group(1).decode().strip())
 
 
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /fast HTTP/1.1\r\nConnection: close\r\n\r\n", 400),
+        (b"GET /fast HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n", 400),
+        (b"GET /fast HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 200),
+        (b"GET /fast HTTP/1.0\r\n\r\n", 200),  # HTTP/1.0 has no Host requirement
+    ],
+    ids=["1.1-without-host", "1.1-with-two-hosts", "1.1-with-one-host", "1.0-without-host"],
+)
+def test_an_http_1_1_request_needs_exactly_one_host(quick_server, request_bytes, status):
+    with socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) as sock:
+        sock.sendall(request_bytes)
+        head, _, body = read_all(sock).partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].split()[1] == str(status).encode(), head
+    if status == 400:
+        error = json.loads(body)["error"]
+        assert "exactly one Host header" in error["message"], error
+
+
 def test_ordinary_requests_get_through_while_half_sent_ones_wait(quick_server):
     host, port = quick_server
     with half_sent_requests(host, port, SLOW_CONNECTIONS):
