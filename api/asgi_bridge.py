@@ -5,6 +5,10 @@ threads per worker (the concurrency the warehouse connection pool is sized
 for): one hand-off per request, the answer buffered (the API's answers are
 small JSON). The pool belongs to the worker's lifetime: :meth:`WsgiOnThreads.close`
 stops it when the worker exits, before the warehouse connections are closed.
+
+A request without exactly one ``Host`` header (HTTP/1.1 needs one; none may carry
+two: RFC 9112 section 3.2) is answered 400 here, in its turn: refusing it while
+parsing would cut off the answer of a request pipelined before it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,14 @@ from typing import Any
 from api.http_protocol import SERVER_NAME, error_body
 
 MAX_BODY_BYTES = 1024 * 1024  # the API reads no bodies; anything larger is refused
+HOST_PROBLEM = "Malformed HTTP request: it needs exactly one Host header"
 log = logging.getLogger("daybook.serve")
+
+
+def host_is_wrong(scope: dict) -> bool:
+    """Two or more Host headers, or none in an HTTP/1.1 request (HTTP/1.0 may omit it)."""
+    hosts = sum(1 for name, _ in scope["headers"] if name.lower() == b"host")
+    return hosts > 1 or (hosts == 0 and scope["http_version"] != "1.0")
 
 
 def wsgi_environ(scope: dict, body: bytes) -> dict[str, Any]:
@@ -95,6 +106,9 @@ class WsgiOnThreads:
         if body is None:
             await self._send(send, 413, [], error_body(413, "Request body too large"))
             return
+        if host_is_wrong(scope):
+            await self._send(send, 400, [], error_body(400, HOST_PROBLEM), close=True)
+            return
         try:
             status, headers, content = await asyncio.get_running_loop().run_in_executor(
                 self.pool, self._call, wsgi_environ(scope, body)
@@ -147,12 +161,16 @@ class WsgiOnThreads:
         return answer["status"], headers, b"".join(written)
 
     @staticmethod
-    async def _send(send: Any, status: int, headers: list, content: bytes) -> None:
+    async def _send(
+        send: Any, status: int, headers: list, content: bytes, *, close: bool = False
+    ) -> None:
         if not headers:
             headers = [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(content)).encode()),
             ]
             headers.append((b"date", formatdate(usegmt=True).encode()))
+        if close:  # uvicorn ends the connection after an answer that says so
+            headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})

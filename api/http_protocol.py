@@ -1,13 +1,12 @@
 """The HTTP side of a uvicorn worker: uvicorn's httptools protocol with Daybook's defences.
 
 uvicorn reads and parses requests on its event loop, so an idle or half-sent
-request costs a socket and a small buffer, never a thread. It lacks four
+request costs a socket and a small buffer, never a thread. It lacks three
 things the API needs, which :class:`DaybookProtocol` adds: a deadline for
 reading a request (a connection that has not delivered a whole request within
 :data:`REQUEST_READ_TIMEOUT` seconds of opening, or of the first byte of a
-next request, is closed), a bound on the request head's size, HTTP/1.1's one
-``Host`` header (RFC 9112 section 3.2: a request without one, or with two, is a
-400), and the contract's JSON error for HTTP it cannot parse. The JSON error helpers here
+next request, is closed), a bound on the request head's size, and the
+contract's JSON error for HTTP it cannot parse. The JSON error helpers here
 are also used by the bridge (:mod:`api.asgi_bridge`) and by gunicorn's own
 error page (:mod:`api.serve`).
 """
@@ -65,8 +64,6 @@ class DaybookProtocol(HttpToolsProtocol):
         self._head_done = False
         self._head_bytes = 0  # bytes received while the head is incomplete, across reads
         self._head_size = 0  # the parsed request line and headers
-        self._hosts = 0  # Host headers of the request being read
-        self._problem = ""  # why the head being read is refused, when it is
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -89,7 +86,6 @@ class DaybookProtocol(HttpToolsProtocol):
         if self._read_deadline is None:
             self._arm_read_deadline()  # a pipelined request behind a complete one
         self._partial, self._head_done, self._head_size = True, False, 0
-        self._hosts, self._problem = 0, ""
         super().on_message_begin()
 
     def on_url(self, url: bytes) -> None:
@@ -98,15 +94,11 @@ class DaybookProtocol(HttpToolsProtocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_size += len(name) + len(value) + 4
-        self._hosts += name.lower() == b"host"
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         if self._head_size > self.max_head_bytes:  # arrived within one read
             raise httptools.HttpParserError("request head too large")  # uvicorn answers 400
-        if self.parser.get_http_version() == "1.1" and self._hosts != 1:
-            self._problem = "an HTTP/1.1 request needs exactly one Host header"
-            raise httptools.HttpParserError(self._problem)
         self._head_done, self._head_bytes = True, 0
         super().on_headers_complete()
 
@@ -140,8 +132,7 @@ class DaybookProtocol(HttpToolsProtocol):
                 json_error_response(
                     400,
                     "Bad Request",
-                    "Malformed HTTP request: "
-                    + (self._problem or "the request line or a header is invalid or too large"),
+                    "Malformed HTTP request: the request line or a header is invalid or too large",
                 )
             )
             self.transport.close()

@@ -215,9 +215,16 @@ def test_unparseable_or_oversized_http_gets_the_json_error(quick_server, request
         (b"GET /fast HTTP/1.1\r\nConnection: close\r\n\r\n", 400),
         (b"GET /fast HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n", 400),
         (b"GET /fast HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 200),
-        (b"GET /fast HTTP/1.0\r\n\r\n", 200),  # HTTP/1.0 has no Host requirement
+        (b"GET /fast HTTP/1.0\r\n\r\n", 200),  # HTTP/1.0 may omit Host
+        (b"GET /fast HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400),  # but never two
     ],
-    ids=["1.1-without-host", "1.1-with-two-hosts", "1.1-with-one-host", "1.0-without-host"],
+    ids=[
+        "1.1-without-host",
+        "1.1-with-two-hosts",
+        "1.1-with-one-host",
+        "1.0-without-host",
+        "1.0-with-two-hosts",
+    ],
 )
 def test_an_http_1_1_request_needs_exactly_one_host(quick_server, request_bytes, status):
     with socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) as sock:
@@ -227,6 +234,15 @@ def test_an_http_1_1_request_needs_exactly_one_host(quick_server, request_bytes,
     if status == 400:
         error = json.loads(body)["error"]
         assert "exactly one Host header" in error["message"], error
+
+
+def test_a_request_without_host_is_refused_in_its_turn_after_a_pipelined_one(quick_server):
+    """The answer of the request sent before it on the connection is not cut off."""
+    with socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) as sock:
+        sock.sendall(b"GET /slow?a=1 HTTP/1.1\r\nHost: a\r\n\r\nGET /fast?n=2 HTTP/1.1\r\n\r\n")
+        answers = read_all(sock)
+    assert re.findall(rb"HTTP/1.1 (\d{3}) ", answers) == [b"200", b"400"], answers
+    assert b'"query": "a=1"' in answers or b'"query":"a=1"' in answers
 
 
 def test_ordinary_requests_get_through_while_half_sent_ones_wait(quick_server):
