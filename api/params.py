@@ -116,12 +116,17 @@ class QueryModel(RequestModel):
     def _each_once(cls, values: Any) -> Any:
         if not has_request_context():
             return values
-        for name in cls.model_fields:
-            given = request.args.getlist(name)
-            if len(given) > 1:
-                raise ParameterProblem(
-                    f"Invalid {name}: given {len(given)} times; give it once", {name: given}
-                )
+        repeated = {
+            name: given for name in cls.model_fields if len(given := request.args.getlist(name)) > 1
+        }
+        if repeated:
+            raise ParameterProblem(
+                "; ".join(
+                    f"Invalid {name}: given {len(given)} times; give it once"
+                    for name, given in repeated.items()
+                ),
+                repeated,
+            )
         return values
 
 

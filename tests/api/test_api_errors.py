@@ -245,6 +245,19 @@ def test_a_repeated_parameter_is_400_naming_it_not_answered_for_one_value(api, e
     assert error["details"] == {name: [values[name], second]}
 
 
+def test_every_repeated_parameter_is_named(api):
+    query = [*GOOD.items(), ("metric", "user-count"), ("end_date", "2026-01-02")]
+    response = api.get(activity_path(EXAMPLE_CLIENT, "device", EXAMPLE_DEVICE), api.token(), query)
+    error = assert_error(response, 400, "invalid_parameter")
+    assert error["message"] == (
+        "Invalid metric: given 2 times; give it once; Invalid end_date: given 2 times; give it once"
+    )
+    assert error["details"] == {
+        "metric": [GOOD["metric"], "user-count"],
+        "end_date": [GOOD["end_date"], "2026-01-02"],
+    }
+
+
 def test_a_repeated_unknown_parameter_is_ignored_like_any_unknown_one(api):
     query = [*GOOD.items(), ("utm", "a"), ("utm", "b")]
     response = api.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), api.token(), query)
