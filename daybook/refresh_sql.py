@@ -40,10 +40,13 @@ ROW_HASH: dict[str, str] = {
     "spark": "cast(xxhash64(entity.*) as decimal(38, 0))",
 }
 
-# A client's ``timezone`` when the database knows the zone by exactly that name, else null,
-# as the dbt macro ``valid_timezone`` decides: a client with an unknown zone has its
-# heartbeats quarantined, and must give them no local day rather than fail the count
-# ("Unknown TimeZone"). Converting with a null zone gives null on every backend.
+# A client's ``timezone`` when the database knows the zone by exactly that name, else null:
+# a client with an unknown zone has its heartbeats quarantined, and must give them no local
+# day rather than fail the count ("Unknown TimeZone"). Converting with a null zone gives
+# null on every backend. The days counted here only report a refresh's progress, so this is
+# the catalogue's plain reading; the build's ``valid_timezone`` also refuses the few names
+# only one catalogue holds and converts a few by other rules (docs/ARCHITECTURE.md, "A zone
+# is read by the tz database's rules"), which can move such a client's count by a day.
 VALID_ZONE: dict[str, str] = {
     "duckdb": ("case when timezone in (select name from pg_timezone_names()) then timezone end"),
     "postgres": (

@@ -94,11 +94,14 @@ def canonical_id(text: str) -> str:
     Empty text is NULL (a missing id), however the CSV field was quoted. The
     pattern admits no NUL byte, so this also stands for ``text_without_nul``.
     """
-    value = f"nullif({text}, '')"
     return (
-        f"case when not regexp_full_match({value}, '{CANONICAL_UUID}') "
-        f"then error('{BAD_ID_MARK}') else {value} end"
+        f"case when {_not_canonical(text)} then error('{BAD_ID_MARK}') else nullif({text}, '') end"
     )
+
+
+def _not_canonical(text: str) -> str:
+    """SQL: true when ``text`` is neither empty nor NULL nor a lowercase canonical UUID."""
+    return f"not regexp_full_match(nullif({text}, ''), '{CANONICAL_UUID}')"
 
 
 def _column_sql(file: InputFile, table: RawTable, name: str, sql_type: str) -> str:
@@ -182,9 +185,7 @@ def raise_for_parquet_values(duck: Any, file: InputFile, table: RawTable, error:
         target = duck_type(sql_type)
         quoted = f'"{name}"'
         if name in table.canonical_ids:
-            bad = (
-                f"not regexp_full_match(nullif(cast({quoted} as varchar), ''), '{CANONICAL_UUID}')"
-            )
+            bad = _not_canonical(f"cast({quoted} as varchar)")
         elif target == "VARCHAR":
             bad = f"contains(cast({quoted} as varchar), chr(0))"
         elif target == "TIMESTAMP" and name in file.text_columns:

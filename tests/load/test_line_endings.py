@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
 
 from daybook.load import bytescan
@@ -36,9 +38,15 @@ def _first_unlike(text: str) -> int | None:
         'a,b\r\n1,"""quoted"""\r\n2,""\n',
     ],
 )
-def test_the_first_unlike_line_end_is_found(tmp_path, block, text):
-    path = tmp_path / "f.csv"
-    path.write_bytes(text.encode())
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+def test_the_first_unlike_line_end_is_found(tmp_path, block, text, gzipped):
+    path = tmp_path / ("f.csv.gz" if gzipped else "f.csv")
+    path.write_bytes(gzip.compress(text.encode()) if gzipped else text.encode())
     found = bytescan.first_mixed_line_end(path)
     expected = _first_unlike(text)
     assert (found[0] if found else None) == expected
+    if found:
+        first_is_crlf = text.split("\n", 1)[0].endswith("\r")
+        assert found[1:] == (
+            ("LF (\\n)", "CRLF (\\r\\n)") if first_is_crlf else ("CRLF (\\r\\n)", "LF (\\n)")
+        )

@@ -114,8 +114,9 @@ def test_a_parquet_entity_id_that_is_not_a_lowercase_uuid_names_its_row(
     assert repr(table["client_id"][6]) in message
 
 
-def test_heartbeat_ids_are_not_refused_they_are_quarantined_later(loaded, tmp_path):
-    """A heartbeat naming an unknown (here: upper-case) id is data to quarantine, not a bad file."""
+def test_heartbeat_ids_are_not_checked_at_load(loaded, tmp_path):
+    """A heartbeat naming an unknown (here: upper-case) id is data, not a bad file: it loads,
+    and the build quarantines it as naming an unknown user (the validity rule's tests)."""
     path = cli_rows.write_csv(
         tmp_path / "upper.csv", [cli_rows.heartbeat(90, user_id=cli_rows.USER.upper())]
     )
