@@ -45,6 +45,12 @@
     and {{ utc_timestamp }} < cast('9999-12-30 00:00:00' as {{ dbt.type_timestamp() }}))
 {%- endmacro %}
 
+{# An entity's local creation day: null when its creation time has no calendar day on
+   every warehouse (`has_calendar_day`) or its client's zone is unknown. #}
+{% macro local_creation_date(created_at, timezone) -%}
+    case when {{ has_calendar_day(created_at) }} then {{ local_date(created_at, timezone) }} end
+{%- endmacro %}
+
 {# The local calendar day: what "local day" means in the contract. #}
 {% macro local_date(utc_timestamp, timezone, checked=false) -%}
     {{ return(adapter.dispatch('local_date', 'daybook')(utc_timestamp, timezone, checked)) }}
@@ -70,10 +76,11 @@
 {%- endmacro %}
 
 {# Zone names of the tz database that some reader takes for something else, and the
-   name that reads the same rules everywhere. `EST`, `MST` and `HST` are fixed offsets
-   in the tz database (and PostgreSQL's abbreviations, and Python's zoneinfo here);
-   ICU reads `MST` and `HST` as Phoenix and Honolulu (1967 and 1946 differ) and Java
-   knows none of the three; `Factory` (offset zero) is unknown to Java. #}
+   name that reads the same rules everywhere. `EST`, `MST` and `HST` are read as the
+   fixed offsets the tz database defined them as until release 2024b, as Debian's zone
+   files, Python's zoneinfo over them and PostgreSQL's abbreviations still do (2024b made
+   them links to Panama, Phoenix and Honolulu, which ICU follows: MST in 1967 and HST
+   before 1947 differ); Java knows none of the three, nor `Factory` (offset zero). #}
 {% macro zone_rules_name(timezone) -%}
     (case ({{ timezone }})
         when 'EST' then 'Etc/GMT+5'
@@ -104,15 +111,23 @@
 {# PostgreSQL reads a zone name that is also one of its abbreviations as the
    abbreviation, a fixed offset: `CET`, `EET`, `MET` and `WET` would never observe
    summer time. Their `posix/` copies (the same zone files, where the server's zone
-   database has them, as Debian's does) are read as zones. #}
+   database has them, as Debian's does) are read as zones; without them, the zones
+   the tz database links these names to since 2024b. #}
 {% macro postgres__valid_timezone(timezone) -%}
+    {%- set linked = {
+        'CET': 'Europe/Brussels', 'MET': 'Europe/Brussels',
+        'EET': 'Europe/Athens', 'WET': 'Europe/Lisbon',
+    } -%}
     (case when ({{ timezone }}) in (select name from pg_catalog.pg_timezone_names)
         and ({{ timezone }}) not like 'posix/%'
         and ({{ timezone }}) not in ('posixrules', 'localtime')
         then (case
-            when ({{ timezone }}) in ('CET', 'EET', 'MET', 'WET')
+            when ({{ timezone }}) in ('{{ linked | join("', '") }}')
                 and 'posix/' || ({{ timezone }}) in (select name from pg_catalog.pg_timezone_names)
                 then 'posix/' || ({{ timezone }})
+            {% for name, zone in linked.items() -%}
+            when ({{ timezone }}) = '{{ name }}' then '{{ zone }}'
+            {% endfor -%}
             else {{ zone_rules_name(timezone) }} end)
         end)
 {%- endmacro %}

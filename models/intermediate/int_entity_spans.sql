@@ -73,10 +73,7 @@ dated as (
         entities.entity_type,
         entities.entity_id,
         entities.client_id,
-        case
-            when {{ has_calendar_day('entities.created_at') }}
-                then {{ local_date('entities.created_at', 'clients.timezone') }}
-        end as created_date,
+        {{ local_creation_date('entities.created_at', 'clients.timezone') }} as created_date,
         entities.first_active_date,
         entities.last_active_date
     from entities

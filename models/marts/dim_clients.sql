@@ -16,10 +16,7 @@ final as (
         client_name,
         timezone,
         created_at,
-        case
-            when {{ has_calendar_day('created_at') }}
-                then {{ local_date('created_at', 'timezone') }}
-        end as created_date
+        {{ local_creation_date('created_at', 'timezone') }} as created_date
     from clients
 
 )
