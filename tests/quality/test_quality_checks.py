@@ -191,22 +191,38 @@ def raw_broken(built_warehouses, warehouse_copies) -> dict:
                 [
                     {**client, "client_id": MARS_CLIENT, "timezone": INVALID_ZONE},
                     dict(client),  # the same client delivered twice
+                    {**client, "client_id": "{" + str(uuid.uuid4()) + "}"},  # written straight
                 ],
             )
             user = built.raw_rows("users")[0]
             insert_rows(
                 copy,
                 "raw.users",
-                [{**user, "user_id": str(uuid.uuid4()), "client_id": str(uuid.uuid4())}],
+                [
+                    {**user, "user_id": str(uuid.uuid4()), "client_id": str(uuid.uuid4())},
+                    {**user, "user_id": user["user_id"].upper()},
+                ],
             )
             device = built.raw_rows("devices")[0]
-            insert_rows(copy, "raw.devices", [{**device, "device_id": None}])
+            no_hyphens = device["client_id"].replace("-", "")
+            insert_rows(
+                copy,
+                "raw.devices",
+                [
+                    {**device, "device_id": None},
+                    {**device, "device_id": str(uuid.uuid4()), "client_id": no_hyphens},
+                ],
+            )
             expected = {("raw.heartbeats", name): n for name, n in expected.items()}
             expected |= {
                 ("raw.clients", "timezone_is_iana"): 1,
                 ("raw.clients", "client_id_unique"): 2,  # both copies are unexpected
+                ("raw.clients", "client_id_is_a_lowercase_uuid"): 1,
                 ("raw.users", "client_exists"): 1,
+                ("raw.users", "user_id_is_a_lowercase_uuid"): 1,
                 ("raw.devices", "device_id_present"): 1,
+                ("raw.devices", "client_exists"): 1,
+                ("raw.devices", "client_id_is_a_lowercase_uuid"): 1,
             }
             self[backend] = (copy, expected)
             return self[backend]
