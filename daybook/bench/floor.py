@@ -14,9 +14,10 @@ The validity rule's "known time zone" is checked once per client row, as the bui
 checks it (``valid_timezone`` in ``dbt_project/macros/local_date.sql``) for the zones
 the bench generates, against the engine's own zone database (the build's refusal of the
 few names only one catalogue holds, and its other rules for a few names such as ``CET``
-on PostgreSQL, concern zones the bench never generates): DuckDB's and PostgreSQL's zone catalogue, read once into
-a materialised list; on Spark, which has no catalogue table, ``java.time.ZoneId``
-(the zone database ``from_utc_timestamp`` converts with) through ``try_reflect``.
+on PostgreSQL, concern zones the bench never generates): DuckDB's and PostgreSQL's
+zone catalogue, read once into a materialised list; on Spark, which has no catalogue
+table, ``java.time.ZoneId`` (the zone database ``from_utc_timestamp`` converts with)
+through ``try_reflect``.
 
 Shape, as the build's: the window picks the earliest copy, then its client, user and
 device are joined and the validity rule applied; except on PostgreSQL, where every copy
