@@ -24,7 +24,7 @@ def http_scope(path: str) -> dict:
         "path": path,
         "query_string": b"",
         "http_version": "1.1",
-        "headers": [],
+        "headers": [(b"host", b"daybook.test")],  # HTTP/1.1 needs one (the bridge answers 400)
     }
 
 
