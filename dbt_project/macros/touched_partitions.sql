@@ -121,14 +121,35 @@
 {%- endmacro %}
 
 {# A predicate: `day` lies in one of `months` (first days as text), as day ranges a
-   reader prunes day partitions by; false when there are none. #}
+   reader prunes day partitions by; false when there are none. Consecutive months make
+   one range: a refresh that rewrites a long span (an entity's first day decades back, a
+   device clock set a century ahead) names one range, not a term a month (1,572 terms
+   for 1969-2100 made Spark test each day of the span against every one: each dense
+   fact's overwrite took 88 s, 44 s with one range, in tests/warehouse's dates test). #}
 {% macro days_in_months(day, months) -%}
-    {%- if months | length == 0 -%}
+    {%- set indexes = [] -%}
+    {%- for month in months -%}
+        {%- do indexes.append((month[0:4] | int) * 12 + (month[5:7] | int) - 1) -%}
+    {%- endfor -%}
+    {%- set ranges = [] -%}
+    {%- for index in indexes | unique | sort -%}
+        {%- if ranges and ranges[-1].end == index -%}
+            {%- do ranges[-1].update({'end': index + 1}) -%}
+        {%- else -%}
+            {%- do ranges.append({'first': index, 'end': index + 1}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if ranges | length == 0 -%}
     false
     {%- else -%}
-    ({% for month in months -%}
-        ({{ day }} >= date'{{ month }}' and {{ day }} < add_months(date'{{ month }}', 1))
+    ({% for span in ranges -%}
+        ({{ day }} >= {{ month_start(span.first) }} and {{ day }} < {{ month_start(span.end) }})
         {{- ' or ' if not loop.last }}
     {%- endfor %})
     {%- endif -%}
+{%- endmacro %}
+
+{# The date literal of the first day of month `index` (year * 12 + month - 1). #}
+{% macro month_start(index) -%}
+    date'{{ '%04d-%02d-01' | format(index // 12, index % 12 + 1) }}'
 {%- endmacro %}
