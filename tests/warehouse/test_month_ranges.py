@@ -47,10 +47,12 @@ def _rendered(predicates: list[str]) -> list[str]:
     columns = ", ".join(f"({p}) as p{i}" for i, p in enumerate(predicates))
     with tempfile.TemporaryDirectory() as scratch:
         result = dbtRunner().invoke(
-            ["compile", "--inline", f"select {columns} from days"]
-            + ["--project-dir", str(project_dir()), "--profiles-dir", str(profiles_dir())]
-            + ["--target", "lint", "--target-path", scratch, "--log-path", scratch]
-            + ["--quiet", "--no-partial-parse"]
+            [
+                "compile", "--inline", f"select {columns} from days",
+                "--project-dir", str(project_dir()), "--profiles-dir", str(profiles_dir()),
+                "--target", "lint", "--target-path", scratch, "--log-path", scratch,
+                "--quiet", "--no-partial-parse",
+            ]  # fmt: skip
         )
     assert result.success, result.exception
     sql = result.result.results[0].node.compiled_code
