@@ -46,14 +46,13 @@ def _rendered(predicates: list[str]) -> list[str]:
     """Each Jinja expression rendered by dbt with the project's macros."""
     columns = ", ".join(f"({p}) as p{i}" for i, p in enumerate(predicates))
     with tempfile.TemporaryDirectory() as scratch:
-        result = dbtRunner().invoke(
-            [
-                "compile", "--inline", f"select {columns} from days",
-                "--project-dir", str(project_dir()), "--profiles-dir", str(profiles_dir()),
-                "--target", "lint", "--target-path", scratch, "--log-path", scratch,
-                "--quiet", "--no-partial-parse",
-            ]  # fmt: skip
-        )
+        command = [
+            "compile", "--inline", f"select {columns} from days",
+            "--project-dir", str(project_dir()), "--profiles-dir", str(profiles_dir()),
+            "--target", "lint", "--target-path", scratch, "--log-path", scratch,
+            "--quiet", "--no-partial-parse",
+        ]  # fmt: skip
+        result = dbtRunner().invoke(command)
     assert result.success, result.exception
     sql = result.result.results[0].node.compiled_code
     body = sql.removeprefix("select ").removesuffix(" from days")
