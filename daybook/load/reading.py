@@ -12,7 +12,9 @@ to UTC; anything else (a zone name, an offset with a space before it, an
 impossible date) is refused. Plain ``YYYY-MM-DD HH:MM:SS`` text takes DuckDB's
 fast timestamp cast; only text that carries an offset goes through the
 zone-aware (slower) parse. Parquet timestamp columns with a time zone are
-converted to UTC; naive ones are UTC already.
+converted to UTC; naive ones are UTC already. An instant outside the years 1 to 9999
+(UTC) is refused too: DuckDB and PostgreSQL hold one, but Python's datetime and Spark
+do not, so one such received time stopped every later refresh and publish.
 
 Entity ids (``RawTable.canonical_ids``) must be lowercase canonical UUIDs;
 any other text stops the read like an unreadable timestamp, and the locators
@@ -36,7 +38,8 @@ REJECTS = "_daybook_rejects"
 REJECTS_SCAN = "_daybook_rejects_scan"
 _DUCK_TYPES = {"varchar": "VARCHAR", TIMESTAMP: "TIMESTAMP", COUNT: "DOUBLE"}
 TIMESTAMP_WORDS = (
-    "a UTC timestamp (YYYY-MM-DD HH:MM:SS, optionally with a UTC offset such as +05:00, -0330 or Z)"
+    "a UTC timestamp of the years 0001 to 9999 "
+    "(YYYY-MM-DD HH:MM:SS, optionally with a UTC offset such as +05:00, -0330 or Z)"
 )
 _KIND_WORDS = {"TIMESTAMP": TIMESTAMP_WORDS, "DOUBLE": "a number"}
 # text with an explicit UTC offset: date, optional time, offset of at most 18 hours
@@ -64,22 +67,40 @@ def timestamp_from_text(text: str, *, strict: bool = True) -> str:
     """
     value = f"nullif({text}, '')"
     # no '+' anywhere and no '-' after the date: no offset; a leading digit rules out
-    # DuckDB's special words (epoch, infinity)
+    # DuckDB's special words (epoch, infinity); a four-digit year from 0001 keeps the
+    # instant within the years 1 to 9999 (a five-digit year or 0000 is refused)
     plain = (
-        f"({value} >= '0' and {value} < ':' and not contains({value}, '+') "
-        f"and not contains(substr({value}, 11), '-'))"
+        f"({value} >= '0001' and {value} < ':' and substr({value}, 5, 1) = '-' "
+        f"and not contains({value}, '+') and not contains(substr({value}, 11), '-'))"
     )
     offset = f"regexp_full_match({value}, '{OFFSET_PATTERN}')"
     if strict:
+        converted = f"cast(cast(trim({value}) as timestamptz) as timestamp)"
         return (
             f"case when {value} is null then null "
             f"when {plain} then cast({value} as timestamp) "
-            f"when {offset} then cast(cast(trim({value}) as timestamptz) as timestamp) "
+            f"when {offset} and {_within_years(converted)} then {converted} "
             f"else error('{BAD_TIMESTAMP_MARK}') end"
         )
+    converted = f"try_cast(try_cast(trim({value}) as timestamptz) as timestamp)"
     return (
         f"case when {plain} then try_cast({value} as timestamp) "
-        f"when {offset} then try_cast(try_cast(trim({value}) as timestamptz) as timestamp) end"
+        f"when {offset} and {_within_years(converted)} then {converted} end"
+    )
+
+
+def _within_years(timestamp: str) -> str:
+    """SQL: the timestamp lies in the years 1 to 9999 (an offset can carry the last hours
+    of 9999 into 10000, or the first of year 1 back into year 0)."""
+    return f"year({timestamp}) between 1 and 9999"
+
+
+def timestamp_within_years(timestamp: str) -> str:
+    """SQL passing a typed timestamp through, stopping the query at one outside the years
+    1 to 9999 (a Parquet timestamp column can hold one)."""
+    return (
+        f"case when {timestamp} is null or {_within_years(timestamp)} then {timestamp} "
+        f"else error('{BAD_TIMESTAMP_MARK}') end"
     )
 
 
@@ -114,6 +135,8 @@ def _column_sql(file: InputFile, table: RawTable, name: str, sql_type: str) -> s
     if sql_type == "varchar" and file.file_format == "parquet":
         # CSV bytes were checked for NUL before reading (daybook.load.bytescan)
         return text_without_nul(f"cast({quoted} as VARCHAR)")
+    if sql_type == TIMESTAMP:
+        return timestamp_within_years(f"cast({quoted} as TIMESTAMP)")
     return f"cast({quoted} as {duck_type(sql_type)})"
 
 
@@ -190,6 +213,9 @@ def raise_for_parquet_values(duck: Any, file: InputFile, table: RawTable, error:
             bad = f"contains(cast({quoted} as varchar), chr(0))"
         elif target == "TIMESTAMP" and name in file.text_columns:
             bad = f"{timestamp_from_text(quoted, strict=False)} is null and {quoted} <> ''"
+        elif target == "TIMESTAMP":
+            typed = f"try_cast({quoted} as TIMESTAMP)"
+            bad = f"({typed} is null or not {_within_years(typed)})"
         else:
             bad = f"try_cast({quoted} as {target}) is null"
         try:

@@ -151,6 +151,71 @@ def test_timestamps_that_are_no_utc_instant_are_refused(
     assert repr(value) in result.output
 
 
+# Instants outside the years 1 to 9999 (UTC): DuckDB and PostgreSQL hold them, Python's
+# datetime and Spark cannot, and one such received time stopped every later refresh
+OUT_OF_YEARS = [
+    "12026-01-01 00:00:00",  # a five-digit year
+    "9999-12-31 23:00:00-05:00",  # 10000-01-01 04:00 UTC
+    "0001-01-01 01:00:00+05:00",  # in year 0 (1 BC) UTC
+    "0000-06-01 00:00:00",
+]
+
+
+@pytest.mark.parametrize("value", OUT_OF_YEARS)
+def test_instants_outside_the_years_1_to_9999_are_refused(
+    empty_warehouse, tmp_path, monkeypatch, value
+):
+    rows = [heartbeat(index) for index in range(4)]
+    rows[2]["received_at_utc"] = value
+    path = write_csv(tmp_path / "heartbeats.csv", rows)
+    before = counts(empty_warehouse)
+    result = run_load(empty_warehouse, "heartbeats", path, monkeypatch=monkeypatch)
+    assert_refused(
+        empty_warehouse, result, before, "heartbeats.csv: line 4, column received_at_utc"
+    )
+    assert repr(value) in result.output
+    assert "years 0001 to 9999" in result.output
+
+
+def test_the_first_and_last_instants_of_the_years_1_to_9999_load(
+    empty_warehouse, tmp_path, monkeypatch
+):
+    edges = ["0001-01-01 00:00:00", "9999-12-31 23:59:59", "0001-01-01 05:00:00+05:00"]
+    records = [client(f"00000000-0000-4000-8000-{i:012d}", stamp) for i, stamp in enumerate(edges)]
+    path = write_csv(tmp_path / "edges.csv", records)
+    result = run_load(empty_warehouse, "clients", path, monkeypatch=monkeypatch)
+    assert result.exit_code == 0, result.output
+    stored = sorted(
+        row["created_at"]
+        for row in read_table(empty_warehouse, "select created_at from raw.clients")
+    )
+    assert stored == sorted(utc_naive(stamp) for stamp in edges)
+
+
+def test_a_parquet_timestamp_past_year_9999_names_its_row(empty_warehouse, tmp_path, monkeypatch):
+    # pyarrow writes any 64-bit microsecond count; Python cannot build such a datetime
+    micros = [1_767_225_600_000_000] * 5
+    micros[3] = 253_402_300_800_000_000  # 10000-01-01 00:00 UTC
+    table = pa.table(
+        {
+            "client_id": [f"00000000-0000-4000-8000-{index:012d}" for index in range(5)],
+            "name": ["n"] * 5,
+            "timezone": ["UTC"] * 5,
+            "created_at": pa.array(micros, pa.timestamp("us")),
+        }
+    )
+    pq.write_table(table, tmp_path / "far.parquet")
+    before = counts(empty_warehouse)
+    result = run_load(empty_warehouse, "clients", tmp_path / "far.parquet", monkeypatch=monkeypatch)
+    assert_refused(
+        empty_warehouse,
+        result,
+        before,
+        "far.parquet: row 4, column created_at",
+        "years 0001 to 9999",
+    )
+
+
 def test_a_bad_text_timestamp_in_parquet_names_its_row(empty_warehouse, tmp_path, monkeypatch):
     values = ["2026-01-05 15:00:00+01:00"] * 7
     values[4] = "2026-01-05 15:00:00 Europe/Paris"

@@ -83,3 +83,13 @@ def test_an_entity_id_that_is_not_a_lowercase_uuid_is_refused(spark_warehouse, t
     bad = write_csv(tmp_path / "c2.csv", [client(timezone="Asia/Tokyo"), upper])
     message = assert_refused(spark_warehouse, "clients", [bad], "c2.csv", "line 3", "client_id")
     assert repr(upper["client_id"]) in message and "lowercase canonical UUID" in message
+
+
+def test_an_instant_past_year_9999_is_refused(spark_warehouse, tmp_path):
+    """Spark's timestamps end with year 9999: the file is refused before anything is written."""
+    load_files(spark_warehouse, "clients", [write_csv(tmp_path / "c1.csv", [client()])])
+    far = client(client_id="00000000-0000-4000-8000-000000000009", timezone="UTC")
+    far["created_at"] = "9999-12-31 23:30:00-01:00"
+    bad = write_csv(tmp_path / "c2.csv", [client(timezone="Asia/Tokyo"), far])
+    message = assert_refused(spark_warehouse, "clients", [bad], "c2.csv", "line 3", "created_at")
+    assert repr(far["created_at"]) in message and "years 0001 to 9999" in message
