@@ -89,6 +89,11 @@ def _csv_header(path: Path) -> tuple[str, ...]:
     try:
         header = next(csv.reader([text.rstrip("\r\n")]), None)
     except csv.Error as error:
+        if "\r" in text.rstrip("\r\n"):  # lines that end with CR alone (classic Mac OS)
+            raise LoadError(
+                f"{path}: line 1 (the header): ends with CR alone; a CSV file's lines must "
+                "end with LF or CRLF"
+            ) from None
         raise LoadError(f"{path}: line 1 (the header): {error}") from None
     if not header or header == [""]:
         raise LoadError(f"{path}: line 1: the file has no header row")

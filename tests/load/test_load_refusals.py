@@ -138,6 +138,15 @@ def test_mixed_line_endings_are_refused_naming_the_first_unlike_line(preloaded, 
     assert "CRLF (\\r\\n)" in message and "one line ending" in message
 
 
+def test_lines_ending_with_cr_alone_are_refused_naming_the_ending(preloaded, tmp_path):
+    header = "client_id,name,timezone,created_at"
+    rows = [f"aa7cf840-9ca9-46a3-9778-9015d658{n:04d},c{n},UTC,2025-01-01 00:00:00" for n in (1, 2)]
+    bad = tmp_path / "classic_mac.csv"
+    bad.write_bytes("\r".join([header, *rows, ""]).encode())
+    message = assert_refused(preloaded, "clients", [bad], "classic_mac.csv", "line 1")
+    assert "ends with CR alone" in message and "LF or CRLF" in message
+
+
 @pytest.mark.parametrize(
     ("name", "content", "fragment"),
     [
