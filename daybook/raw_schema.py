@@ -28,6 +28,19 @@ TIMESTAMP = "timestamp"
 COUNT = "double precision"
 # A lowercase canonical UUID: 8-4-4-4-12 hexadecimal digits (RFC 9562's text form).
 CANONICAL_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+# The first and last instants of the years 1 to 9999: what Python's datetime and Spark hold
+# (DuckDB and PostgreSQL hold more). The loader refuses others; a received time outside
+# them written straight into raw is left out of the freshness times Python reads.
+FIRST_INSTANT, LAST_INSTANT = "0001-01-01 00:00:00", "9999-12-31 23:59:59.999999"
+
+
+def within_years(timestamp: str) -> str:
+    """SQL (DuckDB, PostgreSQL and Spark alike): ``timestamp`` lies in the years 1 to 9999."""
+    return (
+        f"{timestamp} between cast('{FIRST_INSTANT}' as timestamp) "
+        f"and cast('{LAST_INSTANT}' as timestamp)"
+    )
+
 
 SOURCE_COUNT_COLUMNS: tuple[str, ...] = (
     "chrome_activity_count",

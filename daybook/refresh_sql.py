@@ -27,6 +27,8 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from daybook.raw_schema import within_years
+
 # The dialect the queries below are written in.
 SOURCE_DIALECT = "duckdb"
 
@@ -63,15 +65,16 @@ _LOCAL_DAY = (
 )
 
 # Heartbeats received after a bound (or all of them), the client-local days they touch
-# and the newest received time. ``valid_zone``: :data:`VALID_ZONE`'s expression. One zone
-# per client (raw may repeat a client: rows written straight into it), so a heartbeat is
-# counted once; should the repeats disagree, the models' choice (the earliest created)
-# may touch another day than the one counted here, never another count.
+# and the newest received time (within the years 1 to 9999: Python reads it).
+# ``valid_zone``: :data:`VALID_ZONE`'s expression. One zone per client (raw may repeat a
+# client: rows written straight into it), so a heartbeat is counted once; should the
+# repeats disagree, the models' choice (the earliest created) may touch another day than
+# the one counted here, never another count.
 # (The zone is checked in a projection of its own: Spark's check, ``try_reflect``, is
 # nondeterministic, which Spark refuses inside an aggregate function.)
 _ARRIVALS = f"""
 select count(*), count(distinct local_day), min(local_day), max(local_day),
-    max(received_at_utc)
+    max(case when {within_years("received_at_utc")} then received_at_utc end)
 from (
     select {_LOCAL_DAY} as local_day, heartbeats.received_at_utc
     from raw.heartbeats as heartbeats

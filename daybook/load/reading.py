@@ -32,7 +32,7 @@ from typing import Any
 from daybook.load.bytescan import first_mixed_line_end, open_binary
 from daybook.load.errors import LoadError
 from daybook.load.files import InputFile
-from daybook.raw_schema import CANONICAL_UUID, COUNT, TIMESTAMP, RawTable
+from daybook.raw_schema import CANONICAL_UUID, COUNT, TIMESTAMP, RawTable, within_years
 
 REJECTS = "_daybook_rejects"
 REJECTS_SCAN = "_daybook_rejects_scan"
@@ -79,27 +79,21 @@ def timestamp_from_text(text: str, *, strict: bool = True) -> str:
         return (
             f"case when {value} is null then null "
             f"when {plain} then cast({value} as timestamp) "
-            f"when {offset} and {_within_years(converted)} then {converted} "
+            f"when {offset} and {within_years(converted)} then {converted} "
             f"else error('{BAD_TIMESTAMP_MARK}') end"
         )
     converted = f"try_cast(try_cast(trim({value}) as timestamptz) as timestamp)"
     return (
         f"case when {plain} then try_cast({value} as timestamp) "
-        f"when {offset} and {_within_years(converted)} then {converted} end"
+        f"when {offset} and {within_years(converted)} then {converted} end"
     )
-
-
-def _within_years(timestamp: str) -> str:
-    """SQL: the timestamp lies in the years 1 to 9999 (an offset can carry the last hours
-    of 9999 into 10000, or the first of year 1 back into year 0)."""
-    return f"year({timestamp}) between 1 and 9999"
 
 
 def timestamp_within_years(timestamp: str) -> str:
     """SQL passing a typed timestamp through, stopping the query at one outside the years
     1 to 9999 (a Parquet timestamp column can hold one)."""
     return (
-        f"case when {timestamp} is null or {_within_years(timestamp)} then {timestamp} "
+        f"case when {timestamp} is null or {within_years(timestamp)} then {timestamp} "
         f"else error('{BAD_TIMESTAMP_MARK}') end"
     )
 
@@ -215,7 +209,7 @@ def raise_for_parquet_values(duck: Any, file: InputFile, table: RawTable, error:
             bad = f"{timestamp_from_text(quoted, strict=False)} is null and {quoted} <> ''"
         elif target == "TIMESTAMP":
             typed = f"try_cast({quoted} as TIMESTAMP)"
-            bad = f"({typed} is null or not {_within_years(typed)})"
+            bad = f"({typed} is null or not {within_years(typed)})"
         else:
             bad = f"try_cast({quoted} as {target}) is null"
         try:

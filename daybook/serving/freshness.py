@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from daybook.config import Warehouse
+from daybook.raw_schema import within_years
 from daybook.serving._util import _as_utc, _duckdb_has, _postgres_has
 from daybook.serving.pointer import current_snapshot
 
@@ -30,7 +31,8 @@ def newest_included(
     con: Any, backend: str, sources: tuple[tuple[str, str], ...] = FRESHNESS_SOURCES
 ) -> datetime | None:
     """Max ``received_at_utc`` of the heartbeats a built warehouse includes, from ``con``
-    (the first of ``sources`` that exists)."""
+    (the first of ``sources`` that exists), within the years 1 to 9999 (a time outside
+    them, written straight into raw, could not be read into Python)."""
     for schema, table in sources:
         if backend == "duckdb":
             exists = _duckdb_has(con, schema, table)
@@ -39,7 +41,10 @@ def newest_included(
         if not exists:
             continue
         cursor = con.cursor()
-        cursor.execute(f'select max(received_at_utc) from "{schema}"."{table}"')
+        cursor.execute(
+            f'select max(received_at_utc) from "{schema}"."{table}" '
+            f"where {within_years('received_at_utc')}"
+        )
         row = cursor.fetchone()
         return _as_utc(row[0]) if row and row[0] is not None else None
     return None

@@ -5,7 +5,9 @@
     can read it as each client's data freshness.
 
     The same heartbeats as the warehouse-wide time (`int_heartbeats_deduplicated`,
-    valid or not), so the newest of these rows is that time. Incremental where keys can
+    valid or not), so the newest of these rows is that time; a received time outside
+    the years 1 to 9999 (written straight into raw: the loader refuses one) is left out,
+    as no reader of it could hold it (`within_years`). Incremental where keys can
     be rewritten (DuckDB, PostgreSQL): a refresh finds the clients of the heartbeats
     (re)validated since this table was last written (`int_heartbeats_validated`'s
     `processed_at_utc`, an index probe on PostgreSQL), and the clients such a heartbeat
@@ -69,6 +71,7 @@ newest as (
             select max(kept.received_at_utc)
             from {{ heartbeats }} as kept
             where kept.client_id = touched.client_id
+                and {{ within_years('kept.received_at_utc') }}
         ) as newest_received_at_utc
     from touched
 
@@ -81,7 +84,7 @@ newest as (
         max(received_at_utc) as newest_received_at_utc
     from {{ heartbeats }}
     where client_id is not null
-        and received_at_utc is not null
+        and {{ within_years('received_at_utc') }}
     group by client_id
 
 ),
