@@ -42,6 +42,12 @@ def within_years(timestamp: str) -> str:
     )
 
 
+def newest_received_sql(relation: str) -> str:
+    """SQL (DuckDB, PostgreSQL and Spark alike): the newest ``received_at_utc`` of
+    ``relation`` that Python can read (:func:`within_years`)."""
+    return f"select max(received_at_utc) from {relation} where {within_years('received_at_utc')}"
+
+
 SOURCE_COUNT_COLUMNS: tuple[str, ...] = (
     "chrome_activity_count",
     "edge_activity_count",

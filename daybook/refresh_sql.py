@@ -27,7 +27,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from daybook.raw_schema import within_years
+from daybook.raw_schema import newest_received_sql, within_years
 
 # The dialect the queries below are written in.
 SOURCE_DIALECT = "duckdb"
@@ -87,7 +87,12 @@ from (
     {{where}}
 ) as arrived
 """
-_SINCE = "where heartbeats.received_at_utc > cast(? as timestamp)"
+# (a received time past year 9999, written straight into raw, is no arrival: it would be
+# one at every cycle, as the newest received time recorded leaves it out)
+_SINCE = (
+    "where heartbeats.received_at_utc > cast(? as timestamp) "
+    f"and {within_years('heartbeats.received_at_utc')}"
+)
 
 _ENTITY_FINGERPRINT = (
     "select cast(count(*) as varchar) || ':' || coalesce(cast(sum(row_hash) as varchar), '') "
@@ -152,6 +157,6 @@ def spark_newest_included(con: Any, sources: Sequence[tuple[str, str]]) -> datet
         if not cursor.execute(f"show tables in `{schema}` like ?", [table]).fetchall():
             continue
         name = exp.table_(table, db=schema, quoted=True).sql(dialect="spark")
-        row = cursor.execute(f"select max(received_at_utc) from {name}").fetchone()
+        row = cursor.execute(newest_received_sql(name)).fetchone()
         return row[0] if row else None
     return None

@@ -18,7 +18,7 @@ from typing import Any
 
 from daybook.atomic_json import write_json_atomically
 from daybook.config import Warehouse
-from daybook.raw_schema import RAW_TABLES
+from daybook.raw_schema import RAW_TABLES, newest_received_sql
 from daybook.refresh_sql import fingerprints_sql
 from daybook.warehouse import connect
 
@@ -77,7 +77,7 @@ def raw_marks(warehouse: Warehouse) -> Arrivals:
     settle_raw_heartbeats(warehouse)
     with open_build_database(warehouse) as con:
         cursor = con.cursor()
-        cursor.execute("select max(received_at_utc) from raw.heartbeats")
+        cursor.execute(newest_received_sql("raw.heartbeats"))
         (newest,) = cursor.fetchone()
         marks = raw_fingerprints(cursor, warehouse.backend)
         if warehouse.backend == "postgres":

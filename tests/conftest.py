@@ -58,7 +58,7 @@ TIER_OF_MODULE = {
     "tests/warehouse/test_incremental_equals_full.py": "build",
     "tests/warehouse/test_invalid_timezone.py": "build",
     "tests/warehouse/test_key_hashes.py": "build",
-    "tests/warehouse/test_month_ranges.py": "build",
+    "tests/warehouse/test_rendered_macros.py": "build",
     "tests/warehouse/test_received_past_9999.py": "build",
     "tests/warehouse/test_marts.py": "build",
     "tests/warehouse/test_rewritten_twice.py": "build",

@@ -89,7 +89,7 @@ def _csv_header(path: Path) -> tuple[str, ...]:
     try:
         header = next(csv.reader([text.rstrip("\r\n")]), None)
     except csv.Error as error:
-        if "\r" in text.rstrip("\r\n"):  # lines that end with CR alone (classic Mac OS)
+        if "\r" in text and not text.endswith("\n"):  # lines end with CR alone (classic Mac)
             raise LoadError(
                 f"{path}: line 1 (the header): ends with CR alone; a CSV file's lines must "
                 "end with LF or CRLF"

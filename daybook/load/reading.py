@@ -67,24 +67,27 @@ def timestamp_from_text(text: str, *, strict: bool = True) -> str:
     """
     value = f"nullif({text}, '')"
     # no '+' anywhere and no '-' after the date: no offset; a leading digit rules out
-    # DuckDB's special words (epoch, infinity); a four-digit year from 0001 keeps the
-    # instant within the years 1 to 9999 (a five-digit year or 0000 is refused)
+    # DuckDB's special words (epoch, infinity)
     plain = (
-        f"({value} >= '0001' and {value} < ':' and substr({value}, 5, 1) = '-' "
-        f"and not contains({value}, '+') and not contains(substr({value}, 11), '-'))"
+        f"({value} >= '0' and {value} < ':' and not contains({value}, '+') "
+        f"and not contains(substr({value}, 11), '-'))"
     )
     offset = f"regexp_full_match({value}, '{OFFSET_PATTERN}')"
+    # either way, the instant must lie in the years 1 to 9999: a five-digit year,
+    # '9999-12-31 24:00:00', a ' (BC)' suffix or an offset can carry it outside
     if strict:
+        as_plain = f"cast({value} as timestamp)"
         converted = f"cast(cast(trim({value}) as timestamptz) as timestamp)"
         return (
             f"case when {value} is null then null "
-            f"when {plain} then cast({value} as timestamp) "
-            f"when {offset} and {within_years(converted)} then {converted} "
+            f"when {plain} and {within_years(as_plain)} then {as_plain} "
+            f"when not {plain} and {offset} and {within_years(converted)} then {converted} "
             f"else error('{BAD_TIMESTAMP_MARK}') end"
         )
+    as_plain = f"try_cast({value} as timestamp)"
     converted = f"try_cast(try_cast(trim({value}) as timestamptz) as timestamp)"
     return (
-        f"case when {plain} then try_cast({value} as timestamp) "
+        f"case when {plain} then (case when {within_years(as_plain)} then {as_plain} end) "
         f"when {offset} and {within_years(converted)} then {converted} end"
     )
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from daybook.config import Warehouse
-from daybook.raw_schema import within_years
+from daybook.raw_schema import newest_received_sql
 from daybook.serving._util import _as_utc, _duckdb_has, _postgres_has
 from daybook.serving.pointer import current_snapshot
 
@@ -41,10 +41,7 @@ def newest_included(
         if not exists:
             continue
         cursor = con.cursor()
-        cursor.execute(
-            f'select max(received_at_utc) from "{schema}"."{table}" '
-            f"where {within_years('received_at_utc')}"
-        )
+        cursor.execute(newest_received_sql(f'"{schema}"."{table}"'))
         row = cursor.fetchone()
         return _as_utc(row[0]) if row and row[0] is not None else None
     return None

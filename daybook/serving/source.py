@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from daybook.config import Warehouse
+from daybook.raw_schema import newest_received_sql
 
 BATCH_ROWS = 100_000
 # A Spark result is collected whole (Arrow), so a larger table is read a month at a time;
@@ -264,7 +265,7 @@ def newest_in_source(source: Source) -> datetime | None:
         return newest_included(source.con, source.warehouse.backend)
     for schema, table in FRESHNESS_SOURCES:
         try:
-            value = source.scalar(f"select max(received_at_utc) from {schema}.{table}")
+            value = source.scalar(newest_received_sql(f"{schema}.{table}"))
         except Exception:  # not built there: the next source
             continue
         return _as_utc(value) if value is not None else None

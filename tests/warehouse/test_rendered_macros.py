@@ -1,12 +1,14 @@
-"""``days_in_months``: the predicate a Spark refresh selects the days of the months it rewrites
+"""Macros rendered by dbt (``compile --inline``, the offline ``lint`` target) and evaluated
+by DuckDB; what they must give is counted here in plain Python.
+
+``days_in_months``: the predicate a Spark refresh selects the days of the months it rewrites
 by (dense facts and ``fct_activity_daily``). It must hold for exactly the days of the
 months named, whatever their order or repeats, and name each run of consecutive months as
 one range: one term a month made a refresh over a long span (1,572 months for a device
 clock at 1970 and another at 2100) test every day against every month.
 
-The macro is rendered by dbt (``compile --inline``, the offline ``lint`` target) and its
-predicates evaluated by DuckDB over every day of the years drawn from; the expected days
-and ranges are counted here in plain Python.
+``within_years``: the instants Python can read, the same in dbt's models
+(``fct_client_freshness``) as in Daybook's own queries (``daybook.raw_schema``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dbt.cli.main import dbtRunner
 
 from daybook.build.profile import profiles_dir
 from daybook.config import project_dir
+from daybook.raw_schema import within_years
 
 FIRST, LAST = date(1999, 1, 1), date(2002, 12, 31)
 
@@ -73,3 +76,23 @@ def test_the_days_of_the_months_named_and_one_range_per_run(rng: random.Random) 
         named = {(int(m[:4]), int(m[5:7])) for m in months}
         assert got == {day for day in days if (day.year, day.month) in named}, predicate
         assert predicate.count(" or ") == max(_runs(months) - 1, 0), predicate
+
+
+def test_the_instants_macro_and_the_python_predicate_agree() -> None:
+    instants = [
+        "0001-01-01 00:00:00",
+        "0001-12-31 (BC) 23:59:59",
+        "2026-03-01 12:00:00",
+        "9999-12-31 23:59:59.999999",
+        "10000-01-01 00:00:00",
+    ]
+    # in the years 1 to 9999: a four-digit year of the common era
+    expected = [len(at.split("-")[0]) == 4 and "(BC)" not in at for at in instants]
+    (rendered,) = _rendered(["{{ within_years('t') }}"])
+    connection = duckdb.connect()
+    connection.execute("create table days as select cast(unnest(?) as timestamp) as t", [instants])
+    by_macro = [row[0] for row in connection.execute(f"select {rendered} from days").fetchall()]
+    by_python = [
+        row[0] for row in connection.execute(f"select {within_years('t')} from days").fetchall()
+    ]
+    assert by_macro == by_python == expected
