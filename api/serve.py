@@ -171,6 +171,17 @@ def ensure_serving_snapshot(warehouse: Warehouse) -> str:
     return publisher_for(warehouse).describe(warehouse)
 
 
+def refuse_semantic_yaml_the_api_refuses(settings: Settings) -> None:
+    """Stop ``serve`` with the refusal naming the file when the semantic YAML is one every
+    worker would refuse at start-up (each would log a traceback and gunicorn give up)."""
+    from daybook.semantic import SemanticError, load_catalog
+
+    try:
+        load_catalog(semantic_dir=settings.semantic_dir, manifest_path=settings.manifest_path)
+    except SemanticError as error:
+        raise click.ClickException(f"nothing served: {error}") from None
+
+
 def address_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--host`` and ``--port``, as ``daybook serve`` and ``daybook demo`` both take them."""
     command = click.option(
@@ -206,8 +217,10 @@ def serve(host: str, port: int, workers: int | None, threads: int, socket_fd: in
     workers = workers or default_workers()
     warehouse = warehouse_from_env()
     # the settings every worker reads, checked once here: a bad one (DAYBOOK_MAX_RANGE_DAYS=abc)
-    # is a clear error before anything starts, not a traceback in each worker's log
-    Settings.from_config({"pool_size": threads})
+    # is a clear error before anything starts, not a traceback in each worker's log; so is
+    # semantic YAML the API refuses (the workers then read the parse this one caches)
+    settings = Settings.from_config({"pool_size": threads})
+    refuse_semantic_yaml_the_api_refuses(settings)
     source = ensure_serving_snapshot(warehouse)
     reads_spark = serving_store(warehouse).backend == "spark"
     url = f"http://{host}:{port}" if port else f"http://{host}:PORT (the 'Listening at' line)"

@@ -41,6 +41,8 @@ ENV_SEMANTIC_MANIFEST = "DAYBOOK_SEMANTIC_MANIFEST"
 _COPIED_DIRS = ("models", "dbt_project")
 _COPIED = ("dbt_project.yml", ".dbtignore")
 _IN_SEMANTIC = re.compile(r"(?<![\w/])semantic/([\w./-]+\.ya?ml)")
+# pydantic's words for a value outside an enumeration (a metric type, an aggregation)
+_BAD_ENUM = re.compile(r"Invalid enum value: `([^`]*)` in enum (\w+)")
 _FILE_PATH = re.compile(r"FilePath\(searched_path='([^']*)', relative_path='([^']*)'[^)]*\)")
 
 
@@ -140,15 +142,43 @@ def _refusal(stdout: str, stderr: str, folder: Path) -> str:
     owners = _owners(folder)
     lines = []
     for message in messages:
+        message = _without_traceback(message)
         text = _FILE_PATH.sub(
             lambda m: str(folder / m[2]) if m[1] == "semantic" else f"{m[1]}/{m[2]}", message
         )
         text = _IN_SEMANTIC.sub(lambda m: str(folder / m[1]), " ".join(text.split()))
+        enum = _BAD_ENUM.search(text)
+        if enum is not None and str(folder) not in text:
+            text = f"{_where_value(folder, enum[1])}: not a valid {enum[2]} ({text})"
         if str(folder) not in text:
             named = [file for name, file in owners.items() if re.search(rf"\b{name}\b", text)]
             text = f"{named[0] if named else folder}: {text}"
         lines.append(f"dbt refused the semantic YAML: {text}")
     return "\n".join(lines) or f"{folder}: dbt parse failed"
+
+
+def _without_traceback(message: str) -> str:
+    """A message holding a Python traceback (dbt's, for a value its parser cannot take, such
+    as a metric ``type`` it does not know) reduced to its last line, the error itself."""
+    if "Traceback (most recent call last)" not in message:
+        return message
+    return next((line for line in reversed(message.splitlines()) if line.strip()), message)
+
+
+def _where_value(folder: Path, value: str) -> str:
+    """``file: line N, key`` of the first YAML line under ``folder`` whose value is ``value``
+    (dbt names the bad value of an enumeration, not where it is), else the folder."""
+    pattern = re.compile(rf"^\s*(?:-\s+)?([\w.]+):\s*['\"]?{re.escape(value)}['\"]?\s*(#.*)?$")
+    for path in sorted(folder.rglob("*.y*ml")):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for number, line in enumerate(lines, start=1):
+            found = pattern.match(line)
+            if found:
+                return f"{path}: line {number}, {found[1]}"
+    return str(folder)
 
 
 def _owners(folder: Path) -> dict[str, Path]:

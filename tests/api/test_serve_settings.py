@@ -3,8 +3,11 @@ clear error and a non-zero exit, not a start-up line followed by every worker fa
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from click.testing import CliRunner
+from support import SHIPPED_SEMANTIC_DIR
 
 import api.serve
 from daybook.cli import main
@@ -29,5 +32,36 @@ def test_a_bad_setting_stops_serve_before_it_starts(
     result = CliRunner().invoke(main, ["serve", "--port", "0"], env=env)
     assert result.exit_code == 1, result.output
     assert message in result.output
+    assert "Serving Daybook API" not in result.output
+    assert started == []
+
+
+def test_semantic_yaml_the_api_refuses_stops_serve_before_it_starts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """Each worker would refuse it at start-up, log a traceback and gunicorn give up."""
+    started: list[str] = []
+    monkeypatch.setattr(api.serve, "ensure_serving_snapshot", lambda w: started.append("publish"))
+    monkeypatch.setattr(api.serve.DaybookServer, "run", lambda self: started.append("gunicorn"))
+    semantic = tmp_path / "semantic"
+    shutil.copytree(SHIPPED_SEMANTIC_DIR, semantic)
+    bad = semantic / "broken.yml"
+    bad.write_text(
+        "metrics:\n"
+        "  - name: broken_total\n"
+        "    label: Broken total\n"
+        "    description: A metric over a measure no semantic model has.\n"
+        "    type: simple\n"
+        "    type_params:\n"
+        "      measure: no_such_measure\n"
+    )
+    env = {
+        "DAYBOOK_DATABASE_URL": f"duckdb:///{tmp_path / 'w.duckdb'}",
+        "DAYBOOK_SEMANTIC_DIR": str(semantic),
+    }
+    result = CliRunner().invoke(main, ["serve", "--port", "0"], env=env)
+    assert result.exit_code == 1, result.output
+    assert str(bad) in result.output and "no_such_measure" in result.output, result.output
+    assert "Traceback" not in result.output
     assert "Serving Daybook API" not in result.output
     assert started == []

@@ -104,6 +104,22 @@ def test_semantic_dir_defaults_to_the_environment_override(
 # (case id, files added to a copy of the shipped folder, file the error names, regex)
 BAD_CASES = [
     (
+        "a metric type dbt does not know (its parser raised a traceback)",
+        {
+            "metrics/weird.yml": """
+            metrics:
+              - name: weird_metric
+                label: Weird
+                description: A type no spec has.
+                type: percentile_thing
+                type_params:
+                  measure: activity_count
+            """
+        },
+        "metrics/weird.yml",
+        r"metrics/weird\.yml: line 6, type: not a valid MetricType .*`percentile_thing`",
+    ),
+    (
         "today's old format, refused by dbt",
         {
             "metrics/old.yml": """
@@ -265,6 +281,7 @@ def test_bad_definitions_fail_naming_file_and_key(
     text = str(raised.value)
     assert str(folder / bad_file) in text, text
     assert re.search(message, text), text
+    assert "Traceback" not in text, text
 
 
 def test_an_entity_key_dbt_does_not_document_is_refused(
