@@ -81,7 +81,7 @@ def timestamp_from_text(text: str, *, strict: bool = True) -> str:
         return (
             f"case when {value} is null then null "
             f"when {plain} and {within_years(as_plain)} then {as_plain} "
-            f"when not {plain} and {offset} and {within_years(converted)} then {converted} "
+            f"when {offset} and {within_years(converted)} then {converted} "
             f"else error('{BAD_TIMESTAMP_MARK}') end"
         )
     as_plain = f"try_cast({value} as timestamp)"
