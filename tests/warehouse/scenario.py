@@ -71,6 +71,26 @@ def _device(device_id: str, client_id: str, created: str | None) -> dict:
     }
 
 
+def clients_with_one_user_and_device(
+    zones: dict[str, str | None], created: str | None
+) -> dict[str, list[dict]]:
+    """Raw clients (id -> time zone), each with one user ``u-<client>`` and one device
+    ``d-<client>``, all created at ``created``: for tests about one edge, not the mix above."""
+    return {
+        "clients": [
+            {
+                "client_id": client,
+                "name": client,
+                "timezone": zone,
+                "created_at": DT(created) if created else None,
+            }
+            for client, zone in zones.items()
+        ],
+        "users": [_user(f"u-{client}", client, created) for client in zones],
+        "devices": [_device(f"d-{client}", client, created) for client in zones],
+    }
+
+
 USERS = [
     _user("u-ny-1", "c-ny", "2026-03-05 14:00:00"),
     _user("u-ny-2", "c-ny", "2026-03-07 02:00:00"),  # 2026-03-06 local: created a day "early"

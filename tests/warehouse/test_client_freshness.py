@@ -19,37 +19,13 @@ from reference import compute, newest_received_by_client
 
 from daybook.build import run_build
 
-from .scenario import DT, heartbeat, insert_raw, query
+from .scenario import DT, clients_with_one_user_and_device, heartbeat, insert_raw, query
 
 CLIENTS = ("c-a", "c-b", "c-c", "c-d")
 
 
 def _entities() -> dict[str, list[dict]]:
-    created = DT("2026-03-01 08:00:00")
-    tables: dict[str, list[dict]] = {"clients": [], "users": [], "devices": []}
-    for client in CLIENTS:
-        tables["clients"].append(
-            {"client_id": client, "name": client, "timezone": "UTC", "created_at": created}
-        )
-        tables["users"].append(
-            {
-                "user_id": f"u-{client}",
-                "client_id": client,
-                "email": f"{client}@example.com",
-                "display_name": client,
-                "created_at": created,
-            }
-        )
-        tables["devices"].append(
-            {
-                "device_id": f"d-{client}",
-                "client_id": client,
-                "hostname": client,
-                "platform": "linux",
-                "created_at": created,
-            }
-        )
-    return tables
+    return clients_with_one_user_and_device(dict.fromkeys(CLIENTS, "UTC"), "2026-03-01 08:00:00")
 
 
 def _beat(heartbeat_id: str, client: str, received: str) -> dict:

@@ -21,39 +21,14 @@ from daybook.build_cli import build
 from daybook.refresh_cli import refresh
 from daybook.warehouse import connection
 
-from .scenario import DT, heartbeat, insert_raw, query
+from .scenario import DT, clients_with_one_user_and_device, heartbeat, insert_raw, query
 
 CLIENTS = ("c-a", "c-b")
 FAR = "10000-01-01 04:00:00"  # 9999-12-31 23:00:00-05:00
 
 
 def _entities() -> dict[str, list[dict]]:
-    created = DT("2026-03-01 08:00:00")
-    return {
-        "clients": [
-            {"client_id": c, "name": c, "timezone": "UTC", "created_at": created} for c in CLIENTS
-        ],
-        "users": [
-            {
-                "user_id": f"u-{c}",
-                "client_id": c,
-                "email": f"{c}@example.com",
-                "display_name": c,
-                "created_at": created,
-            }
-            for c in CLIENTS
-        ],
-        "devices": [
-            {
-                "device_id": f"d-{c}",
-                "client_id": c,
-                "hostname": c,
-                "platform": "linux",
-                "created_at": created,
-            }
-            for c in CLIENTS
-        ],
-    }
+    return clients_with_one_user_and_device(dict.fromkeys(CLIENTS, "UTC"), "2026-03-01 08:00:00")
 
 
 def _beat(heartbeat_id: str, client: str, generated: str, received: str) -> dict:
