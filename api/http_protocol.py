@@ -6,15 +6,19 @@ things the API needs, which :class:`DaybookProtocol` adds: a deadline for
 reading a request (a connection that has not delivered a whole request within
 :data:`REQUEST_READ_TIMEOUT` seconds of opening, or of the first byte of a
 next request, is closed), a bound on the request head's size, and the
-contract's JSON error for HTTP it cannot parse. The JSON error helpers here
-are also used by the bridge (:mod:`api.asgi_bridge`) and by gunicorn's own
-error page (:mod:`api.serve`).
+contract's JSON error for HTTP it cannot parse (501 for a well-formed method
+it does not know, as RFC 9110 asks: httptools refuses any method outside its
+table while parsing, before the app could answer 405). The JSON error helpers
+here are also used by the bridge (:mod:`api.asgi_bridge`) and by gunicorn's
+own error page (:mod:`api.serve`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+import sys
 from email.utils import formatdate
 from typing import Any
 
@@ -24,12 +28,24 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 SERVER_NAME = "daybook"
 REQUEST_READ_TIMEOUT = 10.0  # seconds to deliver a whole request (head and body)
 MAX_HEAD_BYTES = 64 * 1024  # request line and headers
+# A request line that starts with a method token (RFC 9110's tchar), then a space or the end
+# of what arrived: a method httptools does not know, not malformed HTTP.
+_METHOD_TOKEN = re.compile(rb"^(?:\r?\n)*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: |$)")
+_METHOD_BYTES = 64  # enough of a request's start to read its method
+
+
+def error_code(status: int) -> str:
+    """The contract's error code for an answer the server gives before or instead of the app."""
+    if status == 501:
+        return "not_implemented"
+    return "invalid_parameter" if 400 <= status < 500 else "internal_error"
 
 
 def error_body(status: int, message: str) -> bytes:
     """The contract's JSON error for an answer the server gives before or instead of the app."""
-    code = "invalid_parameter" if 400 <= status < 500 else "internal_error"
-    return json.dumps({"error": {"code": code, "message": message, "details": {}}}).encode()
+    return json.dumps(
+        {"error": {"code": error_code(status), "message": message, "details": {}}}
+    ).encode()
 
 
 def json_error_response(status: int, reason: str, message: str) -> bytes:
@@ -64,6 +80,9 @@ class DaybookProtocol(HttpToolsProtocol):
         self._head_done = False
         self._head_bytes = 0  # bytes received while the head is incomplete, across reads
         self._head_size = 0  # the parsed request line and headers
+        # the first bytes of the request being read (for the 501 of an unknown method); None
+        # when it began inside a read that also held the end of the one before it (pipelined)
+        self._request_start: bytes | None = b""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -78,6 +97,11 @@ class DaybookProtocol(HttpToolsProtocol):
             self._arm_read_deadline()
         if not self._head_done:
             self._head_bytes += len(data)
+        if self._request_start is None and not self._partial:
+            self._request_start = b""  # a request starts with this read
+        start = self._request_start
+        if start is not None and not self._head_done and len(start) < _METHOD_BYTES:
+            self._request_start = start + data[: _METHOD_BYTES - len(start)]
         super().data_received(data)
         if not self._head_done and self._head_bytes > self.max_head_bytes:
             self.send_400_response("request head too large")
@@ -104,6 +128,7 @@ class DaybookProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._partial, self._head_done, self._head_bytes = False, False, 0
+        self._request_start = None  # a pipelined request may follow within this read
         self._disarm_read_deadline()
         super().on_message_complete()
 
@@ -125,14 +150,30 @@ class DaybookProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
-        """Answer HTTP that cannot be parsed with the contract's JSON error, then close."""
+        """Answer HTTP that cannot be parsed with the contract's JSON error, then close.
+
+        uvicorn calls this from inside its ``except`` for the parser's error, so the
+        error's kind is at hand: a method httptools does not know gets 501 when what
+        arrived starts with a well-formed method token (``FOO /x``, lower-case ``get``),
+        400 otherwise (``G@T /x``)."""
         self._disarm_read_deadline()
-        if not self.transport.is_closing():
-            self.transport.write(
-                json_error_response(
-                    400,
-                    "Bad Request",
-                    "Malformed HTTP request: the request line or a header is invalid or too large",
-                )
+        if self.transport.is_closing():
+            return
+        start = self._request_start
+        if (
+            isinstance(sys.exception(), httptools.HttpParserInvalidMethodError)
+            and start is not None
+            and _METHOD_TOKEN.match(start)
+        ):
+            method = start.lstrip(b"\r\n").split(b" ", 1)[0].decode("ascii")
+            answer = json_error_response(
+                501, "Not Implemented", f"Method {method} is not implemented by this server"
             )
-            self.transport.close()
+        else:
+            answer = json_error_response(
+                400,
+                "Bad Request",
+                "Malformed HTTP request: the request line or a header is invalid or too large",
+            )
+        self.transport.write(answer)
+        self.transport.close()
