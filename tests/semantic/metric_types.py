@@ -62,6 +62,8 @@ metrics:
   - {name: quietest_or_zero, label: Quietest, type: simple,
      type_params: {measure: {name: quietest, fill_nulls_with: 0}}}
   - {name: mean_activity, label: Mean, type: simple, type_params: {measure: mean_activity}}
+  - {name: mean_activity_or_zero, label: Mean or zero, type: simple,
+     type_params: {measure: {name: mean_activity, fill_nulls_with: 0}}}
   - {name: heavy_rows, label: Heavy rows, type: simple, type_params: {measure: heavy_rows}}
   - {name: rows, label: Rows, type: simple, type_params: {measure: row_count}}
   - {name: windows_activity, label: Windows activity, type: simple,

@@ -105,5 +105,13 @@ def compile_metric(
         tree=tree,
         shape=shape,
         value_type=int if is_int(node) else float,
-        empty=node.empty if isinstance(node, LeafValue) else None,
+        empty=_empty_value(node),
     )
+
+
+def _empty_value(node: Node) -> int | float | None:
+    """A bucket's value where the buckets query has no row: the leaf's fill, a float for a
+    metric of numbers (an average filled with 0 is 0.0, as the series query gives)."""
+    if not isinstance(node, LeafValue) or node.empty is None:
+        return None
+    return node.empty if is_int(node) else float(node.empty)

@@ -249,11 +249,16 @@ def is_int(node: Node) -> bool:
     return isinstance(node, LeafValue) and node.is_int
 
 
+def value_type(node: Node) -> exp.DataType.Type:
+    """The SQL type of a metric's values: integers for counts and sums, else doubles (a
+    ratio, derived or average value, whatever a bucket without rows is filled with)."""
+    return exp.DataType.Type.BIGINT if is_int(node) else exp.DataType.Type.DOUBLE
+
+
 def series_query(builder: QueryBuilder, node: Node, column: str) -> exp.Select:
     """Every bucket overlapping the range with the metric's value, oldest first."""
     spine = builder.spine()
-    value = builder.value(node)
-    value = exp.cast(value, exp.DataType.Type.BIGINT if is_int(node) else exp.DataType.Type.DOUBLE)
+    value = exp.cast(builder.value(node), value_type(node))
     query = exp.select(col(BUCKET, spine), exp.alias_(value, column)).from_(
         table(spine), copy=False
     )
@@ -267,10 +272,10 @@ def series_query(builder: QueryBuilder, node: Node, column: str) -> exp.Select:
 
 
 def buckets_query(builder: QueryBuilder, node: LeafValue, column: str) -> exp.Select:
-    """Only the buckets holding rows of a plain leaf, oldest first, as integers."""
+    """Only the buckets holding rows of a plain leaf, oldest first, in its value type."""
     select = builder.at_buckets(node.leaf)
     value = select.selects[1]
-    value.set("this", exp.cast(value.this, exp.DataType.Type.BIGINT))
+    value.set("this", exp.cast(value.this, value_type(node)))
     for name, cte in builder.ctes:
         select = select.with_(name, as_=cte, copy=False)
     return select.order_by(col(BUCKET), copy=False)
