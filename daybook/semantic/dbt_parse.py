@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -30,9 +29,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
-
 from daybook.config import project_dir
+from daybook.semantic.dbt_refusal import refusal
 from daybook.semantic.errors import SemanticError
 
 SEMANTIC_MANIFEST = "semantic_manifest.json"
@@ -40,10 +38,6 @@ ENV_SEMANTIC_MANIFEST = "DAYBOOK_SEMANTIC_MANIFEST"
 # Project files the scratch project reuses as they are (the semantic folder is swapped in).
 _COPIED_DIRS = ("models", "dbt_project")
 _COPIED = ("dbt_project.yml", ".dbtignore")
-_IN_SEMANTIC = re.compile(r"(?<![\w/])semantic/([\w./-]+\.ya?ml)")
-# pydantic's words for a value outside an enumeration (a metric type, an aggregation)
-_BAD_ENUM = re.compile(r"Invalid enum value: `([^`]*)` in enum (\w+)")
-_FILE_PATH = re.compile(r"FilePath\(searched_path='([^']*)', relative_path='([^']*)'[^)]*\)")
 
 
 def semantic_manifest_for(semantic_dir: Path) -> Path:
@@ -123,79 +117,12 @@ def _parse_into(project: Path, folder: Path, cache: Path) -> None:
             check=False,
         )
         if child.returncode != 0:
-            raise SemanticError(_refusal(child.stdout, child.stderr, folder))
+            raise SemanticError(refusal(child.stdout, child.stderr, folder))
         try:
             target.rename(cache)
         except OSError:  # another process parsed the same YAML first: theirs is the same
             if not (cache / SEMANTIC_MANIFEST).is_file():
                 raise
-
-
-def _refusal(stdout: str, stderr: str, folder: Path) -> str:
-    """dbt's refusal as lines naming the file: the semantic folder's files by path, and the
-    file defining each semantic model or metric a validation message names."""
-    try:
-        messages = json.loads(stdout.strip().splitlines()[-1])["errors"]
-    except (ValueError, LookupError, IndexError):
-        tail = (stderr or stdout).strip().splitlines()[-3:]
-        return f"{folder}: dbt parse failed: {' '.join(tail) or 'no output'}"
-    owners = _owners(folder)
-    lines = []
-    for message in messages:
-        message = _without_traceback(message)
-        text = _FILE_PATH.sub(
-            lambda m: str(folder / m[2]) if m[1] == "semantic" else f"{m[1]}/{m[2]}", message
-        )
-        text = _IN_SEMANTIC.sub(lambda m: str(folder / m[1]), " ".join(text.split()))
-        enum = _BAD_ENUM.search(text)
-        if enum is not None and str(folder) not in text:
-            text = f"{_where_value(folder, enum[1])}: not a valid {enum[2]} ({text})"
-        if str(folder) not in text:
-            named = [file for name, file in owners.items() if re.search(rf"\b{name}\b", text)]
-            text = f"{named[0] if named else folder}: {text}"
-        lines.append(f"dbt refused the semantic YAML: {text}")
-    return "\n".join(lines) or f"{folder}: dbt parse failed"
-
-
-def _without_traceback(message: str) -> str:
-    """A message holding a Python traceback (dbt's, for a value its parser cannot take, such
-    as a metric ``type`` it does not know) reduced to its last line, the error itself."""
-    if "Traceback (most recent call last)" not in message:
-        return message
-    return next((line for line in reversed(message.splitlines()) if line.strip()), message)
-
-
-def _where_value(folder: Path, value: str) -> str:
-    """``file: line N, key`` of the first YAML line under ``folder`` whose value is ``value``
-    (dbt names the bad value of an enumeration, not where it is), else the folder."""
-    pattern = re.compile(rf"^\s*(?:-\s+)?([\w.]+):\s*['\"]?{re.escape(value)}['\"]?\s*(#.*)?$")
-    for path in sorted(folder.rglob("*.y*ml")):
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            continue
-        for number, line in enumerate(lines, start=1):
-            found = pattern.match(line)
-            if found:
-                return f"{path}: line {number}, {found[1]}"
-    return str(folder)
-
-
-def _owners(folder: Path) -> dict[str, Path]:
-    """Semantic model and metric names -> the file under ``folder`` defining them."""
-    owners: dict[str, Path] = {}
-    for path in sorted(folder.rglob("*.y*ml")):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, OSError):
-            continue
-        if not isinstance(data, dict):
-            continue
-        for key in ("semantic_models", "metrics"):
-            for item in data.get(key) or []:
-                if isinstance(item, dict) and isinstance(item.get("name"), str):
-                    owners.setdefault(item["name"], path)
-    return dict(sorted(owners.items(), key=lambda item: -len(item[0])))
 
 
 def _main(root: str, target: str) -> int:

@@ -117,7 +117,83 @@ BAD_CASES = [
             """
         },
         "metrics/weird.yml",
-        r"metrics/weird\.yml: line 6, type: not a valid MetricType .*`percentile_thing`",
+        r"metrics/weird\.yml: line 6, type \(metric weird_metric\): not a valid MetricType "
+        r".*`percentile_thing`",
+    ),
+    (
+        "derived metrics that refer to each other (dbt recursed until Python stopped it)",
+        {
+            "metrics/cycle.yml": """
+            metrics:
+              - {name: cyc_a, label: A, type: derived,
+                 type_params: {expr: cyc_b + 1, metrics: [{name: cyc_b}]}}
+              - {name: cyc_b, label: B, type: derived,
+                 type_params: {expr: cyc_a * 2, metrics: [cyc_a]}}
+            """
+        },
+        "metrics/cycle.yml",
+        r"metric cyc_a refers to itself \(cyc_a -> cyc_b -> cyc_a\): a derived or ratio "
+        r"metric cannot be its own input",
+    ),
+    (
+        "a window dbt cannot read (named by dbt without its file)",
+        {
+            "metrics/window.yml": """
+            metrics:
+              - name: bad_window
+                label: W
+                type: cumulative
+                type_params:
+                  measure: total_activity
+                  cumulative_type_params: {window: 7 fortnights}
+            """
+        },
+        "metrics/window.yml",
+        r"metrics/window\.yml: line 8, window \(metric bad_window\): Invalid time "
+        r"granularity 'fortnights'",
+    ),
+    (
+        "an alias too short for dbt",
+        {
+            "metrics/alias.yml": """
+            metrics:
+              - {name: short_alias, label: S, type: derived,
+                 type_params: {expr: a + 1, metrics: [{name: activity_count, alias: a}]}}
+            """
+        },
+        "metrics/alias.yml",
+        r"metrics/alias\.yml: line 4, alias \(metric short_alias\): Invalid name `a`",
+    ),
+    (
+        "a conversion metric over measures dbt does not count conversions with",
+        {
+            "conversion.yml": """
+            semantic_models:
+              - name: conv_model
+                model: ref('fct_activity_daily')
+                primary_entity: conv_row
+                defaults: {agg_time_dimension: activity_date}
+                entities:
+                  - {name: user, type: foreign, expr: user_id}
+                dimensions:
+                  - {name: activity_date, type: time, type_params: {time_granularity: day}}
+                measures:
+                  - {name: conv_base, agg: sum_boolean, expr: total_activity_count > 0}
+                  - {name: conv_step, agg: count, expr: "1"}
+            metrics:
+              - name: chrome_conversion
+                label: C
+                type: conversion
+                type_params:
+                  conversion_type_params:
+                    base_measure: conv_base
+                    conversion_measure: conv_step
+                    entity: user
+            """
+        },
+        "conversion.yml",
+        r"conversion\.yml: line 20, base_measure \(metric chrome_conversion\): For "
+        r"conversion metrics, the measure must be",
     ),
     (
         "today's old format, refused by dbt",
