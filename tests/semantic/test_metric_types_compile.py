@@ -22,7 +22,7 @@ from daybook.semantic.metric_sql import (
 )
 from semantic.metric_types import SPEC, parse_manifest
 
-FLOAT_METRICS = {"mean_activity", "users_2w", "activity_mtd"}
+FLOAT_METRICS = {"mean_activity", "mean_activity_or_zero", "users_2w", "activity_mtd"}
 
 
 @pytest.fixture(scope="module")
