@@ -4,9 +4,14 @@ One Spark Connect session per snapshot, its current database set to that snapsho
 (``use daybook_snapshot_<id>``), so the API's compiled SQL, which names marts unqualified,
 reads the snapshot's copies (``daybook.serving.spark_snapshots``). The pointer view is
 looked up at most once per ``pointer_ttl`` seconds (a Spark query costs a few hundred
-milliseconds; the answer cache spares the rest). When it names a new snapshot, new
-queries go to a new session and the old one is stopped after its last query returns;
-the previous snapshots stay published for a while, so a query in flight completes.
+milliseconds; the answer cache spares the rest), and at once when a publish on this
+machine rewrites its local hint file (``spark_snapshots.publish_hint_path``, one ``stat``
+a request): a request made after ``daybook build`` or ``refresh`` returned reads the new
+snapshot, even after the API sat idle (it used to answer from the snapshot it last looked
+up while one thread looked again). An API on another machine has the interval alone.
+When the view names a new snapshot, new queries go to a new session and the old one is
+stopped after its last query returns; the previous snapshots stay published for a
+while, so a query in flight completes.
 
 Parameters are bound by Spark (``:name`` with a mapping, ``?`` with a sequence), never
 formatted into the text.
@@ -15,6 +20,7 @@ formatted into the text.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Hashable, Sequence
@@ -23,7 +29,7 @@ from typing import Any
 
 from daybook.config import Warehouse
 from daybook.serving.pointer import ServingError
-from daybook.serving.spark_snapshots import SparkSnapshot, read_pointer
+from daybook.serving.spark_snapshots import SparkSnapshot, publish_hint_path, read_pointer
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +68,8 @@ class SparkSnapshotReader:
         self._open: _OpenSession | None = None
         self._checked_at = float("-inf")
         self._closed = False
+        self._hint_path = publish_hint_path(warehouse)
+        self._hint_seen: tuple[int, int, int] | None = None
 
     def fetch_all(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> list[tuple]:
         handle = self._acquire()
@@ -95,13 +103,19 @@ class SparkSnapshotReader:
     def _acquire(self) -> _OpenSession:
         if self._closed:
             raise ServingError("the Spark reader is closed")
-        stale = self._open is None or time.monotonic() - self._checked_at >= self.pointer_ttl
-        # one thread looks the pointer up; the others keep reading the current snapshot
-        # meanwhile (or, before the first, wait for that thread's answer)
-        if stale and self._check_lock.acquire(blocking=self._open is None):
+        announced = self._hint() != self._hint_seen
+        # a publish announced by the hint: every thread waits for the look-up (a request
+        # made after the publish returned must not read the snapshot before it); the
+        # interval alone: one thread looks the pointer up and the others keep reading the
+        # current snapshot meanwhile (or, before the first, wait for that thread's answer)
+        if (announced or self._expired()) and self._check_lock.acquire(
+            blocking=announced or self._open is None
+        ):
             try:
-                if self._open is None or time.monotonic() - self._checked_at >= self.pointer_ttl:
+                hint = self._hint()
+                if hint != self._hint_seen or self._expired():
                     self._check_pointer()
+                    self._hint_seen = hint
             finally:
                 self._check_lock.release()
         with self._lock:
@@ -109,6 +123,17 @@ class SparkSnapshotReader:
                 raise ServingError("the Spark reader is closed")
             self._open.users += 1
             return self._open
+
+    def _expired(self) -> bool:
+        return self._open is None or time.monotonic() - self._checked_at >= self.pointer_ttl
+
+    def _hint(self) -> tuple[int, int, int] | None:
+        """The publish hint file's identity (a publish replaces it: a new inode), or None."""
+        try:
+            found = os.stat(self._hint_path)
+        except OSError:
+            return None
+        return found.st_ino, found.st_mtime_ns, found.st_size
 
     def _release(self, handle: _OpenSession) -> None:
         with self._lock:

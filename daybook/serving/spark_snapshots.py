@@ -8,9 +8,10 @@ during one plain rebuild). So the API never reads the built tables. Every ``dayb
 build`` / ``refresh`` (``daybook.publishers.SparkSnapshotPublisher``) writes the serving
 marts into a fresh database ``daybook_snapshot_<id>`` (``CREATE TABLE ... AS SELECT``,
 sorted so one entity's days sit together in the parquet files), then alters the view
-``daybook_serving.current_snapshot`` (one metastore operation) to name it. Readers
-(``daybook.serving.spark_reader``) look the view up and read the database it names: the
-old snapshot, whole, or the new one, whole. The newest ``KEEP_SNAPSHOTS`` snapshots stay,
+``daybook_serving.current_snapshot`` (one metastore operation) to name it, and rewrites
+a local hint file (:func:`publish_hint_path`). Readers (``daybook.serving.spark_reader``)
+look the view up and read the database it names: the old snapshot, whole, or the new one,
+whole. The newest ``KEEP_SNAPSHOTS`` snapshots stay,
 so a reader still on the previous one finishes its query.
 
 The copy costs a read and a write of the serving marts per publish (not of the
@@ -21,12 +22,15 @@ faster way to serve (docs/SCALING.md).
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from daybook.atomic_json import write_json_atomically
 from daybook.config import Warehouse
 from daybook.serving._util import _as_utc
 from daybook.serving.pointer import ServingError
@@ -37,6 +41,8 @@ POINTER_VIEW = f"{POINTER_DATABASE}.current_snapshot"
 SNAPSHOT_PREFIX = "daybook_snapshot_"
 KEEP_SNAPSHOTS = 3
 _SNAPSHOT_NAME = re.compile(rf"^{SNAPSHOT_PREFIX}[0-9a-z_]+$")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -115,8 +121,25 @@ def publish_spark_snapshot(
         except BaseException:
             _drop(con, database)
             raise
+        _leave_hint(warehouse, snapshot_id)
         collect_garbage(con, keep=keep)
     return SparkSnapshot(snapshot_id, database, newest, published_at)
+
+
+def publish_hint_path(warehouse: Warehouse) -> Path:
+    """The local file each publish rewrites after moving the view: an API on this machine
+    (the same state folder) stats it at every request and looks the view up as soon as it
+    changes, instead of up to ``POINTER_TTL_SECONDS`` later (``spark_reader``)."""
+    return warehouse.state_dir / "spark-snapshot.json"
+
+
+def _leave_hint(warehouse: Warehouse, snapshot_id: str) -> None:
+    """Rewrite :func:`publish_hint_path`; the view has moved already, so a hint that cannot
+    be written costs readers only their look-up interval, not the publish."""
+    try:
+        write_json_atomically(publish_hint_path(warehouse), {"snapshot_id": snapshot_id})
+    except OSError as error:
+        log.warning("published %s; cannot leave the local hint for readers: %s", snapshot_id, error)
 
 
 def current_spark_snapshot(warehouse: Warehouse) -> SparkSnapshot | None:

@@ -22,6 +22,7 @@ from served_api import activity_path, expected_body, start_server
 from spark_marts import answers_like_the_reference, copy_marts_to_spark
 
 from daybook.config import Warehouse
+from daybook.serving.spark_reader import SparkSnapshotReader
 from daybook.serving.spark_snapshots import KEEP_SNAPSHOTS, SNAPSHOT_PREFIX
 
 pytestmark = pytest.mark.build  # a Spark server of its own, like the builds
@@ -123,6 +124,17 @@ def test_the_api_straight_from_spark_answers_like_the_reference_through_rebuilds
         kept = snapshot_databases(spark_warehouse)
         assert len(kept) == KEEP_SNAPSHOTS, kept
         assert first.name not in kept
+
+        # a publish is read by the next request, not a look-up interval later: a reader
+        # that would look the view up only hourly moves at once (the publisher's local hint)
+        patient = SparkSnapshotReader(spark_warehouse, pointer_ttl=3600)
+        try:
+            before = patient.data_version()
+            latest = publisher.publish(spark_warehouse)
+            assert latest is not None and latest.snapshot_id != before
+            assert patient.data_version() == latest.snapshot_id
+        finally:
+            patient.close()
     finally:
         api.close()
 
