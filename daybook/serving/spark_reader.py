@@ -20,7 +20,6 @@ formatted into the text.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Hashable, Sequence
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from daybook.config import Warehouse
-from daybook.serving.pointer import ServingError
+from daybook.serving.pointer import ServingError, pointer_stamp
 from daybook.serving.spark_snapshots import SparkSnapshot, publish_hint_path, read_pointer
 
 log = logging.getLogger(__name__)
@@ -128,12 +127,8 @@ class SparkSnapshotReader:
         return self._open is None or time.monotonic() - self._checked_at >= self.pointer_ttl
 
     def _hint(self) -> tuple[int, int, int] | None:
-        """The publish hint file's identity (a publish replaces it: a new inode), or None."""
-        try:
-            found = os.stat(self._hint_path)
-        except OSError:
-            return None
-        return found.st_ino, found.st_mtime_ns, found.st_size
+        """The publish hint file's identity (a publish replaces it), or None."""
+        return pointer_stamp(self._hint_path)
 
     def _release(self, handle: _OpenSession) -> None:
         with self._lock:
