@@ -165,9 +165,11 @@ class DaybookProtocol(HttpToolsProtocol):
             and start is not None
             and _METHOD_TOKEN.match(start)
         ):
-            method = start.lstrip(b"\r\n").split(b" ", 1)[0].decode("ascii")
+            method, space, _ = start.lstrip(b"\r\n").partition(b" ")
+            # named only when whole: httptools may refuse a method before all of it arrived
+            named = f"Method {method.decode('ascii')}" if space else "The request's method"
             answer = json_error_response(
-                501, "Not Implemented", f"Method {method} is not implemented by this server"
+                501, "Not Implemented", f"{named} is not implemented by this server"
             )
         else:
             answer = json_error_response(

@@ -23,7 +23,8 @@ _IN_SEMANTIC = re.compile(r"(?<![\w/])semantic/([\w./-]+\.ya?ml)")
 # pydantic's words for a value outside an enumeration (a metric type, an aggregation)
 _BAD_ENUM = re.compile(r"Invalid enum value: `([^`]*)` in enum (\w+)")
 _FILE_PATH = re.compile(r"FilePath\(searched_path='([^']*)', relative_path='([^']*)'[^)]*\)")
-_QUOTED = re.compile(r"'([^'\n]{1,200})'|`([^`\n]{1,200})`")
+# a quoted value: its quotes not inside words, so an apostrophe ("metric's") starts none
+_QUOTED = re.compile(r"(?<!\w)'([^'\n]{1,200})'(?!\w)|`([^`\n]{1,200})`")
 _MEASURE = re.compile(r"\bMeasure: (\w+)")  # as a conversion metric's refusal names one
 # the keys of a metric's ``type_params`` that name other metrics
 _INPUT_KEYS = ("metrics", "numerator", "denominator")
@@ -128,10 +129,21 @@ def _metric_at(text: str, line_number: int) -> str | None:
         for item in value.value:
             if not isinstance(item, yaml.MappingNode):
                 continue
-            if item.start_mark.line < line_number <= item.end_mark.line + 1:
+            line, start, end = line_number - 1, item.start_mark, item.end_mark
+            # a block item ends where the next begins (column 0 or the next "- "): that
+            # line is not the item's unless the item ends after text on it
+            ends_after = line < end.line or (line == end.line and not _only_indent(text, end))
+            if start.line <= line and ends_after:
                 names = [v.value for k, v in item.value if k.value == "name"]
                 return str(names[0]) if names else None
     return None
+
+
+def _only_indent(text: str, mark: yaml.Mark) -> bool:
+    """Whether only spaces and a "- " stand before ``mark`` on its line."""
+    lines = text.splitlines()
+    before = lines[mark.line][: mark.column] if mark.line < len(lines) else ""
+    return before.strip() in ("", "-")
 
 
 def _metric_cycle(folder: Path) -> tuple[Path, list[str]] | None:

@@ -112,9 +112,8 @@ class SparkSnapshotReader:
         ):
             try:
                 hint = self._hint()
-                if hint != self._hint_seen or self._expired():
-                    self._check_pointer()
-                    self._hint_seen = hint
+                if not self._closed and (hint != self._hint_seen or self._expired()):
+                    self._look_up(hint)
             finally:
                 self._check_lock.release()
         with self._lock:
@@ -122,6 +121,23 @@ class SparkSnapshotReader:
                 raise ServingError("the Spark reader is closed")
             self._open.users += 1
             return self._open
+
+    def _look_up(self, hint: tuple[int, int, int] | None) -> None:
+        """Check the pointer (with the check lock held). Should switching to a new snapshot
+        fail while one is open, the open one is served until the next interval, as when
+        the view cannot be read: a failing Spark is asked once a second, not once a request."""
+        try:
+            self._check_pointer()
+        except Exception as error:
+            if self._open is None:
+                raise
+            log.warning(
+                "cannot switch to the published Spark snapshot (%s); serving %s",
+                error,
+                self._open.snapshot.id,
+            )
+            self._checked_at = time.monotonic()
+        self._hint_seen = hint
 
     def _expired(self) -> bool:
         return self._open is None or time.monotonic() - self._checked_at >= self.pointer_ttl
