@@ -11,8 +11,8 @@ sorted so one entity's days sit together in the parquet files), then alters the 
 ``daybook_serving.current_snapshot`` (one metastore operation) to name it, and rewrites
 a local hint file (:func:`publish_hint_path`). Readers (``daybook.serving.spark_reader``)
 look the view up and read the database it names: the old snapshot, whole, or the new one,
-whole. The newest ``KEEP_SNAPSHOTS`` snapshots stay,
-so a reader still on the previous one finishes its query.
+whole. The newest ``KEEP_SNAPSHOTS`` snapshots stay, so a reader still on the previous one
+finishes its query.
 
 The copy costs a read and a write of the serving marts per publish (not of the
 heartbeats); at cluster scale a separate serving store (``DAYBOOK_SERVING_URL``) is the
