@@ -243,6 +243,23 @@ def test_a_method_the_server_does_not_know_is_json_501(quick_server, request_byt
         assert error["message"] == f"Method {method} is not implemented by this server"
 
 
+def test_a_method_refused_before_it_arrived_whole_is_501_without_a_name(quick_server):
+    """httptools refuses ``FO`` at once, so the method's name is not known: none is made up."""
+    with socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) as sock:
+        sock.sendall(b"FO")
+        time.sleep(0.2)
+        with suppress(OSError):  # answered and closed on the first bytes
+            sock.sendall(b"O /x HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, _, body = read_all(sock).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 501"), head
+    error = json.loads(body)["error"]
+    assert error == {
+        "code": "not_implemented",
+        "message": "The request's method is not implemented by this server",
+        "details": {},
+    }
+
+
 @pytest.mark.parametrize(
     ("request_bytes", "status"),
     [
