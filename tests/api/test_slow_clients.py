@@ -210,26 +210,28 @@ def test_unparseable_or_oversized_http_gets_the_json_error(quick_server, request
 
 
 @pytest.mark.parametrize(
-    ("request_bytes", "status", "method"),
+    ("reads", "status", "method"),
     [
-        (b"FOO /x HTTP/1.1\r\nHost: x\r\n\r\n", 501, "FOO"),
-        (b"get /x HTTP/1.1\r\nHost: x\r\n\r\n", 501, "get"),  # methods are case-sensitive
-        (b"\r\nBREW /pot HTTP/1.1\r\nHost: x\r\n\r\n", 501, "BREW"),  # a blank line first
-        (b"G@T /x HTTP/1.1\r\nHost: x\r\n\r\n", 400, None),  # not a method token
-        (b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\nFOO /x HTTP/1.1\r\nHost: x\r\n\r\n", 501, "FOO"),
+        ([b"FOO /x HTTP/1.1\r\nHost: x\r\n\r\n"], 501, "FOO"),
+        ([b"get /x HTTP/1.1\r\nHost: x\r\n\r\n"], 501, "get"),  # methods are case-sensitive
+        ([b"\r\nBREW /pot HTTP/1.1\r\nHost: x\r\n\r\n"], 501, "BREW"),  # a blank line first
+        ([b"G@T /x HTTP/1.1\r\nHost: x\r\n\r\n"], 400, None),  # not a method token
+        # the second request in a read of its own, after the first's answer
+        (
+            [b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n", b"FOO /x HTTP/1.1\r\nHost: x\r\n\r\n"],
+            501,
+            "FOO",
+        ),
     ],
     ids=["unknown", "lower-case", "after-a-blank-line", "malformed", "second-on-a-connection"],
 )
-def test_a_method_the_server_does_not_know_is_json_501(quick_server, request_bytes, status, method):
+def test_a_method_the_server_does_not_know_is_json_501(quick_server, reads, status, method):
     """RFC 9110: an unrecognised method is 501; a request line that is no method is 400."""
     with socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) as sock:
-        first, _, second = request_bytes.partition(b"\r\n\r\nFOO")
-        if second:  # the second request in a read of its own, after the first's answer
-            sock.sendall(first + b"\r\n\r\n")
-            time.sleep(0.2)
-            sock.sendall(b"FOO" + second)
-        else:
-            sock.sendall(request_bytes)
+        for number, data in enumerate(reads):
+            if number:
+                time.sleep(0.2)
+            sock.sendall(data)
         answers = read_all(sock)
     last = answers.split(b"HTTP/1.1 ")[-1]
     head, _, body = last.partition(b"\r\n\r\n")
