@@ -24,7 +24,7 @@ from daybook.load.merge import (
     repeated_keys_sql,
     replace_statements,
 )
-from daybook.load.reading import first_line, raise_for_csv_values, raise_for_parquet_values
+from daybook.load.read_failures import first_line, raise_for_csv_values, raise_for_parquet_values
 from daybook.load.result import EntityChanges
 from daybook.raw_schema import RawTable
 

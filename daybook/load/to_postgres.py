@@ -20,7 +20,8 @@ from daybook.load.errors import LoadError
 from daybook.load.files import InputFile
 from daybook.load.merge import STAGE, merge_statements, stage_sql
 from daybook.load.pg_indexes import index_statements
-from daybook.load.reading import first_line, raise_for_csv_rejects, reset_rejects, select_sql
+from daybook.load.read_failures import first_line, raise_for_csv_rejects
+from daybook.load.reading import reset_rejects, select_sql
 from daybook.load.result import EntityChanges
 from daybook.load.steps import (
     all_or_nothing,

@@ -23,7 +23,8 @@ from daybook.config import Warehouse
 from daybook.load import spark_sql
 from daybook.load.errors import LoadError
 from daybook.load.files import InputFile
-from daybook.load.reading import raise_for_csv_rejects, reset_rejects, select_sql
+from daybook.load.read_failures import raise_for_csv_rejects
+from daybook.load.reading import reset_rejects, select_sql
 from daybook.load.result import EntityChanges
 from daybook.load.steps import explain, numbered, use_utc
 from daybook.raw_schema import RAW_SCHEMA, RawTable
