@@ -11,14 +11,17 @@
   HTTP caching hook) or ``no-store`` (everything else, errors included).
 * ``GET /v2`` answers a small JSON index, and Werkzeug's HTML redirect page
   (a trailing slash or doubled slashes in a path) becomes a JSON body beside
-  the same status and ``Location``.
+  the same status and a ``Location`` relative to this server (never the
+  client's ``Host``).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import html as html_text
 import re
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.routing import RequestRedirect
@@ -29,15 +32,28 @@ from api.web import content_security_policy
 PRIVATE_BLUEPRINTS = frozenset({"activity", "directory", "catalogue"})
 
 _INLINE_SCRIPT_RE = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
+# an inline event handler attribute (the docs index's `onclick` is its only link)
+_EVENT_HANDLER_RE = re.compile(rb"""\son[a-z]+\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+
+
+def _sha256_source(body: bytes) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii") + "'"
 
 
 def docs_content_security_policy(html: bytes) -> str:
-    """The docs pages' policy: the chart page's, plus the page's own inline scripts."""
-    hashes = [
-        "'sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii") + "'"
-        for body in _INLINE_SCRIPT_RE.findall(html)
-    ]
-    return content_security_policy(*hashes)
+    """The docs pages' policy: the chart page's, plus the page's own inline scripts and
+    event handlers (the latter need ``'unsafe-hashes'``: without it a browser runs no
+    handler attribute, whatever its hash, and the docs index's link did nothing)."""
+    sources = [_sha256_source(body) for body in _INLINE_SCRIPT_RE.findall(html)]
+    handlers = sorted(
+        {
+            html_text.unescape((double or single).decode())
+            for double, single in _EVENT_HANDLER_RE.findall(html)
+        }
+    )
+    if handlers:
+        sources += ["'unsafe-hashes'", *(_sha256_source(handler.encode()) for handler in handlers)]
+    return content_security_policy(*sources)
 
 
 def api_index() -> Response:
@@ -52,10 +68,20 @@ def api_index() -> Response:
     )
 
 
+def _relative(location: str) -> str:
+    """The path and query of a URL (a location on this server, whatever host it names)."""
+    parts = urlsplit(location)
+    path = "/" + parts.path.lstrip("/")  # never `//host`, which a browser reads as a host
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
 def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     if isinstance(request.routing_exception, RequestRedirect):
-        location = response.headers.get("Location", "")
+        # relative: Werkzeug writes the client's own Host header into an absolute URL, which
+        # behind a proxy that forwards Host makes a doubled slash an open redirect
+        location = _relative(response.headers.get("Location", ""))
+        response.headers["Location"] = location
         response.set_data(
             jsonify({"redirect": {"location": location, "status": response.status_code}}).get_data()
         )

@@ -115,8 +115,12 @@ def test_get_v2_answers_a_json_index(api):
     "path", ["/v2//metrics", "//v2/metrics", "/v2/clients//users", "/v2//", "/healthz/"]
 )
 def test_no_answer_is_werkzeugs_html_page(served, path):
-    response = served.get(path, allow_redirects=False)
+    # a Host header of the client's choosing: a redirect must not send anyone there
+    response = served.get(path, allow_redirects=False, headers={"Host": "evil.example"})
     assert response.headers["Content-Type"] == "application/json", response.text
     assert "<html" not in response.text.lower()
     if response.status_code in (301, 302, 307, 308):
-        assert response.json()["redirect"]["location"] == response.headers["Location"]
+        location = response.headers["Location"]
+        assert response.json()["redirect"]["location"] == location
+        assert location.startswith("/") and not location.startswith("//"), location
+        assert "evil.example" not in location
