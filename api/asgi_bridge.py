@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 from io import BytesIO
 from typing import Any
 
-from api.http_protocol import SERVER_NAME, error_body
+from api.error_codes import error_body, error_headers
+from api.http_protocol import SERVER_NAME
 
 MAX_BODY_BYTES = 1024 * 1024  # the API reads no bodies; anything larger is refused
 HOST_PROBLEM = "Malformed HTTP request: it needs exactly one Host header"
@@ -104,10 +106,11 @@ class WsgiOnThreads:
         except ConnectionAbortedError:
             return  # the client went away before sending its whole request
         if body is None:
-            await self._send(send, 413, [], error_body(413, "Request body too large"))
+            # closed: the rest of the body is not read
+            await self._send_error(send, 413, "Request body too large", close=True)
             return
         if host_is_wrong(scope):
-            await self._send(send, 400, [], error_body(400, HOST_PROBLEM), close=True)
+            await self._send_error(send, 400, HOST_PROBLEM, close=True)
             return
         try:
             status, headers, content = await asyncio.get_running_loop().run_in_executor(
@@ -115,7 +118,7 @@ class WsgiOnThreads:
             )
         except Exception:
             log.exception("request failed outside the app")
-            await self._send(send, 500, [], error_body(500, "Internal server error"))
+            await self._send_error(send, 500, "Internal server error")
             return
         await self._send(send, status, headers, content)
 
@@ -160,17 +163,22 @@ class WsgiOnThreads:
             headers.append((b"date", formatdate(usegmt=True).encode()))
         return answer["status"], headers, b"".join(written)
 
+    @classmethod
+    async def _send_error(
+        cls, send: Any, status: int, message: str, *, close: bool = False
+    ) -> None:
+        """The contract's JSON error, for a request the app never saw."""
+        request_id = uuid.uuid4().hex
+        if status >= 500:
+            message += f"; quote request id {request_id} when reporting it"
+        body = error_body(status, message, request_id)
+        await cls._send(send, status, error_headers(body, request_id), body, close=close)
+
     @staticmethod
     async def _send(
         send: Any, status: int, headers: list, content: bytes, *, close: bool = False
     ) -> None:
-        if not headers:
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(content)).encode()),
-            ]
-            headers.append((b"date", formatdate(usegmt=True).encode()))
         if close:  # uvicorn ends the connection after an answer that says so
-            headers.append((b"connection", b"close"))
+            headers = [*headers, (b"connection", b"close")]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})

@@ -16,18 +16,11 @@ from pydantic import BaseModel, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from api import request_state
+from api.error_codes import error_code
 from api.logs import loggable_path
 from api.params import ParameterProblem
 
 log = logging.getLogger("daybook.api")
-
-_HTTP_CODES = {
-    400: "invalid_parameter",
-    401: "authentication_required",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-}
 
 
 class ApiError(Exception):
@@ -110,8 +103,7 @@ def register_error_handlers(app: Flask) -> None:
             message = f"Method {request.method} is not allowed here; allowed: {', '.join(allowed)}"
         else:
             message = error.description or error.name
-        code = _HTTP_CODES.get(status, "invalid_parameter" if status < 500 else "internal_error")
-        return error_response(status, code, message, {}, headers)
+        return error_response(status, error_code(status), message, {}, headers)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

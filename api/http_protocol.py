@@ -9,21 +9,22 @@ next request, is closed), a bound on the request head's size, and the
 contract's JSON error for HTTP it cannot parse (501 for a well-formed method
 it does not know, as RFC 9110 asks: httptools refuses any method outside its
 table while parsing, before the app could answer 405). The JSON error helpers
-here are also used by the bridge (:mod:`api.asgi_bridge`) and by gunicorn's
+come from :mod:`api.error_codes`; :func:`json_error_response` is also gunicorn's
 own error page (:mod:`api.serve`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import sys
-from email.utils import formatdate
+import uuid
 from typing import Any
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from api.error_codes import error_body, error_headers
 
 SERVER_NAME = "daybook"
 REQUEST_READ_TIMEOUT = 10.0  # seconds to deliver a whole request (head and body)
@@ -34,29 +35,14 @@ _METHOD_TOKEN = re.compile(rb"^(?:\r?\n)*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?: |$)")
 _METHOD_BYTES = 64  # enough of a request's start to read its method
 
 
-def error_code(status: int) -> str:
-    """The contract's error code for an answer the server gives before or instead of the app."""
-    if status == 501:
-        return "not_implemented"
-    return "invalid_parameter" if 400 <= status < 500 else "internal_error"
-
-
-def error_body(status: int, message: str) -> bytes:
-    """The contract's JSON error for an answer the server gives before or instead of the app."""
-    return json.dumps(
-        {"error": {"code": error_code(status), "message": message, "details": {}}}
-    ).encode()
-
-
 def json_error_response(status: int, reason: str, message: str) -> bytes:
     """A complete HTTP/1.1 response carrying the contract's JSON error; the connection closes."""
-    body = error_body(status, message)
-    head = (
-        f"HTTP/1.1 {status} {reason}\r\nDate: {formatdate(usegmt=True)}\r\n"
-        f"Server: {SERVER_NAME}\r\nConnection: close\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode("latin-1") + body
+    request_id = uuid.uuid4().hex
+    body = error_body(status, message, request_id)
+    head = [f"HTTP/1.1 {status} {reason}".encode(), f"Server: {SERVER_NAME}".encode()]
+    head += [name.title() + b": " + value for name, value in error_headers(body, request_id)]
+    head.append(b"Connection: close")
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
 
 
 class DaybookProtocol(HttpToolsProtocol):
@@ -83,6 +69,10 @@ class DaybookProtocol(HttpToolsProtocol):
         # the first bytes of the request being read (for the 501 of an unknown method); None
         # when it began inside a read that also held the end of the one before it (pipelined)
         self._request_start: bytes | None = b""
+        self._running: Any = None  # the request cycle whose app task started last
+        # the error answer of a request that could not be parsed, held until the answer of
+        # the last complete request before it (the cycle beside it) has been sent
+        self._held_error: tuple[bytes, Any] | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -93,6 +83,8 @@ class DaybookProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._held_error is not None:
+            return  # nothing after a request that could not be parsed is read
         if self._read_deadline is None:
             self._arm_read_deadline()
         if not self._head_done:
@@ -132,6 +124,30 @@ class DaybookProtocol(HttpToolsProtocol):
         self._disarm_read_deadline()
         super().on_message_complete()
 
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        self._running = cycle
+        super()._start_asgi_task(cycle, app)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        held = self._held_error
+        if held is not None and held[1].response_complete and not self.transport.is_closing():
+            self.transport.write(held[0])
+            self.transport.close()
+
+    def _last_unanswered(self) -> Any:
+        """The cycle of the last complete request not yet answered, before the one that could
+        not be parsed (whose own cycle, when its head was read, is dropped), or None."""
+        cycle = self.cycle
+        if cycle is None:
+            return None
+        if self._partial and self._head_done:  # the broken request has a cycle of its own
+            if not (self.pipeline and self.pipeline[0][0] is cycle):
+                return None  # it is the one running: no answer is owed before it
+            self.pipeline.popleft()
+            return self.pipeline[0][0] if self.pipeline else self._running
+        return None if cycle.response_complete else cycle
+
     def _arm_read_deadline(self) -> None:
         self._disarm_read_deadline()
         self._read_deadline = self.loop.call_later(self.read_timeout, self._read_timed_out)
@@ -150,14 +166,15 @@ class DaybookProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
-        """Answer HTTP that cannot be parsed with the contract's JSON error, then close.
+        """Answer HTTP that cannot be parsed with the contract's JSON error, then close; in
+        its turn, after the answers of complete requests pipelined before it.
 
         uvicorn calls this from inside its ``except`` for the parser's error, so the
         error's kind is at hand: a method httptools does not know gets 501 when what
         arrived starts with a well-formed method token (``FOO /x``, lower-case ``get``),
         400 otherwise (``G@T /x``)."""
         self._disarm_read_deadline()
-        if self.transport.is_closing():
+        if self.transport.is_closing() or self._held_error is not None:
             return
         start = self._request_start
         if (
@@ -177,5 +194,10 @@ class DaybookProtocol(HttpToolsProtocol):
                 "Bad Request",
                 "Malformed HTTP request: the request line or a header is invalid or too large",
             )
+        owed = self._last_unanswered()
+        if owed is not None:  # answered in its turn, after the requests pipelined before it
+            self._held_error = (answer, owed)
+            self.flow.pause_reading()
+            return
         self.transport.write(answer)
         self.transport.close()

@@ -207,6 +207,64 @@ def test_unparseable_or_oversized_http_gets_the_json_error(quick_server, request
     error = json.loads(body)["error"]
     assert error["code"] == "invalid_parameter" and error["details"] == {}
     assert_no_version(re.search(rb"Server: (.*)", head).group(1).decode().strip())
+    assert_the_apis_own_headers(head)
+
+
+def assert_the_apis_own_headers(head: bytes) -> None:
+    """What every answer of the API's app carries (``api.headers``, ``api.logs``) is on the
+    server's own answers too."""
+    headers = dict(
+        (name.strip().lower(), value.strip())
+        for name, _, value in (line.partition(b":") for line in head.split(b"\r\n")[1:])
+    )
+    assert headers[b"x-content-type-options"] == b"nosniff", head
+    assert re.fullmatch(rb"[0-9a-f]{32}", headers[b"x-request-id"]), head
+    assert headers[b"cache-control"] == b"no-store", head
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        b"FOO / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"G@T / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ],
+    ids=["unknown-method", "malformed-method", "bad-content-length", "length-and-chunked"],
+)
+@pytest.mark.parametrize("first", ["/fast", "/slow"])
+def test_requests_pipelined_before_an_unparseable_one_are_answered_first(
+    quick_server, first, second
+):
+    """A complete request keeps its answer when a broken one follows it in the same read:
+    the answers come in order, the error last, then the connection closes."""
+    earlier = (
+        f"GET {first}?n=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /fast?n=2 HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    with socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) as sock:
+        sock.sendall(earlier.encode() + second)
+        answers = read_all(sock)
+    assert re.findall(rb"HTTP/1.1 (\d{3}) ", answers) == [b"200", b"200", b"400"], answers
+    queries = [json.loads(part)["query"] for part in re.findall(rb'\{"path".*?\}', answers)]
+    assert queries == ["n=1", "n=2"]
+    *_, error_answer = answers.split(b"HTTP/1.1 ")
+    assert json.loads(error_answer.partition(b"\r\n\r\n")[2])["error"]["code"] == (
+        "invalid_parameter"
+    )
+
+
+def test_a_body_over_the_limit_gets_the_json_413(quick_server):
+    """Refused by the server before the app runs: the contract's shape, its own code."""
+    with socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) as sock:
+        size = 2 * 1024 * 1024
+        head = f"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n"
+        with suppress(OSError):  # the server may answer and close before reading it all
+            sock.sendall(head.encode() + b"x" * size)
+        answer = read_all(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), head
+    assert json.loads(body)["error"]["code"] == "payload_too_large"
+    assert_the_apis_own_headers(head)
 
 
 @pytest.mark.parametrize(
