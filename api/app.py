@@ -71,7 +71,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
         catalog = load_catalog(
             semantic_dir=settings.semantic_dir, manifest_path=settings.manifest_path
         )
-    reader = config.get("reader") or open_reader(settings.warehouse, max_size=settings.pool_size)
+    reader = config.get("reader") or open_reader(
+        settings.warehouse,
+        max_size=settings.pool_size,
+        statement_timeout=settings.query_timeout_seconds,
+    )
     known, directory = _warm_sql(catalog, reader.dialect)
     tokens = config.get("token_store") or _token_store(settings, reader)
 

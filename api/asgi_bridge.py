@@ -6,6 +6,9 @@ for): one hand-off per request, the answer buffered (the API's answers are
 small JSON). The pool belongs to the worker's lifetime: :meth:`WsgiOnThreads.close`
 stops it when the worker exits, before the warehouse connections are closed.
 
+The liveness probe (:data:`ON_LOOP_PATHS`) runs on the event loop itself, so it
+answers while every app thread waits on the warehouse.
+
 A request without exactly one ``Host`` header (HTTP/1.1 needs one; none may carry
 two: RFC 9112 section 3.2) is answered 400 here, in its turn: refusing it while
 parsing would cut off the answer of a request pipelined before it.
@@ -27,6 +30,10 @@ from api.http_protocol import SERVER_NAME
 
 MAX_BODY_BYTES = 1024 * 1024  # the API reads no bodies; anything larger is refused
 HOST_PROBLEM = "Malformed HTTP request: it needs exactly one Host header"
+# Answered on the event loop, not the thread pool: liveness says the process answers, so it
+# must not wait behind requests stuck in the warehouse (a lock holding every app thread).
+# Only routes that read nothing and take microseconds belong here.
+ON_LOOP_PATHS = frozenset({"/healthz"})
 log = logging.getLogger("daybook.serve")
 
 
@@ -82,9 +89,12 @@ class WsgiOnThreads:
     it sees itself), the client still gets the contract's JSON 500.
     """
 
-    def __init__(self, wsgi_app: Any, threads: int) -> None:
+    def __init__(
+        self, wsgi_app: Any, threads: int, *, on_loop: frozenset[str] = ON_LOOP_PATHS
+    ) -> None:
         self.wsgi_app = wsgi_app
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="app")
+        self.on_loop = on_loop
 
     def close(self) -> None:
         """Stop the app's threads: cancel queued requests, wait for the running ones.
@@ -112,10 +122,14 @@ class WsgiOnThreads:
         if host_is_wrong(scope):
             await self._send_error(send, 400, HOST_PROBLEM, close=True)
             return
+        environ = wsgi_environ(scope, body)
         try:
-            status, headers, content = await asyncio.get_running_loop().run_in_executor(
-                self.pool, self._call, wsgi_environ(scope, body)
-            )
+            if scope["path"] in self.on_loop:
+                status, headers, content = self._call(environ)
+            else:
+                status, headers, content = await asyncio.get_running_loop().run_in_executor(
+                    self.pool, self._call, environ
+                )
         except Exception:
             log.exception("request failed outside the app")
             await self._send_error(send, 500, "Internal server error")

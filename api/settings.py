@@ -19,6 +19,11 @@ DEFAULT_RATE_LIMIT_PER_TOKEN = "600000 per minute"
 # Failed authentications (401) per client address before its requests get 429.
 DEFAULT_RATE_LIMIT_FAILED_AUTH = "300 per minute"
 DEFAULT_RATE_LIMIT_STORAGE_URI = "memory://"
+# Longest a warehouse statement of the API may run (PostgreSQL's statement_timeout): a read
+# stuck behind a lock answers 500 then, instead of holding an app thread, and with enough
+# stuck ones every other request too, for as long as the lock lasts. The API's reads take
+# milliseconds (a 90-day series on one entity).
+DEFAULT_QUERY_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class Settings:
     rate_limit_per_token: str = DEFAULT_RATE_LIMIT_PER_TOKEN
     rate_limit_failed_auth: str = DEFAULT_RATE_LIMIT_FAILED_AUTH
     rate_limit_storage_uri: str = DEFAULT_RATE_LIMIT_STORAGE_URI
+    query_timeout_seconds: float = DEFAULT_QUERY_TIMEOUT_SECONDS  # 0: none
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> Settings:
@@ -45,7 +51,8 @@ class Settings:
         rate_limit_per_token, rate_limit_failed_auth (else ``DAYBOOK_RATE_LIMIT_PER_TOKEN`` /
         ``DAYBOOK_RATE_LIMIT_FAILED_AUTH``: limits such as ``"100 per second; 5000 per hour"``,
         ``off`` for none), rate_limit_storage_uri (else ``DAYBOOK_RATE_LIMIT_STORAGE_URI``,
-        else ``memory://``)."""
+        else ``memory://``), query_timeout_seconds (else ``DAYBOOK_QUERY_TIMEOUT_SECONDS``,
+        else 10; 0 for none; PostgreSQL)."""
         values = {key.lower(): value for key, value in (config or {}).items()}
         warehouse = values.get("warehouse") or warehouse_from_env()
         if isinstance(warehouse, str):
@@ -58,17 +65,16 @@ class Settings:
             raise ConfigError(f"max range days must be a whole number, got {limit!r}") from None
         if max_range_days < 1:
             raise ConfigError(f"max range days must be at least 1, got {max_range_days}")
-        cache_mb = values.get("answer_cache_mb")
-        if cache_mb is None:
-            cache_mb = os.environ.get("DAYBOOK_ANSWER_CACHE_MB", DEFAULT_ANSWER_CACHE_MB)
-        try:
-            answer_cache_mb = float(cache_mb)
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f"answer cache size must be a number of MB, got {cache_mb!r}"
-            ) from None
-        if answer_cache_mb < 0:
-            raise ConfigError(f"answer cache size must not be negative, got {answer_cache_mb}")
+        answer_cache_mb = _non_negative(
+            values, "answer_cache_mb", DEFAULT_ANSWER_CACHE_MB, "answer cache size", "MB"
+        )
+        query_timeout = _non_negative(
+            values,
+            "query_timeout_seconds",
+            DEFAULT_QUERY_TIMEOUT_SECONDS,
+            "query timeout",
+            "seconds",
+        )
         semantic_dir = values.get("semantic_dir") or os.environ.get("DAYBOOK_SEMANTIC_DIR")
         manifest_path = values.get("manifest_path")
         return cls(
@@ -89,7 +95,24 @@ class Settings:
                 or os.environ.get("DAYBOOK_RATE_LIMIT_STORAGE_URI")
                 or DEFAULT_RATE_LIMIT_STORAGE_URI
             ),
+            query_timeout_seconds=query_timeout,
         )
+
+
+def _non_negative(
+    values: Mapping[str, Any], key: str, default: float, name: str, unit: str
+) -> float:
+    """A number of ``unit`` from the factory's dict, else ``DAYBOOK_<KEY>``, else ``default``."""
+    value = values.get(key)
+    if value is None:
+        value = os.environ.get(f"DAYBOOK_{key.upper()}", default)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number of {unit}, got {value!r}") from None
+    if not number >= 0:  # also refuses NaN
+        raise ConfigError(f"{name} must not be negative, got {value!r}")
+    return number
 
 
 def _rate_limit(values: Mapping[str, Any], key: str, default: str) -> str:

@@ -86,16 +86,23 @@ class PostgresReader:
 
     dialect = "postgres"
 
-    def __init__(self, warehouse: Warehouse, *, max_size: int = 8) -> None:
+    def __init__(
+        self, warehouse: Warehouse, *, max_size: int = 8, statement_timeout: float = 0
+    ) -> None:
+        """``statement_timeout``: seconds a statement may run before PostgreSQL cancels it
+        (0: no limit), so that a read stuck behind a lock fails instead of holding a thread."""
         from psycopg_pool import ConnectionPool
 
+        options = "-c default_transaction_read_only=on"
+        if statement_timeout > 0:
+            options += f" -c statement_timeout={max(1, round(statement_timeout * 1000))}"
         self.pool = ConnectionPool(
             warehouse.pg_conninfo,
             min_size=1,
             max_size=max(1, max_size),
             timeout=10,
             name="daybook-api",
-            kwargs={"autocommit": True, "options": "-c default_transaction_read_only=on"},
+            kwargs={"autocommit": True, "options": options},
             open=True,
         )
         self._combined_retry_at = 0.0
@@ -185,8 +192,9 @@ class PostgresReader:
         self.pool.close()
 
 
-def open_reader(warehouse: Warehouse, *, max_size: int = 8) -> Reader:
-    """The reader of a warehouse's backend."""
+def open_reader(warehouse: Warehouse, *, max_size: int = 8, statement_timeout: float = 0) -> Reader:
+    """The reader of a warehouse's backend (``statement_timeout``: PostgreSQL's, in seconds;
+    DuckDB's reads wait on no lock: a snapshot file is never written while read)."""
     if warehouse.backend == "duckdb":
         from api.duckdb_reader import DuckDBReader
 
@@ -195,7 +203,7 @@ def open_reader(warehouse: Warehouse, *, max_size: int = 8) -> Reader:
         from daybook.serving.spark_reader import SparkSnapshotReader
 
         return SparkSnapshotReader(warehouse)
-    return PostgresReader(warehouse, max_size=max_size)
+    return PostgresReader(warehouse, max_size=max_size, statement_timeout=statement_timeout)
 
 
 def as_day(value: date | datetime | str) -> date:

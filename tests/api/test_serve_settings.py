@@ -19,6 +19,8 @@ from daybook.cli import main
         ("DAYBOOK_MAX_RANGE_DAYS", "abc", "max range days must be a whole number, got 'abc'"),
         ("DAYBOOK_MAX_RANGE_DAYS", "0", "max range days must be at least 1, got 0"),
         ("DAYBOOK_ANSWER_CACHE_MB", "-5", "answer cache size must not be negative"),
+        ("DAYBOOK_QUERY_TIMEOUT_SECONDS", "soon", "query timeout must be a number of seconds"),
+        ("DAYBOOK_QUERY_TIMEOUT_SECONDS", "nan", "query timeout must not be negative"),
         ("DAYBOOK_RATE_LIMIT_PER_TOKEN", "lots", "not a rate limit: 'lots'"),
     ],
 )

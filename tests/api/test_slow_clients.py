@@ -253,6 +253,31 @@ def test_requests_pipelined_before_an_unparseable_one_are_answered_first(
     )
 
 
+def test_liveness_answers_while_every_app_thread_is_busy(quick_server):
+    """``/healthz`` runs on the event loop: it says the process answers even when every app
+    thread waits (here on a slow app, in production on a warehouse lock)."""
+    busy = [socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) for _ in range(2)]
+    try:
+        for number, sock in enumerate(busy):  # both of the quick server's app threads
+            sock.sendall(f"GET /slow?n={number} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        time.sleep(0.2)
+        with socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) as probe:
+            probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            health = json.loads(read_all(probe).partition(b"\r\n\r\n")[2])
+        slow = []
+        for sock in busy:
+            sock.sendall(b"GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            first = read_all(sock).split(b"HTTP/1.1 ")[1]
+            slow.append(json.loads(first.partition(b"\r\n\r\n")[2]))
+    finally:
+        for sock in busy:
+            sock.close()
+    assert health["path"] == "/healthz"
+    assert [answer["path"] for answer in slow] == ["/slow", "/slow"]
+    # answered before either app thread was free again, not queued behind them
+    assert health["at"] < min(answer["at"] for answer in slow)
+
+
 def test_a_body_over_the_limit_gets_the_json_413(quick_server):
     """Refused by the server before the app runs: the contract's shape, its own code."""
     with socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) as sock:
