@@ -9,11 +9,13 @@ The page records the ticks uPlot renders on ``#chart`` (``data-x-ticks``,
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
 from browser_pages import END, START, DaybookPage, busiest, expected_buckets
 from reference import series
+from served_api import activity_path
 
 pytestmark = pytest.mark.browser
 
@@ -106,3 +108,90 @@ def test_ticks_cover_a_range_starting_mid_week(page, served):
     xs, _ = _ticks(page)
     assert xs[0] == "2025-12-29"
     assert all(date.fromisoformat(x).weekday() == 0 for x in xs)
+
+
+def _api_values(served, client_id: str, user_id: str, metric: str, granularity: str) -> list:
+    """The values the API answers for one user's series over START..END, nulls left out."""
+    answer = served.get(
+        activity_path(client_id, "user", user_id),
+        served.token(),
+        params={
+            "metric": metric,
+            "granularity": granularity,
+            "start_date": START,
+            "end_date": END,
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    return [point["value"] for point in answer.json()["data"] if point["value"] is not None]
+
+
+def test_the_y_axis_reaches_below_zero_for_a_change_metric(page, served):
+    # A change against the previous week is negative where activity fell: the axis and
+    # each sparkline's range hold the API's minimum and maximum, with 0 still in view.
+    client_id, user_id = busiest(served, "user", START, END)
+    page.choose(client_id, "user", user_id)
+    page.set_query(metric="activity-wow-change", granularity="daily", start=START, end=END)
+    assert page.show() == "drawn"
+
+    values = _api_values(served, client_id, user_id, "activity-wow-change", "daily")
+    assert min(values) < 0 < max(values)  # the case this test is about
+    low, high = page.page.evaluate(
+        "() => [window.daybook.state.chart.scales.y.min, window.daybook.state.chart.scales.y.max]"
+    )
+    assert low <= min(values) and max(values) <= high, (low, high, min(values), max(values))
+    _, ys = _ticks(page)
+    assert min(ys) < 0 <= max(ys), ys
+
+    page.wait_for_sparklines()
+    ranges = page.page.evaluate(
+        """() => window.daybook.state.sparks.map(
+               u => [u.root.closest('.sparkline').dataset.id, u.scales.y.min, u.scales.y.max])"""
+    )
+    assert ranges
+    below_zero = 0
+    for entity_id, low, high in ranges:
+        card = _api_values(served, client_id, entity_id, "activity-wow-change", "daily")
+        if not card:
+            continue
+        below_zero += min(card) < 0
+        assert low <= min(min(card), 0) and max(max(card), 0) <= high, (entity_id, low, high)
+    assert below_zero  # at least one card has negative values to hold
+    assert page.errors == []
+
+
+def _shown_peaks(text: str) -> list[str]:
+    return re.findall(r"peak (-?[0-9.e+-]+) \(", text)
+
+
+def test_a_fractional_peak_is_rounded_for_display(page, served):
+    # Activity per active day, weekly: ratios with long fractions ("peak 5.144620811287478").
+    metric = "activity-per-active-day"
+    client_id, user_id = busiest(served, "user", START, END)
+    page.choose(client_id, "user", user_id)
+    page.set_query(metric=metric, granularity="weekly", start=START, end=END)
+    assert page.show() == "drawn"
+
+    def check(shown: list[str], values: list) -> None:
+        peak = max(values)
+        assert len(shown) == 1, shown
+        if float(peak).is_integer():
+            assert float(shown[0]) == peak
+        else:
+            assert abs(float(shown[0]) - peak) <= 0.005, (shown, peak)
+            assert len(shown[0].partition(".")[2]) <= 2, shown
+
+    values = _api_values(served, client_id, user_id, metric, "weekly")
+    assert not float(max(values)).is_integer()  # the case this test is about
+    check(_shown_peaks(page.page.inner_text("#chart-summary")), values)
+    assert float(page.page.get_attribute("#chart-summary", "data-peak")) == max(values)
+
+    page.wait_for_sparklines()
+    cards = page.page.eval_on_selector_all(
+        "#sparklines .sparkline",
+        "cards => cards.map(c => [c.dataset.id, c.querySelector('.total').textContent])",
+    )
+    assert cards
+    for entity_id, title in cards:
+        check(_shown_peaks(title), _api_values(served, client_id, entity_id, metric, "weekly"))
+    assert page.errors == []

@@ -9,7 +9,7 @@
  * one series each for the sparkline grid.
  * Any API error is shown with the API's own message; the chart is cleared, never left stale.
  *
- * One file of about 700 lines on purpose: the page has no build step and its
+ * One file of about 800 lines on purpose: the page has no build step and its
  * Content-Security-Policy allows its own scripts only, so it loads this one script; the
  * sections (the API, the directory, the main chart, the sparklines, wiring) are marked
  * `// ---- name ----` and share one `state`.
@@ -149,6 +149,10 @@
     document.body.dataset.state = "error";
   }
 
+  /** Why there is no chart: an answer that refused, or none at all. */
+  const noChart = (error) =>
+    error.code === "network_error" ? "No chart: the API could not be reached." : "No chart: the API refused the request.";
+
   function clearError() {
     $("error").hidden = true;
     $("error").replaceChildren();
@@ -192,8 +196,31 @@
 
   const entityKind = () => document.querySelector("input[name=entity]:checked").value;
   const currentClient = () => state.clients.find((c) => c.client_id === $("client").value);
+  /** A client's name, or its id when the name is empty. */
+  const clientName = (client) => client.name || client.client_id;
+
+  /**
+   * Forget everything a token showed: the chart, its table, the grid and the lists. Answers
+   * still on their way are dropped (the generation and the listing move on).
+   */
+  function clearAll(summary) {
+    state.generation++;
+    state.listing++;
+    state.clients = [];
+    state.metrics = [];
+    state.kinds = [];
+    clearChart(summary);
+    delete $("chart-section").dataset.series;
+    hideSparklines();
+    $("client").replaceChildren();
+    $("entity").replaceChildren();
+    $("entity-count").textContent = "";
+    $("metric").replaceChildren();
+    describeMetric();
+  }
 
   async function loadDirectory() {
+    clearAll("");
     clearError();
     setStatus("Loading clients and metrics…");
     document.body.dataset.state = "loading";
@@ -203,18 +230,14 @@
       state.metrics = metrics.data;
       state.kinds = (metrics.entities || []).filter((k) => metrics.data.some((m) => m.entities.includes(k.name)));
     } catch (error) {
-      state.clients = [];
-      state.metrics = [];
-      state.kinds = [];
-      $("client").replaceChildren();
-      $("entity").replaceChildren();
-      $("metric").replaceChildren();
+      $("chart-summary").textContent = noChart(error);
+      $("chart-section").dataset.series = "error";
       setStatus("");
       showError(error);
       return;
     }
     $("client").replaceChildren(
-      ...state.clients.map((c) => option(c.client_id, c.name + " (" + c.timezone + ")")),
+      ...state.clients.map((c) => option(c.client_id, clientName(c) + " (" + c.timezone + ")")),
     );
     setStatus(state.clients.length ? "" : "This token is granted no clients.");
     fillKinds();
@@ -284,7 +307,7 @@
     $("entity-field").hidden = !isListed(kind);
     if (!isListed(kind)) {
       // The whole client: no one to choose, its id is the client's.
-      $("entity").replaceChildren(option(client.client_id, client.name));
+      $("entity").replaceChildren(option(client.client_id, clientName(client)));
       $("entity").value = client.client_id;
       $("entity-count").textContent = "";
       return;
@@ -340,6 +363,16 @@
     $("data-table").tBodies[0].replaceChildren();
   }
 
+  /** No chart on screen: nor its title, summary or table; ``summary`` says why. */
+  function clearChart(summary) {
+    destroyChart();
+    $("chart-title").textContent = "Chart";
+    $("chart-summary").textContent = summary;
+    delete $("chart-summary").dataset.peak;
+    delete $("chart-summary").dataset.average;
+    $("data-caption").textContent = "Values per bucket";
+  }
+
   // ---- axes: ticks on bucket starts, whole numbers for counts ----------------------------
 
   const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -390,6 +423,32 @@
   const isWhole = (values) => values.every((v) => v == null || Number.isInteger(v));
 
   /**
+   * The y range: the data's minimum and maximum with 0 always in view, so idle days sit
+   * visibly on the floor and a negative value (a change against the previous period) is
+   * drawn below it. 10% room beyond the data, rounded outwards to whole numbers (or to a
+   * tenth of the span's power of ten when values are fractions spanning less than 1).
+   */
+  function yRange(min, max, wholeNumbers) {
+    const low = min < 0 ? min : 0;
+    const high = max > 0 ? max : 0;
+    if (low === high) return [0, 1];
+    const span = high - low;
+    const unit = wholeNumbers ? 1 : Math.min(1, 10 ** Math.floor(Math.log10(span)));
+    const round = (v, toward) => +(toward(v / unit) * unit).toPrecision(12);
+    return [low < 0 ? round(low - span * 0.1, Math.floor) : 0, high > 0 ? round(high + span * 0.1, Math.ceil) : 0];
+  }
+
+  /**
+   * A value for reading: integers as they are, fractions to 2 decimals (2 significant
+   * digits below 0.01, so a small share does not read as 0).
+   */
+  function displayValue(value) {
+    if (Number.isInteger(value)) return String(value);
+    if (Math.abs(value) < 0.01) return String(+value.toPrecision(2));
+    return String(Math.round(value * 100) / 100);
+  }
+
+  /**
    * A summary that is true for any metric: the peak bucket and the average per bucket.
    * A sum over buckets would mislead for a distinct count (weekly user-count: the same
    * user counts in every week), and /v2/metrics does not say which metrics add up.
@@ -403,7 +462,7 @@
     const average = Math.round(mean * 10) / 10;
     const unit = { daily: "day", weekly: "week", monthly: "month", quarterly: "quarter" }[granularity] || "bucket";
     return {
-      text: "peak " + peak + " (" + at.date + "), average " + average + " per " + unit,
+      text: "peak " + displayValue(peak) + " (" + at.date + "), average " + average + " per " + unit,
       peak,
       average,
     };
@@ -430,6 +489,7 @@
       });
     }
     const element = $("chart");
+    const wholeNumbers = isWhole(data.slice(1).flat());
     const width = chartWidth(element);
     const options = {
       width,
@@ -437,10 +497,9 @@
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
       scales: {
         x: { time: true },
-        // Zero is always on the axis, so idle days sit visibly on the floor.
-        y: { range: (u, min, max) => [0, max > 0 ? Math.ceil(max * 1.1) : 1] },
+        y: { range: (u, min, max) => yRange(min, max, wholeNumbers) },
       },
-      axes: axesFor(xs, isWhole(data.slice(1).flat()), context.granularity, element),
+      axes: axesFor(xs, wholeNumbers, context.granularity, element),
       series,
     };
     state.chart = new uPlot(options, data, element);
@@ -493,7 +552,7 @@
       start_date: $("start-date").value,
       end_date: $("end-date").value,
     };
-    const name = $("entity").selectedOptions[0] ? $("entity").selectedOptions[0].textContent : entityId;
+    const name = ($("entity").selectedOptions[0] && $("entity").selectedOptions[0].textContent) || entityId;
     clearError();
     setStatus("Loading…");
     document.body.dataset.state = "loading";
@@ -519,13 +578,13 @@
       setStatus("");
       document.body.dataset.state = "ready";
       $("chart-section").dataset.series = "drawn";
+      // The whole client has no one to rank: no grid, nor its "Most active" heading.
       if (isListed(kind)) drawSparklines(client, kind, params, entityId, generation);
-      else clearSparklines();
+      else hideSparklines();
     } catch (error) {
       if (generation !== state.generation) return;
-      destroyChart();
-      clearSparklines();
-      $("chart-summary").textContent = "No chart: the API refused the request.";
+      clearChart(noChart(error));
+      hideSparklines();
       setStatus("");
       showError(error);
       $("chart-section").dataset.series = "error";
@@ -537,6 +596,13 @@
 
   // ---- the sparkline grid ------------------------------------------------------------
 
+  /** A sparkline's range: the data's, with 0 in view (negative values drawn below it). */
+  function sparkRange(min, max) {
+    const low = min < 0 ? min : 0;
+    const high = max > 0 ? max : 0;
+    return low === high ? [0, 1] : [low, high];
+  }
+
   /** A sparkline fills its card's content box. */
   const sparkWidth = (element) => Math.max(120, Math.floor(element.clientWidth || 160));
 
@@ -546,10 +612,18 @@
     $("sparklines").replaceChildren();
   }
 
+  /** No grid to show (the whole client, an error, no token): the section goes too. */
+  function hideSparklines() {
+    clearSparklines();
+    $("sparklines-section").hidden = true;
+    delete $("sparklines-section").dataset.sparklines;
+  }
+
   async function drawSparklines(client, kind, params, selectedId, generation) {
     const spec = specOf(kind);
     const section = $("sparklines-section");
     $("sparklines-title").textContent = "Most active " + spec.plural;
+    section.hidden = false;
     section.dataset.sparklines = "loading";
     let top;
     try {
@@ -560,6 +634,7 @@
       });
     } catch (error) {
       if (generation === state.generation) {
+        clearSparklines(); // never the previous range's cards under this range's chart
         showError(error);
         section.dataset.sparklines = "error";
       }
@@ -621,7 +696,7 @@
             padding: [3, 2, 3, 2], // keep the zero line and the peaks inside the box
             legend: { show: false },
             cursor: { show: false },
-            scales: { x: { time: false }, y: { range: (u, min, max) => [0, max > 0 ? max : 1] } },
+            scales: { x: { time: false }, y: { range: (u, min, max) => sparkRange(min, max) } },
             axes: [{ show: false }, { show: false }],
             series: [{}, { stroke: COLORS.spark, fill: COLORS.sparkFill, width: 1.5, points: { show: false } }],
           },
@@ -673,6 +748,10 @@
       state.token = "";
       $("token").value = "";
       saveToken("");
+      clearAll("");
+      clearError();
+      setStatus("Enter an API token to begin.");
+      document.body.dataset.state = "ready";
     });
     $("client").addEventListener("change", () => {
       $("entity-search").value = "";
