@@ -80,8 +80,10 @@ def token() -> None:
 )
 def create(clients: tuple[str, ...], all_clients: bool, label: str, allow_unknown_client: bool):
     """Create a token; the token alone is printed on the last line."""
-    if bool(clients) == all_clients:
+    if clients and all_clients:
         raise click.UsageError("give --client ID (one or more) or --all-clients, not both")
+    if not clients and not all_clients:
+        raise click.UsageError("give --client ID (one or more), or --all-clients")
     client_ids = [client.strip().lower() for client in clients]
     malformed = [client for client in client_ids if not _UUID_RE.fullmatch(client)]
     if malformed:

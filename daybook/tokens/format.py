@@ -50,3 +50,17 @@ def matches(token: str, stored_hash: str | None) -> bool:
     """Constant-time check of a presented token against a stored hash (None: unknown id)."""
     expected = stored_hash if stored_hash is not None else _DUMMY_HASH
     return hmac.compare_digest(hash_token(token), expected) and stored_hash is not None
+
+
+def unreadable_token_message(value: str) -> str:
+    """Why ``value`` is neither a token nor a token id, without repeating it (it may be a
+    token with a typo, whose secret a terminal or a CI log would then keep)."""
+    if value.strip().startswith(PREFIX):
+        return (
+            "the token given is not a whole Daybook token (dbk_, a 12-hex-digit id, _, a "
+            "43-character secret): a character is missing, extra or changed"
+        )
+    return (
+        "the value given is neither a Daybook token (dbk_...) nor a token id "
+        "(12 hexadecimal digits, as `daybook token list` prints them)"
+    )

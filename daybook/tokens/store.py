@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from daybook.config import Warehouse
-from daybook.tokens.format import hash_token, is_token_id, matches, new_token, token_id_of
+from daybook.tokens.format import (
+    hash_token,
+    is_token_id,
+    matches,
+    new_token,
+    token_id_of,
+    unreadable_token_message,
+)
 
 _COLUMNS = "token_id, token_hash, label, all_clients, client_ids, created_at, revoked_at"
 
@@ -133,10 +140,16 @@ class TokenStore:
         self.ensure_schema()
         token_id = token_id_of(token_or_id)
         if token_id is None and not is_token_id(token_or_id):
-            raise TokenError(f"{token_or_id!r} is neither a Daybook token nor a token id")
+            # never echoed: a mistyped token is still mostly a secret (terminals, CI logs)
+            raise TokenError(unreadable_token_message(token_or_id))
         found = self._find(token_id or token_or_id)
-        if found is None or (token_id is not None and not matches(token_or_id, found[1])):
-            raise TokenError(f"no such token: {token_id or token_or_id}")
+        if found is None:
+            raise TokenError(f"no token has the id {token_id or token_or_id}")
+        if token_id is not None and not matches(token_or_id, found[1]):
+            raise TokenError(
+                f"the token given is not token {token_id}'s: its secret differs "
+                f"(to revoke token {token_id} anyway, give its id alone)"
+            )
         record = found[0]
         if record.revoked_at is None:
             p = self.placeholder

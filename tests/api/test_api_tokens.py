@@ -84,12 +84,32 @@ def test_revoke_by_id_and_twice(served):
 
 
 @pytest.mark.parametrize(
-    "argument", ["abcdef123456", "not a token", "dbk_abcdef123456_" + "x" * 43]
+    ("argument", "says"),
+    [
+        ("abcdef123456", "no token has the id abcdef123456"),
+        ("not a token", "neither a Daybook token (dbk_...) nor a token id"),
+        ("dbk_abcdef123456_" + "x" * 43, "no token has the id abcdef123456"),
+        ("dbk_abcdef123456_" + "x" * 44, "not a whole Daybook token"),
+    ],
 )
-def test_revoking_an_unknown_token_fails_clearly(served, argument):
+def test_revoking_an_unknown_token_fails_clearly(served, argument, says):
     result = served.cli("token", "revoke", argument, check=False)
     assert result.returncode != 0
-    assert "token" in result.stderr
+    assert says in result.stderr
+    assert "x" * 43 not in result.stderr  # a secret, even a mistyped one, is never echoed
+
+
+def test_revoking_with_a_mistyped_secret_names_the_mismatch_and_revokes_nothing(served):
+    token = served.cli("token", "create", "--all-clients").stdout.strip().splitlines()[-1]
+    token_id, secret = token.split("_")[1], token.split("_", 2)[2]
+    typo = token[:-1] + ("A" if token[-1] != "A" else "B")
+    for mistyped in (typo, token + "x"):
+        result = served.cli("token", "revoke", mistyped, check=False)
+        assert result.returncode != 0
+        assert secret[:20] not in result.stderr
+    assert "its secret differs" in served.cli("token", "revoke", typo, check=False).stderr
+    assert served.get(PATH, token, params=PARAMS).status_code == 200  # still active
+    assert token_id in served.cli("token", "revoke", token_id).stdout
 
 
 def test_create_refuses_an_unknown_client_unless_allowed(served):
@@ -116,6 +136,10 @@ def test_create_refuses_bad_arguments(served, arguments):
     result = served.cli("token", "create", *arguments, check=False)
     assert result.returncode != 0
     assert result.stderr.strip()
+    # the message says what was wrong: "not both" only when both were given
+    assert ("not both" in result.stderr) == (
+        "--all-clients" in arguments and "--client" in arguments
+    )
 
 
 def test_store_authenticates_only_active_matching_tokens(served):
