@@ -43,6 +43,14 @@ def host_is_wrong(scope: dict) -> bool:
     return hosts > 1 or (hosts == 0 and scope["http_version"] != "1.0")
 
 
+def expects_continue(scope: dict) -> bool:
+    """The client sent ``Expect: 100-continue`` and waits before sending its body."""
+    return any(
+        name.lower() == b"expect" and value.strip().lower() == b"100-continue"
+        for name, value in scope["headers"]
+    )
+
+
 def wsgi_environ(scope: dict, body: bytes) -> dict[str, Any]:
     """The WSGI environ (PEP 3333) of an ASGI HTTP request whose body has been read."""
     server_name, server_port = scope.get("server") or ("localhost", 80)
@@ -111,8 +119,11 @@ class WsgiOnThreads:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        waiting = expects_continue(scope)
         try:
-            body = await self._read_body(receive)
+            # a client that waits for "100 Continue" is not invited to send its body: the API
+            # reads none, and would otherwise ask for it before authenticating anyone
+            body = b"" if waiting else await self._read_body(receive)
         except ConnectionAbortedError:
             return  # the client went away before sending its whole request
         if body is None:
@@ -134,7 +145,7 @@ class WsgiOnThreads:
             log.exception("request failed outside the app")
             await self._send_error(send, 500, "Internal server error")
             return
-        await self._send(send, status, headers, content)
+        await self._send(send, status, headers, content, close=waiting)  # its body unread
 
     @staticmethod
     async def _read_body(receive: Any) -> bytes | None:

@@ -278,6 +278,19 @@ def test_liveness_answers_while_every_app_thread_is_busy(quick_server):
     assert health["at"] < min(answer["at"] for answer in slow)
 
 
+def test_a_client_waiting_to_send_its_body_is_answered_without_being_invited_to(quick_server):
+    """``Expect: 100-continue``: the API reads no bodies, so none is asked for (a 100 would
+    invite any client, authenticated or not, to send it); the final answer comes at once."""
+    with socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) as sock:
+        sock.sendall(
+            b"GET /fast?n=1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            b"Content-Length: 1000000\r\n\r\n"
+        )
+        answer = read_all(sock)  # closed after the answer: the announced body is unread
+    assert re.findall(rb"HTTP/1.1 (\d{3}) ", answer) == [b"200"], answer
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["query"] == "n=1"
+
+
 def test_a_body_over_the_limit_gets_the_json_413(quick_server):
     """Refused by the server before the app runs: the contract's shape, its own code."""
     with socket.create_connection(quick_server, timeout=CLIENT_TIMEOUT) as sock:
