@@ -19,6 +19,7 @@ from api import request_state
 from api.error_codes import error_code
 from api.logs import loggable_path
 from api.params import ParameterProblem
+from api.warehouse_reader import NothingPublished
 
 log = logging.getLogger("daybook.api")
 
@@ -104,6 +105,13 @@ def register_error_handlers(app: Flask) -> None:
         else:
             message = error.description or error.name
         return error_response(status, error_code(status), message, {}, headers)
+
+    @app.errorhandler(NothingPublished)
+    def _nothing_published(error: NothingPublished) -> Response:
+        # the operator's next step, not a fault of the code: no traceback in the log
+        log.warning("nothing published yet", extra={"fields": {"event": "not_published"}})
+        request_id = request_state.request_id() or "-"
+        return error_response(500, "internal_error", str(error), {"request_id": request_id})
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -145,9 +145,11 @@ def ensure_serving_snapshot(warehouse: Warehouse) -> str:
     :func:`daybook.pipeline.ensure_published`), on every backend: importing DuckDB in
     gunicorn's master before it forks workers makes them abort at exit, and no Spark
     Connect (gRPC) channel may be open when it forks. With ``DAYBOOK_SERVING_URL`` set
-    the first publish fills that serving store. When publishing fails, DuckDB serves its
-    build file itself (a worker holding it, even read-only, locks ``daybook build`` out
-    of it, so the reason is shown); Spark has nothing it could serve, so ``serve`` stops.
+    the first publish fills that serving store. When publishing fails (a warehouse not
+    built yet), the API starts all the same and says why: it answers data requests once a
+    build publishes, and never opens a DuckDB build file meanwhile (a worker holding it,
+    even read-only, would lock that build out); Spark has nothing it could serve, so
+    ``serve`` stops.
     """
     from daybook.serving.store import separate_store
 
@@ -163,9 +165,11 @@ def ensure_serving_snapshot(warehouse: Warehouse) -> str:
     in_place = separate_store(warehouse) is None
     if warehouse.backend == "spark" and in_place:
         raise click.ClickException(f"nothing to serve on the Spark warehouse: {reason}")
-    click.echo(f"warning: no serving snapshot could be published ({reason})", err=True)
-    if warehouse.backend == "duckdb" and in_place:
-        return f"{warehouse.duckdb_path} directly"
+    click.echo(
+        f"warning: nothing could be published for the API to read ({reason}); data requests "
+        "are answered 500 and /readyz 503 until `daybook build` publishes",
+        err=True,
+    )
     from daybook.publishers import publisher_for
 
     return publisher_for(warehouse).describe(warehouse)

@@ -63,6 +63,11 @@ def guarded_sql(guard: Guard, sql: str, width: int) -> str:
     )
 
 
+class NothingPublished(RuntimeError):
+    """Nothing has been built and published for the API to read yet (answered 500 with this
+    message, and ``/readyz`` says not ready)."""
+
+
 class Reader(Protocol):
     """What the API needs from a warehouse connection."""
 
@@ -109,8 +114,18 @@ class PostgresReader:
         self._guarded: dict[tuple[Guard, str], str] = {}
 
     def fetch_all(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> list[tuple]:
-        with self.pool.connection() as con:
-            return con.execute(sql, parameters).fetchall()
+        from psycopg.errors import UndefinedTable
+
+        try:
+            with self.pool.connection() as con:
+                return con.execute(sql, parameters).fetchall()
+        except UndefinedTable:
+            if self.data_version() is None:  # no build has run: no marts to read
+                raise NothingPublished(
+                    "No data has been built yet: the API answers once `daybook build` has "
+                    "built the marts"
+                ) from None
+            raise
 
     def data_version(self) -> Hashable | None:
         """The stamp of the last dbt run or build (``record_build`` hook), None before one."""

@@ -95,7 +95,7 @@ class DuckDBSnapshotPublisher:
         from daybook.serving import current_snapshot
 
         snapshot = current_snapshot(warehouse)
-        return f"DuckDB snapshot {snapshot.id}" if snapshot else f"{warehouse.duckdb_path} directly"
+        return f"DuckDB snapshot {snapshot.id}" if snapshot else "nothing yet (no snapshot)"
 
 
 class InPlacePublisher:
