@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from html import unescape
 
 import pytest
 from served_api import EXAMPLE_CLIENT, EXAMPLE_DEVICE, EXAMPLE_USER, activity_path
@@ -23,11 +24,18 @@ DIRECTORY = (
 
 
 def _inline_script_hashes(html: str) -> set[str]:
+    """The page's inline scripts and event handler attributes, each allowed by its hash (a
+    handler attribute also needs 'unsafe-hashes', or a browser runs none)."""
     scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
-    return {
+    handlers = [
+        unescape(double or single)
+        for double, single in re.findall(r"""\son\w+=(?:"([^"]*)"|'([^']*)')""", html)
+    ]
+    allowed = {
         "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'"
-        for s in scripts
+        for s in scripts + handlers
     }
+    return allowed | ({"'unsafe-hashes'"} if handlers else set())
 
 
 def test_every_kind_of_answer_carries_nosniff(api):
