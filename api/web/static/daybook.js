@@ -304,6 +304,9 @@
     const client = currentClient();
     if (!client) return;
     const kind = entityKind();
+    // The latest choice wins: a listing asked before it (another client's users, say) is
+    // dropped when it arrives, also when the choice is now the whole client (no listing).
+    const listing = ++state.listing;
     $("entity-field").hidden = !isListed(kind);
     if (!isListed(kind)) {
       // The whole client: no one to choose, its id is the client's.
@@ -317,7 +320,6 @@
     const search = $("entity-search").value.trim();
     $("entity-search-label").textContent = "Search " + spec.plural;
     $("entity-label").textContent = kindInfo(kind) ? kindInfo(kind).label : kind;
-    const listing = ++state.listing;
     try {
       const page = await api("/v2/clients/" + seg(client.client_id) + "/" + spec.list, {
         search,
@@ -525,13 +527,39 @@
     $("data-caption").textContent = current.label + ", " + current.period.start + " to " + current.period.end;
   }
 
+  /**
+   * Whether a metric counts activity (a count or a sum), so that a bucket at 0 had none.
+   * The catalogue's `value_type` decides when /v2/metrics gives it ("integer": counts and
+   * sums; "number": ratios, changes, averages). Without it, the series does: a count or a
+   * sum is a whole number of at least 0 in every bucket (0 without activity), so a series
+   * holding a null, a negative value or a fraction is taken for another kind.
+   */
+  function countsActivity(metricName, points) {
+    const metric = state.metrics.find((m) => m.name === metricName);
+    if (metric && metric.value_type) return metric.value_type === "integer";
+    return points.every((p) => Number.isInteger(p.value) && p.value >= 0);
+  }
+
+  /**
+   * The buckets without anything to draw, in words true for the metric: zeros are "no
+   * activity" for counts and sums only (for a change, 0 is "no change"; for a share, none
+   * of it); null buckets, where the metric has no value, are "no value".
+   */
+  function describeEmpty(metricName, points) {
+    const zeros = points.filter((p) => p.value === 0).length;
+    const nulls = points.filter((p) => p.value == null).length;
+    const counts = countsActivity(metricName, points);
+    const parts = counts ? [zeros + " with no activity"] : [];
+    if (!counts || nulls) parts.push(nulls + " with no value");
+    return parts.join(", ");
+  }
+
   function summarise(current, context) {
-    const idle = current.data.filter((p) => p.value === 0).length;
     const summary = describeSeries(current.data, context.granularity);
     $("chart-title").textContent = current.label + " for " + context.name;
     $("chart-summary").textContent =
       context.granularity + ", " + current.period.start + " to " + current.period.end + ": " +
-      current.data.length + " points, " + summary.text + ", " + idle + " with no activity.";
+      current.data.length + " points, " + summary.text + ", " + describeEmpty(context.metric, current.data) + ".";
     $("chart-summary").dataset.peak = String(summary.peak);
     $("chart-summary").dataset.average = String(summary.average);
   }
@@ -574,7 +602,7 @@
       const current = await asked;
       const previous = await before;
       if (generation !== state.generation) return;
-      drawChart(current, previous, { name, granularity: params.granularity });
+      drawChart(current, previous, { name, granularity: params.granularity, metric: params.metric });
       setStatus("");
       document.body.dataset.state = "ready";
       $("chart-section").dataset.series = "drawn";
@@ -601,6 +629,20 @@
     const low = min < 0 ? min : 0;
     const high = max > 0 ? max : 0;
     return low === high ? [0, 1] : [low, high];
+  }
+
+  /**
+   * The values with no value on either side (a null or the series' end): a line needs two
+   * neighbours, so these would not be drawn at all. uPlot's points filter draws them as dots.
+   */
+  function isolatedPoints(u, seriesIndex) {
+    const ys = u.data[seriesIndex];
+    const idxs = [];
+    const none = (i) => i < 0 || i >= ys.length || ys[i] == null;
+    for (let i = 0; i < ys.length; i++) {
+      if (!none(i) && none(i - 1) && none(i + 1)) idxs.push(i);
+    }
+    return idxs.length ? idxs : null;
   }
 
   /** A sparkline fills its card's content box. */
@@ -698,7 +740,12 @@
             cursor: { show: false },
             scales: { x: { time: false }, y: { range: (u, min, max) => sparkRange(min, max) } },
             axes: [{ show: false }, { show: false }],
-            series: [{}, { stroke: COLORS.spark, fill: COLORS.sparkFill, width: 1.5, points: { show: false } }],
+            series: [{}, {
+              stroke: COLORS.spark, fill: COLORS.sparkFill, width: 1.5,
+              // No dots on the line, except for a value between gaps (a change or a ratio
+              // with nulls around it), which no line reaches: the card shows every value.
+              points: { show: false, filter: isolatedPoints, size: 4, stroke: COLORS.spark, fill: COLORS.spark },
+            }],
           },
           [xs, series.data.map((p) => p.value)],
           card.spark,
