@@ -9,6 +9,8 @@ per app: the catalogue does not change while the app runs.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask_openapi3 import APIBlueprint
 from pydantic import BaseModel, Field
 
@@ -40,6 +42,13 @@ class MetricInfo(BaseModel):
     label: str = Field(description="The label the series carries")
     description: str
     entities: list[str] = Field(description="The entities whose activity endpoint serves it")
+    value_type: Literal["integer", "number"] = Field(
+        description=(
+            "What the series' values are: `integer` (counts and sums: a whole number, 0 where "
+            "nothing happened) or `number` (ratios, averages, derived metrics: a JSON number, "
+            "`null` where the metric has no value)"
+        )
+    )
 
 
 class MetricCatalogue(BaseModel):
@@ -57,6 +66,7 @@ def metric_catalogue(catalog: Catalog) -> dict:
             label=metric.label,
             description=metric.description,
             entities=[name for name in metric.entities if name in catalog.entities],
+            value_type=metric.value_type,
         )
         for metric in catalog.metrics.values()
     ]

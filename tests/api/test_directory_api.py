@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import date
 
 import pytest
+from served_api import DATA_START, activity_path
 
 from daybook.semantic import load_catalog
 
@@ -74,7 +75,10 @@ def test_the_metric_catalogue_is_the_yaml_catalogue(api):
     answer = api.get("/v2/metrics", api.token())
     assert answer.status_code == 200
     body = answer.json()
-    assert body["data"] == [
+    assert [
+        {key: row[key] for key in ("name", "label", "description", "entities")}
+        for row in body["data"]
+    ] == [
         {
             "name": metric.name,
             "label": metric.label,
@@ -84,6 +88,38 @@ def test_the_metric_catalogue_is_the_yaml_catalogue(api):
         for metric in catalog.metrics.values()
     ]
     assert [entity["name"] for entity in body["entities"]] == list(catalog.entities)
+
+
+DATES = {
+    "start_date": DATA_START.isoformat(),
+    "end_date": date.fromordinal(DATA_START.toordinal() + 89).isoformat(),
+}
+
+
+def test_each_metric_says_what_its_values_are_as_its_series_show(api):
+    """``value_type`` in ``/v2/metrics`` (what a chart needs to word a zero or a gap) is what
+    the activity endpoint then serves: whole numbers, or JSON numbers and nulls."""
+    token = api.token()
+    client_id, user_id = api.active_entities("user")[0]
+    kinds = set()
+    for metric in api.get("/v2/metrics", token).json()["data"]:
+        path = (
+            activity_path(client_id, "user", user_id)
+            if "user" in metric["entities"]
+            else f"/v2/clients/{client_id}/analytics/activity"
+        )
+        series = api.get(path, token, params={**DATES, "metric": metric["name"]}).json()["data"]
+        values = [point["value"] for point in series]
+        if metric["value_type"] == "integer":
+            assert all(type(value) is int for value in values), (metric["name"], values)
+        else:
+            assert metric["value_type"] == "number", metric
+            assert all(value is None or isinstance(value, float) for value in values), (
+                metric["name"],
+                values,
+            )
+        kinds.add(metric["value_type"])
+    assert kinds == {"integer", "number"}  # the shipped catalogue has both kinds
 
 
 @pytest.mark.parametrize("entity", ["user", "device"])
