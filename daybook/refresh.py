@@ -60,6 +60,8 @@ class CycleResult:
     def log_line(self) -> str:
         arrivals = self.arrivals
         days = f"{arrivals.local_days} local day{'s' if arrivals.local_days != 1 else ''} touched"
+        if self.earlier_rows:
+            days += f" by the {arrivals.heartbeats:,} received since"
         if arrivals.first_day is not None:
             days += f" ({arrivals.first_day}..{arrivals.last_day})"
         if not self.built:
@@ -70,12 +72,17 @@ class CycleResult:
         steps = f"build {self.build_seconds:.1f}s"
         if self.snapshot is not None:
             steps += f", publish {self.publish_seconds:.1f}s"
-        line = (
-            f"refresh: {arrivals.heartbeats:,} heartbeats in, {days}, {steps}, "
-            f"{self.total_seconds:.1f}s total"
-        )
-        if self.earlier_rows:
-            line += f"; {self.earlier_rows:,} more raw rows received before the last cycle's newest"
+        arrived = f"{arrivals.heartbeats + self.earlier_rows:,} heartbeats in"
+        if self.earlier_rows and not arrivals.heartbeats:
+            arrived += ", all received before the last cycle's newest (a backfill)"
+        elif self.earlier_rows:
+            arrived += (
+                f" ({self.earlier_rows:,} received before the last cycle's newest: a backfill), "
+                + days
+            )
+        else:
+            arrived += f", {days}"
+        line = f"refresh: {arrived}, {steps}, {self.total_seconds:.1f}s total"
         if self.changed_entities:
             tables = ", ".join(f"raw.{table}" for table in self.changed_entities)
             line += f"; {tables} changed (new or delivered again), applied to their heartbeats"

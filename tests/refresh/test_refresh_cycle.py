@@ -146,7 +146,19 @@ def test_cycle_counts_arrivals_and_local_days_since_the_last_cycle(
     cycle = refresh_once(raw_warehouse, build=fake_build(raw_warehouse))
     assert cycle.built and cycle.arrivals.heartbeats == 2
     assert cycle.earlier_rows == 5
-    assert "; 5 more raw rows received before the last cycle's newest" in cycle.log_line()
+    assert cycle.log_line().startswith(
+        "refresh: 7 heartbeats in (5 received before the last cycle's newest: a backfill), "
+        f"{len(expected_days(third))} local day"
+    ), cycle.log_line()
+    assert "touched by the 2 received since" in cycle.log_line()
+
+    # a backfill alone: not "0 heartbeats in" (a delivery of late rows looked like nothing)
+    add_heartbeats(raw_warehouse, random_heartbeats(rng, 3, start - timedelta(days=2)))
+    cycle = refresh_once(raw_warehouse, build=fake_build(raw_warehouse))
+    assert cycle.built and (cycle.arrivals.heartbeats, cycle.earlier_rows) == (0, 3)
+    assert cycle.log_line().startswith(
+        "refresh: 3 heartbeats in, all received before the last cycle's newest (a backfill), "
+    ), cycle.log_line()
     assert "changed" not in cycle.log_line(), "no entity row changed"
 
     # a client delivered again with another zone: no heartbeat in, yet built and said so
