@@ -114,6 +114,14 @@ class DaybookPage:
         )
 
     # --- reading what is shown --------------------------------------------------------------
+    def sparkline_cards(self) -> list[tuple[str, str]]:
+        """Each sparkline card's entity id and its title line (``.total``), in page order."""
+        cards = self.page.eval_on_selector_all(
+            "#sparklines .sparkline",
+            "cards => cards.map(c => [c.dataset.id, c.querySelector('.total').textContent])",
+        )
+        return [(entity_id, title) for entity_id, title in cards]
+
     def chart_data(self) -> list[list[float | None]]:
         """The arrays uPlot draws: x (epoch seconds), then one array per series."""
         return self.page.evaluate("() => window.daybook.state.chart.data")

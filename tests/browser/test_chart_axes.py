@@ -76,10 +76,7 @@ def test_sparkline_cards_name_the_metric_they_draw(page, served):
     assert page.show() == "drawn"
     page.wait_for_sparklines()
 
-    cards = page.page.eval_on_selector_all(
-        "#sparklines .sparkline",
-        "cards => cards.map(c => [c.dataset.id, c.querySelector('.total').textContent])",
-    )
+    cards = page.sparkline_cards()
     assert cards
     for entity_id, title in cards:
         assert "Total activity" not in title
@@ -187,10 +184,7 @@ def test_a_fractional_peak_is_rounded_for_display(page, served):
     assert float(page.page.get_attribute("#chart-summary", "data-peak")) == max(values)
 
     page.wait_for_sparklines()
-    cards = page.page.eval_on_selector_all(
-        "#sparklines .sparkline",
-        "cards => cards.map(c => [c.dataset.id, c.querySelector('.total').textContent])",
-    )
+    cards = page.sparkline_cards()
     assert cards
     for entity_id, title in cards:
         check(_shown_peaks(title), _api_values(served, client_id, entity_id, metric, "weekly"))
