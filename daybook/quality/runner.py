@@ -247,7 +247,7 @@ def run_checks(
     started = time.perf_counter()
     settings = load_settings(suites_dir)
     specs = select_suites(load_suites(suites_dir), suites)
-    params = runtime_parameters(settings)
+    params = runtime_parameters(settings, backend=warehouse.backend)
     docs_dir = (docs_dir or DEFAULT_DOCS_DIR).resolve()
     _clear_previous_docs(docs_dir)
 

@@ -227,13 +227,18 @@ def load_suites(folder: Path | None = None, registry: Registry | None = None) ->
     return suites
 
 
-def runtime_parameters(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+def runtime_parameters(
+    settings: Settings, now: datetime | None = None, backend: str | None = None
+) -> dict[str, Any]:
     """Settings parameters plus the values computed at run time.
 
     ``latest_plausible_utc`` is now plus ``future_tolerance_hours``;
     ``iana_time_zones`` is the set Python's ``zoneinfo`` knows, the same
     database dbt's time-zone conversion relies on being valid, less ``localtime`` (this
     machine's own zone file, not a name of the database; the build refuses it too).
+    ``id_collation`` follows an id column a query sorts by, so ids sort as dbt sorts them
+    (byte order: dbt's ``raw_id`` gives them collation "C" on PostgreSQL; DuckDB and
+    Spark compare bytes already).
     """
     now = now or datetime.now(UTC)
     params: dict[str, Any] = dict(settings.parameters)
@@ -241,6 +246,7 @@ def runtime_parameters(settings: Settings, now: datetime | None = None) -> dict[
     latest = now.replace(tzinfo=None) + timedelta(hours=tolerance)
     params["latest_plausible_utc"] = latest.strftime("%Y-%m-%d %H:%M:%S")
     params["iana_time_zones"] = sorted(available_timezones() - {"localtime"})
+    params["id_collation"] = ' collate "C"' if backend == "postgres" else ""
     return params
 
 

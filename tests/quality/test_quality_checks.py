@@ -275,6 +275,154 @@ def test_bad_raw_rows_are_quarantined_by_reason_and_the_marts_still_pass(
     assert report.errors == [], [f.summary() for f in report.errors]
 
 
+# Sorts after every generated id, and before: clients a re-delivered user or device is
+# given (they need not exist; raw.users and raw.devices warn about that on their own).
+FIRST_ID = "00000000-0000-4000-8000-000000000000"
+LAST_ID = "ffffffff-ffff-4fff-bfff-ffffffffffff"
+
+
+def _none_last(value: object) -> tuple:
+    return (value is None, value if value is not None else "")
+
+
+def kept_by_dbt(rows: list[dict], key: str, tie_breakers: tuple[str, ...]) -> dict:
+    """The row kept per id of an entity delivered more than once, by the rule the dbt
+    models document (int_*_deduplicated.sql): the earliest created_at, ties broken by the
+    other columns in order, missing values last; ids compared as Python compares
+    strings (code points, as the bytes of UTF-8)."""
+    kept: dict = {}
+    for row in rows:
+        if not _present(row[key]):
+            continue
+        order = tuple(_none_last(row[c]) for c in ("created_at", *tie_breakers))
+        if row[key] not in kept or order < kept[row[key]][0]:
+            kept[row[key]] = (order, row)
+    return {row_id: row for row_id, (_, row) in kept.items()}
+
+
+def _redelivered_entities(built) -> tuple[dict, dict, dict]:
+    """A user, a device and a client delivered a second time straight into raw: the user
+    later under a client id that sorts first (dbt keeps the first row, min(client_id)
+    took the new one), the device earlier under a client id that sorts last (dbt moves
+    it, min(client_id) kept the old one), the client at the same time with a zone that is
+    no IANA name and sorts after its own (dbt keeps the valid zone)."""
+    heartbeats = built.raw_rows("heartbeats")
+    active_users = {hb["user_id"] for hb in heartbeats}
+    active_devices = {hb["device_id"] for hb in heartbeats}
+    user = next(
+        u
+        for u in sorted(built.raw_rows("users"), key=lambda u: u["user_id"])
+        if u["user_id"] in active_users and u["created_at"] is not None
+    )
+    device = next(
+        d
+        for d in sorted(built.raw_rows("devices"), key=lambda d: d["device_id"])
+        if d["device_id"] in active_devices and d["created_at"] is not None
+    )
+    client = next(
+        c
+        for c in sorted(built.raw_rows("clients"), key=lambda c: c["client_id"])
+        if c["client_id"] == user["client_id"]
+    )
+    return (
+        {**user, "client_id": FIRST_ID, "created_at": user["created_at"] + timedelta(days=1)},
+        {**device, "client_id": LAST_ID, "created_at": device["created_at"] - timedelta(days=1)},
+        {**client, "timezone": "Zz/Nowhere"},
+    )
+
+
+def _mismatches(heartbeats, clients, users, devices) -> dict[str, int]:
+    """Delivered heartbeat rows per raw expectation, by the reference's validity rule."""
+    counts: Counter = Counter()
+    for hb in heartbeats:
+        reasons = invalid_reasons(hb, clients, users, devices)
+        counts["user_belongs_to_client"] += "user_client_mismatch" in reasons
+        counts["device_belongs_to_client"] += "device_client_mismatch" in reasons
+        counts["client_timezone_is_iana"] += "invalid_client_timezone" in reasons
+    return dict(counts)
+
+
+@pytest.fixture(scope="module")
+def redelivered(built_warehouses, warehouse_copies) -> dict:
+    """Per backend: a copy with a user, a device and a client delivered twice (the raw
+    tables only; the marts stay as built)."""
+
+    class Lazy(dict):
+        def __missing__(self, backend: str):
+            built = built_warehouses[backend]
+            copy = warehouse_copies(built.warehouse)
+            user, device, client = _redelivered_entities(built)
+            insert_rows(copy, "raw.users", [user])
+            insert_rows(copy, "raw.devices", [device])
+            insert_rows(copy, "raw.clients", [client])
+            self[backend] = copy
+            return self[backend]
+
+    return Lazy()
+
+
+def test_an_entity_delivered_twice_belongs_where_dbt_keeps_it(
+    backend, redelivered, tmp_path: Path
+) -> None:
+    """raw.heartbeats counts a heartbeat of a re-delivered user, device or client against
+    the row dbt keeps for it (not min(client_id)), so its raw rows and the quarantine
+    agree (acceptance probe)."""
+    from support import read_table
+
+    copy = redelivered[backend]
+    raw = {t: read_table(copy, f"select * from raw.{t}") for t in ("clients", "users", "devices")}
+    heartbeats = read_table(copy, "select * from raw.heartbeats")
+    clients = kept_by_dbt(raw["clients"], "client_id", ("timezone", "name"))
+    users = kept_by_dbt(raw["users"], "user_id", ("client_id", "email", "display_name"))
+    devices = kept_by_dbt(raw["devices"], "device_id", ("client_id", "hostname", "platform"))
+    expected = _mismatches(heartbeats, clients, users, devices)
+    # the smallest client id per user and device (what the suite took before) would differ
+    by_min = {
+        kind: {
+            row[key]: min(r["client_id"] for r in raw[kind] if r[key] == row[key])
+            for row in raw[kind]
+            if _present(row[key])
+        }
+        for kind, key in (("users", "user_id"), ("devices", "device_id"))
+    }
+    assert expected != _mismatches(
+        heartbeats,
+        clients,
+        {u: {"client_id": c} for u, c in by_min["users"].items()},
+        {d: {"client_id": c} for d, c in by_min["devices"].items()},
+    )
+
+    report = run_checks(copy, docs_dir=tmp_path / "docs", suites=["raw.heartbeats"])
+    assert {name: report.finding("raw.heartbeats", name).count for name in expected} == expected
+
+
+@pytest.mark.build
+def test_an_entity_delivered_twice_is_counted_alike_in_raw_and_in_the_quarantine(
+    backend, redelivered, warehouse_copies, tmp_path: Path
+) -> None:
+    """After a build, the quarantine holds what the reference computes with the same rule
+    (so the rule is dbt's), and raw.heartbeats counts by it too."""
+    from support import read_table
+
+    from daybook.build import run_build
+
+    copy = warehouse_copies(redelivered[backend])
+    result = run_build(copy, full_refresh=True)
+    assert result.success, result.summary()
+    report = run_checks(copy, docs_dir=tmp_path / "docs")
+    raw = {t: read_table(copy, f"select * from raw.{t}") for t in ("clients", "users", "devices")}
+    heartbeats = read_table(copy, "select * from raw.heartbeats")
+    clients = kept_by_dbt(raw["clients"], "client_id", ("timezone", "name"))
+    users = kept_by_dbt(raw["users"], "user_id", ("client_id", "email", "display_name"))
+    devices = kept_by_dbt(raw["devices"], "device_id", ("client_id", "hostname", "platform"))
+    reference = compute(clients.values(), users.values(), devices.values(), heartbeats)
+    quarantined = Counter(reason for _, reasons in reference.quarantined for reason in reasons)
+    assert report.counts_by_reason("quarantine") == dict(quarantined)
+    raw_rows = _mismatches(heartbeats, clients, users, devices)
+    assert {name: report.finding("raw.heartbeats", name).count for name in raw_rows} == raw_rows
+    assert report.errors == [], [f.summary() for f in report.errors]
+
+
 def test_duplicate_share_over_the_bound_is_a_warning(
     backend, built, warehouse_copies, clean_reports, tmp_path: Path
 ) -> None:
