@@ -146,18 +146,42 @@ def registry_relations(registry: Registry) -> dict[str, str]:
     return {**registry.relations(), "dimension_keys": f"({keys}) as dimension_keys"}
 
 
+# SQL fragments repeated for each entity a dense daily mart counts (``{count}``, e.g.
+# ``device_count``, the distinct ``{key}`` values of the activity fact that day): a suite
+# cannot loop, and the counted entities come from the registry.
+_COUNTED = {
+    # the smallest measure (least(...)), a missing count counting as -1
+    "other_entity_counts": ", coalesce({count}, -1)",
+    # appended to a text listing missing or negative measures (', name value')
+    "other_entity_count_problems": (
+        " || case when {count} is null or {count} < 0"
+        " then ', {count} ' || coalesce(cast({count} as varchar), 'null') else '' end"
+    ),
+    # ${activity} summed per entity and day: the distinct counts of the others
+    "other_entity_distinct_counts": ",\n    count(distinct {key}) as {count}",
+    # appended to a text listing the differences of `dense` from `expected` that day
+    "other_entity_count_differences": (
+        " || case when dense.{count} is distinct from coalesce(expected.{count}, 0)"
+        " then ', {count} ' || coalesce(cast(dense.{count} as varchar), 'null')"
+        " || ' instead of ' || cast(coalesce(expected.{count}, 0) as varchar) else '' end"
+    ),
+}
+
+
 def entity_values(registry: Registry, entity_name: str) -> dict[str, str]:
     """What a ``for_each: entity`` template is filled with for one entity."""
     entity = registry.entities[entity_name]
     counts = registry.counted_entities(entity)
-    return {
+    values = {
         "entity": entity.name,
         "entity_key": entity.key,
         "tenant_key": entity.tenant_key,
         "entity_dimension": entity.model,
         "entity_daily": entity.daily_model or "",
-        "other_entity_counts": "".join(f", coalesce({o.name}_count, -1)" for o in counts),
     }
+    for name, fragment in _COUNTED.items():
+        values[name] = "".join(fragment.format(count=f"{o.name}_count", key=o.key) for o in counts)
+    return values
 
 
 def load_settings(folder: Path | None = None, registry: Registry | None = None) -> Settings:
@@ -179,7 +203,9 @@ def load_settings(folder: Path | None = None, registry: Registry | None = None) 
 def _substitute(node: Any, values: dict[str, str]) -> Any:
     """``node`` (parsed YAML) with the ``${name}`` placeholders of ``values`` filled in;
     other placeholders (thresholds, run-time values) are left for :func:`render_query`."""
-    return json.loads(Template(json.dumps(node)).safe_substitute(values))
+    # each value escaped as JSON string content: a fragment may hold quotes or newlines
+    escaped = {key: json.dumps(value)[1:-1] for key, value in values.items()}
+    return json.loads(Template(json.dumps(node)).safe_substitute(escaped))
 
 
 def _expand(data: Any, registry: Registry | None) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -445,11 +446,33 @@ def test_duplicate_share_over_the_bound_is_a_warning(
 RECONCILIATION = {
     "activity_reconciles_with_raw",
     "heartbeats_accounted_for",
+    "fct_activity_daily_matches_valid_heartbeats",
     "user_daily_reconciles",
     "device_daily_reconciles",
-    "user_daily_heartbeats_reconcile",
-    "device_daily_heartbeats_reconcile",
 }
+KEYED_BY_ACTIVITY = ("client_id", "activity_date", "user_id", "device_id")
+
+
+@dataclass
+class Broken:
+    """What a break did: how many rows the expectation meant for it must count, and per
+    expectation the keys of the rows it must name (as the suite writes them, column=value)."""
+
+    count: int
+    keys: dict[str, set[str]] = field(default_factory=dict)
+
+
+def row_key(row: dict, columns: tuple[str, ...]) -> str:
+    """A row's key as the marts suite names an offending row: ``column=value, ...``."""
+    return ", ".join(f"{column}={row[column]}" for column in columns)
+
+
+def activity_key(row: dict) -> str:
+    return row_key(row, KEYED_BY_ACTIVITY)
+
+
+def daily_key(row: dict, entity_key: str) -> str:
+    return row_key(row, ("client_id", entity_key, "activity_date"))
 
 
 def _one_row(warehouse, sql: str) -> dict:
@@ -460,17 +483,26 @@ def _one_row(warehouse, sql: str) -> dict:
         return dict(zip(names, cursor.fetchone(), strict=True))
 
 
-def duplicate_grain_row(warehouse) -> int:
+ACTIVITY_ROW = (
+    "client_id = ? and activity_date = ? and user_id = ? and device_id = ?"  # one fact row
+)
+
+
+def _activity_params(row: dict) -> list:
+    return [row[column] for column in KEYED_BY_ACTIVITY]
+
+
+def duplicate_grain_row(warehouse) -> Broken:
     """Insert a second copy of one fct_activity_daily row; both copies break the grain."""
     execute(
         warehouse,
         "insert into fct_activity_daily select * from (select * from fct_activity_daily"
         " order by client_id, activity_date, user_id, device_id limit 1) as one_row",
     )
-    return 2
+    return Broken(2)
 
 
-def delete_spine_day(warehouse) -> int:
+def delete_spine_day(warehouse) -> Broken:
     """Delete one zero-activity day of a user: one user's dense span now has a hole."""
     row = _one_row(
         warehouse,
@@ -483,10 +515,12 @@ def delete_spine_day(warehouse) -> int:
         " and activity_date = ?",
         [row["client_id"], row["user_id"], row["activity_date"]],
     )
-    return 1
+    # the example names the user and the day that is missing
+    key = f"{row_key(row, ('client_id', 'user_id'))}: {row['activity_date']} missing"
+    return Broken(1, {"user_days_complete": {key}})
 
 
-def delete_fact_row(warehouse) -> int:
+def delete_fact_row(warehouse) -> Broken:
     """Delete one active user-device-day (not on the latest day, which bounds the spans).
 
     Raw minus marts then differs by exactly that row's activity.
@@ -500,12 +534,154 @@ def delete_fact_row(warehouse) -> int:
         " order by client_id, activity_date, user_id, device_id limit 1",
     )
     execute(
-        warehouse,
-        "delete from fct_activity_daily where client_id = ? and activity_date = ?"
-        " and user_id = ? and device_id = ?",
-        [row["client_id"], row["activity_date"], row["user_id"], row["device_id"]],
+        warehouse, f"delete from fct_activity_daily where {ACTIVITY_ROW}", _activity_params(row)
     )
-    return int(row["total_activity_count"])
+    return Broken(
+        int(row["total_activity_count"]),
+        {"fct_activity_daily_matches_valid_heartbeats": {activity_key(row)}},
+    )
+
+
+def move_activity_to_another_user(warehouse) -> Broken:
+    """One fact row given to another user of the same client, on the same day and device
+    (a user whose span covers that day, and who has no row there): grand totals and the
+    device's distinct user count stay as they were."""
+    row = _one_row(
+        warehouse,
+        "select fact.client_id, fact.activity_date, fact.user_id, fact.device_id,"
+        " other.user_id as other_user_id"
+        " from fct_activity_daily as fact"
+        " join dim_users as other on other.client_id = fact.client_id"
+        " and other.user_id <> fact.user_id and other.active_from_date <= fact.activity_date"
+        " where not exists (select 1 from fct_activity_daily as taken"
+        " where taken.client_id = fact.client_id and taken.activity_date = fact.activity_date"
+        " and taken.user_id = other.user_id and taken.device_id = fact.device_id)"
+        " order by fact.client_id, fact.activity_date, fact.user_id, fact.device_id,"
+        " other.user_id limit 1",
+    )
+    execute(
+        warehouse,
+        f"update fct_activity_daily set user_id = ? where {ACTIVITY_ROW}",
+        [row["other_user_id"], *_activity_params(row)],
+    )
+    moved = {**row, "user_id": row["other_user_id"]}
+    return Broken(
+        2,
+        {
+            "fct_activity_daily_matches_valid_heartbeats": {activity_key(row), activity_key(moved)},
+            "user_daily_reconciles": {daily_key(row, "user_id"), daily_key(moved, "user_id")},
+        },
+    )
+
+
+def move_activity_to_another_day(warehouse) -> Broken:
+    """One fact row moved to the day before (inside both its user's and its device's span,
+    a day that row's user and device have no row on; not the latest day, which bounds the
+    spans)."""
+    row = _one_row(
+        warehouse,
+        "select fact.client_id, fact.activity_date, fact.user_id, fact.device_id"
+        " from fct_activity_daily as fact"
+        " join dim_users as users on users.client_id = fact.client_id"
+        " and users.user_id = fact.user_id"
+        " join dim_devices as devices on devices.client_id = fact.client_id"
+        " and devices.device_id = fact.device_id"
+        " where fact.activity_date > users.active_from_date"
+        " and fact.activity_date > devices.active_from_date"
+        " and fact.activity_date < (select max(activity_date) from fct_activity_daily)"
+        " and not exists (select 1 from fct_activity_daily as taken"
+        " where taken.client_id = fact.client_id and taken.user_id = fact.user_id"
+        " and taken.device_id = fact.device_id"
+        " and taken.activity_date = fact.activity_date - 1)"
+        " order by fact.client_id, fact.activity_date, fact.user_id, fact.device_id limit 1",
+    )
+    day_before = row["activity_date"] - timedelta(days=1)
+    execute(
+        warehouse,
+        f"update fct_activity_daily set activity_date = ? where {ACTIVITY_ROW}",
+        [day_before, *_activity_params(row)],
+    )
+    moved = {**row, "activity_date": day_before}
+    return Broken(
+        2,
+        {
+            "fct_activity_daily_matches_valid_heartbeats": {activity_key(row), activity_key(moved)},
+            "user_daily_reconciles": {daily_key(row, "user_id"), daily_key(moved, "user_id")},
+            "device_daily_reconciles": {
+                daily_key(row, "device_id"),
+                daily_key(moved, "device_id"),
+            },
+        },
+    )
+
+
+def shift_between_sources(warehouse) -> Broken:
+    """15 of one row's Chrome activity counted as Edge: every total unchanged."""
+    row = _one_row(
+        warehouse,
+        "select client_id, activity_date, user_id, device_id from fct_activity_daily"
+        " where chrome_activity_count >= 15"
+        " order by client_id, activity_date, user_id, device_id limit 1",
+    )
+    execute(
+        warehouse,
+        "update fct_activity_daily set chrome_activity_count = chrome_activity_count - 15,"
+        f" edge_activity_count = edge_activity_count + 15 where {ACTIVITY_ROW}",
+        _activity_params(row),
+    )
+    return Broken(
+        1,
+        {
+            "fct_activity_daily_matches_valid_heartbeats": {activity_key(row)},
+            "user_daily_reconciles": {daily_key(row, "user_id")},
+            "device_daily_reconciles": {daily_key(row, "device_id")},
+        },
+    )
+
+
+def delete_dimension_row_of_an_active_user(warehouse) -> Broken:
+    """Delete the dim_users row of a user with activity (its facts stay)."""
+    row = _one_row(
+        warehouse,
+        "select client_id, user_id from fct_activity_daily order by client_id, user_id limit 1",
+    )
+    execute(
+        warehouse,
+        "delete from dim_users where client_id = ? and user_id = ?",
+        [row["client_id"], row["user_id"]],
+    )
+    return Broken(1, {"user_in_dimension": {row_key(row, ("client_id", "user_id"))}})
+
+
+def wrong_user_count(warehouse) -> Broken:
+    """One device-day says 7 distinct users (it had another number)."""
+    row = _one_row(
+        warehouse,
+        "select client_id, device_id, activity_date, user_count from fct_device_activity_daily"
+        " where user_count <> 7 order by client_id, device_id, activity_date limit 1",
+    )
+    execute(
+        warehouse,
+        "update fct_device_activity_daily set user_count = 7"
+        " where client_id = ? and device_id = ? and activity_date = ?",
+        [row["client_id"], row["device_id"], row["activity_date"]],
+    )
+    was = f"user_count 7 instead of {row['user_count']}"
+    return Broken(1, {"device_daily_reconciles": {f"{daily_key(row, 'device_id')}: {was}"}})
+
+
+def change_client_timezone(warehouse) -> Broken:
+    """dim_clients gives one client another IANA zone than raw.clients delivered."""
+    row = _one_row(
+        warehouse, "select client_id, timezone from dim_clients order by client_id limit 1"
+    )
+    other = next(zone for zone in ("Pacific/Chatham", "Asia/Kathmandu") if zone != row["timezone"])
+    execute(
+        warehouse,
+        "update dim_clients set timezone = ? where client_id = ?",
+        [other, row["client_id"]],
+    )
+    return Broken(1, {"dim_clients_matches_raw_clients": {row_key(row, ("client_id",))}})
 
 
 # break -> (how to break a copy, the expectation meant to catch it, everything that must fail)
@@ -517,19 +693,72 @@ BREAKS = {
     ),
     "missing spine day": (delete_spine_day, "user_days_complete", {"user_days_complete"}),
     "reconciliation gap": (delete_fact_row, "activity_reconciles_with_raw", RECONCILIATION),
+    # the grand totals still agree after each of these (acceptance probe)
+    "activity moved to another user": (
+        move_activity_to_another_user,
+        "fct_activity_daily_matches_valid_heartbeats",
+        {"fct_activity_daily_matches_valid_heartbeats", "user_daily_reconciles"},
+    ),
+    "activity moved to another day": (
+        move_activity_to_another_day,
+        "fct_activity_daily_matches_valid_heartbeats",
+        {
+            "fct_activity_daily_matches_valid_heartbeats",
+            "user_daily_reconciles",
+            "device_daily_reconciles",
+        },
+    ),
+    "activity moved between sources": (
+        shift_between_sources,
+        "fct_activity_daily_matches_valid_heartbeats",
+        {
+            "fct_activity_daily_matches_valid_heartbeats",
+            "user_daily_reconciles",
+            "device_daily_reconciles",
+        },
+    ),
+    "active user missing from its dimension": (
+        delete_dimension_row_of_an_active_user,
+        "user_in_dimension",
+        {"user_in_dimension"},
+    ),
+    "wrong distinct user count": (
+        wrong_user_count,
+        "device_daily_reconciles",
+        {"device_daily_reconciles"},
+    ),
+    "client time zone differs from raw": (
+        change_client_timezone,
+        "dim_clients_matches_raw_clients",
+        {"dim_clients_matches_raw_clients"},
+    ),
 }
 
 
 @pytest.fixture(scope="module")
 def broken_marts(built_warehouses, warehouse_copies) -> dict:
-    """(backend, break) -> (a copy of the built warehouse with that mart broken, its count)."""
+    """(backend, break) -> (a copy of the built warehouse with that mart broken, Broken)."""
 
     class Lazy(dict):
         def __missing__(self, key: tuple[str, str]):
             backend, kind = key
             copy = warehouse_copies(built_warehouses[backend].warehouse)
-            count = BREAKS[kind][0](copy)
-            self[key] = (copy, count)
+            broken = BREAKS[kind][0](copy)
+            self[key] = (copy, broken)
+            return self[key]
+
+    return Lazy()
+
+
+@pytest.fixture(scope="module")
+def broken_reports(broken_marts, tmp_path_factory) -> dict:
+    """(backend, break) -> the marts suite's report on that broken copy (once per module)."""
+
+    class Lazy(dict):
+        def __missing__(self, key: tuple[str, str]):
+            copy, _ = broken_marts[key]
+            docs = tmp_path_factory.mktemp("docs-broken")
+            self[key] = run_checks(copy, docs_dir=docs, suites=["marts"])
             return self[key]
 
     return Lazy()
@@ -537,16 +766,33 @@ def broken_marts(built_warehouses, warehouse_copies) -> dict:
 
 @pytest.mark.parametrize("kind", list(BREAKS))
 def test_a_broken_mart_is_an_error_of_the_expectation_meant_for_it(
-    backend, kind, broken_marts, tmp_path: Path
+    backend, kind, broken_marts, broken_reports
 ) -> None:
     _, meant, must_fail = BREAKS[kind]
-    copy, count = broken_marts[backend, kind]
-    report = run_checks(copy, docs_dir=tmp_path / "docs", suites=["marts"])
+    _, broken = broken_marts[backend, kind]
+    report = broken_reports[backend, kind]
     failures = failed(report, "marts")
     assert set(failures) == must_fail
-    assert failures[meant] == ("error", count)
+    assert failures[meant] == ("error", broken.count)
     assert all(severity == "error" for severity, _ in failures.values())
     assert not report.ok
+
+
+@pytest.mark.parametrize("kind", [kind for kind in BREAKS if kind != "duplicated grain row"])
+def test_a_broken_mart_names_the_rows_it_broke(backend, kind, broken_marts, broken_reports) -> None:
+    """Each failing keyed expectation's examples are exactly the keys the break touched
+    (client, entity, day), each with what is wrong with it: never just a number."""
+    _, broken = broken_marts[backend, kind]
+    report = broken_reports[backend, kind]
+    assert broken.keys
+    for name, keys in broken.keys.items():
+        finding = report.finding("marts", name)
+        assert finding.unexpected_count == len(keys), (name, finding.summary())
+        named = {str(example).split(": ")[0] for example in finding.sample}
+        assert {key.split(": ")[0] for key in keys} == named, finding.summary()
+        for key in keys:  # a key with more to say (the missing day) says it
+            assert any(str(example).startswith(key) for example in finding.sample), (key, finding)
+        assert all(": " in str(example) for example in finding.sample)
 
 
 def test_daybook_check_exits_non_zero_on_a_broken_mart(

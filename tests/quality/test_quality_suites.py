@@ -230,15 +230,24 @@ def test_the_marts_checks_follow_the_semantic_yaml(tmp_path: Path) -> None:
         "insert into fct_team_activity_daily values ('c', ?, ?)",
         [(team, day) for team, days in dense.items() for day in days],
     )
+    con.execute(
+        "create table dim_dates as select range::date as date_day"
+        " from range(date '2025-12-01', date '2026-02-01', interval 1 day)"
+    )
     cursor = con.execute(queries["team_spans"])
     names = [column[0] for column in cursor.description]
-    found = {
-        row["team_id"]: (row["missing_days"], row["days_outside_span"])
-        for row in (dict(zip(names, values, strict=True)) for values in cursor.fetchall())
-    }
+    rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    found = {row["team_id"]: (row["missing_days"], row["days_outside_span"]) for row in rows}
     expected = {}
     for team, start in starts.items():
         span = {start + timedelta(days=i) for i in range((latest - start).days + 1)}
         expected[team] = (len(span - set(dense[team])), len(set(dense[team]) - span))
     assert found == expected
     assert expected["t2"] == (1, 0) and expected["t3"] == (0, 1)  # the rows hold both faults
+    # the examples name the team and the day: the day missing, the day outside the span
+    examples = {
+        row["team_id"]: (row["team_days_complete"], row["team_days_within_span"]) for row in rows
+    }
+    assert examples["t1"] == (None, None)
+    assert examples["t2"][0].startswith("client_id=c, team_id=t2: 2026-01-07 missing")
+    assert examples["t3"][1].startswith("client_id=c, team_id=t3: 2026-01-07 outside")

@@ -46,10 +46,9 @@ RAW_SUITES = ("raw.heartbeats", "raw.clients", "raw.users", "raw.devices")
 RECONCILIATION = {
     "activity_reconciles_with_raw",
     "heartbeats_accounted_for",
+    "fct_activity_daily_matches_valid_heartbeats",
     "user_daily_reconciles",
     "device_daily_reconciles",
-    "user_daily_heartbeats_reconcile",
-    "device_daily_heartbeats_reconcile",
 }
 
 
