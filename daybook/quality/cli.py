@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from daybook.config import ConfigError, warehouse_from_env
-from daybook.quality.report import QUARANTINE_SUITE, CheckReport, Finding
+from daybook.quality.report import CheckReport, Finding
 from daybook.quality.runner import DEFAULT_DOCS_DIR, WarehouseUnavailable
 from daybook.quality.suites import SuiteFileError
 
-MAX_ERROR_LINES = 10
+# Failed expectations listed one line each (errors first, the worst first), then a count
+# of the rest: Data Docs show them all.
+MAX_FINDING_LINES = 40
 _STATUS_STYLE = {"passed": "green", "passed with warnings": "yellow", "failed": "red"}
 # Printed under the reasons table: why its two columns differ (issue 12).
 REASONS_NOTE = (
@@ -32,15 +36,13 @@ class CheckCannotRun(click.ClickException):
 
 
 def _worst(finding: Finding | None) -> str:
-    """The worst finding of a suite, with the unit its number counts."""
+    """The worst finding of a suite (by impact: ``report.impact``), without its examples
+    (the lines below the tables list them)."""
     if finding is None:
         return "-"
     style = "red" if finding.severity == "error" else "yellow"
-    text = finding.summary()
-    if finding.unexpected_count is None and finding.reason and finding.count is not None:
-        unit = "heartbeats" if finding.suite == QUARANTINE_SUITE else "rows"
-        text = f"{text} {unit}"
-    return f"[{style}]{finding.severity}[/]: {text}"
+    text = replace(finding, sample=()).summary()
+    return f"[{style}]{finding.severity}[/]: {escape(text)}"
 
 
 def _suites_table(report: CheckReport) -> Table:
@@ -116,10 +118,17 @@ def render(report: CheckReport, console: Console) -> None:
         share = report.duplicate_share()
         share_text = f"; {share:.1%} of delivered rows here are extra copies" if share else ""
         console.print(REASONS_NOTE.format(share=share_text), highlight=False)
-    for finding in report.errors[:MAX_ERROR_LINES]:
-        console.print(f"[red]error[/] {finding.suite}: {finding.summary()}", highlight=False)
-    if len(report.errors) > MAX_ERROR_LINES:
-        console.print(f"... and {len(report.errors) - MAX_ERROR_LINES} more errors (see Data Docs)")
+    failed = report.failed_by_impact()
+    for finding in failed[:MAX_FINDING_LINES]:
+        style = "red" if finding.severity == "error" else "yellow"
+        console.print(
+            f"[{style}]{finding.severity}[/] {finding.suite}: {escape(finding.summary())}",
+            highlight=False,
+        )
+    if len(failed) > MAX_FINDING_LINES:
+        console.print(
+            f"... and {len(failed) - MAX_FINDING_LINES} more failed expectations (see Data Docs)"
+        )
     if report.docs_index is not None:
         console.print(f"Data Docs: {report.docs_index}")
     console.print(verdict_line(report), highlight=False)

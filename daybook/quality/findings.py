@@ -59,6 +59,8 @@ def finding(suite: SuiteSpec, batch: BatchSpec, spec: ExpectationSpec, result: A
         observed_value=details.get("observed_value"),
         sample=sample,
         error_message=error,
+        unit=spec.unit,
+        out_of=spec.out_of,
     )
 
 

@@ -49,7 +49,8 @@ def expectation(spec: ExpectationSpec) -> Any:
         type=spec.type,
         kwargs=dict(spec.kwargs),
         meta=meta,
-        description=f"[{spec.severity}] {spec.description}",
+        # the Daybook name leads, so Data Docs show the name the console prints
+        description=f"[{spec.severity}] {spec.name}: {spec.description}",
         severity=_GX_SEVERITY[spec.severity],
     )
     return configuration.to_domain_obj()

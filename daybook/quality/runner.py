@@ -39,7 +39,7 @@ from daybook.quality.gx_objects import (
     expectation,
     quiet_offline_gx,
 )
-from daybook.quality.report import CheckReport, Finding
+from daybook.quality.report import CheckReport, Finding, resolve_totals
 from daybook.quality.suites import (
     BatchSpec,
     ExpectationSpec,
@@ -266,7 +266,7 @@ def run_checks(
             duckdb_dialect.close_connections(str(warehouse.duckdb_path))
     index = docs_dir / "index.html"
     return CheckReport(
-        findings=findings,
+        findings=resolve_totals(findings),
         docs_index=index if index.exists() else None,
         seconds=time.perf_counter() - started,
     )

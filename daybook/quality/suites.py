@@ -33,6 +33,9 @@ from daybook.config import project_dir
 from daybook.semantic.registry import Registry
 
 Severity = Literal["error", "warning"]
+# What an aggregate expectation's observed number counts (the report prints it after the
+# number); a share is a fraction of rows, printed as a percentage.
+Unit = Literal["rows", "heartbeats", "share"]
 SETTINGS_FILE = "settings.yml"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Parameter values reach SQL text, so only plain numbers and quote-free strings are allowed.
@@ -54,6 +57,10 @@ class ExpectationSpec(BaseModel):
     severity: Severity
     description: str
     reason: str | None = None
+    unit: Unit | None = None
+    # another expectation of the suite whose observed value is the number of rows this
+    # one's count is out of (the report prints and ranks by the share)
+    out_of: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -247,6 +254,18 @@ def load_suites(folder: Path | None = None, registry: Registry | None = None) ->
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise SuiteFileError(f"{path.name}: duplicate expectation names {duplicates}")
+        unknown = sorted(
+            {
+                spec.out_of
+                for batch in suite.batches
+                for spec in batch.expectations
+                if spec.out_of is not None and spec.out_of not in names
+            }
+        )
+        if unknown:
+            raise SuiteFileError(
+                f"{path.name}: out_of names no expectation of the suite: {unknown}"
+            )
         suites.append(suite.model_copy(update={"source": path}))
     if not suites:
         raise SuiteFileError(f"no suite files found in {folder}")

@@ -39,12 +39,14 @@ def insert_rows(warehouse: Warehouse, table: str, rows: Iterable[Mapping[str, An
 
 
 def problem_counts(report: CheckReport, suites: Iterable[str]) -> dict[tuple[str, str], int]:
-    """(suite, expectation) -> offending rows, for every counting expectation of ``suites``."""
+    """(suite, expectation) -> offending rows, for every counting expectation of ``suites``
+    (not shares, nor the totals other counts are out of)."""
     wanted = set(suites)
+    totals = {f.out_of for f in report.findings if f.out_of}
     return {
         (f.suite, f.name): f.count
         for f in report.findings
-        if f.suite in wanted and f.name != "duplicate_share_within_bound"
+        if f.suite in wanted and f.unit != "share" and f.name not in totals
     }
 
 

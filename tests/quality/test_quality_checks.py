@@ -432,9 +432,17 @@ def test_duplicate_share_over_the_bound_is_a_warning(
     report = run_checks(copy, docs_dir=tmp_path / "docs", suites=["raw.heartbeats"])
 
     ids = [hb["heartbeat_id"] for hb in built.raw_rows("heartbeats") if hb["heartbeat_id"]] * 2
+    share = 1 - len(set(ids)) / len(ids)
     finding = report.finding("raw.heartbeats", "duplicate_share_within_bound")
     assert finding.failed and finding.severity == "warning"
-    assert finding.observed_value == pytest.approx(1 - len(set(ids)) / len(ids))
+    assert finding.observed_value == pytest.approx(share)
+    # the suite's worst finding is the one with the largest share of rows: half the rows
+    # are copies, far more than any kind of invalid row (acceptance probe: it showed the
+    # count of invalid counts)
+    (summary,) = report.suites()
+    assert summary.worst == finding
+    assert finding.summary() == f"duplicate_share_within_bound: {share:.1%}"
+    assert all((f.share or 0) < share for f in report.warnings if f is not finding)
     clean = clean_reports[backend].finding("raw.heartbeats", "heartbeat_id_present")
     doubled = report.finding("raw.heartbeats", "heartbeat_id_present")
     assert doubled.count == 2 * clean.count
@@ -807,6 +815,52 @@ def test_daybook_check_exits_non_zero_on_a_broken_mart(
     assert "fct_activity_daily_grain_unique" in result.output
     assert (docs / "index.html").is_file()
     assert str(docs / "index.html") in result.output.replace("\n", "")
+
+
+def test_daybook_check_prints_the_offending_key(backend, broken_marts, tmp_path: Path) -> None:
+    """The error line names the row the break touched and what is wrong with it."""
+    warehouse, broken = broken_marts[backend, "wrong distinct user count"]
+    result = CliRunner().invoke(
+        main,
+        ["check", "--docs-dir", str(tmp_path / "docs"), "--suite", "marts"],
+        env={"DAYBOOK_DATABASE_URL": warehouse.url},
+    )
+    assert result.exit_code == 1, result.output
+    output = " ".join(result.output.split())  # rich wraps long lines
+    (key,) = broken.keys["device_daily_reconciles"]
+    assert f"error marts: device_daily_reconciles: 1 rows, e.g. '{key}'" in output
+
+
+def test_an_example_names_its_row_and_quotes_an_empty_value(
+    backend, empty_warehouse, tmp_path: Path
+) -> None:
+    """A client whose time zone is '' is named by its id, the zone shown quoted (it
+    printed as nothing: 'timezone_is_iana: 1 rows, e.g. ')."""
+    from daybook.raw_schema import RAW_TABLES
+
+    execute(empty_warehouse, "create schema if not exists raw")
+    execute(empty_warehouse, RAW_TABLES["clients"].create_sql())
+    client = str(uuid.uuid4())
+    created = datetime(2026, 1, 1)
+    insert_rows(
+        empty_warehouse,
+        "raw.clients",
+        [
+            {"client_id": client, "name": "Blank", "timezone": "", "created_at": created},
+            {
+                "client_id": str(uuid.uuid4()),
+                "name": "Ok",
+                "timezone": "UTC",
+                "created_at": created,
+            },
+        ],
+    )
+    report = run_checks(empty_warehouse, docs_dir=tmp_path / "docs", suites=["raw.clients"])
+    finding = report.finding("raw.clients", "timezone_is_iana")
+    assert finding.sample == (f"client_id={client}: timezone ''",)
+    assert (
+        finding.summary() == f"timezone_is_iana: 1 rows, e.g. \"client_id={client}: timezone ''\""
+    )
 
 
 def test_daybook_check_exits_zero_on_the_clean_warehouse(backend, built, tmp_path: Path) -> None:

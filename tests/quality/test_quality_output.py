@@ -124,3 +124,57 @@ def test_data_docs_show_warnings_as_warnings_and_load_nothing_remote(
     pages = [*docs.rglob("*.html"), *docs.glob("static/styles/*.css")]
     assert pages and not [p for p in pages if remote.search(p.read_text(encoding="utf-8"))]
     assert (docs / "static/vendor/bootstrap/bootstrap.min.css").is_file()
+
+
+def test_every_failed_expectation_is_listed_one_line_each(backend, built, clean_reports) -> None:
+    """Not only each suite's worst: every warning (and error) has its own line, with its
+    count, below the tables (acceptance probe: warnings were never listed)."""
+    raw, quarantined = _expected(built)
+    report = clean_reports[backend]
+    lines = _printed(report).splitlines()
+    listed = [line for line in lines if re.match(r"(warning|error) [\w.]+: \w+: ", line)]
+    # the raw reasons with rows (the id checks one per id column) and the quarantine's
+    id_columns = sum(
+        any(not _present(hb[column]) for hb in built.raw_rows("heartbeats"))
+        for column in ID_COLUMNS
+    )
+    expected = sum(1 for r in RAW_REASONS if raw[r]) + id_columns
+    expected += sum(1 for n in quarantined.values() if n)
+    assert len(listed) == expected == len(report.warnings)
+    for finding in report.warnings:
+        line = f"warning {finding.suite}: {finding.name}: {finding.count:,}"
+        assert any(printed.startswith(line) for printed in listed), line
+    # raw rows are shares of the delivered rows, which the line says
+    heartbeats = len(built.raw_rows("heartbeats"))
+    assert any(f"of {heartbeats:,})" in line for line in listed if "raw.heartbeats" in line)
+
+
+def test_examples_are_quoted_text_and_compound_keys_read_as_columns() -> None:
+    """An empty string is shown as '' (it printed as nothing), a compound key by column."""
+    from datetime import date
+
+    from daybook.quality.report import Finding
+
+    def summary(*sample) -> str:
+        return Finding(
+            "s", "b", "n", "t", "d", "warning", False, unexpected_count=len(sample), sample=sample
+        ).summary()
+
+    assert summary("") == "n: 1 rows, e.g. ''"
+    assert summary("Mars/Olympus", None) == "n: 2 rows, e.g. 'Mars/Olympus', null"
+    key = {"client_id": "c1", "activity_date": date(2026, 1, 2)}
+    assert summary(key) == "n: 1 rows, e.g. (client_id='c1', activity_date=2026-01-02)"
+    long = "x" * 300
+    assert summary(long, "y") == f"n: 2 rows, e.g. {long!r}"  # the first always, then bounded
+
+
+def test_data_docs_name_each_expectation_as_the_console_does(backend, clean_reports) -> None:
+    """Each batch's Data Docs page carries the name of each of its expectations, the name
+    the console prints (it said timestamps_plausible where Data Docs said
+    implausible_timestamps)."""
+    report = clean_reports[backend]
+    docs = report.docs_index.parent
+    for finding in report.findings:
+        folder = "/".join(f"{finding.suite}.{finding.batch}".split("."))
+        (page,) = docs.glob(f"validations/{folder}/**/*.html")
+        assert finding.name in page.read_text(encoding="utf-8"), (finding.suite, finding.name)

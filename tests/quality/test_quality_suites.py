@@ -94,6 +94,28 @@ def test_queries_render_with_settings_and_runtime_parameters() -> None:
             assert "${" not in sql
 
 
+def test_an_aggregate_is_observed_under_its_expectation_s_name() -> None:
+    """The console prints an expectation's name and Data Docs head it by its column, so a
+    column that exists for one expectation is named as it (one name, not two: the console
+    said timestamps_plausible where Data Docs said implausible_timestamps)."""
+    for suite in load_suites():
+        for batch in suite.batches:
+            columns = [spec.kwargs.get("column") for spec in batch.expectations]
+            for spec in batch.expectations:
+                column = spec.kwargs.get("column")
+                if column is None or columns.count(column) > 1:
+                    continue  # a compound key, or a data column several expectations read
+                if spec.type.startswith(
+                    (
+                        "expect_column_max",
+                        "expect_column_min",
+                        "expect_column_sum",
+                        "expect_column_values_to_be_null",
+                    )
+                ):
+                    assert column == spec.name, (suite.suite, spec.name, column)
+
+
 def test_unknown_placeholder_is_a_clear_error() -> None:
     settings = load_settings()
     with pytest.raises(SuiteFileError, match="unknown or malformed placeholder"):

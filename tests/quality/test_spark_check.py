@@ -37,7 +37,7 @@ from daybook.quality.suites import (
 )
 from daybook.warehouse import connection
 
-from .helpers import execute
+from .helpers import execute, problem_counts
 
 # a Spark server and a dbt build of its own: the build tier
 pytestmark = pytest.mark.build
@@ -236,37 +236,41 @@ def test_a_bad_raw_row_is_a_warning_of_the_expectation_meant_for_it(
     sample: SparkSample, bad_raw_rows: dict[str, int], tmp_path: Path
 ) -> None:
     report = run_checks(sample.warehouse, docs_dir=tmp_path / "docs", suites=["raw.heartbeats"])
-    before = {f.name: f.count for f in sample.clean.findings if f.suite == "raw.heartbeats"}
-    after = {f.name: f.count for f in report.findings}
-    increase = {
-        name: after[name] - before[name]
-        for name in after
-        if after[name] != before[name] and name != "duplicate_share_within_bound"
-    }
+    before = problem_counts(sample.clean, ["raw.heartbeats"])
+    after = problem_counts(report, ["raw.heartbeats"])
+    increase = {key[1]: after[key] - before[key] for key in after if after[key] != before[key]}
     assert increase == bad_raw_rows
+    delivered = report.finding("raw.heartbeats", "heartbeats_delivered").count
+    # each bad row raises one count by one: the rows delivered grew by as many
+    assert delivered == len(sample.raw["heartbeats"]) + sum(bad_raw_rows.values())
     assert all(report.finding("raw.heartbeats", name).failed for name in bad_raw_rows)
     assert report.ok  # warnings never fail the check
 
 
 @pytest.fixture(scope="module")
-def duplicated_grain_row(sample: SparkSample, bad_raw_rows: dict[str, int]) -> Warehouse:
-    """A second copy of one fct_activity_daily row (after the raw rows' test)."""
+def duplicated_grain_row(sample: SparkSample, bad_raw_rows: dict[str, int]) -> dict:
+    """A second copy of one fct_activity_daily row (after the raw rows' test); that row."""
+    (row,) = read_table(
+        sample.warehouse,
+        "select client_id, activity_date, user_id, device_id from fct_activity_daily"
+        " order by client_id, activity_date, user_id, device_id limit 1",
+    )
     execute(
         sample.warehouse,
         "insert into fct_activity_daily select * from (select * from fct_activity_daily"
         " order by client_id, activity_date, user_id, device_id limit 1) as one_row",
     )
-    return sample.warehouse
+    return row
 
 
 def test_a_duplicated_grain_row_fails_the_check_by_name(
-    duplicated_grain_row: Warehouse, tmp_path: Path
+    sample: SparkSample, duplicated_grain_row: dict, tmp_path: Path
 ) -> None:
     docs = tmp_path / "docs"
     result = CliRunner().invoke(
         main,
         ["check", "--docs-dir", str(docs), "--suite", "marts"],
-        env={"DAYBOOK_DATABASE_URL": duplicated_grain_row.url},
+        env={"DAYBOOK_DATABASE_URL": sample.warehouse.url},
     )
     assert result.exit_code == 1, result.output
     assert (docs / "index.html").is_file()
@@ -277,6 +281,15 @@ def test_a_duplicated_grain_row_fails_the_check_by_name(
     assert f"{len(must_fail)} errors" in output
     assert all(f"error marts: {name}:" in output for name in must_fail)
     assert "error marts: fct_activity_daily_grain_unique: 2 rows" in output
+    # the per-key checks name the doubled row's key (client, entity, day) and what differs
+    row = duplicated_grain_row
+    key = ", ".join(f"{c}={row[c]}" for c in ("client_id", "activity_date", "user_id", "device_id"))
+    user_day = f"client_id={row['client_id']}, user_id={row['user_id']}"
+    user_day += f", activity_date={row['activity_date']}"
+    assert f"error marts: fct_activity_daily_matches_valid_heartbeats: 1 rows, e.g. '{key}: " in (
+        output
+    )
+    assert f"error marts: user_daily_reconciles: 1 rows, e.g. '{user_day}: " in output
 
 
 def test_daybook_check_without_a_spark_server_says_so(tmp_path: Path) -> None:
