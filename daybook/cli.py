@@ -41,14 +41,27 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module_name), attribute)
 
     def invoke(self, ctx: click.Context) -> object:
-        """Run the sub-command; a setting it cannot use (``DAYBOOK_DATABASE_URL`` and the
-        like) ends it with the setting's own message, never a traceback."""
+        """Run the sub-command; what comes from outside Daybook ends it with one line, never
+        a traceback: a setting it cannot use (``DAYBOOK_DATABASE_URL`` and the like), the
+        environment (a PostgreSQL server that does not answer, a folder that cannot be
+        created, a DuckDB file another process holds: ``daybook.cli_errors``), and Ctrl-C
+        (exit code 130; a command that knows what state it left says so itself)."""
+        from daybook.cli_errors import Interrupted, environment_message, is_interrupt
         from daybook.config import ConfigError
 
         try:
             return super().invoke(ctx)
         except ConfigError as error:
             raise click.ClickException(str(error)) from None
+        except click.ClickException:
+            raise
+        except (KeyboardInterrupt, Exception) as error:
+            if is_interrupt(error):
+                raise Interrupted() from None
+            message = environment_message(error)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
 
     @staticmethod
     def _available(name: str) -> bool:

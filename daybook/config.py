@@ -157,6 +157,54 @@ def spark_retry_seconds() -> float:
 
 
 def warehouse_from_env() -> Warehouse:
-    """The warehouse named by ``DAYBOOK_DATABASE_URL``, or the embedded DuckDB default."""
+    """The warehouse named by ``DAYBOOK_DATABASE_URL``, or the embedded DuckDB default.
+
+    A DuckDB path must name a DuckDB database file, or nothing yet (the first load
+    creates it): anything else is refused here, before any command writes beside it.
+    """
     url = os.environ.get("DAYBOOK_DATABASE_URL") or f"duckdb://{DEFAULT_DUCKDB_PATH}"
-    return parse_database_url(url)
+    warehouse = parse_database_url(url)
+    if warehouse.duckdb_path is not None:
+        check_duckdb_path(warehouse.duckdb_path, url)
+    return warehouse
+
+
+# Every DuckDB database file starts with a block whose bytes 8 to 12 are this magic.
+DUCKDB_MAGIC = b"DUCK"
+DUCKDB_MAGIC_OFFSET = 8
+
+
+def check_duckdb_path(path: Path, url: str) -> None:
+    """Refuse a DuckDB warehouse path that is a folder, a file that is not a DuckDB
+    database (DuckDB attached such a file as an empty in-memory database: every load was
+    lost), or that lies under a file.
+
+    Why: a mistyped URL pointing at a CSV file, a folder or a path under a file otherwise
+    "worked" while keeping nothing, or failed deep inside a command.
+    """
+    rule = "a DuckDB warehouse path must name a DuckDB database file, or a file not created yet"
+    if path.is_dir():
+        raise ConfigError(
+            f"DAYBOOK_DATABASE_URL {url!r} names the folder {path}: {rule} "
+            f"(e.g. {path / 'daybook.duckdb'})"
+        )
+    if path.exists():
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(DUCKDB_MAGIC_OFFSET + len(DUCKDB_MAGIC))
+        except OSError:
+            return  # unreadable: DuckDB says why when a command opens it
+        if head[DUCKDB_MAGIC_OFFSET:] != DUCKDB_MAGIC:
+            raise ConfigError(
+                f"DAYBOOK_DATABASE_URL {url!r}: {path} is not a DuckDB database file "
+                f"(it lacks DuckDB's header); {rule}"
+            )
+        return
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(
+                    f"DAYBOOK_DATABASE_URL {url!r}: {parent} is a file, so no folder can "
+                    f"hold the warehouse under it; {rule}"
+                )
+            return

@@ -28,6 +28,12 @@ from daybook.config import Warehouse
 
 DUCKDB_CATALOG = "daybook"
 
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse cannot be opened for a reason outside Daybook: its folder cannot be
+    created. Every command ends on it with its message alone (``daybook.cli_errors``)."""
+
+
 # The memory limit of the DuckDB instance a process opens on a warehouse file: dbt's build
 # or refresh (the profile sets it from the same variable), the load, the snapshot publish,
 # the checks. Above it DuckDB spills to its temp_directory (beside the file,
@@ -60,9 +66,10 @@ def connect(warehouse: Warehouse, *, read_only: bool = False) -> Any:
         return connect_spark(warehouse.url)
     if warehouse.backend == "duckdb":
         assert warehouse.duckdb_path is not None
-        if not read_only:
-            warehouse.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-        return DuckDBWarehouseConnection(open_duckdb_file(warehouse.duckdb_path, read_only))
+        if read_only:
+            return DuckDBWarehouseConnection(open_duckdb_file(warehouse.duckdb_path, True))
+        make_folder(warehouse.duckdb_path.parent, "the DuckDB warehouse")
+        return DuckDBWarehouseConnection(open_duckdb_file(warehouse.duckdb_path))
     import psycopg
 
     connection = psycopg.connect(warehouse.pg_conninfo)
@@ -111,6 +118,19 @@ def open_duckdb_file(path: Path, read_only: bool = False) -> Any:
         con.close()
         raise
     return con
+
+
+def make_folder(folder: Path, purpose: str) -> None:
+    """Create ``folder`` (and its parents) when missing; one line when it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if isinstance(error, FileExistsError | NotADirectoryError):
+            reason = "a file is in the way"
+        raise WarehouseUnavailable(
+            f"cannot create the folder {folder} for {purpose}: {reason}"
+        ) from None
 
 
 def duckdb_profile_env(path: Path) -> dict[str, str]:

@@ -24,4 +24,12 @@ def load_progress(enabled: bool, table: str, files: int) -> Iterator[Callable[[]
         console=Console(stderr=True),
     ) as bar:
         task = bar.add_task(table, total=files)
-        yield lambda: bar.advance(task)
+        try:
+            yield lambda: bar.advance(task)
+        except BaseException:
+            # a refused or interrupted load: its one line alone, without the bar (erased
+            # from a terminal; elsewhere the bar is only printed when it stops)
+            bar.live.transient = True
+            if not bar.console.is_terminal:
+                bar.console.quiet = True
+            raise

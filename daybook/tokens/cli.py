@@ -49,8 +49,18 @@ def unknown_clients(warehouse: Warehouse, client_ids: list[str]) -> list[str] | 
 
 
 def token_store() -> TokenStore:
-    """The token store of the database the API reads (the serving store when one is set)."""
-    return open_token_store(serving_store(warehouse_from_env()))
+    """The token store of the database the API reads (the serving store when one is set),
+    its table created when missing: a store that cannot be reached (a PostgreSQL server
+    that does not answer, a state folder that cannot be created) fails here, with one line
+    (``daybook.cli``), before anything else is done."""
+    from daybook.warehouse import make_folder
+
+    store = serving_store(warehouse_from_env())
+    if store.backend in ("duckdb", "spark"):  # tokens in SQLite, in the state folder
+        make_folder(store.state_dir, "the API tokens")
+    opened = open_token_store(store)
+    opened.ensure_schema()
+    return opened
 
 
 def _clients_text(record: TokenRecord) -> str:
@@ -91,6 +101,7 @@ def create(clients: tuple[str, ...], all_clients: bool, label: str, allow_unknow
             f"not a client UUID: {', '.join(malformed)}", param_hint="--client"
         )
     warehouse = warehouse_from_env()
+    store = token_store()
     if client_ids and not allow_unknown_client:
         missing = unknown_clients(warehouse, client_ids)
         if missing is None:
@@ -103,7 +114,7 @@ def create(clients: tuple[str, ...], all_clients: bool, label: str, allow_unknow
                 f"unknown client(s) in the warehouse: {', '.join(missing)} "
                 "(use --allow-unknown-client to create the token anyway)"
             )
-    record, secret = token_store().create(None if all_clients else client_ids, label=label)
+    record, secret = store.create(None if all_clients else client_ids, label=label)
     click.echo(f"Created token {record.token_id} for {_clients_text(record)}.")
     click.echo("It is shown only this once; the warehouse keeps only its hash.")
     click.echo(secret)
