@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,7 +22,6 @@ from daybook.refresh_sql import fingerprints_sql
 from daybook.warehouse import connect
 
 ENTITY_TABLES = tuple(name for name in RAW_TABLES if name != "heartbeats")
-LOCK_WAIT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -137,12 +135,6 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 
 def open_build_database(warehouse: Warehouse) -> Any:
-    """Open the build database, waiting while another process (a load) holds DuckDB's lock."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    while True:
-        try:
-            return contextlib.closing(connect(warehouse))
-        except Exception as error:  # duckdb.IOException: "Could not set lock on file"
-            if "lock" not in str(error).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+    """Open the build database; on DuckDB :func:`daybook.warehouse.connect` waits while
+    another process (a load) holds the file's lock, saying once which, as every writer does."""
+    return contextlib.closing(connect(warehouse))

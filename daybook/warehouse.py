@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,10 +31,41 @@ from daybook.config import Warehouse
 
 DUCKDB_CATALOG = "daybook"
 
+# How long a command that writes a DuckDB warehouse (load, build, refresh, publish) waits
+# for another process holding the file's lock (DuckDB lets one writing process open it)
+# before it gives up; the environment variable overrides it for one run.
+LOCK_WAIT_SECONDS = 60.0
+LOCK_WAIT_ENV = "DAYBOOK_LOCK_WAIT_SECONDS"
+_LOCK_POLL_SECONDS = 0.5
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
+
 
 class WarehouseUnavailable(RuntimeError):
     """The warehouse cannot be opened for a reason outside Daybook: its folder cannot be
-    created. Every command ends on it with its message alone (``daybook.cli_errors``)."""
+    created, or another process held its DuckDB file longer than :func:`lock_wait_seconds`.
+    Every command ends on it with its message alone (``daybook.cli_errors``)."""
+
+
+def lock_wait_seconds() -> float:
+    """``DAYBOOK_LOCK_WAIT_SECONDS`` if set (a number >= 0), else :data:`LOCK_WAIT_SECONDS`."""
+    raw = os.environ.get(LOCK_WAIT_ENV, "").strip()
+    try:
+        seconds = float(raw) if raw else LOCK_WAIT_SECONDS
+    except ValueError:
+        seconds = LOCK_WAIT_SECONDS
+    return seconds if seconds >= 0 else LOCK_WAIT_SECONDS
+
+
+def lock_holder(error: BaseException) -> str | None:
+    """Who holds the DuckDB file when ``error`` is DuckDB refusing its lock ("process 1234
+    (/usr/bin/python3)"), else None."""
+    text = str(error)
+    if "could not set lock" not in text.lower() and "conflicting lock" not in text.lower():
+        return None
+    match = _LOCK_HOLDER.search(text)
+    if match is None:
+        return "another process"
+    return f"process {match['pid']} ({match['program']})"
 
 
 # The memory limit of the DuckDB instance a process opens on a warehouse file: dbt's build
@@ -69,7 +103,7 @@ def connect(warehouse: Warehouse, *, read_only: bool = False) -> Any:
         if read_only:
             return DuckDBWarehouseConnection(open_duckdb_file(warehouse.duckdb_path, True))
         make_folder(warehouse.duckdb_path.parent, "the DuckDB warehouse")
-        return DuckDBWarehouseConnection(open_duckdb_file(warehouse.duckdb_path))
+        return DuckDBWarehouseConnection(open_duckdb_waiting(warehouse.duckdb_path))
     import psycopg
 
     connection = psycopg.connect(warehouse.pg_conninfo)
@@ -131,6 +165,40 @@ def make_folder(folder: Path, purpose: str) -> None:
         raise WarehouseUnavailable(
             f"cannot create the folder {folder} for {purpose}: {reason}"
         ) from None
+
+
+def open_duckdb_waiting(path: Path) -> Any:
+    """:func:`open_duckdb_file` read-write, waiting while another process holds the file.
+
+    DuckDB lets one process write a file; a load, build, refresh or publish that finds it
+    taken says once which process holds it, waits up to :func:`lock_wait_seconds`, then
+    gives up with one line naming the holder (:class:`WarehouseUnavailable`).
+    """
+    deadline: float | None = None
+    while True:
+        try:
+            return open_duckdb_file(path)
+        except Exception as error:  # duckdb.IOException: "Could not set lock on file"
+            holder = lock_holder(error)
+            if holder is None:
+                raise
+            wait = lock_wait_seconds()
+            if deadline is None:
+                deadline = time.monotonic() + wait
+                if wait > 0:
+                    print(
+                        f"waiting for {holder} to release the DuckDB warehouse {path} "
+                        f"(up to {wait:g} s)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+            if time.monotonic() >= deadline:
+                raise WarehouseUnavailable(
+                    f"the DuckDB warehouse {path} is held by {holder}, which did not release "
+                    f"it within {wait:g} s (DuckDB lets one process write the file): try "
+                    "again once it is done"
+                ) from None
+            time.sleep(_LOCK_POLL_SECONDS)
 
 
 def duckdb_profile_env(path: Path) -> dict[str, str]:

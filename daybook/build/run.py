@@ -8,7 +8,8 @@ Both return a :class:`~daybook.build.results.BuildResult`; neither publishes any
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from daybook.build.invoke import run_dbt
@@ -17,6 +18,7 @@ from daybook.build.results import BuildResult, NodeResult, build_result, progres
 from daybook.build.views import VIEW_MODELS, project_fingerprint, record_views, views_current
 from daybook.config import Warehouse
 from daybook.refresh_state import raw_marks, save_state
+from daybook.warehouse import connect
 
 
 def run_build(
@@ -37,8 +39,38 @@ def run_build(
     advises for production builds: they check the models' SQL on fixed inputs, which
     only changes with the project (CI runs them), and dbt runs each before the model
     it tests, so they delayed the heartbeat models, the head of the critical path.
-    ``on_node`` is called as each node finishes (progress).
+    ``on_node`` is called as each node finishes (progress). On DuckDB the file is held
+    from first to last (:func:`holding_the_file`).
     """
+    with holding_the_file(warehouse):
+        return _run_build(warehouse, full_refresh, select, exclude, unit_tests, on_node)
+
+
+@contextmanager
+def holding_the_file(warehouse: Warehouse) -> Iterator[None]:
+    """On DuckDB, hold the warehouse file for a whole build: opened first (waiting while
+    another process holds it, :func:`daybook.warehouse.connect`) and kept open until dbt is
+    done. dbt's connections join this process's DuckDB instance, so no other process can
+    take the file between the raw tables and dbt's models (dbt then failed at once with
+    DuckDB's lock error, its traceback printed three times). Elsewhere: nothing."""
+    if warehouse.backend != "duckdb":
+        yield
+        return
+    con = connect(warehouse)
+    try:
+        yield
+    finally:
+        con.close()
+
+
+def _run_build(
+    warehouse: Warehouse,
+    full_refresh: bool,
+    select: list[str] | None,
+    exclude: list[str] | None,
+    unit_tests: bool,
+    on_node: Callable[[NodeResult], None] | None,
+) -> BuildResult:
     started = time.perf_counter()
     try:
         ensure_raw_tables(warehouse)
@@ -80,6 +112,11 @@ def run_models(warehouse: Warehouse) -> BuildResult:
     (:mod:`daybook.build.views`); should that run fail (a view dropped by hand), every
     model runs again at once.
     """
+    with holding_the_file(warehouse):
+        return _run_models(warehouse)
+
+
+def _run_models(warehouse: Warehouse) -> BuildResult:
     started = time.perf_counter()
     fingerprint = project_fingerprint()
     if views_current(warehouse, fingerprint):
