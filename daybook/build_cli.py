@@ -14,6 +14,7 @@ from daybook.build.results import OUTCOMES, BuildResult, Built, NodeResult
 from daybook.build.run import run_build
 from daybook.config import Warehouse, warehouse_from_env
 from daybook.pipeline import build_and_publish
+from daybook.serving.pointer import ServingError
 
 
 @click.command()
@@ -66,12 +67,22 @@ def build(full_refresh: bool, select: tuple[str, ...], unit_tests: bool) -> None
 
         def on_built(result: Built) -> None:
             status.stop()  # the summary, then (on success) the publish
+            error = getattr(result, "error", None)
+            if not result.success and error and not getattr(result, "nodes", None):
+                # stopped before any node ran (a selection matching nothing, no connection):
+                # its reason alone, not an empty table
+                raise click.ClickException(f"dbt build failed: {error}")
             _print_summary(console, result)
             if not result.success:
                 failing = ", ".join(node.name for node in result.failed_nodes)
                 raise click.ClickException(f"dbt build failed: {failing or 'see the error above'}")
 
-        outcome = build_and_publish(warehouse, build=dbt_build, on_built=on_built)
+        try:
+            outcome = build_and_publish(warehouse, build=dbt_build, on_built=on_built)
+        except ServingError as error:  # e.g. a partial build (--select) on a new warehouse
+            raise click.ClickException(
+                f"the build succeeded but was not published: {error}"
+            ) from None
     if outcome.publication is not None:
         # The API reads published snapshots, never the build file (see daybook.serving).
         console.print(f"Published serving snapshot {outcome.publication.name}")

@@ -7,6 +7,7 @@ Both return a :class:`~daybook.build.results.BuildResult`; neither publishes any
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,11 +40,27 @@ def run_build(
     advises for production builds: they check the models' SQL on fixed inputs, which
     only changes with the project (CI runs them), and dbt runs each before the model
     it tests, so they delayed the heartbeat models, the head of the critical path.
-    ``on_node`` is called as each node finishes (progress). On DuckDB the file is held
-    from first to last (:func:`holding_the_file`).
+    ``on_node`` is called as each node finishes (progress). A ``select`` that matches no
+    node fails the build before anything runs, naming it (a typo built nothing and was
+    reported a success). On DuckDB the file is held from first to last
+    (:func:`holding_the_file`).
     """
     with holding_the_file(warehouse):
-        return _run_build(warehouse, full_refresh, select, exclude, unit_tests, on_node)
+        result = _run_build(warehouse, full_refresh, select, exclude, unit_tests, on_node)
+    if select and result.error:
+        unmatched = _UNMATCHED.search(result.error)
+        if unmatched:
+            result.error = (
+                f"--select {unmatched['criterion']!r} matches no dbt model, test or other "
+                "node (`dbt ls` lists them); nothing was built"
+            )
+    return result
+
+
+# dbt's words for a selection that matches nothing (NoNodesForSelectionCriteria), raised
+# as an error by WARN_ERROR_UNMATCHED
+_UNMATCHED = re.compile(r"The selection criterion '(?P<criterion>.*)' does not match any")
+WARN_ERROR_UNMATCHED = ["--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}']
 
 
 @contextmanager
@@ -87,7 +104,7 @@ def _run_build(
     if full_refresh:
         args.append("--full-refresh")
     if select:
-        args += ["--select", *select]
+        args += ["--select", *select, *WARN_ERROR_UNMATCHED]
     if exclude:
         args += ["--exclude", *exclude]
     if not unit_tests:
