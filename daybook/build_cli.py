@@ -12,8 +12,10 @@ import click
 
 from daybook.build.results import OUTCOMES, BuildResult, Built, NodeResult
 from daybook.build.run import run_build
+from daybook.cli_errors import Interrupted
 from daybook.config import Warehouse, warehouse_from_env
 from daybook.pipeline import build_and_publish
+from daybook.publishers import publisher_for
 from daybook.serving.pointer import ServingError
 
 
@@ -67,6 +69,7 @@ def build(full_refresh: bool, select: tuple[str, ...], unit_tests: bool) -> None
 
         def on_built(result: Built) -> None:
             status.stop()  # the summary, then (on success) the publish
+            stage[0] = "publishing"
             error = getattr(result, "error", None)
             if not result.success and error and not getattr(result, "nodes", None):
                 # stopped before any node ran (a selection matching nothing, no connection):
@@ -77,8 +80,14 @@ def build(full_refresh: bool, select: tuple[str, ...], unit_tests: bool) -> None
                 failing = ", ".join(node.name for node in result.failed_nodes)
                 raise click.ClickException(f"dbt build failed: {failing or 'see the error above'}")
 
+        stage = ["building"]
+        publisher = publisher_for(warehouse)  # a bad serving URL fails before building
         try:
-            outcome = build_and_publish(warehouse, build=dbt_build, on_built=on_built)
+            outcome = build_and_publish(
+                warehouse, build=dbt_build, on_built=on_built, publisher=publisher
+            )
+        except KeyboardInterrupt:
+            raise Interrupted(_interrupted(stage[0], publisher.in_place)) from None
         except ServingError as error:  # e.g. a partial build (--select) on a new warehouse
             raise click.ClickException(
                 f"the build succeeded but was not published: {error}"
@@ -88,6 +97,21 @@ def build(full_refresh: bool, select: tuple[str, ...], unit_tests: bool) -> None
         console.print(f"Published serving snapshot {outcome.publication.name}")
     # after: the columns the YAML names, against the dbt manifest this build wrote
     _refuse_what_the_api_refuses(check_manifest=True, after="The marts are built and served")
+
+
+def _interrupted(stage: str, in_place: bool) -> str:
+    """What Ctrl-C left: the line ``daybook build`` ends with (exit code 130)."""
+    if stage == "publishing":
+        return "interrupted while publishing the build: `daybook refresh` publishes it"
+    if in_place:  # PostgreSQL: the API reads the tables dbt writes
+        return (
+            "interrupted; the build stopped part way: the models it finished are already "
+            "served, the others as before (build again to finish)"
+        )
+    return (
+        "interrupted; the build stopped part way and nothing was published (the API serves "
+        "what it served before)"
+    )
 
 
 def _refuse_what_the_api_refuses(*, check_manifest: bool, after: str | None) -> None:

@@ -9,6 +9,9 @@ profile, target and the warehouse's own artifact folders
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -64,5 +67,79 @@ def run_dbt(
         "--log-path",
         str(artifacts.log_path),
     ]
-    with _environment(dbt_env(warehouse) | QUIET_DBT):
-        return dbtRunner(callbacks=callbacks or []).invoke(command)
+    gate = _OutputGate()
+    passed = [gate.wrap(callback) for callback in callbacks or []]
+    with _environment(dbt_env(warehouse) | QUIET_DBT), gate.watching():
+        outcome = dbtRunner(callbacks=passed).invoke(command)
+    if gate.interrupted or isinstance(outcome.exception, KeyboardInterrupt):
+        raise KeyboardInterrupt  # the caller says what state the interrupted run left
+    return outcome
+
+
+class _OutputGate:
+    """dbt's console output and events, passed on until Ctrl-C, and dropped after it.
+
+    dbt catches Ctrl-C itself: it cancels its queries, then prints the interrupt's stack
+    trace and reports the cancelled nodes as errors, which read as a failed build. Those
+    are held back here; :func:`run_dbt` raises ``KeyboardInterrupt`` once dbt has
+    returned, so the command says, in one line, that it was interrupted. The SIGINT
+    handler that was installed still decides (``daybook refresh`` lets its first Ctrl-C
+    finish the cycle); only when it raises is the gate shut.
+    """
+
+    def __init__(self) -> None:
+        self.interrupted = False
+
+    def write(self, text: str) -> int:  # dbt's console log stream
+        if not self.interrupted:
+            sys.stdout.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.interrupted:
+            sys.stdout.flush()
+
+    def wrap(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        def passed(event: Any) -> None:
+            if not self.interrupted:
+                callback(event)
+
+        return passed
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        from dbt_common.events import functions as dbt_events
+
+        captured = dbt_events.get_capture_stream()
+        dbt_events.capture_stdout_logs(self)  # dbt's console logger writes here
+        previous = _install_sigint(self)
+        try:
+            yield
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+            if captured is None:
+                dbt_events.stop_capture_stdout_logs()
+            else:
+                dbt_events.capture_stdout_logs(captured)
+
+
+def _install_sigint(gate: _OutputGate) -> Any:
+    """Chain a SIGINT handler that shuts ``gate`` when the handler before it raises; the
+    previous handler (to restore), or None when none was installed (not the main thread,
+    or SIGINT ignored)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):  # SIG_IGN, SIG_DFL or not set from Python: left alone
+        return None
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        try:
+            previous(signum, frame)
+        except BaseException:
+            gate.interrupted = True
+            raise
+
+    signal.signal(signal.SIGINT, on_sigint)
+    return previous

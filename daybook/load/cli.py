@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from daybook.cli_errors import Interrupted
 from daybook.config import ConfigError, warehouse_from_env
-from daybook.load.errors import LoadError
+from daybook.load.errors import LoadError, LoadInterrupted
 from daybook.load.loader import load_files
 from daybook.raw_schema import RAW_TABLES
 
@@ -30,6 +31,8 @@ def load(table: str, files: tuple[Path, ...]) -> None:
         result = load_files(warehouse, table, list(files), progress=True)
     except (LoadError, ConfigError) as error:
         raise click.ClickException(str(error)) from None
+    except LoadInterrupted as interrupted:  # rolled back: nothing of the call was loaded
+        raise Interrupted(str(interrupted)) from None
     click.echo(
         f"raw.{result.table}: {result.rows_read:,} rows read from {len(result.files)} file(s), "
         f"{result.rows_added:,} added"

@@ -9,3 +9,11 @@ class LoadError(ValueError):
     When it is raised the warehouse is unchanged: every file of the call was
     loaded in one transaction, which was rolled back.
     """
+
+
+class LoadInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a load before it committed: its transaction was rolled back, so the
+    warehouse is as it was (a ``KeyboardInterrupt``, so whatever stops on Ctrl-C stops)."""
+
+    def __init__(self) -> None:
+        super().__init__("interrupted; the warehouse is unchanged")

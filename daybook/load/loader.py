@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from daybook.config import Warehouse
-from daybook.load.errors import LoadError
+from daybook.load.errors import LoadError, LoadInterrupted
 from daybook.load.files import inspect_file
 from daybook.load.progress import load_progress
 from daybook.load.result import EntityChanges, LoadResult
@@ -54,7 +54,10 @@ def load_files(
     # the same file named twice in one call is loaded once
     unique = list(dict.fromkeys(Path(path).resolve() for path in files))
     named = {Path(path).resolve(): Path(path) for path in files}
-    inputs = [inspect_file(named[path], spec) for path in unique]
+    try:
+        inputs = [inspect_file(named[path], spec) for path in unique]
+    except KeyboardInterrupt:  # still reading headers: nothing was opened for writing
+        raise LoadInterrupted() from None
     loader = _LOADERS[warehouse.backend]
     with load_progress(progress, spec.name, len(inputs)) as advance:
         rows_read, rows_added, changes = loader(warehouse, spec, inputs, advance)

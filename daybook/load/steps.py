@@ -15,7 +15,8 @@ import gzip
 from collections.abc import Iterator
 from typing import Any
 
-from daybook.load.errors import LoadError
+from daybook.cli_errors import is_interrupt
+from daybook.load.errors import LoadError, LoadInterrupted
 from daybook.load.files import InputFile
 from daybook.load.merge import (
     entity_changes_sql,
@@ -36,20 +37,36 @@ def all_or_nothing(
     """Commit ``con`` when the block completes; on any exception roll it back.
 
     A driver error becomes ``LoadError("<refused>: <its first line>")`` (later
-    lines can quote the SQL). ``con`` and ``also_close`` are closed either way.
+    lines can quote the SQL); Ctrl-C before the commit, ``LoadInterrupted``. ``con`` and
+    ``also_close`` are closed either way.
     """
     try:
         yield con
         con.commit()
-    except driver_errors as error:
+    except BaseException as error:
+        interrupted = is_interrupt(error)  # Ctrl-C, also as DuckDB's "Query interrupted"
+        if interrupted:
+            _stop_queries(con, *also_close)
         _rollback(con)
-        raise LoadError(f"{refused}: {first_line(error)}") from None
-    except BaseException:
-        _rollback(con)
+        if interrupted:
+            raise LoadInterrupted() from None
+        if isinstance(error, driver_errors):
+            raise LoadError(f"{refused}: {first_line(error)}") from None
         raise
     finally:
         for connection in (con, *also_close):
             connection.close()
+
+
+def _stop_queries(*connections: Any) -> None:
+    """Stop what DuckDB connections still run: on Ctrl-C DuckDB raises at once but may leave
+    the statement running, and the rollback waited for it (for as long as the whole insert
+    would have taken). PostgreSQL's driver cancels its own statement on Ctrl-C."""
+    for connection in connections:
+        interrupt = getattr(connection, "interrupt", None)
+        if interrupt is not None:
+            with contextlib.suppress(Exception):
+                interrupt()
 
 
 def _rollback(con: Any) -> None:

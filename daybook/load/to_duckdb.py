@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from daybook.cli_errors import is_interrupt
 from daybook.config import Warehouse
-from daybook.load.errors import LoadError
+from daybook.load.errors import LoadError, LoadInterrupted
 from daybook.load.files import InputFile
 from daybook.load.merge import STAGE, merge_statements, stage_sql
 from daybook.load.read_failures import first_line, raise_for_csv_rejects
@@ -39,9 +40,11 @@ def load_duckdb(
     import duckdb
 
     try:
-        con = connect(warehouse)
+        con = connect(warehouse)  # waits while another process holds the file
     except duckdb.Error as error:
         raise LoadError(f"cannot open the DuckDB warehouse: {first_line(error)}") from None
+    except KeyboardInterrupt:  # nothing written yet
+        raise LoadInterrupted() from None
     with all_or_nothing(con, duckdb.Error, "DuckDB refused the load"):
         use_utc(con, keep_order=spec.name != "heartbeats")
         con.execute("begin transaction")
@@ -61,6 +64,8 @@ def load_duckdb(
                 inserted = con.execute(f"insert into {sink} ({columns}) {select}", [str(item.path)])
                 rows_read += inserted.fetchone()[0]
             except duckdb.Error as error:
+                if is_interrupt(error):
+                    raise
                 con.rollback()
                 explain(con, item, spec, error)
             raise_for_csv_rejects(con, item)

@@ -16,7 +16,7 @@ from typing import Any
 
 from daybook.config import Warehouse
 from daybook.load import pgbinary
-from daybook.load.errors import LoadError
+from daybook.load.errors import LoadError, LoadInterrupted
 from daybook.load.files import InputFile
 from daybook.load.merge import STAGE, merge_statements, stage_sql
 from daybook.load.pg_indexes import index_statements
@@ -55,6 +55,9 @@ def load_postgres(
     except psycopg.Error as error:
         duck.close()
         raise LoadError(f"cannot connect to PostgreSQL: {first_line(error)}") from None
+    except KeyboardInterrupt:  # nothing written yet
+        duck.close()
+        raise LoadInterrupted() from None
     with all_or_nothing(pg, psycopg.Error, "PostgreSQL refused the load", duck), pg.cursor() as cur:
         cur.execute(f"create schema if not exists {RAW_SCHEMA}")
         cur.execute(spec.create_sql())
