@@ -32,13 +32,23 @@ T = TypeVar("T")
 console = Console(stderr=True)
 
 
-def _step(title: str, work: Callable[[], T]) -> T:
-    """Run one demo step under a spinner and report its duration."""
+def _step(title: str, work: Callable[[], T], succeeded: Callable[[T], bool] | None = None) -> T:
+    """Run one demo step under a spinner and report its duration: ✓ when it succeeded,
+    ✗ when it raised (an error, Ctrl-C) or ``succeeded`` says its result is a failure."""
     started = time.perf_counter()
-    with console.status(f"[bold]{title}[/bold]…"):
-        result = work()
-    console.print(f"[green]✓[/green] {title} ({time.perf_counter() - started:.1f} s)")
+    try:
+        with console.status(f"[bold]{title}[/bold]…"):
+            result = work()
+    except BaseException:
+        _mark(False, title, started)
+        raise
+    _mark(succeeded is None or succeeded(result), title, started)
     return result
+
+
+def _mark(ok: bool, title: str, started: float) -> None:
+    mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
+    console.print(f"{mark} {title} ({time.perf_counter() - started:.1f} s)")
 
 
 def example_requests(base_url: str, token: str) -> list[str]:
@@ -67,9 +77,12 @@ def prepare(warehouse: Warehouse, *, heartbeats: int, data_dir: Path) -> str:
     for table in ("clients", "users", "devices", "heartbeats"):
         result = _step(f"Loading raw.{table}", lambda t=table: load_files(warehouse, t, files[t]))
         console.print(f"    {result.rows_read:,} rows read, {result.rows_added:,} new")
+        for notice in result.notices():  # as `daybook load` says them
+            console.print(f"    Notice: raw.{table}: {notice}", markup=False, soft_wrap=True)
     outcome = _step(
         "Building the marts with dbt (models and data tests) and publishing them",
         lambda: build_and_publish(warehouse),
+        lambda outcome: outcome.success,
     )
     console.print(outcome.build.summary())
     if not outcome.success:
@@ -79,7 +92,11 @@ def prepare(warehouse: Warehouse, *, heartbeats: int, data_dir: Path) -> str:
             f"[green]✓[/green] Published {outcome.publication.description} "
             f"({outcome.publish_seconds or 0.0:.1f} s)"
         )
-    report = _step("Checking data quality (Great Expectations)", lambda: run_checks(warehouse))
+    report = _step(
+        "Checking data quality (Great Expectations)",
+        lambda: run_checks(warehouse),
+        lambda report: report.ok,
+    )
     from daybook.quality.cli import render
 
     render(report, console)
