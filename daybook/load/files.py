@@ -50,6 +50,11 @@ class InputFile:
 def inspect_file(path: Path, table: RawTable) -> InputFile:
     """Recognise ``path`` and check its columns are exactly the contract's (any order)."""
     path = Path(path)
+    if path.is_dir():
+        raise LoadError(
+            f"{path}: is a folder, not a file: name the files to load, e.g. "
+            f"{path / _pattern_inside(path, table.name)} (the shell expands the pattern)"
+        )
     if not path.is_file():
         raise LoadError(f"{path}: file not found")
     file_format = _format_of(path)
@@ -61,6 +66,20 @@ def inspect_file(path: Path, table: RawTable) -> InputFile:
     columns, text_columns = _parquet_columns(path)
     _check_columns(path, columns, table)
     return InputFile(path, file_format, columns, text_columns)
+
+
+def _pattern_inside(folder: Path, table: str) -> str:
+    """A file pattern for the loadable files in ``folder``: the table's own when there are
+    some (``heartbeats*.parquet``), else any (``*.csv``), else ``*.parquet``."""
+    try:
+        names = sorted(child.name.lower() for child in folder.iterdir())
+    except OSError:
+        names = []
+    loadable = [(name, suffix) for name in names for suffix in _SUFFIXES if name.endswith(suffix)]
+    for name, suffix in loadable:
+        if name.startswith(table):
+            return f"{table}*{suffix}"
+    return f"*{loadable[0][1]}" if loadable else "*.parquet"
 
 
 def _format_of(path: Path) -> FileFormat:

@@ -16,6 +16,9 @@ from daybook.semantic.errors import SemanticError
 from daybook.semantic.loader import load_catalog
 from daybook.semantic.metric_sql import SHAPES
 
+# other spellings of a dialect: the URL scheme ``postgresql://`` names PostgreSQL too
+DIALECT_ALIASES = {"postgresql": "postgres"}
+
 
 def _catalog() -> Catalog:
     try:
@@ -68,7 +71,9 @@ def metrics() -> None:
 @click.option(
     "--dialect",
     default=None,
-    help=f"SQL dialect: {', '.join(DIALECTS)} (default: the configured warehouse's).",
+    help=(
+        f"SQL dialect: {', '.join(DIALECTS)} (postgresql too; default: the configured warehouse's)."
+    ),
 )
 @click.option(
     "--shape",
@@ -82,9 +87,17 @@ def metrics() -> None:
 )
 def sql(metric_name: str, entity: str, granularity: str, dialect: str | None, shape: str) -> None:
     """Print the compiled, formatted SQL of a metric request."""
-    dialect = dialect or _default_dialect()
+    dialect = DIALECT_ALIASES.get(dialect, dialect) if dialect else _default_dialect()
+    catalog = _catalog()
+    if metric_name not in catalog.metrics:
+        api_names = {metric.dbt_name: name for name, metric in catalog.metrics.items()}
+        if metric_name in api_names:  # dbt's name: say the one the API and this command take
+            raise click.ClickException(
+                f"Unknown metric: {metric_name} is dbt's name; the API's (and this "
+                f"command's) is {api_names[metric_name]}: --metric {api_names[metric_name]}"
+            )
     try:
-        query = _catalog().compile(
+        query = catalog.compile(
             metric=metric_name, entity=entity, granularity=granularity, dialect=dialect, shape=shape
         )
     except SemanticError as error:

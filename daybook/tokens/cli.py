@@ -134,11 +134,16 @@ def list_tokens() -> None:
 @click.argument("token_or_id")
 def revoke(token_or_id: str) -> None:
     """Revoke a token by its id or the token itself; effective on the next request."""
+    store = token_store()
+    revoked_before = {record.token_id for record in store.list() if not record.active}
     try:
-        record = token_store().revoke(token_or_id.strip())
+        record = store.revoke(token_or_id.strip())
     except TokenError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"Revoked token {record.token_id} at {record.revoked_at}.")
+    if record.token_id in revoked_before:
+        click.echo(f"Token {record.token_id} was already revoked, at {record.revoked_at}.")
+    else:
+        click.echo(f"Revoked token {record.token_id} at {record.revoked_at}.")
 
 
 if __name__ == "__main__":  # pragma: no cover
