@@ -8,7 +8,7 @@ import threading
 from collections.abc import Hashable, Sequence
 from typing import Any
 
-from api.warehouse_reader import NothingPublished
+from api.reader_errors import NothingPublished
 from daybook.config import Warehouse
 
 

@@ -19,7 +19,7 @@ from api import request_state
 from api.error_codes import error_code
 from api.logs import loggable_path
 from api.params import ParameterProblem
-from api.warehouse_reader import NothingPublished
+from api.reader_errors import NothingPublished
 
 log = logging.getLogger("daybook.api")
 

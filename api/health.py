@@ -7,8 +7,8 @@ import logging
 from flask_openapi3 import APIBlueprint
 
 from api.errors import ApiError
+from api.reader_errors import NothingPublished
 from api.services import current_services
-from api.warehouse_reader import NothingPublished
 
 log = logging.getLogger("daybook.api")
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from api.reader_errors import NothingPublished
 from daybook.config import Warehouse
 
 # Written by the dbt on-run-end hook dbt_project/macros/record_build.sql.
@@ -61,11 +62,6 @@ def guarded_sql(guard: Guard, sql: str, width: int) -> str:
         f" union all select 1, null, {head_nulls}, body.* from ({sql}) as body"
         f" where exists (select 1 from guard where {guard.condition})"
     )
-
-
-class NothingPublished(RuntimeError):
-    """Nothing has been built and published for the API to read yet (answered 500 with this
-    message, and ``/readyz`` says not ready)."""
 
 
 class Reader(Protocol):
