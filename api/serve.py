@@ -32,6 +32,7 @@ processes, and nothing in gunicorn's master imports DuckDB.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -137,6 +138,29 @@ def _close_warehouse(server: Any, worker: Any) -> None:
         services.reader.close()
 
 
+def hold_port(host: str, port: int) -> socket.socket:
+    """Bind the port to serve on before anything else, and keep it for gunicorn (``fd://``).
+
+    A port that is taken (or a host that is no interface here) fails at once with one
+    line, not after the first publish or minutes of a demo's build, and not as gunicorn's
+    five seconds of retries; one free now cannot be taken meanwhile; and port 0 gets a
+    free port whose number the start line and a demo's URLs can name. A request sent
+    before gunicorn serves the socket waits in its queue.
+    """
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+    try:
+        listener.bind((host, port))
+        listener.listen()  # listening, so no other program's bind can share the port
+    except OSError as error:
+        listener.close()
+        raise click.ClickException(
+            f"cannot serve on {host}:{port} ({error.strerror}); pass another --port, or 0 for "
+            "a free one"
+        ) from None
+    return listener
+
+
 def ensure_serving_snapshot(warehouse: Warehouse) -> str:
     """Make sure the API has something published to read (on DuckDB: a serving snapshot,
     so workers never hold the build file); returns what it serves, for the start line.
@@ -225,6 +249,9 @@ def serve(host: str, port: int, workers: int | None, threads: int, socket_fd: in
     # semantic YAML the API refuses (the workers then read the parse this one caches)
     settings = Settings.from_config({"pool_size": threads})
     refuse_semantic_yaml_the_api_refuses(settings)
+    if socket_fd is None:
+        listener = hold_port(host, port)
+        socket_fd, port = listener.fileno(), listener.getsockname()[1]
     source = ensure_serving_snapshot(warehouse)
     reads_spark = serving_store(warehouse).backend == "spark"
     url = f"http://{host}:{port}" if port else f"http://{host}:PORT (the 'Listening at' line)"
@@ -234,6 +261,5 @@ def serve(host: str, port: int, workers: int | None, threads: int, socket_fd: in
         err=True,
     )
     options = gunicorn_options(host, port, workers, threads, reads_spark=reads_spark)
-    if socket_fd is not None:
-        options["bind"] = f"fd://{socket_fd}"
+    options["bind"] = f"fd://{socket_fd}"
     DaybookServer(options, {"pool_size": threads}).run()

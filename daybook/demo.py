@@ -20,7 +20,7 @@ from typing import NoReturn, TypeVar
 import click
 from rich.console import Console
 
-from api.serve import address_options
+from api.serve import address_options, hold_port
 from daybook.config import Warehouse, warehouse_from_env
 
 EXAMPLE_CLIENT = "aa7cf840-9ca9-46a3-9778-9015d6580d50"
@@ -129,29 +129,6 @@ def demo(heartbeats: int, host: str, port: int, no_serve: bool) -> None:
     if listener is None:
         return
     serve_in_a_fresh_process(host, listener)
-
-
-def hold_port(host: str, port: int) -> socket.socket:
-    """Bind the port to serve on before anything else, and keep it for ``daybook serve``.
-
-    A port that is taken fails the demo at once, not after minutes of building; one free
-    now cannot be taken while the demo builds (a program binding it meanwhile would make
-    the serve step fail at the end); and port 0 gets a free port whose number the URLs
-    printed after the build can name. gunicorn serves this very socket (``fd://``); a
-    request sent before then waits in its queue.
-    """
-    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
-    try:
-        listener.bind((host, port))
-        listener.listen()  # listening, so no other program's bind can share the port
-    except OSError as error:
-        listener.close()
-        raise click.ClickException(
-            f"cannot serve on {host}:{port} ({error.strerror}); pass another --port, or 0 for "
-            "a free one"
-        ) from None
-    return listener
 
 
 def serve_in_a_fresh_process(host: str, listener: socket.socket) -> NoReturn:

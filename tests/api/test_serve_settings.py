@@ -3,7 +3,10 @@ clear error and a non-zero exit, not a start-up line followed by every worker fa
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import socket
 
 import pytest
 from click.testing import CliRunner
@@ -67,3 +70,50 @@ def test_semantic_yaml_the_api_refuses_stops_serve_before_it_starts(
     assert "Traceback" not in result.output
     assert "Serving Daybook API" not in result.output
     assert started == []
+
+
+def test_a_port_that_is_taken_stops_serve_before_it_starts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """One line at once, as ``daybook demo`` says it: not a start line, a first publish and
+    gunicorn's five seconds of retries."""
+    started: list[str] = []
+    monkeypatch.setattr(api.serve, "ensure_serving_snapshot", lambda w: started.append("publish"))
+    monkeypatch.setattr(api.serve.DaybookServer, "run", lambda self: started.append("gunicorn"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"DAYBOOK_DATABASE_URL": f"duckdb:///{tmp_path / 'w.duckdb'}"}
+        result = CliRunner().invoke(main, ["serve", "--port", str(port)], env=env)
+    assert result.exit_code == 1, result.output
+    assert f"cannot serve on 127.0.0.1:{port}" in result.output
+    assert "Serving Daybook API" not in result.output
+    assert started == []
+
+
+def test_serve_on_port_0_names_the_port_it_took(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The start line names the port gunicorn is given to listen on: bound before anything
+    else and held for it (no other program can bind it meanwhile)."""
+    given: list[tuple[int, bool]] = []
+
+    def run(self) -> None:  # what gunicorn would start with
+        fd = int(self.options["bind"].removeprefix("fd://"))
+        with socket.socket(fileno=os.dup(fd)) as listener:
+            port = listener.getsockname()[1]
+        with socket.socket() as other:
+            try:
+                other.bind(("127.0.0.1", port))
+                other.listen()
+                taken = False
+            except OSError:
+                taken = True
+        given.append((port, taken))
+
+    monkeypatch.setattr(api.serve, "ensure_serving_snapshot", lambda w: "a test snapshot")
+    monkeypatch.setattr(api.serve.DaybookServer, "run", run)
+    env = {"DAYBOOK_DATABASE_URL": f"duckdb:///{tmp_path / 'w.duckdb'}"}
+    result = CliRunner().invoke(main, ["serve", "--port", "0"], env=env)
+    assert result.exit_code == 0, result.output
+    printed = int(re.search(r"on http://127\.0\.0\.1:(\d+) ", result.output).group(1))
+    assert given == [(printed, True)] and printed > 0
