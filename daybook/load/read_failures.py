@@ -14,6 +14,7 @@ import io
 import zlib
 from typing import Any
 
+from daybook.cli_errors import first_line
 from daybook.load.bytescan import first_mixed_line_end, open_binary
 from daybook.load.errors import LoadError
 from daybook.load.files import InputFile
@@ -171,12 +172,6 @@ def _raise_for_bad_timestamp(duck: Any, file: InputFile, batch: list[tuple[int, 
         raise LoadError(
             f"{file.path}: line {line}, column {name}: cannot read {value!r} as {TIMESTAMP_WORDS}"
         )
-
-
-def first_line(error: BaseException) -> str:
-    """The first line of a driver's message: later lines can quote the SQL."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _parquet_type(duck: Any, file: InputFile, name: str) -> str:

@@ -15,7 +15,7 @@ import gzip
 from collections.abc import Iterator
 from typing import Any
 
-from daybook.cli_errors import is_interrupt
+from daybook.cli_errors import first_line, is_interrupt
 from daybook.load.errors import LoadError, LoadInterrupted
 from daybook.load.files import InputFile
 from daybook.load.merge import (
@@ -25,7 +25,7 @@ from daybook.load.merge import (
     repeated_keys_sql,
     replace_statements,
 )
-from daybook.load.read_failures import first_line, raise_for_csv_values, raise_for_parquet_values
+from daybook.load.read_failures import raise_for_csv_values, raise_for_parquet_values
 from daybook.load.result import EntityChanges
 from daybook.raw_schema import RawTable
 

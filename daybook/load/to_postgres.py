@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from daybook.cli_errors import first_line
 from daybook.config import Warehouse
 from daybook.load import pgbinary
 from daybook.load.errors import LoadError, LoadInterrupted
 from daybook.load.files import InputFile
 from daybook.load.merge import STAGE, merge_statements, stage_sql
 from daybook.load.pg_indexes import index_statements
-from daybook.load.read_failures import first_line, raise_for_csv_rejects
+from daybook.load.read_failures import raise_for_csv_rejects
 from daybook.load.reading import reset_rejects, select_sql
 from daybook.load.result import EntityChanges
 from daybook.load.steps import (
