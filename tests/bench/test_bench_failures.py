@@ -78,7 +78,9 @@ def test_a_build_that_fails_mid_run_is_recorded_as_failed(
     assert list(data["phases"]) == ["load", "floor", "build"]
     assert data["floor"]["rows"] > 0
     assert data["build"]["failed"] is True
-    assert data["build"]["build_seconds"] > 0
+    # a DuckDB build now opens (and holds) the warehouse before dbt runs, so starved of memory
+    # it can fail before dbt's timing exists; when dbt ran, its time is recorded
+    assert data["build"].get("build_seconds", 1) > 0
     assert "mart_rows" not in data
     found = checks("duckdb", data, 2_000)
     assert [check.verdict for check in found] == ["not measured", "not measured"]
