@@ -19,13 +19,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 from io import BytesIO
 from typing import Any
 
-from api.error_codes import error_body, error_headers
+from api.error_codes import error_body, error_headers, internal_error_message, request_id_for
 from api.http_protocol import SERVER_NAME
 
 MAX_BODY_BYTES = 1024 * 1024  # the API reads no bodies; anything larger is refused
@@ -43,12 +42,23 @@ def host_is_wrong(scope: dict) -> bool:
     return hosts > 1 or (hosts == 0 and scope["http_version"] != "1.0")
 
 
+def _header(scope: dict, wanted: bytes) -> str | None:
+    """The first value of a request header (``wanted`` lower-case), or None."""
+    for name, value in scope["headers"]:
+        if name.lower() == wanted:
+            return value.decode("latin-1").strip()
+    return None
+
+
+def _request_id(scope: dict) -> str:
+    """The id of a request answered here, as the app would choose it (``api.logs``); made
+    only on these error paths, never per request."""
+    return request_id_for(_header(scope, b"x-request-id"))
+
+
 def expects_continue(scope: dict) -> bool:
     """The client sent ``Expect: 100-continue`` and waits before sending its body."""
-    return any(
-        name.lower() == b"expect" and value.strip().lower() == b"100-continue"
-        for name, value in scope["headers"]
-    )
+    return (_header(scope, b"expect") or "").lower() == "100-continue"
 
 
 def wsgi_environ(scope: dict, body: bytes) -> dict[str, Any]:
@@ -97,12 +107,9 @@ class WsgiOnThreads:
     it sees itself), the client still gets the contract's JSON 500.
     """
 
-    def __init__(
-        self, wsgi_app: Any, threads: int, *, on_loop: frozenset[str] = ON_LOOP_PATHS
-    ) -> None:
+    def __init__(self, wsgi_app: Any, threads: int) -> None:
         self.wsgi_app = wsgi_app
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="app")
-        self.on_loop = on_loop
 
     def close(self) -> None:
         """Stop the app's threads: cancel queued requests, wait for the running ones.
@@ -128,22 +135,25 @@ class WsgiOnThreads:
             return  # the client went away before sending its whole request
         if body is None:
             # closed: the rest of the body is not read
-            await self._send_error(send, 413, "Request body too large", close=True)
+            await self._send_error(send, 413, "Request body too large", scope, close=True)
             return
         if host_is_wrong(scope):
-            await self._send_error(send, 400, HOST_PROBLEM, close=True)
+            await self._send_error(send, 400, HOST_PROBLEM, scope, close=True)
             return
         environ = wsgi_environ(scope, body)
         try:
-            if scope["path"] in self.on_loop:
+            if scope["path"] in ON_LOOP_PATHS:
                 status, headers, content = self._call(environ)
             else:
                 status, headers, content = await asyncio.get_running_loop().run_in_executor(
                     self.pool, self._call, environ
                 )
         except Exception:
-            log.exception("request failed outside the app")
-            await self._send_error(send, 500, "Internal server error")
+            request_id = _request_id(scope)
+            log.exception(
+                "request failed outside the app", extra={"fields": {"request_id": request_id}}
+            )
+            await self._send_error(send, 500, internal_error_message(request_id), scope, request_id)
             return
         await self._send(send, status, headers, content, close=waiting)  # its body unread
 
@@ -190,12 +200,17 @@ class WsgiOnThreads:
 
     @classmethod
     async def _send_error(
-        cls, send: Any, status: int, message: str, *, close: bool = False
+        cls,
+        send: Any,
+        status: int,
+        message: str,
+        scope: dict,
+        request_id: str | None = None,
+        *,
+        close: bool = False,
     ) -> None:
         """The contract's JSON error, for a request the app never saw."""
-        request_id = uuid.uuid4().hex
-        if status >= 500:
-            message += f"; quote request id {request_id} when reporting it"
+        request_id = request_id or _request_id(scope)
         body = error_body(status, message, request_id)
         await cls._send(send, status, error_headers(body, request_id), body, close=close)
 

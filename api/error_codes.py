@@ -6,7 +6,12 @@ of the app (:mod:`api.http_protocol`, :mod:`api.asgi_bridge`) and the app's own
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from email.utils import formatdate
+
+# A client's own X-Request-ID is kept when it is this sane (logged and echoed as is).
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 # The contract's error codes by HTTP status, for the app's answers and the server's alike.
 HTTP_ERROR_CODES = {
@@ -23,6 +28,16 @@ HTTP_ERROR_CODES = {
 def error_code(status: int) -> str:
     """The contract's error code for an HTTP error status."""
     return HTTP_ERROR_CODES.get(status, "invalid_parameter" if status < 500 else "internal_error")
+
+
+def request_id_for(incoming: str | None) -> str:
+    """A request's id: the client's ``X-Request-ID`` when sane, else a new one."""
+    return incoming if incoming and _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+def internal_error_message(request_id: str) -> str:
+    """What a 500 says: never the cause (that is in the log, under this id)."""
+    return f"Internal server error; quote request id {request_id} when reporting it"
 
 
 def error_body(status: int, message: str, request_id: str) -> bytes:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from api import request_state
-from api.error_codes import error_code
+from api.error_codes import error_code, internal_error_message
 from api.logs import loggable_path
 from api.params import ParameterProblem
 from api.reader_errors import NothingPublished
@@ -132,10 +132,7 @@ def _internal_error(error: BaseException) -> Response:
         },
     )
     return error_response(
-        500,
-        "internal_error",
-        f"Internal server error; quote request id {request_id} when reporting it",
-        {"request_id": request_id},
+        500, "internal_error", internal_error_message(request_id), {"request_id": request_id}
     )
 
 

@@ -21,6 +21,7 @@ import base64
 import hashlib
 import html as html_text
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, request
@@ -40,6 +41,7 @@ def _sha256_source(body: bytes) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode("ascii") + "'"
 
 
+@lru_cache(maxsize=16)  # the docs pages are the same bytes at every request
 def docs_content_security_policy(html: bytes) -> str:
     """The docs pages' policy: the chart page's, plus the page's own inline scripts and
     event handlers (the latter need ``'unsafe-hashes'``: without it a browser runs no

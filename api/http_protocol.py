@@ -18,13 +18,12 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-import uuid
 from typing import Any
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from api.error_codes import error_body, error_headers
+from api.error_codes import error_body, error_headers, request_id_for
 
 SERVER_NAME = "daybook"
 REQUEST_READ_TIMEOUT = 10.0  # seconds to deliver a whole request (head and body)
@@ -37,7 +36,7 @@ _METHOD_BYTES = 64  # enough of a request's start to read its method
 
 def json_error_response(status: int, reason: str, message: str) -> bytes:
     """A complete HTTP/1.1 response carrying the contract's JSON error; the connection closes."""
-    request_id = uuid.uuid4().hex
+    request_id = request_id_for(None)
     body = error_body(status, message, request_id)
     head = [f"HTTP/1.1 {status} {reason}".encode(), f"Server: {SERVER_NAME}".encode()]
     head += [name.title() + b": " + value for name, value in error_headers(body, request_id)]

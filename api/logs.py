@@ -30,9 +30,9 @@ from typing import Any
 from flask import Flask, Response, request
 
 from api import request_state
+from api.error_codes import request_id_for
 
 log = logging.getLogger("daybook.api")
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 REDACTED = "[redacted]"
 # Query parameters the API reads; only these are logged with their values.
@@ -130,8 +130,7 @@ def install_request_logging(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
         incoming = request.headers.get("X-Request-ID", "")
-        chosen = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
-        request_state.begin(chosen, time.perf_counter())
+        request_state.begin(request_id_for(incoming), time.perf_counter())
 
     @app.after_request
     def _finish(response: Response) -> Response:

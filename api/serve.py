@@ -254,10 +254,10 @@ def serve(host: str, port: int, workers: int | None, threads: int, socket_fd: in
         socket_fd, port = listener.fileno(), listener.getsockname()[1]
     source = ensure_serving_snapshot(warehouse)
     reads_spark = serving_store(warehouse).backend == "spark"
-    url = f"http://{host}:{port}" if port else f"http://{host}:PORT (the 'Listening at' line)"
+    url = f"http://{host}:{port}"  # the port bound (demo passes the one it bound)
     click.echo(
         f"Serving Daybook API on {url} ({workers} workers x {threads} threads) "
-        f"from {source}; docs at {url.split(' ')[0]}/v2/docs",
+        f"from {source}; docs at {url}/v2/docs",
         err=True,
     )
     options = gunicorn_options(host, port, workers, threads, reads_spark=reads_spark)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -112,6 +113,8 @@ def _non_negative(
         raise ConfigError(f"{name} must be a number of {unit}, got {value!r}") from None
     if not number >= 0:  # also refuses NaN
         raise ConfigError(f"{name} must not be negative, got {value!r}")
+    if math.isinf(number):  # would fail in every worker (no timeout, no cache size)
+        raise ConfigError(f"{name} must be a finite number of {unit}, got {value!r}")
     return number
 
 

@@ -2,10 +2,9 @@
 
 ``open_reader`` picks the backend's reader. PostgreSQL: a psycopg 3 connection pool of
 read-only, autocommit connections (psycopg prepares statements it sees repeatedly).
-DuckDB (:mod:`api.duckdb_reader`): one read-only connection per process, opened on first
-use, and one cursor per thread (``con.cursor()``), as DuckDB's Python API requires for
-concurrent use; on the newest published snapshot once ``daybook refresh`` has published
-one (``daybook.serving``), else on the warehouse file. Spark: its published snapshot
+DuckDB (:mod:`api.duckdb_reader`): the newest published snapshot (``daybook.serving``),
+never the build file, one cursor per thread as DuckDB's Python API requires for
+concurrent use; nothing before the first publish. Spark: its published snapshot
 (``daybook.serving.spark_reader``). Request values only ever travel as bound parameters.
 """
 

@@ -59,11 +59,6 @@ class CycleResult:
 
     def log_line(self) -> str:
         arrivals = self.arrivals
-        days = f"{arrivals.local_days} local day{'s' if arrivals.local_days != 1 else ''} touched"
-        if self.earlier_rows:
-            days += f" by the {arrivals.heartbeats:,} received since"
-        if arrivals.first_day is not None:
-            days += f" ({arrivals.first_day}..{arrivals.last_day})"
         if not self.built:
             line = f"refresh: nothing new ({arrivals.heartbeats:,} heartbeats in), skipped build"
             if self.published:  # the target lacked the last build (publication_record)
@@ -75,13 +70,17 @@ class CycleResult:
         arrived = f"{arrivals.heartbeats + self.earlier_rows:,} heartbeats in"
         if self.earlier_rows and not arrivals.heartbeats:
             arrived += ", all received before the last cycle's newest (a backfill)"
-        elif self.earlier_rows:
-            arrived += (
-                f" ({self.earlier_rows:,} received before the last cycle's newest: a backfill), "
-                + days
-            )
         else:
-            arrived += f", {days}"
+            if self.earlier_rows:
+                arrived += (
+                    f" ({self.earlier_rows:,} received before the last cycle's newest: a backfill)"
+                )
+            plural = "s" if arrivals.local_days != 1 else ""
+            arrived += f", {arrivals.local_days} local day{plural} touched"
+            if self.earlier_rows:
+                arrived += f" by the {arrivals.heartbeats:,} received since"
+            if arrivals.first_day is not None:
+                arrived += f" ({arrivals.first_day}..{arrivals.last_day})"
         line = f"refresh: {arrived}, {steps}, {self.total_seconds:.1f}s total"
         if self.changed_entities:
             tables = ", ".join(f"raw.{table}" for table in self.changed_entities)

@@ -175,6 +175,7 @@ def open_duckdb_waiting(path: Path) -> Any:
     gives up with one line naming the holder (:class:`WarehouseUnavailable`).
     """
     deadline: float | None = None
+    wait = lock_wait_seconds()
     while True:
         try:
             return open_duckdb_file(path)
@@ -182,7 +183,6 @@ def open_duckdb_waiting(path: Path) -> Any:
             holder = lock_holder(error)
             if holder is None:
                 raise
-            wait = lock_wait_seconds()
             if deadline is None:
                 deadline = time.monotonic() + wait
                 if wait > 0:

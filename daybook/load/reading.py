@@ -1,4 +1,4 @@
-"""Reading a file with DuckDB's bulk readers into the contract's types, and explaining failures.
+"""Reading a file with DuckDB's bulk readers into the contract's types.
 
 Every file is parsed by DuckDB whatever the target, so CSV and Parquet get
 the same typing rules on both backends. CSV keeps DuckDB's rejects table of

@@ -12,8 +12,9 @@ from rich.table import Table
 
 from daybook.config import ConfigError, warehouse_from_env
 from daybook.quality.report import CheckReport, Finding
-from daybook.quality.runner import DEFAULT_DOCS_DIR, WarehouseUnavailable
+from daybook.quality.runner import DEFAULT_DOCS_DIR
 from daybook.quality.suites import SuiteFileError
+from daybook.warehouse import WarehouseUnavailable
 
 # Failed expectations listed one line each (errors first, the worst first), then a count
 # of the rest: Data Docs show them all.

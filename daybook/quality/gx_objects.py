@@ -20,10 +20,6 @@ _GX_SEVERITY = {"error": "critical", "warning": "warning"}
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
 
 
-class WarehouseUnavailable(RuntimeError):
-    """The warehouse could not be opened (missing file, locked, server down)."""
-
-
 def quiet_offline_gx() -> None:
     """GX must not phone home; set before GX is imported."""
     os.environ["GX_ANALYTICS_ENABLED"] = "False"

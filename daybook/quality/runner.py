@@ -33,7 +33,6 @@ from daybook.config import Warehouse
 from daybook.quality.findings import first_line, match_results
 from daybook.quality.gx_objects import (
     RESULT_FORMAT,
-    WarehouseUnavailable,
     add_validation_definition,
     batch_label,
     expectation,
@@ -51,6 +50,7 @@ from daybook.quality.suites import (
     render_query,
     runtime_parameters,
 )
+from daybook.warehouse import WarehouseUnavailable
 
 DEFAULT_DOCS_DIR = Path(".daybook") / "data-docs"
 SITE_NAME = "daybook"

@@ -36,7 +36,6 @@ from daybook.config import Warehouse
 from daybook.quality.findings import batch_findings
 from daybook.quality.gx_objects import (
     RESULT_FORMAT,
-    WarehouseUnavailable,
     add_validation_definition,
     batch_label,
 )
@@ -45,6 +44,7 @@ from daybook.quality.spark_failures import record_failed_batch, store_validation
 from daybook.quality.spark_sql import SparkTranslationError, to_spark
 from daybook.quality.suites import BatchSpec, Settings, SuiteSpec, render_query
 from daybook.spark.session import connect_mode, first_line, open_session
+from daybook.warehouse import WarehouseUnavailable
 
 # a batch to validate: its suite, itself, and its query as Spark SQL
 _Batch = tuple[SuiteSpec, BatchSpec, str]

@@ -48,17 +48,12 @@ def unknown_clients(warehouse: Warehouse, client_ids: list[str]) -> list[str] | 
     return [client for client in client_ids if client not in found]
 
 
-def token_store() -> TokenStore:
+def token_store(warehouse: Warehouse | None = None) -> TokenStore:
     """The token store of the database the API reads (the serving store when one is set),
     its table created when missing: a store that cannot be reached (a PostgreSQL server
     that does not answer, a state folder that cannot be created) fails here, with one line
     (``daybook.cli``), before anything else is done."""
-    from daybook.warehouse import make_folder
-
-    store = serving_store(warehouse_from_env())
-    if store.backend in ("duckdb", "spark"):  # tokens in SQLite, in the state folder
-        make_folder(store.state_dir, "the API tokens")
-    opened = open_token_store(store)
+    opened = open_token_store(serving_store(warehouse or warehouse_from_env()))
     opened.ensure_schema()
     return opened
 
@@ -101,7 +96,7 @@ def create(clients: tuple[str, ...], all_clients: bool, label: str, allow_unknow
             f"not a client UUID: {', '.join(malformed)}", param_hint="--client"
         )
     warehouse = warehouse_from_env()
-    store = token_store()
+    store = token_store(warehouse)
     if client_ids and not allow_unknown_client:
         missing = unknown_clients(warehouse, client_ids)
         if missing is None:

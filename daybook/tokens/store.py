@@ -198,7 +198,9 @@ class SqliteTokenStore(TokenStore):
     def _connection(self) -> Iterator[sqlite3.Connection]:
         con = getattr(self._local, "con", None)
         if con is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            from daybook.warehouse import make_folder  # one line when it cannot be made
+
+            make_folder(self.path.parent, "the API tokens")
             con = sqlite3.connect(self.path, isolation_level=None, timeout=10)
             con.execute("pragma journal_mode=wal")
             con.execute("pragma busy_timeout=10000")
