@@ -19,7 +19,18 @@ from daybook.warehouse import WarehouseUnavailable
 # Failed expectations listed one line each (errors first, the worst first), then a count
 # of the rest: Data Docs show them all.
 MAX_FINDING_LINES = 40
-_STATUS_STYLE = {"passed": "green", "passed with warnings": "yellow", "failed": "red"}
+_STATUS_STYLE = {
+    "passed": "green",
+    "passed with warnings": "yellow",
+    "failed": "red",
+    "not evaluated": "red",
+}
+# What to run when a suite could not be evaluated at all: its tables do not exist yet.
+NOT_EVALUATED_HINT = (
+    "A suite not evaluated reads tables that do not exist yet: load the raw tables "
+    "(`daybook load TABLE FILE...`) and build the warehouse (`daybook build`) before "
+    "checking it."
+)
 # Printed under the reasons table: why its two columns differ (issue 12).
 REASONS_NOTE = (
     "raw rows counts every delivered row: delivery is at least once, so a heartbeat sent "
@@ -103,7 +114,10 @@ def verdict_line(report: CheckReport) -> str:
     counts = (
         f"{len(report.errors)} errors, {len(report.warnings)} warnings, {len(report.passed)} passed"
     )
-    if report.ok:
+    unevaluated = [summary.suite for summary in report.unevaluated_suites()]
+    if unevaluated:
+        head = f"[red]could not run[/] (not evaluated: {', '.join(unevaluated)})"
+    elif report.ok:
         head = "[green]passed[/]" if not report.warnings else "[yellow]passed with warnings[/]"
     else:
         head = "[red]failed[/]"
@@ -119,7 +133,9 @@ def render(report: CheckReport, console: Console) -> None:
         share = report.duplicate_share()
         share_text = f"; {share:.1%} of delivered rows here are extra copies" if share else ""
         console.print(REASONS_NOTE.format(share=share_text), highlight=False)
-    failed = report.failed_by_impact()
+    unevaluated = report.unevaluated_suites()
+    skipped = {summary.suite for summary in unevaluated}
+    failed = [f for f in report.failed_by_impact() if f.suite not in skipped]
     for finding in failed[:MAX_FINDING_LINES]:
         style = "red" if finding.severity == "error" else "yellow"
         console.print(
@@ -130,9 +146,18 @@ def render(report: CheckReport, console: Console) -> None:
         console.print(
             f"... and {len(failed) - MAX_FINDING_LINES} more failed expectations (see Data Docs)"
         )
+    for summary in unevaluated:  # one line, not one per expectation with the same cause
+        cause = summary.worst.error_message if summary.worst else None
+        console.print(
+            f"[red]not evaluated[/] {summary.suite}: none of its {summary.checks} "
+            f"expectations could be evaluated ({escape(cause or 'no result')})",
+            highlight=False,
+        )
     if report.docs_index is not None:
         console.print(f"Data Docs: {report.docs_index}")
     console.print(verdict_line(report), highlight=False)
+    if unevaluated:
+        console.print(NOT_EVALUATED_HINT, highlight=False)
 
 
 @click.command()
@@ -154,17 +179,23 @@ def check(docs_dir: Path, suites: tuple[str, ...]) -> None:
     """Run the Great Expectations suites in expectations/ against the warehouse.
 
     Exits 1 when an error-severity expectation fails (a broken mart), 2 when
-    the check cannot run; warnings (invalid raw rows, quarantined by dbt) are
-    reported without failing.
+    the check cannot run (no warehouse, a bad suite file, or a suite none of whose
+    expectations could be evaluated: a warehouse not loaded or built yet); warnings
+    (invalid raw rows, quarantined by dbt) are reported without failing.
     """
     from daybook.quality.runner import run_checks
 
     console = Console()
     try:
         warehouse = warehouse_from_env()
-        report = run_checks(warehouse, docs_dir=docs_dir, suites=suites or None)
+        # GX runs every batch in one checkpoint, with no hook per batch: a spinner shows
+        # it is working (on a terminal only), the verdict line gives the time
+        with console.status(f"Running the data-quality suites on {warehouse.backend}…"):
+            report = run_checks(warehouse, docs_dir=docs_dir, suites=suites or None)
     except (ConfigError, SuiteFileError, WarehouseUnavailable) as exc:
         raise CheckCannotRun(str(exc)) from None
     render(report, console)
+    if report.unevaluated_suites():
+        raise SystemExit(CheckCannotRun.exit_code)
     if not report.ok:
         raise SystemExit(1)

@@ -136,6 +136,7 @@ class SuiteSummary:
     ``errors`` fail the check; ``warnings`` are failed warning-severity
     expectations (reported, never failing); ``passed`` held. The three add up
     to ``checks``, and summed over suites they are the verdict's numbers.
+    ``unevaluated`` counts those (among the failed) that could not be evaluated at all.
     """
 
     suite: str
@@ -143,6 +144,7 @@ class SuiteSummary:
     warnings: int
     errors: int
     worst: Finding | None
+    unevaluated: int = 0
 
     @property
     def checks(self) -> int:
@@ -154,8 +156,16 @@ class SuiteSummary:
         return self.warnings + self.errors
 
     @property
+    def evaluated(self) -> bool:
+        """False when no expectation of the suite could be evaluated: its relations are
+        missing (a warehouse not loaded or built yet), so its verdict would mean nothing."""
+        return self.unevaluated < self.checks
+
+    @property
     def status(self) -> str:
-        """The words Data Docs use for the same outcome."""
+        """The words Data Docs use for the same outcome ("not evaluated": console only)."""
+        if not self.evaluated:
+            return "not evaluated"
         if self.errors:
             return "failed"
         return "passed with warnings" if self.warnings else "passed"
@@ -195,8 +205,14 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        """True when no error-severity expectation failed (warnings are allowed)."""
-        return not self.errors
+        """True when no error-severity expectation failed (warnings are allowed) and every
+        suite could be evaluated."""
+        return not self.errors and not self.unevaluated_suites()
+
+    def unevaluated_suites(self) -> list[SuiteSummary]:
+        """The suites none of whose expectations could be evaluated (see
+        ``SuiteSummary.evaluated``): the check could not run them."""
+        return [summary for summary in self.suites() if not summary.evaluated]
 
     def finding(self, suite: str, name: str) -> Finding:
         """The finding of expectation ``name`` in ``suite`` (KeyError when absent)."""
@@ -286,8 +302,16 @@ class CheckReport:
             failed = [f for f in items if f.failed]
             errors = sum(f.severity == "error" for f in failed)
             worst = max(failed, key=impact, default=None)
+            unevaluated = sum(f.error_message is not None for f in failed)
             summaries.append(
-                SuiteSummary(suite, len(items) - len(failed), len(failed) - errors, errors, worst)
+                SuiteSummary(
+                    suite,
+                    len(items) - len(failed),
+                    len(failed) - errors,
+                    errors,
+                    worst,
+                    unevaluated,
+                )
             )
         return summaries
 

@@ -902,3 +902,38 @@ def test_checking_before_the_build_fails_naming_the_missing_marts(
     message = grain.error_message or ""
     assert grain.failed and "fct_activity_daily" in message
     assert "[SQL" not in message and "select " not in message.lower()  # no SQL in the report
+
+
+def test_daybook_check_before_the_build_cannot_run_and_says_what_to_do(
+    empty_warehouse, tmp_path: Path
+) -> None:
+    """Loaded but never built: the suites over marts are not evaluated at all, which is a
+    check that cannot run (exit 2, one line per suite and what to run), not 41 failed
+    expectations with one cause (it exited 1 listing each, and quarantine "passed")."""
+    from daybook.raw_schema import RAW_TABLES
+
+    execute(empty_warehouse, "create schema if not exists raw")
+    for table in RAW_TABLES.values():
+        execute(empty_warehouse, table.create_sql())
+    result = CliRunner().invoke(
+        main,
+        ["check", "--docs-dir", str(tmp_path / "docs")],
+        env={"DAYBOOK_DATABASE_URL": empty_warehouse.url},
+    )
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())  # rich wraps long lines
+    report = run_checks(empty_warehouse, docs_dir=tmp_path / "again")
+    unevaluated = {s.suite for s in report.unevaluated_suites()}
+    assert unevaluated == {"marts", "quarantine"}
+    assert not report.ok
+    for summary in report.suites():
+        # a suite is not evaluated exactly when none of its expectations could be
+        suite_findings = [f for f in report.findings if f.suite == summary.suite]
+        assert (summary.suite in unevaluated) == all(f.error_message for f in suite_findings)
+    for suite in unevaluated:
+        checks = sum(f.suite == suite for f in report.findings)
+        assert f"not evaluated {suite}: none of its {checks} expectations" in output
+        assert f"error {suite}:" not in output and f"warning {suite}:" not in output
+    assert "Check could not run (not evaluated: marts, quarantine)" in output
+    assert "`daybook build`" in output
+    assert "Traceback" not in output and "select " not in output.lower()
