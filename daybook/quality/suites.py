@@ -12,6 +12,9 @@ is a template, repeated for every entity with a dense daily mart, with
 ``${entity}``, ``${entity_key}``, ``${tenant_key}``, ``${entity_dimension}``,
 ``${entity_daily}`` and ``${other_entity_counts}`` filled in; so a new entity
 is checked, and a renamed mart found, with no edit here or in the suites.
+``${measure_problems}``, ``${sum_of_sources}``, ``${measure_sums}`` and the other
+``MEASURE_FRAGMENTS`` spell out the marts' measures (the raw contract's counts,
+``daybook.raw_schema``, and the heartbeat count), so no suite lists them.
 ``settings.yml`` beside the suites holds the tunable thresholds
 (``${max_duplicate_share}``) and any other relation names.
 """
@@ -30,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from daybook.config import project_dir
+from daybook.raw_schema import SOURCE_COUNT_COLUMNS
 from daybook.semantic.registry import Registry
 
 Severity = Literal["error", "warning"]
@@ -175,6 +179,49 @@ _COUNTED = {
 }
 
 
+# The measures every activity mart carries: the heartbeat's counts summed (five sources,
+# then their total, as raw delivers them) and how many heartbeats were summed.
+HEARTBEAT_COUNTS = (*SOURCE_COUNT_COLUMNS, "total_activity_count")
+MART_MEASURES = (*HEARTBEAT_COUNTS, "heartbeat_count")
+
+
+def _measure_differences(left: str, right: str) -> str:
+    """Text listing each measure of ``left`` (an alias) that differs from ``right`` (an
+    expression of ``{m}``), as ', name value instead of expected'."""
+    return "\n    || ".join(
+        f"case when {left}.{m} is distinct from {right.format(m=m)}"
+        f" then ', {m} ' || coalesce(cast({left}.{m} as varchar), 'null')"
+        f" || ' instead of ' || cast({right.format(m=m)} as varchar) else '' end"
+        for m in MART_MEASURES
+    )
+
+
+# SQL fragments over the measures, so no suite lists them (a measure added to the marts
+# is checked everywhere by one edit here)
+MEASURE_FRAGMENTS = {
+    # text listing the measures that are missing or negative (', name value' each)
+    "measure_problems": "\n    || ".join(
+        f"case when {m} is null or {m} < 0"
+        f" then ', {m} ' || coalesce(cast({m} as varchar), 'null') else '' end"
+        for m in MART_MEASURES
+    ),
+    # what total_activity_count must equal
+    "sum_of_sources": " + ".join(SOURCE_COUNT_COLUMNS),
+    # a mart's measures summed over a group
+    "measure_sums": ",\n    ".join(f"sum({m}) as {m}" for m in MART_MEASURES),
+    # heartbeats' counts summed over a group (as bigint: raw keeps them as doubles), and
+    # the heartbeats counted: a mart's measures of that group
+    "heartbeat_measure_sums": ",\n    ".join(
+        [f"sum(cast({m} as bigint)) as {m}" for m in HEARTBEAT_COUNTS]
+        + ["count(*) as heartbeat_count"]
+    ),
+    # the measures of `mart` that differ from those of `valid`
+    "measure_differences_from_valid": _measure_differences("mart", "valid.{m}"),
+    # the measures of `dense` that differ from those of `expected` (none there: zero)
+    "measure_differences_from_expected": _measure_differences("dense", "coalesce(expected.{m}, 0)"),
+}
+
+
 def entity_values(registry: Registry, entity_name: str) -> dict[str, str]:
     """What a ``for_each: entity`` template is filled with for one entity."""
     entity = registry.entities[entity_name]
@@ -223,7 +270,7 @@ def _expand(data: Any, registry: Registry | None) -> Any:
         if not any(isinstance(b, dict) and "${" in json.dumps(b) for b in data["batches"]):
             return data  # nothing to fill: no need to read semantic/
         registry = default_registry()
-    relations = registry_relations(registry)
+    relations = {**registry_relations(registry), **MEASURE_FRAGMENTS}
     batches = []
     for batch in data["batches"]:
         if isinstance(batch, dict) and batch.get("for_each") == "entity":

@@ -692,6 +692,61 @@ def change_client_timezone(warehouse) -> Broken:
     return Broken(1, {"dim_clients_matches_raw_clients": {row_key(row, ("client_id",))}})
 
 
+def negative_heartbeat_count(warehouse) -> Broken:
+    """One user-day of the dense user mart says -1 heartbeats (it had more than 0)."""
+    row = _one_row(
+        warehouse,
+        "select client_id, user_id, activity_date, heartbeat_count from fct_user_activity_daily"
+        " where heartbeat_count > 0 order by client_id, user_id, activity_date limit 1",
+    )
+    execute(
+        warehouse,
+        "update fct_user_activity_daily set heartbeat_count = -1"
+        " where client_id = ? and user_id = ? and activity_date = ?",
+        [row["client_id"], row["user_id"], row["activity_date"]],
+    )
+    key = daily_key(row, "user_id")
+    return Broken(
+        1,
+        {
+            "fct_user_activity_daily_values_non_negative": {f"{key}: heartbeat_count -1"},
+            "user_daily_reconciles": {
+                f"{key}: heartbeat_count -1 instead of {row['heartbeat_count']}"
+            },
+        },
+    )
+
+
+def total_off_its_sources(warehouse) -> Broken:
+    """One fact row's total is one more than the sum of its five sources."""
+    row = _one_row(
+        warehouse,
+        "select client_id, activity_date, user_id, device_id, total_activity_count"
+        " from fct_activity_daily order by client_id, activity_date, user_id, device_id limit 1",
+    )
+    execute(
+        warehouse,
+        "update fct_activity_daily set total_activity_count = total_activity_count + 1"
+        f" where {ACTIVITY_ROW}",
+        _activity_params(row),
+    )
+    was, now = row["total_activity_count"], row["total_activity_count"] + 1
+    key = activity_key(row)
+    return Broken(
+        1,
+        {
+            "fct_activity_daily_total_equals_sum_of_sources": {
+                f"{key}: total_activity_count {now} is the sum of the sources plus 1"
+            },
+            "fct_activity_daily_matches_valid_heartbeats": {
+                f"{key}: total_activity_count {now} instead of {was}"
+            },
+            "user_daily_reconciles": {daily_key(row, "user_id")},
+            "device_daily_reconciles": {daily_key(row, "device_id")},
+        },
+    )
+
+
 # break -> (how to break a copy, the expectation meant to catch it, everything that must fail)
 BREAKS = {
     "duplicated grain row": (
@@ -739,6 +794,23 @@ BREAKS = {
         change_client_timezone,
         "dim_clients_matches_raw_clients",
         {"dim_clients_matches_raw_clients"},
+    ),
+    # the measures each suite no longer lists (suites.MEASURE_FRAGMENTS)
+    "negative heartbeat count": (
+        negative_heartbeat_count,
+        "fct_user_activity_daily_values_non_negative",
+        {"fct_user_activity_daily_values_non_negative", "user_daily_reconciles"},
+    ),
+    "total off its sources": (
+        total_off_its_sources,
+        "fct_activity_daily_total_equals_sum_of_sources",
+        {
+            "fct_activity_daily_total_equals_sum_of_sources",
+            "activity_reconciles_with_raw",
+            "fct_activity_daily_matches_valid_heartbeats",
+            "user_daily_reconciles",
+            "device_daily_reconciles",
+        },
     ),
 }
 
