@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from daybook.semantic.errors import unknown_name
+
 _IN_SEMANTIC = re.compile(r"(?<![\w/])semantic/([\w./-]+\.ya?ml)")
 # pydantic's words for a value outside an enumeration (a metric type, an aggregation)
 _BAD_ENUM = re.compile(r"Invalid enum value: `([^`]*)` in enum (\w+)")
@@ -26,6 +28,8 @@ _FILE_PATH = re.compile(r"FilePath\(searched_path='([^']*)', relative_path='([^'
 # a quoted value: its quotes not inside words, so an apostrophe ("metric's") starts none
 _QUOTED = re.compile(r"(?<!\w)'([^'\n]{1,200})'(?!\w)|`([^`\n]{1,200})`")
 _MEASURE = re.compile(r"\bMeasure: (\w+)")  # as a conversion metric's refusal names one
+# a metric naming a measure no semantic model has (dbt names the file, not the line)
+_UNKNOWN_MEASURE = re.compile(r"a measure `(\w+)` does not exist")
 # the keys of a metric's ``type_params`` that name other metrics
 _INPUT_KEYS = ("metrics", "numerator", "denominator")
 
@@ -52,6 +56,12 @@ def refusal(stdout: str, stderr: str, folder: Path) -> str:
 
 def _placed(text: str, folder: Path, owners: dict[str, Path]) -> str:
     """``text`` led by where in ``folder`` its problem is, when it does not say already."""
+    unknown = _UNKNOWN_MEASURE.search(text)
+    if unknown is not None:
+        where = _where_value(folder, unknown[1])
+        if where is not None:
+            measures = [m["name"] for m in _measures(folder)]
+            return f"{where}: unknown measure {unknown_name(unknown[1], measures)} ({text})"
     if str(folder) in text:
         return text
     enum = _BAD_ENUM.search(text)
@@ -195,6 +205,15 @@ def _metrics(folder: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
     for path, text in _yaml_files(folder):
         for item in _items(text, "metrics"):
             yield path, item
+
+
+def _measures(folder: Path) -> Iterator[dict[str, Any]]:
+    """Each named measure of the semantic models under ``folder``."""
+    for _, text in _yaml_files(folder):
+        for model in _items(text, "semantic_models"):
+            measures = model.get("measures")
+            if isinstance(measures, list):
+                yield from (m for m in measures if isinstance(m, dict) and "name" in m)
 
 
 def _items(text: str, key: str) -> list[dict[str, Any]]:

@@ -260,7 +260,9 @@ BAD_CASES = [
         "unknown measure, refused by dbt",
         {"metrics/m.yml": metric_yaml(measure="heartbeets")},
         "metrics/m.yml",
-        r"dbt refused the semantic YAML: .*heartbeets",
+        # the line and the nearest measure (dbt named the file only)
+        r"dbt refused the semantic YAML: .*metrics/m\.yml: line 8, measure \(metric "
+        r"heartbeat_total\): unknown measure 'heartbeets' \(did you mean 'heartbeats'\?\)",
     ),
     (
         "unknown column in a measure",
