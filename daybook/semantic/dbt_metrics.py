@@ -139,19 +139,23 @@ def _semantic_models(metric: Any, metrics: Mapping[str, Any], owner: Mapping, pl
     return list(found)
 
 
-def _filters(metric: Any) -> list[str]:
-    """Every ``filter:`` template of a metric and of its inputs."""
+def _filters(metric: Any) -> list[tuple[str, str]]:
+    """Every ``filter:`` template of a metric and of its inputs, with the YAML key holding
+    it (``filter``, ``type_params.numerator.filter``, ...), so an error names that key."""
     params = metric.type_params
     holders = [
-        metric,
-        params.measure,
-        params.numerator,
-        params.denominator,
-        *(params.metrics or []),
+        ("filter", metric),
+        ("type_params.measure.filter", params.measure),
+        ("type_params.numerator.filter", params.numerator),
+        ("type_params.denominator.filter", params.denominator),
+        *(
+            (f"type_params.metrics[{i}] ({item.name}).filter", item)
+            for i, item in enumerate(params.metrics or [])
+        ),
     ]
     return [
-        where.where_sql_template
-        for holder in holders
+        (key, where.where_sql_template)
+        for key, holder in holders
         if holder is not None and holder.filter is not None
         for where in holder.filter.where_filters
     ]
@@ -188,13 +192,13 @@ def _check_filters(
     from dbt_semantic_interfaces.implementations.filters.where_filter import PydanticWhereFilter
 
     dimensions, entity_names = reachable(read, models)
-    for template in _filters(metric):
+    for key, template in _filters(metric):
         try:
             calls = PydanticWhereFilter(where_sql_template=template).call_parameter_sets(
                 custom_granularity_names=()
             )
         except Exception as error:  # dsi raises its own parse errors, of several types
-            raise SemanticError(f"{place}.filter: cannot read {template!r} ({error})") from None
+            raise SemanticError(f"{place}.{key}: cannot read {template!r} ({error})") from None
         # (what the name is, the name, the names it may be, where those come from)
         reach = f" (not a dimension of {', '.join(read)} or one entity away)"
         used = [
@@ -216,7 +220,7 @@ def _check_filters(
         for kind, name, known, where in checks:
             if name not in known:
                 raise SemanticError(
-                    f"{place}.filter: unknown {kind} {unknown_name(name, known)} "
+                    f"{place}.{key}: unknown {kind} {unknown_name(name, known)} "
                     f"in {template!r}{where}"
                 )
 
@@ -285,6 +289,6 @@ def _metric(
         semantic_model=",".join(read),
         measures=tuple(m.name for m in params.input_measures or []),
         dimensions=tuple(d.name for name in read for d in models[name].dimensions),
-        filters=tuple(_filters(metric)),
+        filters=tuple(template for _, template in _filters(metric)),
         value_type="integer" if integer else "number",
     )

@@ -257,6 +257,26 @@ BAD_CASES = [
         r"metrics\[0\] \(heartbeat_total\)\.filter: unknown dimension 'team__name'",
     ),
     (
+        "dimension no entity reaches in a ratio's numerator filter, named at its key",
+        {
+            "metrics/m.yml": """
+            metrics:
+              - name: filtered_ratio
+                label: Filtered ratio
+                description: A ratio whose numerator filter names a misspelt dimension.
+                type: ratio
+                type_params:
+                  numerator:
+                    name: activity_count
+                    filter: "{{ Dimension('user__emial') }} = 'x'"
+                  denominator: activity_count
+            """
+        },
+        "metrics/m.yml",
+        r"metrics\[0\] \(filtered_ratio\)\.type_params\.numerator\.filter: unknown dimension "
+        r"'user__emial' \(did you mean 'user__email'\?\)",
+    ),
+    (
         "unknown measure, refused by dbt",
         {"metrics/m.yml": metric_yaml(measure="heartbeets")},
         "metrics/m.yml",
