@@ -43,6 +43,7 @@ def refusal(stdout: str, stderr: str, folder: Path) -> str:
         tail = (stderr or stdout).strip().splitlines()[-3:]
         return f"{folder}: dbt parse failed: {' '.join(tail) or 'no output'}"
     owners = _owners(folder)
+    taken: set[str] = set()  # places named so far (_where_value)
     lines = []
     for message in messages:
         message = _without_traceback(message)
@@ -50,15 +51,15 @@ def refusal(stdout: str, stderr: str, folder: Path) -> str:
             lambda m: str(folder / m[2]) if m[1] == "semantic" else f"{m[1]}/{m[2]}", message
         )
         text = _IN_SEMANTIC.sub(lambda m: str(folder / m[1]), " ".join(text.split()))
-        lines.append(f"dbt refused the semantic YAML: {_placed(text, folder, owners)}")
+        lines.append(f"dbt refused the semantic YAML: {_placed(text, folder, owners, taken)}")
     return "\n".join(lines) or f"{folder}: dbt parse failed"
 
 
-def _placed(text: str, folder: Path, owners: dict[str, Path]) -> str:
+def _placed(text: str, folder: Path, owners: dict[str, Path], taken: set[str]) -> str:
     """``text`` led by where in ``folder`` its problem is, when it does not say already."""
     unknown = _UNKNOWN_MEASURE.search(text)
     if unknown is not None:
-        where = _where_value(folder, unknown[1])
+        where = _where_value(folder, unknown[1], taken)
         if where is not None:
             measures = [m["name"] for m in _measures(folder)]
             return f"{where}: unknown measure {unknown_name(unknown[1], measures)} ({text})"
@@ -66,7 +67,7 @@ def _placed(text: str, folder: Path, owners: dict[str, Path]) -> str:
         return text
     enum = _BAD_ENUM.search(text)
     if enum is not None:
-        where = _where_value(folder, enum[1])
+        where = _where_value(folder, enum[1], taken)
         if where is not None:
             return f"{where}: not a valid {enum[2]} ({text})"
     if "RecursionError" in text:
@@ -82,7 +83,7 @@ def _placed(text: str, folder: Path, owners: dict[str, Path]) -> str:
         return f"{named[0]}: {text}"
     values = [m[1] or m[2] for m in _QUOTED.finditer(text)] + _MEASURE.findall(text)
     for value in values:
-        where = _where_value(folder, value)
+        where = _where_value(folder, value, taken)
         if where is not None:
             return f"{where}: {text}"
     return f"{folder}: {text}"
@@ -105,14 +106,18 @@ def _yaml_files(folder: Path) -> Iterator[tuple[Path, str]]:
             continue
 
 
-def _where_value(folder: Path, value: str) -> str | None:
+def _where_value(folder: Path, value: str, taken: set[str]) -> str | None:
     """``file: line N, key`` (and the metric, where the line is in one) of the YAML line
     under ``folder`` holding ``key: value`` whole, in block or flow style (dbt names a bad
-    value, not where it is): the first in a metric, else the first; None where none does."""
+    value, not where it is): the first in a metric, else the first; None where none does.
+    A place already in ``taken`` (named for an earlier message of the same refusal: dbt
+    says the same words for each metric with the bad value) is passed over while another
+    holds the value; the place returned is added to ``taken``."""
     pattern = re.compile(
         rf"(?:^|[{{,]|-\s)\s*([\w.]+):\s*['\"]?{re.escape(value)}['\"]?\s*(?=[,}}\]#]|$)"
     )
-    first = None
+    in_metrics: list[str] = []
+    elsewhere: list[str] = []
     for path, text in _yaml_files(folder):
         for number, line in enumerate(text.splitlines(), start=1):
             found = pattern.search(line)
@@ -120,9 +125,14 @@ def _where_value(folder: Path, value: str) -> str | None:
                 continue
             metric = _metric_at(text, number)
             if metric is not None:
-                return f"{path}: line {number}, {found[1]} (metric {metric})"
-            first = first or f"{path}: line {number}, {found[1]}"
-    return first
+                in_metrics.append(f"{path}: line {number}, {found[1]} (metric {metric})")
+            else:
+                elsewhere.append(f"{path}: line {number}, {found[1]}")
+    places = in_metrics + elsewhere
+    place = next((p for p in places if p not in taken), places[0] if places else None)
+    if place is not None:
+        taken.add(place)
+    return place
 
 
 def _metric_at(text: str, line_number: int) -> str | None:

@@ -438,3 +438,27 @@ def test_a_broken_semantic_manifest_is_a_clear_error(tmp_path: Path) -> None:
 def test_missing_semantic_dir_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SemanticError, match="semantic directory not found"):
         load_catalog(tmp_path / "nowhere")
+
+
+def test_the_same_bad_value_in_two_metrics_is_placed_once_in_each(
+    tmp_path: Path, manifest_path: Path
+) -> None:
+    """dbt says the same words for each metric with a too-short alias and names neither:
+    each message goes to its own metric's line (both named the first, twice)."""
+    folder = write_semantic(
+        tmp_path / "semantic",
+        {
+            "metrics/alias.yml": """
+            metrics:
+              - {name: first_short, label: F, type: derived,
+                 type_params: {expr: b + 1, metrics: [{name: activity_count, alias: b}]}}
+              - {name: second_short, label: S, type: derived,
+                 type_params: {expr: b + 2, metrics: [{name: activity_count, alias: b}]}}
+            """
+        },
+    )
+    with pytest.raises(SemanticError) as raised:
+        load_catalog(folder, manifest_path=manifest_path)
+    lines = [line for line in str(raised.value).splitlines() if "Invalid name `b`" in line]
+    places = {re.search(r"line (\d+), alias \(metric (\w+)\)", line).groups() for line in lines}
+    assert places == {("4", "first_short"), ("6", "second_short")}, str(raised.value)
