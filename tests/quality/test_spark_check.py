@@ -167,6 +167,9 @@ def test_checking_before_the_build_names_the_missing_marts(sample: SparkSample) 
     assert "[SQL" not in message and "select " not in message.lower()
     docs = report.docs_index
     assert docs is not None and "marts" in docs.read_text()
+    # none of its expectations could be evaluated: the check could not run it (exit 2)
+    assert all(f.error_message for f in report.findings)
+    assert [s.suite for s in report.unevaluated_suites()] == ["marts"]
 
 
 def test_fractional_test_means_the_same_on_spark_as_on_duckdb(sample: SparkSample) -> None:
