@@ -55,6 +55,21 @@ from daybook.cli import main
 main(sys.argv[1:], prog_name="daybook")
 """
 
+# Ctrl-C while dbt reads its flags, before it sets up its own loggers
+BUILD_INTERRUPTED_IN_DBT_FLAGS = """
+import os, signal, sys
+import dbt.cli.flags
+
+original = dbt.cli.flags.Flags.__init__
+def interrupted(self, *args, **kwargs):
+    print("BUSY", file=sys.stderr, flush=True)
+    os.kill(os.getpid(), signal.SIGINT)
+    return original(self, *args, **kwargs)
+dbt.cli.flags.Flags.__init__ = interrupted
+from daybook.cli import main
+main(sys.argv[1:], prog_name="daybook")
+"""
+
 
 def interrupt(
     script: str, args: list[str], warehouse: Warehouse, cwd: Path, after: float
@@ -131,3 +146,21 @@ def test_an_interrupted_build_publishes_nothing_and_says_so(make_warehouse, tmp_
     last = _lines(err)[-1]
     assert last.startswith("interrupted; the build stopped part way and nothing was published")
     assert not serving_dir(warehouse).exists() or not any(serving_dir(warehouse).iterdir())
+
+
+@pytest.mark.build
+def test_a_build_interrupted_while_dbt_reads_its_flags_says_so_in_one_line(
+    make_warehouse, tmp_path: Path
+) -> None:
+    """dbt's loggers are set up after it reads its flags; a Ctrl-C before that printed dbt's
+    stack trace through the logger dbt makes at import (seen in a clean-clone CI run)."""
+    warehouse = make_warehouse("duckdb")
+    code, out, err = interrupt(BUILD_INTERRUPTED_IN_DBT_FLAGS, ["build"], warehouse, tmp_path, 0)
+
+    assert code == 130, out + err
+    assert "Traceback" not in out + err
+    assert "KeyboardInterrupt" not in out + err
+    assert _lines(out + err) == [
+        "interrupted; the build stopped part way and nothing was published "
+        "(the API serves what it served before)"
+    ], out + err

@@ -112,6 +112,7 @@ class _OutputGate:
 
         captured = dbt_events.get_capture_stream()
         dbt_events.capture_stdout_logs(self)  # dbt's console logger writes here
+        _console_through(self)
         previous = _install_sigint(self)
         try:
             yield
@@ -122,6 +123,23 @@ class _OutputGate:
                 dbt_events.stop_capture_stdout_logs()
             else:
                 dbt_events.capture_stdout_logs(captured)
+
+
+def _console_through(gate: _OutputGate) -> None:
+    """Until dbt sets up its own loggers (after it reads its flags), its events go to the
+    loggers already there: the one dbt makes at import, writing to the real stdout, or the
+    last invocation's, writing through that invocation's gate. A Ctrl-C while dbt reads its
+    flags printed its stack trace through either. Replace them with one console logger
+    writing through this gate (dbt's import-time defaults otherwise)."""
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.event_manager_client import cleanup_event_logger, get_event_manager
+    from dbt_common.events.functions import get_stdout_config
+    from dbt_common.events.logger import LineFormat
+
+    cleanup_event_logger()
+    console = get_stdout_config(LineFormat.PlainText, True, EventLevel.INFO, False)
+    console.output_stream = gate
+    get_event_manager().add_logger(console)
 
 
 def _install_sigint(gate: _OutputGate) -> Any:
