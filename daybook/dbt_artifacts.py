@@ -14,7 +14,8 @@ semantic layer can all read it without importing one another.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,8 @@ class ManifestModel:
     name: str
     relation: str  # the table or view it builds: the model's alias, else its name
     columns: frozenset[str]  # documented column names, lower-cased
+    # documented column -> its contract ``data_type`` as written (columns that give one)
+    column_types: Mapping[str, str] = field(default_factory=dict)
     materialized: str | None = None
     unique_key: tuple[str, ...] = ()
 
@@ -102,6 +105,11 @@ class Manifest:
     def documented_columns(self) -> dict[str, frozenset[str]]:
         """Relation name -> its documented column names (what the semantic layer may name)."""
         return {model.relation: model.columns for model in self.models}
+
+    def column_types(self) -> dict[str, Mapping[str, str]]:
+        """Relation name -> {column: data_type} of the columns whose type is documented
+        (the marts' model contracts): what the semantic layer type-checks metrics with."""
+        return {model.relation: model.column_types for model in self.models}
 
     def incremental_keys(self, names: Any = None) -> dict[str, list[str]]:
         """Model name -> ``unique_key`` columns of each incremental model that has one
@@ -139,10 +147,16 @@ def _model(node: dict[str, Any]) -> ManifestModel:
     config = node.get("config") or {}
     unique_key = config.get("unique_key") or ()
     name = str(node.get("name"))
+    names = {key: str(column.get("name", key)).lower() for key, column in columns.items()}
     return ManifestModel(
         name=name,
         relation=str(node.get("alias") or name),
-        columns=frozenset(str(column.get("name", key)).lower() for key, column in columns.items()),
+        columns=frozenset(names.values()),
+        column_types={
+            names[key]: column["data_type"]
+            for key, column in columns.items()
+            if isinstance(column.get("data_type"), str) and column["data_type"].strip()
+        },
         materialized=config.get("materialized"),
         unique_key=(unique_key,) if isinstance(unique_key, str) else tuple(unique_key),
     )

@@ -15,7 +15,7 @@ import pytest
 from daybook.config import parse_database_url
 from daybook.dbt_artifacts import DbtArtifacts, ManifestError, manifest_path, read_manifest
 from daybook.semantic.errors import SemanticError
-from daybook.semantic.manifest import documented_models
+from daybook.semantic.manifest import dbt_manifest
 
 
 def random_manifest(rng: random.Random) -> dict:
@@ -25,9 +25,15 @@ def random_manifest(rng: random.Random) -> dict:
         name = f"node_{index}"
         materialized = rng.choice(["table", "view", "incremental"])
         key = rng.choice([None, "id", ["client_id", "day"], []])
-        columns = {f"Col_{c}": {"name": f"Col_{c}"} for c in range(rng.randrange(0, 4))} | (
-            {"keyed": {}} if rng.random() < 0.3 else {}
-        )
+        columns = {
+            f"Col_{c}": {"name": f"Col_{c}"}
+            | (
+                {"data_type": rng.choice(["text", "bigint", "", None])}
+                if rng.random() < 0.5
+                else {}
+            )
+            for c in range(rng.randrange(0, 4))
+        } | ({"keyed": {}} if rng.random() < 0.3 else {})
         node = {
             "resource_type": resource_type,
             "name": name,
@@ -50,17 +56,23 @@ def test_models_columns_and_incremental_keys(tmp_path: Path, seed: int) -> None:
 
     models = [node for node in data["nodes"].values() if node["resource_type"] == "model"]
     expected_columns = {}
+    expected_types = {}
     expected_keys = {}
     for node in models:
         names = set()
+        types = {}
         for key, column in node["columns"].items():
             names.add(column.get("name", key).lower())
+            if column.get("data_type"):  # a column without a type (or an empty one) has none
+                types[column.get("name", key).lower()] = column["data_type"]
         expected_columns[node.get("alias") or node["name"]] = frozenset(names)
+        expected_types[node.get("alias") or node["name"]] = types
         key = node["config"].get("unique_key")
         if node["config"]["materialized"] == "incremental" and key:
             expected_keys[node["name"]] = [key] if isinstance(key, str) else key
     assert manifest.documented_columns() == expected_columns
-    assert documented_models(path) == expected_columns
+    assert manifest.column_types() == expected_types
+    assert dbt_manifest(path).documented_columns() == expected_columns
     assert manifest.incremental_keys() == expected_keys
     some = {node["name"] for node in models[::2]}
     assert manifest.incremental_keys(some) == {
@@ -87,7 +99,7 @@ def test_unreadable_manifests_name_the_file(
         read_manifest(path)
     assert str(error.value).startswith(f"{path}: ") and message in str(error.value)
     with pytest.raises(SemanticError, match="manifest"):
-        documented_models(path)
+        dbt_manifest(path)
 
 
 def test_each_warehouse_has_its_own_dbt_folder(tmp_path: Path) -> None:

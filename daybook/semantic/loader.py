@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
@@ -26,8 +26,11 @@ from daybook.semantic.dbt_metrics import metrics_from_manifest, read_semantic_ma
 from daybook.semantic.dbt_parse import semantic_manifest_for
 from daybook.semantic.definitions import DBT_KEYS, Entity, Mart, Metric, SemanticFile, Tenant
 from daybook.semantic.errors import SemanticError, unknown_name
-from daybook.semantic.manifest import default_manifest_path, documented_models
+from daybook.semantic.manifest import dbt_manifest, default_manifest_path
 from daybook.semantic.registry import ACTIVITY, Registry
+
+if TYPE_CHECKING:
+    from daybook.semantic.metric_sql.types import ColumnTypes
 
 ENV_SEMANTIC_DIR = "DAYBOOK_SEMANTIC_DIR"
 
@@ -62,21 +65,23 @@ def load_catalog(
         for key, place in scan.where.items()
         if key.startswith("dbt_")
     }
-    parsed = read_semantic_manifest(source)
-    metrics = metrics_from_manifest(parsed, scan.entities, dbt_where, dbt_order)
-    metrics = _checked_by_compiler(metrics, parsed, scan, dbt_where)
-    where = dict(scan.where)
-    for metric in metrics.values():
-        key = f"dbt_metric:{metric.dbt_name}"
-        where[f"metric:{metric.name}"] = where.get(key, (source, f"metric {metric.dbt_name!r}"))
     manifest = manifest_path
     if manifest is None:
         beside = Path(source).with_name("manifest.json")
         manifest = beside if beside.is_file() else default_manifest_path()
-    if manifest is not None and check_manifest:
+    models = dbt_manifest(manifest) if manifest is not None and check_manifest else None
+    parsed = read_semantic_manifest(source)
+    metrics = metrics_from_manifest(parsed, scan.entities, dbt_where, dbt_order)
+    types = models.column_types() if models is not None else {}
+    metrics = _checked_by_compiler(metrics, parsed, scan, dbt_where, types)
+    where = dict(scan.where)
+    for metric in metrics.values():
+        key = f"dbt_metric:{metric.dbt_name}"
+        where[f"metric:{metric.name}"] = where.get(key, (source, f"metric {metric.dbt_name!r}"))
+    if models is not None:
         checks = manifest_checks(scan.tenant, scan.entities, scan.marts, metrics)
         checks += dimension_checks(parsed.semantic_models)
-        check_against_manifest(documented_models(manifest), manifest, checks, where)
+        check_against_manifest(models.documented_columns(), manifest, checks, where)
     sources = {key: path for key, (path, _) in where.items() if not key.startswith("dbt_")}
     return Catalog(
         entities=scan.entities,
@@ -89,15 +94,22 @@ def load_catalog(
 
 
 def _checked_by_compiler(
-    metrics: dict[str, Metric], parsed: object, scan: _Scan, where: dict[str, tuple[Path, str]]
+    metrics: dict[str, Metric],
+    parsed: object,
+    scan: _Scan,
+    where: dict[str, tuple[Path, str]],
+    column_types: ColumnTypes,
 ) -> dict[str, Metric]:
     """Every metric resolved and rendered once now by the compiler, ``metric_sql``
     (``check_metric``), so a definition it cannot compile (a measure's
-    ``non_additive_dimension``, say) fails at load naming the file, not at a request. A
+    ``non_additive_dimension``, say) fails at load naming the file, not at a request; and,
+    with the dbt contracts' ``column_types``, one whose types a warehouse would refuse
+    (``check_types``: a sum over a text column, text compared with a number). A
     simple metric keeps the registry's entities (its one mart carries their keys and the
     tenant key, ``columns.py`` checks them); any other metric's entities are those it can
     scope itself (every semantic model it reads has the tenant entity)."""
     from daybook.semantic.metric_sql import ManifestView, check_metric, metric_entities
+    from daybook.semantic.metric_sql.types import check_types
 
     tenant = next((e.name for e in scan.entities.values() if e.key == e.tenant_key), "client")
     keys = {e.name: e.key for e in scan.entities.values()}
@@ -107,6 +119,7 @@ def _checked_by_compiler(
         path, label = where.get(f"metric:{metric.dbt_name}", ("dbt project", f"metric {name}"))
         try:
             check_metric(view, metric.dbt_name)
+            check_types(view, metric.dbt_name, column_types)
             if metric.simple:
                 continue
             allowed = set(metric_entities(view, metric.dbt_name))
@@ -133,7 +146,9 @@ def load_registry(
     manifest = manifest_path if manifest_path is not None else default_manifest_path()
     if manifest is not None and check_manifest:
         checks = manifest_checks(scan.tenant, scan.entities, scan.marts, {})
-        check_against_manifest(documented_models(manifest), manifest, checks, scan.where)
+        check_against_manifest(
+            dbt_manifest(manifest).documented_columns(), manifest, checks, scan.where
+        )
     return Registry(tenant=scan.tenant, entities=scan.entities, marts=scan.marts)
 
 

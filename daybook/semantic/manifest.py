@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from daybook.config import project_dir
-from daybook.dbt_artifacts import ManifestError, read_manifest
+from daybook.dbt_artifacts import Manifest, ManifestError, read_manifest
 from daybook.semantic.errors import SemanticError
 
 ENV_MANIFEST = "DAYBOOK_DBT_MANIFEST"
@@ -45,9 +45,10 @@ def default_manifest_path() -> Path | None:
     return None
 
 
-def documented_models(manifest_path: Path) -> dict[str, frozenset[str]]:
-    """Model name -> its documented column names (lower-cased), from a dbt manifest."""
+def dbt_manifest(manifest_path: Path) -> Manifest:
+    """The dbt manifest's models (documented columns and their types); ``SemanticError``
+    naming the file when it cannot be read."""
     try:
-        return read_manifest(manifest_path).documented_columns()
+        return read_manifest(manifest_path)
     except ManifestError as error:
         raise SemanticError(str(error)) from None
