@@ -21,6 +21,7 @@ from api.client_freshness import ClientFreshness
 from api.directory.queries import DirectoryQueries
 from api.directory.views import directory_blueprint
 from api.docs import install_docs
+from api.encoded_slashes import EncodedSlashesStayInTheirSegment
 from api.errors import ErrorResponse, register_error_handlers, validation_error_response
 from api.headers import install_security_headers
 from api.health import health_blueprint
@@ -108,6 +109,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
             settings.rate_limit_storage_uri,
         ),
     )
+    app.wsgi_app = EncodedSlashesStayInTheirSegment(app.wsgi_app)  # type: ignore[method-assign]
     install_request_logging(app)
     register_error_handlers(app)
     install_security_headers(app)  # before the caching hook, so it sees that hook's headers

@@ -81,6 +81,10 @@ def wsgi_environ(scope: dict, body: bytes) -> dict[str, Any]:
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
+    raw_path = scope.get("raw_path")
+    if raw_path:  # the path as sent, still percent-encoded (``api.encoded_slashes``)
+        query = f"?{environ['QUERY_STRING']}" if environ["QUERY_STRING"] else ""
+        environ["RAW_URI"] = environ["REQUEST_URI"] = raw_path.decode("latin-1") + query
     if scope.get("client"):
         environ["REMOTE_ADDR"], port = scope["client"]
         environ["REMOTE_PORT"] = str(port)

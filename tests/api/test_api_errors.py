@@ -394,11 +394,33 @@ def test_sql_injection_in_any_path_segment_is_400(api, segment, value):
     client = quote(value, safe="") if segment == "client" else EXAMPLE_CLIENT
     entity_id = quote(value, safe="") if segment == "entity" else EXAMPLE_USER
     response = api.get(activity_path(client, "user", entity_id), api.token(), params=GOOD)
-    if "/" in value:  # an encoded "/" splits the path: no such route
-        assert_error(response, 404, "not_found")
-    else:
-        error = assert_error(response, 400, "invalid_parameter")
-        assert list(error["details"].values()) == [value]
+    error = assert_error(response, 400, "invalid_parameter")
+    # an encoded "/" stays in its segment, shown as %2F (api/encoded_slashes.py)
+    assert list(error["details"].values()) == [value.replace("/", "%2F")]
+
+
+SLASHED_IDS = ["a/b", "../../etc/passwd", EXAMPLE_USER[:8] + "/" + EXAMPLE_USER[9:]]
+
+
+@pytest.mark.parametrize("bad_id", SLASHED_IDS)
+@pytest.mark.parametrize("which", ["client", "entity"])
+def test_an_id_with_an_encoded_slash_is_a_malformed_id_after_the_token_check(api, which, bad_id):
+    """``%2F`` is data inside its segment (RFC 3986): the route still matches, so the id is
+    refused as malformed (400 naming it), not routed as two segments (404), and only once
+    the token is known (401 first), as for any other bad id."""
+    for sent in (quote(bad_id, safe=""), quote(bad_id, safe="").replace("%2F", "%2f")):
+        client = sent if which == "client" else EXAMPLE_CLIENT
+        entity_id = sent if which == "entity" else EXAMPLE_USER
+        path = activity_path(client, "user", entity_id)
+        assert_error(api.get(path, params=GOOD), 401, "authentication_required")
+        error = assert_error(api.get(path, api.token(), params=GOOD), 400, "invalid_parameter")
+        name = "client_id" if which == "client" else "user_id"
+        assert error["details"] == {name: bad_id.replace("/", "%2F")}
+
+
+@pytest.mark.parametrize("path", ["/v2%2Fclients", "/healthz%2F", "/v2/clients%2F"])
+def test_an_encoded_slash_does_not_join_two_segments_into_a_route(api, path):
+    assert_error(api.get(path, api.token()), 404, "not_found")
 
 
 def test_injection_attempts_left_the_warehouse_untouched(api):
@@ -451,6 +473,14 @@ def test_every_response_carries_a_request_id(api):
         api.get(activity_path(EXAMPLE_CLIENT, "user", EXAMPLE_USER), api.token(), params=GOOD),
     ):
         assert len(response.headers["X-Request-ID"]) >= 8
+
+
+def test_an_encoded_slash_in_an_id_is_400_through_the_real_server(served):
+    """The ASGI bridge hands the app the path as sent (``RAW_URI``), so an id holding
+    ``%2F`` is refused as malformed there too, not routed as two segments."""
+    path = activity_path(EXAMPLE_CLIENT, "device", quote("a/b", safe=""))
+    error = assert_error(served.get(path, served.token(), params=GOOD), 400, "invalid_parameter")
+    assert error["details"] == {"device_id": "a%2Fb"}
 
 
 def test_a_request_gunicorn_cannot_parse_still_gets_a_json_error(served):
