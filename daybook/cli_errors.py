@@ -31,10 +31,13 @@ class Interrupted(click.ClickException):
         click.echo(self.format_message(), file=file or sys.stderr)
 
 
-def first_line(error: BaseException) -> str:
-    """The first line of an error's message (drivers add hints and SQL on later lines)."""
-    text = str(error).strip()
-    return text.splitlines()[0].strip() if text else type(error).__name__
+def first_line(error: BaseException, *, limit: int = 500) -> str:
+    """The first line of an error's message, at most ``limit`` characters: drivers add
+    hints and SQL on later lines, Spark the JVM's stack trace (its errors' ``getMessage``
+    is read when they have one)."""
+    message = getattr(error, "getMessage", None)
+    text = str((message() if callable(message) else None) or error).strip()
+    return (text.splitlines()[0].strip() if text else type(error).__name__)[:limit]
 
 
 def _chain(error: BaseException | None) -> list[BaseException]:

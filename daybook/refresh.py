@@ -19,6 +19,7 @@ from typing import Any
 
 from daybook.build.results import Built
 from daybook.build.run import run_build, run_models
+from daybook.cli_errors import first_line
 from daybook.config import Warehouse
 from daybook.pipeline import build_and_publish, publish_if_behind
 from daybook.refresh_sql import arrivals_sql, since_parameters, spark_newest_included
@@ -31,7 +32,6 @@ from daybook.refresh_state import (
     save_state,
     settle_raw_heartbeats,
 )
-from daybook.spark.session import first_line
 
 
 class RefreshError(RuntimeError):

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from daybook.cli_errors import first_line
 from daybook.config import Warehouse
 from daybook.load import spark_sql
 from daybook.load.errors import LoadError
@@ -44,7 +45,7 @@ def load_spark(
     try:
         session = open_session(warehouse.url)
     except Exception as error:  # the message names host and port, never the URL's token
-        raise LoadError(f"cannot open a Spark session: {_first_line(error)}") from None
+        raise LoadError(f"cannot open a Spark session: {first_line(error)}") from None
     duck = duckdb.connect()
     use_utc(duck, keep_order=spec.name != "heartbeats")
     token = uuid.uuid4().hex[:12]
@@ -77,7 +78,7 @@ def load_spark(
     except Exception as error:
         if not _is_spark_error(error):
             raise
-        raise LoadError(f"Spark refused the load: {_first_line(error)}") from None
+        raise LoadError(f"Spark refused the load: {first_line(error)}") from None
     finally:
         _drop_quietly(session, f"drop table if exists {stage}")
         session.stop()
@@ -194,9 +195,3 @@ def _is_spark_error(error: BaseException) -> bool:
     from pyspark.errors import PySparkException
 
     return isinstance(error, PySparkException) or type(error).__module__.startswith("grpc")
-
-
-def _first_line(error: BaseException) -> str:
-    from daybook.spark.session import first_line
-
-    return first_line(error)

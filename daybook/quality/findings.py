@@ -10,18 +10,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from daybook.cli_errors import first_line
 from daybook.quality.report import Finding
 from daybook.quality.suites import BatchSpec, ExpectationSpec, SuiteSpec
 
 _SAMPLE_SIZE = 5
 
 
-def first_line(exc: BaseException) -> str:
-    """The root cause's first line, without SQL or a traceback."""
+def root_cause_line(exc: BaseException) -> str:
+    """The root cause's first line, without the SQL SQLAlchemy appends (``[SQL: ...]``)."""
     while exc.__cause__ is not None:
         exc = exc.__cause__
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__).split("[SQL:")[0].strip()[:200]
+    return first_line(exc, limit=200).split("[SQL:")[0].strip()
 
 
 def _short_error(result: Any) -> str | None:

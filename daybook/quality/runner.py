@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy.engine import URL
 
 from daybook.config import Warehouse
-from daybook.quality.findings import first_line, match_results
+from daybook.quality.findings import match_results, root_cause_line
 from daybook.quality.gx_objects import (
     RESULT_FORMAT,
     add_validation_definition,
@@ -163,7 +163,7 @@ def _validate(
             )
     except Exception as exc:  # GX wraps driver errors in several types; all mean the same
         raise WarehouseUnavailable(
-            f"Cannot open the warehouse {warehouse.backend} for checks: {first_line(exc)}"
+            f"Cannot open the warehouse {warehouse.backend} for checks: {root_cause_line(exc)}"
         ) from None
     try:
         definitions = _validation_definitions(context, datasource, specs, settings, params)

@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from daybook.cli_errors import first_line
 from daybook.config import Warehouse
 from daybook.quality.findings import batch_findings
 from daybook.quality.gx_objects import (
@@ -43,7 +44,7 @@ from daybook.quality.report import Finding
 from daybook.quality.spark_failures import record_failed_batch, store_validation_result
 from daybook.quality.spark_sql import SparkTranslationError, to_spark
 from daybook.quality.suites import BatchSpec, Settings, SuiteSpec, render_query
-from daybook.spark.session import connect_mode, first_line, open_session
+from daybook.spark.session import connect_mode, open_session
 from daybook.warehouse import WarehouseUnavailable
 
 # a batch to validate: its suite, itself, and its query as Spark SQL

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from daybook.cli_errors import first_line
 from daybook.quality.suites import SuiteFileError
 
 SOURCE_DIALECT = "postgres"
@@ -59,14 +60,10 @@ def to_spark(query: str) -> str:
     try:
         statements = sqlglot.parse(query, read=SOURCE_DIALECT)
     except SqlglotError as exc:
-        raise SparkTranslationError(f"cannot read the batch query: {_first_line(exc)}") from None
+        raise SparkTranslationError(
+            f"cannot read the batch query: {first_line(exc, limit=200)}"
+        ) from None
     statements = [s for s in statements if s is not None]
     if len(statements) != 1:
         raise SparkTranslationError(f"a batch query is one statement, not {len(statements)}")
     return statements[0].transform(_rewrite).sql(dialect="spark", pretty=True)
-
-
-def _first_line(exc: Exception) -> str:
-    """sqlglot's message without the highlighted query excerpt that follows it."""
-    lines = str(exc).strip().splitlines()
-    return (lines[0] if lines else type(exc).__name__)[:200]

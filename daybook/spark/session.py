@@ -255,10 +255,3 @@ def connect_mode() -> Iterator[None]:
 def refresh_table(session: Any, name: str) -> None:
     """Forget what ``session`` cached about table ``name`` (files, schema) after a rebuild."""
     session.sql(f"refresh table {name}")
-
-
-def first_line(error: BaseException) -> str:
-    """A Spark error's first line, without the JVM stack trace or the SQL it may quote."""
-    text = str(getattr(error, "getMessage", lambda: None)() or error).strip()
-    line = text.splitlines()[0] if text else type(error).__name__
-    return line.split("\n")[0][:500]

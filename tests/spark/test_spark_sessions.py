@@ -10,8 +10,9 @@ import time
 
 import pytest
 
+from daybook.cli_errors import first_line
 from daybook.spark.dbapi import connect
-from daybook.spark.session import CLIENT_VARIABLES, first_line, open_session, refresh_table
+from daybook.spark.session import CLIENT_VARIABLES, open_session, refresh_table
 
 # a Spark server (seconds to start, a second a statement): the build tier
 pytestmark = pytest.mark.build
