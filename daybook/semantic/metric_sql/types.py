@@ -41,13 +41,18 @@ from daybook.semantic.metric_sql.view import ManifestView, MeasureSource
 # relation -> {column: the data_type its dbt contract documents}
 ColumnTypes = Mapping[str, Mapping[str, str]]
 
+# relation -> {column: its type, as sqlglot reads the documented one}
+Schema = dict[str, dict[str, exp.DataType]]
+
 NUMBER, TEXT, TIME, BOOLEAN = "a number", "text", "a day", "a boolean"
-NEEDS_NUMBER = (
-    AggregationType.SUM,
-    AggregationType.AVERAGE,
-    AggregationType.MIN,
-    AggregationType.MAX,
-)
+# what an aggregation's expression must be (``count`` and ``count_distinct`` take anything)
+AGGREGATED_KIND = {
+    AggregationType.SUM: NUMBER,
+    AggregationType.AVERAGE: NUMBER,
+    AggregationType.MIN: NUMBER,
+    AggregationType.MAX: NUMBER,
+    AggregationType.SUM_BOOLEAN: BOOLEAN,
+}
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 BOOLEAN_WORDS = {"true", "false"}
 
@@ -72,7 +77,9 @@ def check_types(view: ManifestView, metric: str, column_types: ColumnTypes) -> N
             )
 
 
-def _time_problem(view: ManifestView, source: MeasureSource, schema, *, metric: str):
+def _time_problem(
+    view: ManifestView, source: MeasureSource, schema: Schema, *, metric: str
+) -> str | None:
     column = view.time_column(source, metric=metric)
     kind = _kind(schema.get(view.table(source.model), {}).get(column.lower()))
     if kind in (None, TIME):
@@ -80,7 +87,7 @@ def _time_problem(view: ManifestView, source: MeasureSource, schema, *, metric: 
     return f"time dimension column {column!r} of {source.model.name} is {kind}, not a day"
 
 
-def _measure_problem(source: MeasureSource, table: str, schema) -> str | None:
+def _measure_problem(source: MeasureSource, table: str, schema: Schema) -> str | None:
     measure = source.measure
     text = measure.expr or measure.name
     try:
@@ -96,15 +103,14 @@ def _measure_problem(source: MeasureSource, table: str, schema) -> str | None:
     problem = _first_problem(typed)
     if problem:
         return f"{where}: {problem}"
-    kind = _kind(typed.type)
-    needed = BOOLEAN if measure.agg is AggregationType.SUM_BOOLEAN else NUMBER
-    if measure.agg in (*NEEDS_NUMBER, AggregationType.SUM_BOOLEAN) and kind not in (None, needed):
+    kind, needed = _kind(typed.type), AGGREGATED_KIND.get(measure.agg)
+    if needed and kind not in (None, needed):
         return f"{where}: the expression is {kind}; {measure.agg.value} needs {needed}"
     return None
 
 
 def _filter_problem(
-    view: ManifestView, source: MeasureSource, template: str, schema, metric: str
+    view: ManifestView, source: MeasureSource, template: str, schema: Schema, metric: str
 ) -> str | None:
     condition, joins = render(view, source.model.name, template, metric=metric)
     tables = {FACT_ALIAS: view.table(source.model)} | {join.alias: join.table for join in joins}
@@ -112,9 +118,9 @@ def _filter_problem(
     return f"filter {template!r}: {problem}" if problem else None
 
 
-def _schema(column_types: ColumnTypes) -> dict[str, dict[str, exp.DataType]]:
+def _schema(column_types: ColumnTypes) -> Schema:
     """The documented types sqlglot can read (any other type stays unknown, so passes)."""
-    schema: dict[str, dict[str, exp.DataType]] = {}
+    schema: Schema = {}
     for table, columns in column_types.items():
         for column, text in columns.items():
             try:
@@ -125,9 +131,7 @@ def _schema(column_types: ColumnTypes) -> dict[str, dict[str, exp.DataType]]:
     return schema
 
 
-def _typed(
-    tree: exp.Expression, tables: dict[str, str], schema: dict[str, dict[str, exp.DataType]]
-) -> exp.Expression:
+def _typed(tree: exp.Expression, tables: dict[str, str], schema: Schema) -> exp.Expression:
     """``tree`` (columns qualified by the aliases of ``tables``), each node given its type
     by sqlglot from the documented column types."""
     aliases = list(tables.items())
