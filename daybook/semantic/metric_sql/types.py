@@ -14,8 +14,9 @@ The rules, by kind of type (text, number, time, boolean; an unknown type passes)
 - ``sum``, ``average``, ``min`` and ``max`` need a number (a metric's values are numbers);
   ``sum_boolean`` needs a boolean; ``count`` and ``count_distinct`` take anything.
 - A comparison (``=``, ``<``, ``IN``, ``BETWEEN`` ...) needs both sides of one kind; a
-  quoted literal may stand for a number, a day or a boolean when its text is one
-  (``heartbeats = '5'``, ``activity_date >= '2026-01-01'``).
+  quoted literal may stand for a number, a day or a boolean when every warehouse reads
+  its text as one (``heartbeats = '5'``, ``activity_date >= '2026-01-01'``; not
+  ``heartbeats = '5.0'`` or ``activity_date >= '20260101'``).
 - ``+ - *`` need numbers; ``CASE WHEN``, ``AND``, ``OR``, ``NOT`` need booleans; the
   branches of a ``CASE`` and the arguments of ``COALESCE`` need one kind.
 - The time dimension a measure is aggregated by must be a day (a date or a timestamp).
@@ -23,9 +24,9 @@ The rules, by kind of type (text, number, time, boolean; an unknown type passes)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
 
 from dbt_semantic_interfaces.type_enums import AggregationType
 from sqlglot import exp
@@ -44,7 +45,7 @@ ColumnTypes = Mapping[str, Mapping[str, str]]
 # relation -> {column: its type, as sqlglot reads the documented one}
 Schema = dict[str, dict[str, exp.DataType]]
 
-NUMBER, TEXT, TIME, BOOLEAN = "a number", "text", "a day", "a boolean"
+NUMBER, TEXT, TIME, BOOLEAN = "a number", "text", "a date or time", "a boolean"
 # what an aggregation's expression must be (``count`` and ``count_distinct`` take anything)
 AGGREGATED_KIND = {
     AggregationType.SUM: NUMBER,
@@ -55,6 +56,10 @@ AGGREGATED_KIND = {
 }
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 BOOLEAN_WORDS = {"true", "false"}
+# quoted text every warehouse reads as a value of the column's type
+WHOLE = re.compile(r"\s*[+-]?\d+\s*")
+DECIMAL = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*")
+DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
 def check_types(view: ManifestView, metric: str, column_types: ColumnTypes) -> None:
@@ -84,7 +89,7 @@ def _time_problem(
     kind = _kind(schema.get(view.table(source.model), {}).get(column.lower()))
     if kind in (None, TIME):
         return None
-    return f"time dimension column {column!r} of {source.model.name} is {kind}, not a day"
+    return f"time dimension column {column!r} of {source.model.name} is {kind}, not a date"
 
 
 def _measure_problem(source: MeasureSource, table: str, schema: Schema) -> str | None:
@@ -159,9 +164,10 @@ def _problem(node: exp.Expression) -> str | None:
     if isinstance(node, (*COMPARISONS, exp.In, exp.Between)):
         for left, right in _compared(node):
             if not _comparable(left, right):
+                hint = _quoted_hint(left, right)
                 return (
                     f"compares {_shown(left)} ({_kind(left.type)}) "
-                    f"with {_shown(right)} ({_kind(right.type)})"
+                    f"with {_shown(right)} ({_kind(right.type)}){hint}"
                 )
     if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Neg)):
         return _needs(node, [node.this, node.args.get("expression")], NUMBER, "arithmetic")
@@ -209,30 +215,45 @@ def _comparable(left: exp.Expression, right: exp.Expression) -> bool:
     kinds = _kind(left.type), _kind(right.type)
     if None in kinds or kinds[0] == kinds[1]:
         return True
-    for quoted, other in ((left, kinds[1]), (right, kinds[0])):
+    for quoted, other in ((left, right), (right, left)):
         if isinstance(quoted, exp.Literal) and quoted.is_string:
-            return _reads_as(quoted.this, other)
+            return _reads_as(quoted.this, other.type)
     return False
 
 
-def _reads_as(text: str, kind: str | None) -> bool:
-    """Whether every warehouse reads the quoted ``text`` as a value of ``kind``."""
-    text = text.strip()
+def _quoted_hint(left: exp.Expression, right: exp.Expression) -> str:
+    """Why a quoted literal compared with a typed side is not read as its type, if one is."""
+    for quoted, other in ((left, right), (right, left)):
+        if isinstance(quoted, exp.Literal) and quoted.is_string and other.type is not None:
+            kind = _kind(other.type)
+            if kind == NUMBER and other.type.this in exp.DataType.INTEGER_TYPES:
+                kind = "a whole number"
+            written = {TIME: " (write it 'YYYY-MM-DD')", BOOLEAN: " (true or false)"}
+            return f"; not every warehouse reads {quoted.sql()} as {kind}{written.get(kind, '')}"
+    return ""
+
+
+def _reads_as(text: str, data_type: exp.DataType | None) -> bool:
+    """Whether DuckDB, PostgreSQL and Spark all read the quoted ``text`` as a value of
+    ``data_type``: a whole number for an integer column (PostgreSQL refuses ``'5.0'``), a
+    plain decimal for another number, ``YYYY-MM-DD`` for a day (DuckDB and Spark refuse
+    ``'20260101'``; a time of day needs ``:``, which no literal may hold), ``true`` or
+    ``false`` for a boolean."""
+    kind = _kind(data_type)
     if kind == NUMBER:
+        assert data_type is not None
+        pattern = WHOLE if data_type.this in exp.DataType.INTEGER_TYPES else DECIMAL
+        return pattern.fullmatch(text) is not None
+    if kind == TIME:
+        found = DAY.fullmatch(text)
+        if found is None:
+            return False
         try:
-            Decimal(text)
-        except InvalidOperation:
+            date(*(int(part) for part in found.groups()))
+        except ValueError:
             return False
         return True
-    if kind == TIME:
-        for parse in (date.fromisoformat, datetime.fromisoformat):
-            try:
-                parse(text)
-            except ValueError:
-                continue
-            return True
-        return False
-    return kind == BOOLEAN and text.lower() in BOOLEAN_WORDS
+    return kind == BOOLEAN and text.strip().lower() in BOOLEAN_WORDS
 
 
 def _kind(data_type: exp.DataType | None) -> str | None:
