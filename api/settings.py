@@ -25,6 +25,8 @@ DEFAULT_RATE_LIMIT_STORAGE_URI = "memory://"
 # stuck ones every other request too, for as long as the lock lasts. The API's reads take
 # milliseconds (a 90-day series on one entity).
 DEFAULT_QUERY_TIMEOUT_SECONDS = 10.0
+# How often `daybook serve` looks for changed semantic YAML to serve (api.metric_reload).
+DEFAULT_METRICS_RELOAD_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Settings:
     rate_limit_failed_auth: str = DEFAULT_RATE_LIMIT_FAILED_AUTH
     rate_limit_storage_uri: str = DEFAULT_RATE_LIMIT_STORAGE_URI
     query_timeout_seconds: float = DEFAULT_QUERY_TIMEOUT_SECONDS  # 0: none
+    metrics_reload_seconds: float = DEFAULT_METRICS_RELOAD_SECONDS  # 0: never
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> Settings:
@@ -53,7 +56,8 @@ class Settings:
         ``DAYBOOK_RATE_LIMIT_FAILED_AUTH``: limits such as ``"100 per second; 5000 per hour"``,
         ``off`` for none), rate_limit_storage_uri (else ``DAYBOOK_RATE_LIMIT_STORAGE_URI``,
         else ``memory://``), query_timeout_seconds (else ``DAYBOOK_QUERY_TIMEOUT_SECONDS``,
-        else 10; 0 for none; PostgreSQL)."""
+        else 10; 0 for none; PostgreSQL), metrics_reload_seconds (else
+        ``DAYBOOK_METRICS_RELOAD_SECONDS``, else 2; 0 for never; ``daybook serve``)."""
         values = {key.lower(): value for key, value in (config or {}).items()}
         warehouse = values.get("warehouse") or warehouse_from_env()
         if isinstance(warehouse, str):
@@ -74,6 +78,13 @@ class Settings:
             "query_timeout_seconds",
             DEFAULT_QUERY_TIMEOUT_SECONDS,
             "query timeout",
+            "seconds",
+        )
+        metrics_reload = _non_negative(
+            values,
+            "metrics_reload_seconds",
+            DEFAULT_METRICS_RELOAD_SECONDS,
+            "metrics reload interval",
             "seconds",
         )
         semantic_dir = values.get("semantic_dir") or os.environ.get("DAYBOOK_SEMANTIC_DIR")
@@ -97,6 +108,7 @@ class Settings:
                 or DEFAULT_RATE_LIMIT_STORAGE_URI
             ),
             query_timeout_seconds=query_timeout,
+            metrics_reload_seconds=metrics_reload,
         )
 
 

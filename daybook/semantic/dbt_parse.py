@@ -66,6 +66,14 @@ def semantic_manifest_for(semantic_dir: Path) -> Path:
     return manifest
 
 
+def yaml_fingerprint(semantic_dir: Path) -> str:
+    """A hash of every file the semantic manifest of ``semantic_dir`` is made from: it
+    changes exactly when a parse could give another manifest (``api.metric_reload``)."""
+    folder = Path(semantic_dir).resolve()
+    project = project_dir()
+    return _content_key(project, folder, _inputs(project, folder))
+
+
 def _built_manifest() -> Path | None:
     """The semantic manifest of the configured warehouse's last dbt invocation, if any."""
     from daybook.config import ConfigError, warehouse_from_env
