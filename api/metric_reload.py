@@ -60,12 +60,13 @@ class MetricReloader:
             catalog = load_catalog(
                 semantic_dir=self.settings.semantic_dir, manifest_path=self.settings.manifest_path
             )
-        except SemanticError as error:
-            self.refused = current
+        except Exception as error:  # the master must outlive any one load
+            self.refused = current  # said once, until the YAML changes again
+            reason = str(error) if isinstance(error, SemanticError) else repr(error)
             log.error(
                 "semantic YAML changed, and the API refuses it; the metrics served stay "
                 "as they were: %s",
-                error,
+                reason,
                 extra={"fields": {"event": "metrics_refused"}},
             )
             return False
@@ -79,13 +80,17 @@ class MetricReloader:
         return True
 
     def watch(self, every_seconds: float, stop: threading.Event) -> None:
-        """``check`` every ``every_seconds`` until ``stop`` is set; never raises (a failed
-        check is logged, and the next one tries again)."""
+        """``check`` every ``every_seconds`` until ``stop`` is set; never raises (a file
+        that cannot be read is logged once, and the next check tries again)."""
+        failed = None
         while not stop.wait(every_seconds):
             try:
                 self.check()
-            except Exception:  # the master must outlive any one check
-                log.exception("checking the semantic YAML for changes failed")
+                failed = None
+            except Exception as error:  # a file being replaced or unreadable: the thread lives
+                if repr(error) != failed:
+                    failed = repr(error)
+                    log.error("cannot read the semantic YAML to look for changes: %s", error)
 
 
 def when_ready_hook(settings: Settings) -> Callable[[Any], None] | None:

@@ -10,6 +10,7 @@ requests fails during the reload. On DuckDB and PostgreSQL.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
@@ -46,6 +47,44 @@ def wait_for(condition, what: str, seconds: float = 120) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"not in {seconds} s: {what}"
         time.sleep(0.25)
+
+
+def test_the_master_reloads_once_per_accepted_change_and_says_each_refusal_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``MetricReloader.check`` with a stand-in for the ``SIGHUP``: a touched file changes
+    nothing, accepted YAML reloads once, refused YAML is logged once and reloads nothing."""
+    from api.metric_reload import MetricReloader
+    from api.settings import Settings
+
+    # an app made earlier in this process stops daybook.api's records at its own handler
+    monkeypatch.setattr(logging.getLogger("daybook.api"), "propagate", True)
+    folder = tmp_path / "semantic"
+    shutil.copytree(SHIPPED_SEMANTIC_DIR, folder)
+    reloads: list[int] = []
+    reloader = MetricReloader(
+        Settings.from_config({"warehouse": "duckdb:///unused.duckdb", "semantic_dir": folder}),
+        reload=lambda: reloads.append(1),
+    )
+    refusals = lambda: [r for r in caplog.records if "refuses" in r.getMessage()]  # noqa: E731
+    shipped = folder / "semantic_models.yml"
+    shipped.write_bytes(shipped.read_bytes())  # touched, not changed
+    assert not reloader.check() and reloads == []
+
+    misspelt = NEW_METRICS.replace(
+        "device__platform') }} = 'macos'", "device__platfrom') }} = 'macos'"
+    )
+    (folder / NEW_FILE).write_text(misspelt, encoding="utf-8")
+    assert not reloader.check() and not reloader.check()
+    assert reloads == [] and len(refusals()) == 1
+    assert "did you mean 'device__platform'" in refusals()[0].getMessage()
+
+    (folder / NEW_FILE).write_text(NEW_METRICS, encoding="utf-8")
+    assert reloader.check() and not reloader.check()
+    assert reloads == [1]
+
+    (folder / NEW_FILE).unlink()  # back to what was served first: a change all the same
+    assert reloader.check() and reloads == [1, 1] and len(refusals()) == 1
 
 
 @pytest.mark.served
