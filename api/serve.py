@@ -44,7 +44,7 @@ from gunicorn.app.base import BaseApplication
 
 from api.asgi_bridge import WsgiOnThreads
 from api.http_protocol import json_error_response
-from api.metric_reload import when_ready_hook
+from api.metric_reload import server_hooks
 from api.settings import Settings
 from api.worker import GRACEFUL_SECONDS, DaybookWorker
 from daybook.config import Warehouse, warehouse_from_env
@@ -263,5 +263,5 @@ def serve(host: str, port: int, workers: int | None, threads: int, socket_fd: in
     )
     options = gunicorn_options(host, port, workers, threads, reads_spark=reads_spark)
     options["bind"] = f"fd://{socket_fd}"
-    options["when_ready"] = when_ready_hook(settings)  # metrics edited while serving
+    options.update(server_hooks(settings))  # metrics edited while serving (api.metric_reload)
     DaybookServer(options, {"pool_size": threads}).run()
